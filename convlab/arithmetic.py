@@ -137,9 +137,9 @@ def conv_input_sizes(
 
     Because the output formula rounds down, a stride ``s > 1`` makes ``s`` consecutive input
     sizes give the same output size. This is why a transposed convolution, which goes from
-    ``o`` back to an input size, needs ``output_padding`` to say which one it means:
-    ``conv_transpose_output_size(o, k, s, p, output_padding=j, d=d)`` is
-    ``conv_input_sizes(o, k, s, p, d)[j]`` (for ``j`` below the stride).
+    ``o`` back to an input size, needs ``output_padding`` to say which one it means: the
+    transposed convolutions with ``output_padding`` ``0, 1, ..., s-1`` produce exactly these
+    sizes (``output_padding`` ``j`` gives the ``j``-th, unless padding cut the range at 1).
 
     Raises ``ValueError`` if no positive input size gives output ``o`` (heavy padding makes
     even input 1 produce a larger output). Any argument may be a pair; then a pair of ranges

@@ -1,0 +1,84 @@
+# ConvLab — build and test the course.
+#   make book     set up .venv + site JavaScript, execute every chapter, render _build/html
+#   make test     ruff, unit tests, strict book build, browser tests (headless Chromium)
+#   make serve    serve _build/html on http://127.0.0.1:8000
+#   make student  student (no solutions) and instructor notebooks in _build/notebooks
+#   make bench    benchmarks (print figures and ratios)
+#   make publish  push _build/html to the gh-pages branch (ghp-import)
+#   make clean    remove _build (keeps .venv and node_modules)
+
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+BUILD_FLAGS := -W -n --keep-going
+
+.DEFAULT_GOAL := help
+.PHONY: help book test lint unit site browser serve student bench publish clean prereqs
+
+help:
+	@sed -n '2,9p' Makefile | sed 's/^# *//'
+
+prereqs:
+	@command -v $(PYTHON) >/dev/null 2>&1 || command -v python3 >/dev/null 2>&1 || \
+	  { echo "ConvLab needs Python 3.11: install it (e.g. 'apt-get install python3.11 python3.11-venv') and retry."; exit 1; }
+	@py=$$(command -v $(PYTHON) || command -v python3); \
+	  $$py -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || \
+	  { echo "ConvLab needs Python 3.11 but '$$py' is $$($$py -V 2>&1): install Python 3.11 or run 'make PYTHON=/path/to/python3.11 book'."; exit 1; }
+	@command -v npm >/dev/null 2>&1 || \
+	  { echo "ConvLab needs Node.js and npm to fetch the site's JavaScript: install them (e.g. 'apt-get install nodejs npm') and retry."; exit 1; }
+
+$(BIN)/python: | prereqs
+	@py=$$(command -v $(PYTHON) || command -v python3); $$py -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	@touch $@
+
+$(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+node_modules/.installed: package.json package-lock.json | prereqs
+	npm ci --no-audit --no-fund --ignore-scripts
+	@touch $@
+
+book: $(VENV)/.installed node_modules/.installed
+	$(BIN)/jupyter-book build . $(BUILD_FLAGS)
+	@echo "Built: _build/html/index.html  (view it with 'make serve')"
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check convlab tests tools bench book/_ext
+
+unit: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest -q -m "not browser and not slow"
+
+site: book
+
+browser: $(VENV)/.installed-dev
+	@test -x /usr/bin/chromium || { echo "Browser tests need Debian's chromium: 'apt-get install -y chromium'."; exit 1; }
+	$(BIN)/python -m pytest -q -m "browser or slow"
+
+test: lint unit site browser
+
+serve:
+	@test -f _build/html/index.html || { echo "Nothing built yet: run 'make book' first."; exit 1; }
+	@echo "Serving http://127.0.0.1:$(PORT)  (Ctrl-C to stop)"
+	$(BIN)/python -m http.server $(PORT) --bind 127.0.0.1 --directory _build/html
+
+student: $(VENV)/.installed
+	$(BIN)/python tools/make_student.py --src book --out _build/notebooks
+
+bench: $(VENV)/.installed-dev node_modules/.installed
+	$(BIN)/python bench/reference_speed.py
+	$(BIN)/python bench/page_weight.py
+	$(BIN)/python bench/build_time.py
+
+publish: $(VENV)/.installed-dev
+	@test -f _build/html/index.html || { echo "Nothing built yet: run 'make book' first."; exit 1; }
+	$(BIN)/ghp-import --no-jekyll --push --force --branch gh-pages _build/html
+
+clean:
+	rm -rf _build

@@ -1,0 +1,176 @@
+"""Browser tests of the built site (``_build/html``) in headless Chromium, offline.
+
+For every page, at the server root and under a sub-path: no console errors, no failed
+requests, no request leaving 127.0.0.1, a title and a main heading. For every widget area:
+each slider, moved with the keyboard, changes what is displayed. Screenshots of every page
+are saved under ``_build/screenshots/`` for people to look at.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from urllib.parse import urlparse
+
+import pytest
+from conftest import SCREENSHOTS, SITE, Site, built_pages
+
+pytestmark = pytest.mark.browser
+
+PAGES = built_pages()
+CHAPTERS = [p for p in PAGES if re.match(r"book/0\d_", p)]
+WIDGET_VIEW = 'script[type="application/vnd.jupyter.widget-view+json"]'
+
+# Resolves once every embedded widget view has been rendered by the HTML manager.
+WIDGETS_RENDERED = f"""() => Array.from(document.querySelectorAll('{WIDGET_VIEW}'))
+    .every(s => s.parentElement.querySelector('.jupyter-widgets'))"""
+
+# What a reader sees of one widget area: the displayed frames, not the controls.
+DISPLAYED = """root => Array.from(root.querySelectorAll(
+        '.widget-html-content, .widget-image, img, [data-frame]'))
+    .filter(el => el.offsetParent !== null)
+    .map(el => el.getAttribute('data-frame') || el.getAttribute('src') || el.innerHTML)
+    .join('\\n')"""
+
+
+@dataclass
+class Visit:
+    """Everything that went wrong while a page was open."""
+
+    problems: list[str] = field(default_factory=list)
+
+    def watch(self, page: object) -> None:
+        page.on("console", self._console)
+        page.on("pageerror", lambda err: self.problems.append(f"page error: {err}"))
+        page.on("requestfailed", lambda req: self.problems.append(
+            f"failed request: {req.url} ({req.failure})"))
+        page.on("response", self._response)
+        page.on("request", self._request)
+
+    def _console(self, msg: object) -> None:
+        if msg.type == "error":
+            self.problems.append(f"console error: {msg.text}")
+
+    def _response(self, response: object) -> None:
+        if response.status >= 400:
+            self.problems.append(f"HTTP {response.status}: {response.url}")
+
+    def _request(self, request: object) -> None:
+        url = urlparse(request.url)
+        if url.scheme in ("data", "blob", "about"):
+            return
+        if url.hostname != "127.0.0.1":
+            self.problems.append(f"request leaves the site: {request.url}")
+
+
+def open_page(browser: object, site: Site, page_path: str) -> tuple[object, Visit]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    visit = Visit()
+    visit.watch(page)
+    page.goto(site.url(page_path), wait_until="load")
+    page.wait_for_function(WIDGETS_RENDERED, timeout=30_000)
+    page.wait_for_load_state("networkidle")
+    return page, visit
+
+
+def screenshot_name(site: Site, page_path: str, suffix: str = "") -> str:
+    where = "subpath" if urlparse(site.base).path else "root"
+    return f"{where}/{page_path.replace('/', '__').removesuffix('.html')}{suffix}.png"
+
+
+def test_site_has_every_page_of_the_toc() -> None:
+    expected = {"book/intro.html", "book/instructors.html", "book/explorers.html"} | {
+        f"book/{name}.html"
+        for name in (
+            "01_convolution",
+            "02_multichannel_kernels",
+            "03_detach_and_autograd",
+            "04_receptive_fields",
+            "05_transposed_convolution",
+        )
+    }
+    assert expected <= set(PAGES), f"missing pages: {sorted(expected - set(PAGES))}"
+
+
+@pytest.mark.parametrize("page_path", PAGES)
+def test_page_loads_clean_offline(browser: object, site: Site, page_path: str) -> None:
+    page, visit = open_page(browser, site, page_path)
+    try:
+        if page_path == "index.html":  # Jupyter Book's redirect to the first page
+            page.wait_for_url(re.compile(r"book/intro\.html$"))
+            page.wait_for_load_state("networkidle")
+        assert page.title().strip(), "the page has no <title>"
+        heading = page.locator("main h1:visible").first
+        assert heading.is_visible(), "the main heading does not render"
+        assert heading.inner_text().strip()
+        page.wait_for_timeout(300)  # late console errors (e.g. from widget rendering)
+        path = SCREENSHOTS / screenshot_name(site, page_path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(path), full_page=True)
+        assert visit.problems == [], "\n".join(visit.problems)
+    finally:
+        page.context.close()
+
+
+WIDGET_PAGES = [
+    p for p in PAGES
+    if "application/vnd.jupyter.widget-view+json" in (SITE / p).read_text(encoding="utf-8")
+]
+
+
+def test_chapters_have_explorers() -> None:
+    assert set(CHAPTERS) <= set(WIDGET_PAGES), (
+        f"chapters without a slider explorer: {sorted(set(CHAPTERS) - set(WIDGET_PAGES))}"
+    )
+
+
+@pytest.mark.parametrize("page_path", WIDGET_PAGES)
+def test_every_slider_changes_what_is_displayed(
+    browser: object, site: Site, page_path: str
+) -> None:
+    page, visit = open_page(browser, site, page_path)
+    try:
+        handles = page.locator(".widget-subarea .noUi-handle[role=slider]")
+        count = handles.count()
+        assert count > 0, "a page with widgets should have at least one slider"
+        for n in range(count):
+            handle = handles.nth(n)
+            area = handle.locator("xpath=ancestor::div[contains(@class,'widget-subarea')][1]")
+            handle.scroll_into_view_if_needed()
+            before_value = handle.get_attribute("aria-valuenow")
+            before = area.evaluate(DISPLAYED)
+            handle.focus()
+            handle.press("ArrowRight")
+            if handle.get_attribute("aria-valuenow") == before_value:  # already at the end
+                handle.press("ArrowLeft")
+            after_value = handle.get_attribute("aria-valuenow")
+            label = handle.locator(
+                "xpath=ancestor::div[contains(@class,'widget-slider')][1]//label"
+            ).inner_text()
+            assert after_value != before_value, f"slider {label!r} did not move with the keyboard"
+            page.wait_for_function(
+                f"([root, before]) => ({DISPLAYED})(root) !== before",
+                arg=[area.element_handle(), before],
+                timeout=5_000,
+            )
+        assert visit.problems == [], "\n".join(visit.problems)
+    finally:
+        page.context.close()
+
+
+@pytest.mark.parametrize("page_path", CHAPTERS)
+def test_solutions_are_hidden_until_clicked(browser: object, site: Site, page_path: str) -> None:
+    page, visit = open_page(browser, site, page_path)
+    try:
+        solutions = page.locator("div.solution.dropdown")
+        assert solutions.count() > 0, "every chapter has exercises with revealable solutions"
+        first = solutions.first
+        first.scroll_into_view_if_needed()
+        body = first.locator("section, .cell").first
+        assert not body.is_visible(), "a solution is visible before it is clicked"
+        first.locator(".admonition-title").click()
+        body.wait_for(state="visible", timeout=5_000)
+        assert visit.problems == [], "\n".join(visit.problems)
+    finally:
+        page.context.close()

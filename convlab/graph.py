@@ -21,18 +21,22 @@ from typing import Any, Literal
 
 import torch
 
+from convlab import draw
+
 NodeKind = Literal["op", "leaf", "output", "no_grad", "unreachable"]
 
-#: Colour-blind-safe fills (Okabe–Ito family, light tints); shape and text carry the meaning.
+#: Light tints of the shared palette (:data:`convlab.draw.ROLES`): leaves like inputs (sky blue),
+#: operations like kernels (orange), the output like outputs (bluish green); grey = not recorded.
+#: Shape, border style and text carry the meaning too, so colour is never the only cue.
 _FILL = {
-    "op": "#fde9c9",  # light orange: an operation (backward node)
-    "leaf": "#d4e8f7",  # light blue: a leaf tensor that requires grad
-    "output": "#d4e8f7",
-    "no_grad": "#eeeeee",  # grey: not recorded by autograd
-    "unreachable": "#ffffff",
+    "op": "#FBE5B5",
+    "leaf": "#E6F3FB",
+    "output": "#CCEBE1",
+    "no_grad": "#EEEEEE",
+    "unreachable": "#FFFFFF",
 }
-_STROKE = "#333333"
-_MUTED = "#777777"
+_STROKE = draw.PALETTE["black"]
+_MUTED = "#666666"
 
 
 @dataclass(frozen=True)
@@ -78,14 +82,10 @@ class AutogradGraph:
 
 
 @dataclass(frozen=True)
-class SVGFigure:
-    """An SVG drawing that Jupyter displays inline (``_repr_svg_``); ``.svg`` is the markup."""
+class GraphFigure(draw.Figure):
+    """A :class:`convlab.draw.Figure` (SVG + visible caption) that also keeps the traced graph."""
 
-    svg: str
     graph: AutogradGraph
-
-    def _repr_svg_(self) -> str:
-        return self.svg
 
 
 def _shape(t: torch.Tensor) -> str:
@@ -352,7 +352,7 @@ def _describe(g: AutogradGraph) -> str:
 
 
 def autograd_graph(tensor: torch.Tensor, names: dict[str, torch.Tensor] | None = None,
-                   title: str | None = None) -> SVGFigure:
+                   title: str | None = None, caption: str | None = None) -> GraphFigure:
     """Draw the autograd graph that ``tensor`` was computed by, as an inline SVG figure.
 
     Used in chapter 3. Boxes are tensors (solid border: requires_grad=True; dashed:
@@ -360,7 +360,9 @@ def autograd_graph(tensor: torch.Tensor, names: dict[str, torch.Tensor] | None =
     point the way the data flowed forward; ``backward()`` walks them in reverse, from the output
     (right) to the leaves (left), and cannot enter a dashed box. ``names`` labels tensors (see
     :func:`trace_graph`); named tensors that the graph does not contain are drawn below it.
-    The figure's ``<title>``/``<desc>`` give a text description for screen readers.
+    The SVG's ``<title>`` is ``title``, its ``<desc>`` lists every edge in words (for screen
+    readers); the visible caption is ``caption``, or a generated one naming the leaves, the
+    inputs that do not require grad and the named tensors outside the graph.
     """
     g = trace_graph(tensor, names)
     pos, width, height = _layout(g)
@@ -394,4 +396,20 @@ def autograd_graph(tensor: torch.Tensor, names: dict[str, torch.Tensor] | None =
         f'fill="{_STROKE}"/></marker></defs>'
         f'<rect width="100%" height="100%" fill="white"/>{legend}{"".join(body)}</svg>'
     )
-    return SVGFigure(svg, g)
+    return GraphFigure(svg, caption or _caption(g, heading), g)
+
+
+def _caption(g: AutogradGraph, heading: str) -> str:
+    parts = [f"{heading}."]
+    leaves = g.labels("leaf")
+    if leaves:
+        parts.append("Leaves that receive a gradient: " + ", ".join(leaves) + ".")
+    no_grad = g.labels("no_grad")
+    if no_grad:
+        parts.append("Inputs not recorded (requires_grad=False, dashed): "
+                     + ", ".join(no_grad) + ".")
+    loose = g.labels("unreachable")
+    if loose:
+        parts.append("Not in this graph: " + ", ".join(loose) + ".")
+    parts.append("Arrows show the forward computation; backward() walks them from right to left.")
+    return " ".join(parts)

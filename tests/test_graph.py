@@ -120,6 +120,9 @@ def test_svg_is_well_formed_and_described() -> None:
     assert len(groups) == len(fig.graph.nodes)
     assert fig._repr_svg_() == fig.svg
     assert root.get("role") == "img"
+    assert "Leaves that receive a gradient: a." in fig.caption
+    assert "Inputs not recorded (requires_grad=False, dashed): b." in fig.caption
+    assert fig.svg in fig._repr_html_() and "<figcaption" in fig._repr_html_()
 
 
 OPS = ["add", "mul", "sin", "detach", "mean_keep"]

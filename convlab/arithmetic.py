@@ -347,10 +347,10 @@ def _tuple_layer(spec: Any, index: int) -> tuple[str, int, int, int, int]:
     k, s, p, d = (*spec, *(1, 0, 1)[len(spec) - 1:])
     return (
         name,
-        as_int(k, f"{name}: k", 1),
-        as_int(s, f"{name}: s", 1),
-        as_int(p, f"{name}: p", 0),
-        as_int(d, f"{name}: d", 1),
+        as_int(k, f"{name}: {_NAMES[1]}", 1),
+        as_int(s, f"{name}: {_NAMES[2]}", 1),
+        as_int(p, f"{name}: {_NAMES[3]}", 0),
+        as_int(d, f"{name}: {_NAMES[4]}", 1),
     )
 
 

@@ -314,12 +314,22 @@ def conv_matrix(
 # ---------------------------------------------------------------------------------------------
 
 
-def _ones_stack(layers: Any, channels: int) -> nn.Sequential:
-    """Conv2d layers with all-ones weights, one per spatial layer of ``layers`` (float64)."""
-    from convlab.arithmetic import parse_layers
+def _ones_stack(layers: Any, channels: int, input_hw: tuple[int, int]) -> nn.Sequential:
+    """Conv2d layers with all-ones weights, one per spatial layer of ``layers`` (float64).
+
+    Checks first that every layer fits the size of its input, starting from ``input_hw``.
+    """
+    from convlab.arithmetic import conv_output_size, parse_layers
 
     modules = []
-    for _, k, s, p, d in parse_layers(layers):
+    hw: Any = input_hw
+    for name, k, s, p, d in parse_layers(layers):
+        try:
+            hw = conv_output_size(hw, k, s, p, d)
+        except ValueError as err:
+            raise ValueError(
+                f"{name} cannot run on an input of {input_hw[0]}x{input_hw[1]}: {err}"
+            ) from None
         conv = nn.Conv2d(channels, channels, k, stride=s, padding=p, dilation=d, bias=False)
         conv = conv.double()
         with torch.no_grad():
@@ -358,7 +368,7 @@ def gradient_receptive_field(
     if isinstance(model_or_layers, nn.Module):
         model = copy.deepcopy(model_or_layers).double().eval()
     else:
-        model = _ones_stack(model_or_layers, channels)
+        model = _ones_stack(model_or_layers, channels, (h, wd))
     x = torch.ones(1, channels, h, wd, dtype=torch.float64, requires_grad=True)
     try:
         out = model(x)

@@ -1,0 +1,766 @@
+"""Figures for the course: compact inline SVG in one colour-blind-safe visual language.
+
+Every picture is built from numbers computed here by PyTorch (``torch.nn.functional``) or by
+the tested :mod:`convlab.arithmetic` functions; nothing is typed in by hand. The visual language
+is the same in every chapter and every explorer:
+
+* colours come from the Okabe–Ito palette (:data:`PALETTE`), and colour is never the only cue:
+  each role also has a label, a line style or a pattern;
+* input cells are white with their values; **zero padding** is grey, hatched with a diagonal
+  line, its zeros written in grey, and labelled "zero padding";
+* the **kernel window** is a thick dashed orange outline; the cells the kernel actually reads
+  (with dilation there are gaps) get a solid orange frame;
+* the **output cell** being computed is filled light blue with a thick blue border, and the
+  multiply-add that produced it is written out ("1·0 + 2·1 + … = 14");
+* every figure has an SVG ``<title>``/``<desc>`` and a visible caption stating the parameters and
+  the resulting sizes.
+
+Functions return :class:`Figure` objects, which a notebook cell shows directly. Chapters: ch1
+(:func:`conv_window`, :func:`unreached_pixels`), ch2 (:func:`kernel_stack`), ch4
+(:func:`receptive_fields`), ch5 (:func:`transposed_scatter`, :func:`stride_zero_insertion`,
+:func:`overlap_heatmap`); :func:`photo` and :func:`photo_conv` show a real photograph (ch1).
+The explorers in :mod:`convlab.explore` reuse the scene builders below frame by frame.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from convlab.arithmetic import (
+    conv_output_size,
+    conv_params,
+    conv_transpose_output_size,
+    receptive_field,
+)
+
+#: Okabe–Ito colour-blind-safe palette (name -> hex colour).
+PALETTE: dict[str, str] = {
+    "black": "#000000",
+    "orange": "#E69F00",
+    "sky_blue": "#56B4E9",
+    "bluish_green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "reddish_purple": "#CC79A7",
+}
+
+#: What each colour means in every figure (colour is always paired with a label or pattern).
+ROLES: dict[str, str] = {
+    "input": PALETTE["sky_blue"],
+    "kernel": PALETTE["orange"],
+    "output": PALETTE["bluish_green"],
+    "current": PALETTE["blue"],
+    "cropped": PALETTE["vermillion"],
+    "field": PALETTE["reddish_purple"],
+    "padding": "#D9D9D9",
+}
+
+CELL = 26  # pixels per grid cell
+_GAP = 26  # pixels between grids
+_M = 8  # outer margin
+_TINT = {"kernel": "#FBE5B5", "current": "#CCE3F0", "output": "#CCEBE1", "input": "#E6F3FB"}
+_GREY_TEXT = "#666666"
+
+
+def _e(text: Any) -> str:
+    """Escape text for SVG/HTML content and single-quoted attributes."""
+    return html.escape(str(text), quote=True)
+
+
+def num(v: float | int | torch.Tensor) -> str:
+    """Format a number for a figure: integers without a decimal point, others to 3 digits."""
+    v = float(v)
+    if v == int(v):
+        return str(int(v))
+    return f"{v:.3g}"
+
+
+def _factor(v: float) -> str:
+    """A number inside a product: negative numbers in parentheses."""
+    s = num(v)
+    return f"({s})" if s.startswith("-") else s
+
+
+@dataclass(frozen=True)
+class Figure:
+    """An SVG picture with a caption; a notebook cell shows it (SVG or HTML with caption)."""
+
+    svg: str
+    caption: str
+
+    def _repr_svg_(self) -> str:
+        return self.svg
+
+    def _repr_html_(self) -> str:
+        return html_figure(self.svg, self.caption)
+
+    def __str__(self) -> str:
+        return self.svg
+
+
+def html_figure(svg: str, caption: str, frame: str | None = None) -> str:
+    """Wrap an SVG and its visible caption in a ``<figure>``; ``frame`` sets ``data-frame``."""
+    attr = f" data-frame='{_e(frame)}'" if frame is not None else ""
+    return (
+        f"<figure class='convlab-figure'{attr} style='margin:0'>{svg}"
+        f"<figcaption style='font-size:13px;max-width:640px'>{_e(caption)}</figcaption></figure>"
+    )
+
+
+def svg_doc(width: int, height: int, title: str, desc: str, body: str) -> str:
+    """A complete, accessible SVG document (role img, ``<title>`` and, if given, ``<desc>``)."""
+    d = f"<desc>{_e(desc)}</desc>" if desc else ""
+    return (
+        f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' role='img' "
+        f"font-family='sans-serif' font-size='12' text-anchor='middle' style='display:block'>"
+        f"<title>{_e(title)}</title>{d}{body}</svg>"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Primitives
+# ---------------------------------------------------------------------------------------------
+
+
+def _rect(x: int, y: int, w: int, h: int, fill: str = "none", stroke: str = "none",
+          extra: str = "") -> str:
+    s = f" stroke='{stroke}'" if stroke != "none" else ""
+    return f"<rect x='{x}' y='{y}' width='{w}' height='{h}' fill='{fill}'{s}{extra}/>"
+
+
+def _lines(x: int, y: int, rows: int, cols: int, cell: int = CELL,
+           stroke: str = "#999") -> str:
+    """Grid lines of a rows x cols grid as one path."""
+    w, h = cols * cell, rows * cell
+    d = "".join(f"M{x} {y + r * cell}h{w}" for r in range(rows + 1))
+    d += "".join(f"M{x + c * cell} {y}v{h}" for c in range(cols + 1))
+    return f"<path d='{d}' stroke='{stroke}' fill='none'/>"
+
+
+def _texts(x: int, y: int, values: Sequence[Sequence[str]], cell: int = CELL,
+           fill: str | None = None, size: int | None = None) -> str:
+    """Cell values centred in their cells (one ``<text>`` per row when all are one character)."""
+    out = []
+    attrs = (f" fill='{fill}'" if fill else "") + (f" font-size='{size}'" if size else "")
+    half = cell // 2
+    for r, row in enumerate(values):
+        ty = y + r * cell + half + 4
+        if not any(row):
+            continue
+        if all(len(v) == 1 for v in row):
+            xs = " ".join(str(x + c * cell + half) for c in range(len(row)))
+            out.append(f"<text x='{xs}' y='{ty}'{attrs}>{_e(''.join(row))}</text>")
+        else:
+            for c, v in enumerate(row):
+                if v:
+                    out.append(f"<text x='{x + c * cell + half}' y='{ty}'{attrs}>{_e(v)}</text>")
+    return "".join(out)
+
+
+def _label(x: int, y: int, text: str, anchor: str = "start", extra: str = "") -> str:
+    a = "" if anchor == "middle" else f" text-anchor='{anchor}'"
+    return f"<text x='{x}' y='{y}'{a}{extra}>{_e(text)}</text>"
+
+
+def _hatch(x: int, y: int, cells: Sequence[tuple[int, int]], cell: int = CELL) -> str:
+    """Grey cells with one diagonal hatch line each (the zero-padding pattern)."""
+    if not cells:
+        return ""
+    fill = "".join(f"M{x + c * cell} {y + r * cell}h{cell}v{cell}h-{cell}z" for r, c in cells)
+    hatch = "".join(f"M{x + c * cell} {y + r * cell + cell}l{cell} -{cell}" for r, c in cells)
+    return (f"<path d='{fill}' fill='{ROLES['padding']}'/>"
+            f"<path d='{hatch}' stroke='#B3B3B3'/>")
+
+
+def _matrix(t: torch.Tensor) -> list[list[str]]:
+    return [[num(v) for v in row] for row in t.tolist()]
+
+
+# ---------------------------------------------------------------------------------------------
+# Example data (deterministic, small integers so the arithmetic can be read)
+# ---------------------------------------------------------------------------------------------
+
+
+def example_input(i: int) -> torch.Tensor:
+    """An ``i x i`` input of small integers 0..4 (a diagonal pattern) used by the figures."""
+    r = torch.arange(i).view(-1, 1)
+    c = torch.arange(i).view(1, -1)
+    return ((3 * r + c) % 5).to(torch.float32)
+
+
+def example_kernel(k: int) -> torch.Tensor:
+    """A ``k x k`` kernel of small integers 0..2 used by the figures (never all zero)."""
+    r = torch.arange(k).view(-1, 1)
+    c = torch.arange(k).view(1, -1)
+    return ((r + 2 * c + 1) % 3).to(torch.float32)
+
+
+# ---------------------------------------------------------------------------------------------
+# ch1: the convolution window
+# ---------------------------------------------------------------------------------------------
+
+
+def output_size_formula(i: int, k: int, s: int = 1, p: int = 0, d: int = 1) -> str:
+    """``o = ⌊(i+2p−d(k−1)−1)/s⌋+1`` with the numbers substituted and the value from
+    :func:`convlab.conv_output_size` (raises its ``ValueError`` if the kernel does not fit)."""
+    o = conv_output_size(i, k, s, p, d)
+    return (f"o = ⌊(i+2p−d(k−1)−1)/s⌋+1 = ⌊({i}+2·{p}−{d}·({k}−1)−1)/{s}⌋+1 "
+            f"= ⌊{i + 2 * p - d * (k - 1) - 1}/{s}⌋+1 = {o}")
+
+
+class ConvScene:
+    """One convolution configuration laid out as input (padded), kernel and output grids (ch1).
+
+    ``base()`` is the part that does not depend on the output position; ``overlay(row, col)``
+    draws the window, the current output cell and its multiply-add on top of it (same size).
+    Output values come from ``F.conv2d``; the size from :func:`convlab.conv_output_size`.
+    """
+
+    def __init__(self, i: int, k: int, s: int = 1, p: int = 0, d: int = 1,
+                 x: torch.Tensor | None = None, w: torch.Tensor | None = None,
+                 fit: tuple[int, int, int] | None = None) -> None:
+        self.i, self.k, self.s, self.p, self.d = i, k, s, p, d
+        self.o = conv_output_size(i, k, s, p, d)  # raises ValueError with the reason
+        self.x = example_input(i) if x is None else x.to(torch.float32)
+        self.w = example_kernel(k) if w is None else w.to(torch.float32)
+        self.xp = F.pad(self.x, (p, p, p, p))
+        self.y = F.conv2d(self.x[None, None], self.w[None, None], stride=s, padding=p,
+                          dilation=d)[0, 0]
+        if tuple(self.y.shape) != (self.o, self.o):
+            raise AssertionError(f"F.conv2d gave {tuple(self.y.shape)}, formula {self.o}")
+        self.n = i + 2 * p
+        # ``fit`` = (largest padded input, kernel, output) of a series of scenes drawn at the
+        # same size, so that parts that do not depend on i are identical across i (explorers).
+        fit_n, fit_k, fit_o = fit if fit is not None else (self.n, k, self.o)
+        self.ix, self.text_y, self.top = _M, 16, 56
+        self.kx = self.ix + fit_n * CELL + _GAP
+        self.ox = self.kx + fit_k * CELL + _GAP + 10
+        grid_h = max(fit_n, fit_k, fit_o) * CELL
+        self.width = max(self.ox + fit_o * CELL + _M, 560)
+        self.height = self.top + grid_h + 20
+
+    @property
+    def params(self) -> str:
+        return f"i={self.i} k={self.k} s={self.s} p={self.p} d={self.d}"
+
+    @property
+    def caption(self) -> str:
+        span = self.d * (self.k - 1) + 1
+        return (f"Input {self.i}×{self.i} with zero padding p={self.p} (grey, hatched), kernel "
+                f"{self.k}×{self.k} with dilation {self.d} (window spans {span}×{span}), "
+                f"stride {self.s} → output {self.o}×{self.o}; "
+                + output_size_formula(self.i, self.k, self.s, self.p, self.d))
+
+    def base(self) -> str:
+        """SVG body: grids with values and labels, no window."""
+        n, p, k, o, top = self.n, self.p, self.k, self.o, self.top
+        parts = [
+            _label(self.ix, top - 8, f"input {self.i}×{self.i}"
+                   + (f", padded to {n}×{n}" if p else "")),
+            _label(self.kx, top - 8, f"kernel {k}×{k}"),
+            _label(self.ox, top - 8, f"output {o}×{o}"),
+            _rect(self.ix, top, n * CELL, n * CELL, fill="#fff"),
+        ]
+        pad_cells = [(r, c) for r in range(n) for c in range(n)
+                     if r < p or c < p or r >= n - p or c >= n - p]
+        parts.append(_hatch(self.ix, top, pad_cells))
+        vals = _matrix(self.xp)
+        inner = [[v if p <= r < n - p and p <= c < n - p else "" for c, v in enumerate(row)]
+                 for r, row in enumerate(vals)]
+        zeros = [["0" if (r, c) in set(pad_cells) else "" for c in range(n)] for r in range(n)]
+        parts += [_lines(self.ix, top, n, n), _texts(self.ix, top, inner),
+                  _texts(self.ix, top, zeros, fill=_GREY_TEXT)]
+        if p:
+            parts.append(_label(self.ix, top + n * CELL + 14, "grey hatched = zero padding",
+                                extra=f" font-size='10' fill='{_GREY_TEXT}'"))
+        parts += [_rect(self.kx, top, k * CELL, k * CELL, fill=_TINT["kernel"]),
+                  _lines(self.kx, top, k, k, stroke=ROLES["kernel"]),
+                  _texts(self.kx, top, _matrix(self.w)),
+                  _rect(self.ox, top, o * CELL, o * CELL, fill=_TINT["output"]),
+                  _lines(self.ox, top, o, o, stroke=ROLES["output"]),
+                  _texts(self.ox, top, _matrix(self.y)),
+                  f"<text x='{self.kx - _GAP // 2}' y='{top + 16}'>*</text>",
+                  f"<text x='{self.ox - _GAP // 2 - 5}' y='{top + 16}'>=</text>"]
+        return "".join(parts)
+
+    def terms(self, row: int, col: int) -> list[tuple[float, float]]:
+        """(weight, input value) pairs that make output cell (row, col)."""
+        out = []
+        for u in range(self.k):
+            for v in range(self.k):
+                a = float(self.w[u, v])
+                b = float(self.xp[row * self.s + self.d * u, col * self.s + self.d * v])
+                out.append((a, b))
+        return out
+
+    def arithmetic(self, row: int, col: int) -> str:
+        """``y[r,c] = w·x + … = value`` with the value taken from ``F.conv2d``."""
+        terms = " + ".join(f"{_factor(a)}·{_factor(b)}" for a, b in self.terms(row, col))
+        return f"y[{row},{col}] = {terms} = {num(self.y[row, col])}"
+
+    def overlay(self, row: int, col: int) -> str:
+        """SVG body: window at output (row, col), taps, highlighted output cell, arithmetic."""
+        if not (0 <= row < self.o and 0 <= col < self.o):
+            return _label(self.ix, self.text_y,
+                          f"Output cell ({row}, {col}) does not exist: the output is only "
+                          f"{self.o}×{self.o}. Move the position slider back.",
+                          extra=f" fill='{ROLES['cropped']}' font-weight='bold'")
+        k, d, s, top = self.k, self.d, self.s, self.top
+        span = d * (k - 1) + 1
+        x0, y0 = self.ix + col * s * CELL, top + row * s * CELL
+        taps = "".join(f"M{x0 + v * d * CELL + 2} {y0 + u * d * CELL + 2}h{CELL - 4}v{CELL - 4}"
+                       f"h-{CELL - 4}z" for u in range(k) for v in range(k))
+        ox, oy = self.ox + col * CELL, top + row * CELL
+        text = self.arithmetic(row, col)
+        size = 12 if len(text) < 80 else 11
+        return (f"<path d='{taps}' fill='none' stroke='{ROLES['kernel']}' stroke-width='2'/>"
+                + _rect(x0, y0, span * CELL, span * CELL, stroke=ROLES["kernel"],
+                        extra=" stroke-width='3' stroke-dasharray='6 3'")
+                + _rect(ox, oy, CELL, CELL, fill=_TINT["current"], stroke=ROLES["current"],
+                        extra=" stroke-width='3' fill-opacity='.5'")
+                + _label(self.ix, self.text_y, text, extra=f" font-size='{size}'"))
+
+    def svg(self, body: str, title: str, desc: str = "") -> str:
+        return svg_doc(self.width, self.height, title, desc, body)
+
+    def figure(self, row: int = 0, col: int = 0) -> Figure:
+        """The whole picture (base and overlay) as one figure."""
+        title = f"Convolution {self.params}: output {self.o}×{self.o}"
+        desc = self.caption + (" " + self.arithmetic(row, col)
+                               if row < self.o and col < self.o else "")
+        return Figure(self.svg(self.base() + self.overlay(row, col), title, desc),
+                      self.caption + f". Window at output ({row}, {col}).")
+
+
+def conv_window(i: int = 5, k: int = 3, s: int = 1, p: int = 0, d: int = 1,
+                position: tuple[int, int] = (0, 0), x: torch.Tensor | None = None,
+                w: torch.Tensor | None = None) -> Figure:
+    """Input (with hatched zero padding), kernel window at output ``position`` (with dilation
+    gaps), output grid with that cell highlighted and its multiply-add written out (ch1).
+
+    ``x`` (``i x i``) and ``w`` (``k x k``) default to :func:`example_input`/:func:`example_kernel`.
+    Raises ``ValueError`` (from :func:`convlab.conv_output_size`) if the kernel does not fit.
+    """
+    if x is not None:
+        i = int(x.shape[-1])
+    if w is not None:
+        k = int(w.shape[-1])
+    return ConvScene(i, k, s, p, d, x, w).figure(*position)
+
+
+# ---------------------------------------------------------------------------------------------
+# ch1: what a strided window never reaches (why the formula has a floor)
+# ---------------------------------------------------------------------------------------------
+
+
+def unreached_pixels(i: int = 6, k: int = 3, s: int = 2, p: int = 0, d: int = 1) -> Figure:
+    """Padded input where every cell some window reads is marked, and the rows/columns no
+    window reaches are hatched in vermillion: the floor in ``o = ⌊(i+2p−d(k−1)−1)/s⌋+1`` (ch1).
+
+    Coverage is measured with PyTorch: the gradient of ``F.conv2d`` with a ones kernel is
+    non-zero exactly at the pixels some window reads.
+    """
+    o = conv_output_size(i, k, s, p, d)
+    n = i + 2 * p
+    xp = torch.zeros(1, 1, n, n, requires_grad=True)
+    F.conv2d(xp, torch.ones(1, 1, k, k), stride=s, dilation=d).sum().backward()
+    reads = xp.grad[0, 0]
+    unreached = [(r, c) for r in range(n) for c in range(n) if reads[r, c] == 0]
+    top = 36
+    parts = [_label(_M, 14, f"padded input {n}×{n}: number = how many windows read the cell"),
+             _rect(_M, top, n * CELL, n * CELL, fill=_TINT["input"])]
+    if unreached:
+        fill = "".join(f"M{_M + c * CELL} {top + r * CELL}h{CELL}v{CELL}h-{CELL}z"
+                       for r, c in unreached)
+        hatch = "".join(f"M{_M + c * CELL} {top + r * CELL + CELL}l{CELL} -{CELL}"
+                        for r, c in unreached)
+        parts.append(f"<path d='{fill}' fill='#F6D5C0'/><path d='{hatch}' "
+                     f"stroke='{ROLES['cropped']}'/>")
+    parts += [_lines(_M, top, n, n), _texts(_M, top, _matrix(reads))]
+    lost = n - ((o - 1) * s + d * (k - 1) + 1)
+    text = (f"o = ⌊({i}+2·{p}−{d}·({k}−1)−1)/{s}⌋+1 = {o}; the last {lost} row(s)/column(s) "
+            f"(hatched, 0 windows) are never read")
+    parts.append(_label(_M, top + n * CELL + 20, text))
+    width = max(_M * 2 + n * CELL, 8 * len(text))
+    caption = (f"Input {i}×{i}, padding {p}, kernel {k}, stride {s}, dilation {d}: output "
+               f"{o}×{o}. Windows start every {s} cells; {lost} row(s) and column(s) at the "
+               f"bottom/right are never reached, which is what the floor drops.")
+    svg = svg_doc(width, top + n * CELL + 32, f"Pixels a stride-{s} window never reaches",
+                  caption, "".join(parts))
+    return Figure(svg, caption)
+
+
+# ---------------------------------------------------------------------------------------------
+# ch2: multi-channel input and one kernel per output channel
+# ---------------------------------------------------------------------------------------------
+
+
+def _stack_of(x: int, y: int, size: int, count: int, fill: str, stroke: str,
+              cells: int = 0) -> str:
+    """``count`` squares of side ``size`` offset diagonally (a channel stack), front last."""
+    parts = []
+    off = 6
+    for j in reversed(range(count)):
+        sx, sy = x + j * off, y + j * off
+        parts.append(_rect(sx, sy, size, size, fill=fill, stroke=stroke))
+        if cells > 1 and j == 0:
+            parts.append(_lines(sx, sy, cells, cells, cell=size // cells, stroke=stroke))
+    return "".join(parts)
+
+
+def param_count_text(c_in: int, c_out: int, k: int) -> tuple[str, int, int]:
+    """(``C_out·(C_in·k·k+1) = … = n``, n from :func:`convlab.conv_params`, PyTorch's count)."""
+    n = conv_params(c_in, c_out, k)
+    torch_n = sum(t.numel() for t in torch.nn.Conv2d(c_in, c_out, k).parameters())
+    text = f"parameters = C_out·(C_in·k·k+1) = {c_out}·({c_in}·{k}·{k}+1) = {n}"
+    return text, n, torch_n
+
+
+def kernel_stack(c_in: int = 3, c_out: int = 2, k: int = 3) -> Figure:
+    """A ``C_in``-channel input, ``C_out`` kernels of shape ``C_in × k × k`` (each with one
+    bias), and the ``C_out`` output channels, one per kernel; with the parameter count from
+    :func:`convlab.conv_params` checked against ``nn.Conv2d`` (ch2)."""
+    text, n, torch_n = param_count_text(c_in, c_out, k)
+    kc = 10  # kernel cell size
+    ksz = k * kc
+    row_h = max(ksz + 6 * (c_in - 1), 40) + 22
+    top = 40
+    parts = [_label(_M, 16, f"input: {c_in} channel(s)"),
+             _label(170, 16, f"{c_out} kernel(s), each {c_in}×{k}×{k}"),
+             _label(390, 16, f"output: {c_out} channel(s)")]
+    parts.append(_stack_of(_M + 10, top, 80, c_in, _TINT["input"], ROLES["input"], cells=4))
+    for j in range(c_in):
+        parts.append(_label(_M + 10 + 80 + j * 6 + 4, top + j * 6 + 10, f"c{j + 1}",
+                            extra=" font-size='9'"))
+    for o in range(c_out):
+        y = top + o * row_h
+        parts.append(_stack_of(180, y, ksz, c_in, _TINT["kernel"], ROLES["kernel"], cells=k))
+        parts.append(_label(180 + ksz + 6 * c_in + 4, y + 12,
+                            f"kernel {o + 1} + bias b{o + 1}", extra=" font-size='11'"))
+        oy = y + 4
+        parts.append(_rect(400, oy, 36, 36, fill=_TINT["output"], stroke=ROLES["output"]))
+        parts.append(_label(418, oy + 22, f"out {o + 1}", anchor="middle", extra=" font-size='10'"))
+        parts.append(f"<path d='M372 {oy + 18}h22m-5 -4l5 4l-5 4' stroke='#555' fill='none'/>")
+    height = top + max(c_out * row_h, 80 + 6 * c_in) + 46
+    check = "equal" if n == torch_n else "DIFFERENT"
+    parts.append(_label(_M, height - 28, text))
+    parts.append(_label(_M, height - 10, f"nn.Conv2d({c_in}, {c_out}, {k}) has {torch_n} "
+                                         f"parameters: {check}"))
+    caption = (f"C_in={c_in}, C_out={c_out}, k={k}: each of the {c_out} kernel(s) covers all "
+               f"{c_in} input channel(s) and makes one output channel; {text}.")
+    svg = svg_doc(520, height, f"Kernel stack C_in={c_in} C_out={c_out} k={k}", caption,
+                  "".join(parts))
+    return Figure(svg, caption)
+
+
+# ---------------------------------------------------------------------------------------------
+# ch4: receptive fields of a stack of layers
+# ---------------------------------------------------------------------------------------------
+
+_FIELD_COLOURS = (PALETTE["reddish_purple"], PALETTE["blue"], PALETTE["vermillion"],
+                  PALETTE["bluish_green"], PALETTE["orange"], PALETTE["black"])
+
+
+def receptive_fields(layers: Sequence[tuple[int, int, int, int]], size: int | None = None
+                     ) -> Figure:
+    """The receptive field of one unit of each layer drawn on the input as nested boxes, with
+    its size r and jump j from :func:`convlab.receptive_field` (ch4). ``layers`` are
+    ``(k, s, p, d)`` tuples. Boxes are centred on the deepest layer's central unit."""
+    table = receptive_field(list(layers))
+    rows = list(table)
+    r_last = rows[-1].r
+    n = size if size is not None else r_last + 2
+    cell = max(2, min(CELL, 320 // n))
+    top = 30
+    side = n * cell
+    parts = [_label(_M, 16, f"input {n}×{n} (one square = one input pixel)"),
+             _rect(_M, top, side, side, fill=_TINT["input"], stroke=ROLES["input"])]
+    if cell >= 6:
+        parts.append(_lines(_M, top, n, n, cell=cell, stroke="#C8DDEA"))
+    centre = (n - 1) / 2
+    for idx, row in enumerate(rows):
+        colour = _FIELD_COLOURS[idx % len(_FIELD_COLOURS)]
+        lo = centre - (row.r - 1) / 2
+        x = _M + round(lo * cell)
+        w = row.r * cell
+        dash = "" if idx % 2 == 0 else " stroke-dasharray='5 3'"
+        parts.append(_rect(x, top + round(lo * cell), w, w, stroke=colour,
+                           extra=f" stroke-width='{2 + (idx == len(rows) - 1)}'{dash}"))
+        parts.append(_label(_M + side + 12, top + 14 + idx * 18,
+                            f"layer {idx + 1}: r={row.r}, j={row.j}",
+                            extra=f" fill='{colour}' font-weight='bold'"))
+        parts.append(_rect(_M + side + 12 + 118, top + 5 + idx * 18, 22, 10, stroke=colour,
+                           extra=f" stroke-width='2'{dash}"))
+    width = _M * 2 + side + 170
+    desc = "; ".join(f"layer {j + 1} (k={r.k}, s={r.s}, d={r.d}): r={r.r}, j={r.j}"
+                     for j, r in enumerate(rows))
+    caption = (f"Receptive field of one unit per layer on the input, innermost box = layer 1. "
+               f"{desc}.")
+    svg = svg_doc(width, top + max(side, 18 * len(rows)) + 10,
+                  f"Receptive fields of {len(rows)} layer(s)", caption, "".join(parts))
+    return Figure(svg, caption)
+
+
+# ---------------------------------------------------------------------------------------------
+# ch5: transposed convolution as scatter-add
+# ---------------------------------------------------------------------------------------------
+
+
+class TransposedScene:
+    """Transposed convolution of an ``i x i`` input with a ``k x k`` kernel drawn as scatter-add
+    (ch5): the full ``(i−1)s + d(k−1) + 1`` grid of summed kernel copies, the border that
+    ``padding`` crops, the ``output_padding`` rows/columns, and the output (from
+    ``F.conv_transpose2d``; its size from :func:`convlab.conv_transpose_output_size`)."""
+
+    def __init__(self, i: int = 2, k: int = 3, s: int = 1, p: int = 0, output_padding: int = 0,
+                 d: int = 1, x: torch.Tensor | None = None, w: torch.Tensor | None = None
+                 ) -> None:
+        self.i, self.k, self.s, self.p, self.op, self.d = i, k, s, p, output_padding, d
+        self.o = conv_transpose_output_size(i, k, s, p, output_padding, d)  # ValueError
+        self.x = (torch.arange(1, i * i + 1, dtype=torch.float32).view(i, i) if x is None
+                  else x.to(torch.float32))
+        self.w = example_kernel(k) if w is None else w.to(torch.float32)
+        x4, w4 = self.x[None, None], self.w[None, None]
+        self.full = F.conv_transpose2d(x4, w4, stride=s, dilation=d)[0, 0]
+        self.out = F.conv_transpose2d(x4, w4, stride=s, padding=p, output_padding=output_padding,
+                                      dilation=d)[0, 0]
+        ones = torch.ones_like(x4)
+        self.count = F.conv_transpose2d(ones, torch.ones_like(w4), stride=s, dilation=d)[0, 0]
+        self.f = int(self.full.shape[-1])
+        if tuple(self.out.shape) != (self.o, self.o):
+            raise AssertionError(f"torch gave {tuple(self.out.shape)}, formula {self.o}")
+
+    @property
+    def params(self) -> str:
+        return f"i={self.i} k={self.k} s={self.s} p={self.p} op={self.op} d={self.d}"
+
+    @property
+    def caption(self) -> str:
+        return (f"Transposed conv, input {self.i}×{self.i}, kernel {self.k}×{self.k}, stride "
+                f"{self.s}, padding {self.p}, output_padding {self.op}, dilation {self.d}: "
+                f"every input value times the kernel is added at stride {self.s}; the full "
+                f"{self.f}×{self.f} sum is cropped by {self.p} on each side"
+                + (f" and gets {self.op} extra row/column at the bottom/right" if self.op else "")
+                + f"; o = ({self.i}−1)·{self.s} − 2·{self.p} + {self.d}·({self.k}−1) + "
+                f"{self.op} + 1 = {self.o}.")
+
+    def contribution(self, r: int, c: int) -> torch.Tensor:
+        """The full-size copy of the kernel weighted by input (r, c) (PyTorch, one-hot input)."""
+        one = torch.zeros(1, 1, self.i, self.i)
+        one[0, 0, r, c] = self.x[r, c]
+        return F.conv_transpose2d(one, self.w[None, None], stride=self.s, dilation=self.d)[0, 0]
+
+    def figure(self, step: int | None = None) -> Figure:
+        """Whole picture; with ``step`` only input values 0..step (row-major) are scattered and
+        the last one's copy is outlined."""
+        i, k, f, p, op, o = self.i, self.k, self.f, self.p, self.op, self.o
+        top = 36
+        gx = _M + i * CELL + _GAP + k * CELL + _GAP + 10
+        size = f + op
+        parts = [_label(_M, top - 8, f"input {i}×{i}"), _label(_M + i * CELL + _GAP, top - 8,
+                                                              f"kernel {k}×{k}"),
+                 _label(gx, top - 8, f"full {f}×{f} (sums), output {o}×{o} (green)")]
+        parts += [_rect(_M, top, i * CELL, i * CELL, fill=_TINT["input"]),
+                  _lines(_M, top, i, i, stroke=ROLES["input"]), _texts(_M, top, _matrix(self.x))]
+        kx = _M + i * CELL + _GAP
+        parts += [_rect(kx, top, k * CELL, k * CELL, fill=_TINT["kernel"]),
+                  _lines(kx, top, k, k, stroke=ROLES["kernel"]), _texts(kx, top, _matrix(self.w))]
+        if step is None:
+            grid = self.full
+            title = f"Transposed convolution {self.params}: output {o}×{o}"
+        else:
+            r, c = divmod(step, i)
+            grid = sum((self.contribution(*divmod(t, i)) for t in range(step + 1)),
+                       torch.zeros(f, f))
+            title = f"Transposed convolution step {step + 1}/{i * i}: input ({r}, {c})"
+        # full grid: output_padding cells beyond the full sum are zero
+        vals = [[num(grid[r, c]) if r < f and c < f else "0" for c in range(size)]
+                for r in range(size)]
+        cropped = [(r, c) for r in range(size) for c in range(size)
+                   if not (p <= r < p + o and p <= c < p + o)]
+        parts.append(_rect(gx, top, size * CELL, size * CELL, fill="#fff"))
+        if cropped:
+            fill = "".join(f"M{gx + c * CELL} {top + r * CELL}h{CELL}v{CELL}h-{CELL}z"
+                           for r, c in cropped)
+            hatch = "".join(f"M{gx + c * CELL} {top + r * CELL + CELL}l{CELL} -{CELL}"
+                            for r, c in cropped)
+            parts.append(f"<path d='{fill}' fill='#F6D5C0'/>"
+                         f"<path d='{hatch}' stroke='{ROLES['cropped']}' stroke-opacity='.5'/>")
+        if op:
+            extra = "".join(f"M{gx + c * CELL} {top + r * CELL}h{CELL}v{CELL}h-{CELL}z"
+                            for r in range(size) for c in range(size) if r >= f or c >= f)
+            parts.append(f"<path d='{extra}' fill='none' stroke='#555' stroke-dasharray='3 2'/>")
+        parts += [_lines(gx, top, size, size), _texts(gx, top, vals)]
+        if step is None:
+            counts = [[num(self.count[r, c]) if r < f and c < f and self.count[r, c] > 1 else ""
+                       for c in range(size)] for r in range(size)]
+            parts.append(_texts(gx + 8, top - 7, counts, fill=_GREY_TEXT, size=8))
+        else:
+            r0, c0 = divmod(step, i)
+            cells = "".join(
+                f"M{gx + (c0 * self.s + v * self.d) * CELL + 2} "
+                f"{top + (r0 * self.s + u * self.d) * CELL + 2}h{CELL - 4}v{CELL - 4}h-{CELL - 4}z"
+                for u in range(k) for v in range(k))
+            parts.append(f"<path d='{cells}' fill='none' stroke='{ROLES['kernel']}' "
+                         f"stroke-width='2'/>")
+            parts.append(_rect(_M + c0 * CELL, top + r0 * CELL, CELL, CELL,
+                               stroke=ROLES["current"], extra=" stroke-width='3'"))
+        parts.append(_rect(gx + p * CELL, top + p * CELL, o * CELL, o * CELL,
+                           stroke=ROLES["output"], extra=" stroke-width='3'"))
+        legend_y = top + max(size, i, k) * CELL + 18
+        note = ("small grey numbers: how many kernel copies overlap" if step is None
+                else f"orange frames: input ({divmod(step, i)[0]}, {divmod(step, i)[1]}) × kernel")
+        parts.append(_label(_M, legend_y, f"hatched = cropped by padding {p}; {note}",
+                            extra=" font-size='11'"))
+        width = max(gx + size * CELL + _M, 520)
+        svg = svg_doc(width, legend_y + 10, title, self.caption, "".join(parts))
+        return Figure(svg, self.caption)
+
+
+def transposed_scatter(i: int = 2, k: int = 3, s: int = 1, p: int = 0, output_padding: int = 0,
+                       d: int = 1, step: int | None = None) -> Figure:
+    """Transposed convolution as scatter-add (ch5); ``step`` shows the input values one at a
+    time (0 = only the first). Raises ``ValueError`` (from
+    :func:`convlab.conv_transpose_output_size`) for a configuration PyTorch refuses."""
+    return TransposedScene(i, k, s, p, output_padding, d).figure(step)
+
+
+def stride_zero_insertion(i: int = 3, s: int = 2) -> Figure:
+    """Stride ``s`` in a transposed convolution as ``s − 1`` zeros inserted between input
+    values (ch5); the dilated grid is ``(i−1)s + 1`` wide (checked with ``F.conv_transpose2d``
+    of a 1x1 kernel, which does exactly this insertion)."""
+    x = torch.arange(1, i * i + 1, dtype=torch.float32).view(1, 1, i, i)
+    z = F.conv_transpose2d(x, torch.ones(1, 1, 1, 1), stride=s)[0, 0]
+    n = int(z.shape[-1])
+    top = 30
+    gx = _M + i * CELL + _GAP + 20
+    inserted = [(r, c) for r in range(n) for c in range(n) if r % s or c % s]
+    parts = [_label(_M, 16, f"input {i}×{i}"), _label(gx, 16, f"{s - 1} zero(s) inserted: {n}×{n}"),
+             _rect(_M, top, i * CELL, i * CELL, fill=_TINT["input"]),
+             _lines(_M, top, i, i, stroke=ROLES["input"]), _texts(_M, top, _matrix(x[0, 0])),
+             f"<path d='M{_M + i * CELL + 6} {top + 20}h{_GAP}m-5 -4l5 4l-5 4' stroke='#555' "
+             f"fill='none'/>",
+             _rect(gx, top, n * CELL, n * CELL, fill=_TINT["input"]), _hatch(gx, top, inserted),
+             _lines(gx, top, n, n)]
+    vals = [[num(z[r, c]) if (r, c) not in set(inserted) else "" for c in range(n)]
+            for r in range(n)]
+    zeros = [["0" if (r, c) in set(inserted) else "" for c in range(n)] for r in range(n)]
+    parts += [_texts(gx, top, vals), _texts(gx, top, zeros, fill=_GREY_TEXT)]
+    caption = (f"Stride {s} as zero insertion: {s - 1} zero(s) (grey, hatched) between the "
+               f"values of a {i}×{i} input give a {n}×{n} grid, (i−1)s+1 = ({i}−1)·{s}+1 = {n}.")
+    svg = svg_doc(gx + n * CELL + _M, top + max(n, i) * CELL + 10,
+                  f"Stride {s} as zero insertion", caption, "".join(parts))
+    return Figure(svg, caption)
+
+
+def overlap_heatmap(i: int = 4, k: int = 3, s: int = 2, d: int = 1) -> Figure:
+    """How many kernel copies land on each cell of a transposed convolution's full output
+    (ch5): with ``k`` not divisible by ``s`` the counts alternate, the checkerboard artefact.
+    Counts come from ``F.conv_transpose2d`` of ones with a ones kernel."""
+    count = F.conv_transpose2d(torch.ones(1, 1, i, i), torch.ones(1, 1, k, k), stride=s,
+                               dilation=d)[0, 0]
+    n = int(count.shape[-1])
+    hi = float(count.max())
+    shades = ("#FFFFFF", "#E3EEF6", "#B9D5EA", "#7FB2D9", "#3F8CC4", "#0072B2")
+    top = 30
+    parts = [_label(_M, 16, f"full output {n}×{n}: number of overlapping kernel copies")]
+    for r in range(n):
+        for c in range(n):
+            v = float(count[r, c])
+            shade = shades[min(len(shades) - 1, round(v / hi * (len(shades) - 1)))]
+            parts.append(_rect(_M + c * CELL, top + r * CELL, CELL, CELL, fill=shade))
+    parts.append(_lines(_M, top, n, n))
+    dark = [[num(count[r, c]) if float(count[r, c]) / hi < 0.6 else "" for c in range(n)]
+            for r in range(n)]
+    light = [[num(count[r, c]) if float(count[r, c]) / hi >= 0.6 else "" for c in range(n)]
+             for r in range(n)]
+    parts += [_texts(_M, top, dark), _texts(_M, top, light, fill="#fff")]
+    caption = (f"Overlap counts of a transposed conv, input {i}×{i}, kernel {k}, stride {s}, "
+               f"dilation {d}: full output {n}×{n}, counts from {num(count.min())} to "
+               f"{num(hi)} (darker = more copies)"
+               + ("; the uneven counts are the checkerboard artefact." if k % s else "."))
+    svg = svg_doc(max(_M * 2 + n * CELL, 380), top + n * CELL + 10,
+                  f"Overlap counts, k={k}, s={s}", caption, "".join(parts))
+    return Figure(svg, caption)
+
+
+# ---------------------------------------------------------------------------------------------
+# A real photograph (ch1): matplotlib's sample image, grayscale, small
+# ---------------------------------------------------------------------------------------------
+
+#: Named 3x3 kernels used with the photograph (ch1).
+IMAGE_KERNELS: dict[str, list[list[float]]] = {
+    "identity": [[0, 0, 0], [0, 1, 0], [0, 0, 0]],
+    "box-blur": [[1 / 9] * 3] * 3,
+    "gaussian": [[1 / 16, 2 / 16, 1 / 16], [2 / 16, 4 / 16, 2 / 16], [1 / 16, 2 / 16, 1 / 16]],
+    "sobel-x": [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]],
+    "sobel-y": [[-1, -2, -1], [0, 0, 0], [1, 2, 1]],
+    "sharpen": [[0, -1, 0], [-1, 5, -1], [0, -1, 0]],
+    "laplacian": [[0, 1, 0], [1, -4, 1], [0, 1, 0]],
+}
+
+
+@lru_cache(maxsize=4)
+def _photo_cached(size: int) -> torch.Tensor:
+    import matplotlib.cbook as cbook
+    from PIL import Image
+
+    with cbook.get_sample_data("grace_hopper.jpg") as fh:
+        img = Image.open(fh).convert("L")
+        h = round(size * img.height / img.width)
+        img = img.resize((size, h), Image.LANCZOS)
+        data = torch.tensor(list(img.getdata()), dtype=torch.float32).view(h, size)
+    return data / 255.0
+
+
+def photo(size: int = 64) -> torch.Tensor:
+    """Grace Hopper's portrait from matplotlib's sample data, grayscale, ``size`` pixels wide,
+    values in [0, 1], shape ``[H, W]`` (ch1). Shipped with matplotlib: no download."""
+    return _photo_cached(size).clone()
+
+
+def png_bytes(image: torch.Tensor, normalise: bool = False) -> bytes:
+    """A 2-D tensor as 8-bit grayscale PNG bytes. Values are clipped to [0, 1], or with
+    ``normalise`` scaled so the smallest value is black and the largest white."""
+    from PIL import Image
+
+    img = image.detach().to(torch.float32)
+    if normalise:
+        lo, hi = float(img.min()), float(img.max())
+        img = (img - lo) / (hi - lo) if hi > lo else torch.zeros_like(img)
+    data = (img.clamp(0, 1) * 255).round().to(torch.uint8)
+    h, w = data.shape
+    pil = Image.frombytes("L", (w, h), bytes(data.flatten().tolist()))
+    buf = io.BytesIO()
+    pil.save(buf, format="PNG", optimize=True)
+    return buf.getvalue()
+
+
+def photo_conv(kernel: str = "sobel-x", s: int = 1, p: int = 1, size: int = 64
+               ) -> tuple[torch.Tensor, str]:
+    """Apply a named kernel (:data:`IMAGE_KERNELS`) to the photograph with ``F.conv2d`` (ch1);
+    return the output ``[H', W']`` and an HTML ``<img>`` (PNG data URI) with its shape.
+    Edge kernels (negative weights) are shown normalised, others clipped to [0, 1]."""
+    if kernel not in IMAGE_KERNELS:
+        raise ValueError(f"unknown kernel {kernel!r}; choose one of {sorted(IMAGE_KERNELS)}")
+    x = photo(size)[None, None]
+    w = torch.tensor(IMAGE_KERNELS[kernel], dtype=torch.float32)[None, None]
+    y = F.conv2d(x, w, stride=s, padding=p)[0, 0]
+    edge = any(v < 0 for row in IMAGE_KERNELS[kernel] for v in row) and kernel != "sharpen"
+    data = base64.b64encode(png_bytes(y, normalise=edge)).decode("ascii")
+    h, w_ = y.shape
+    scale = 2 * size // w_ if w_ else 2
+    alt = f"{kernel} kernel, stride {s}, padding {p}: output {h}×{w_}"
+    img = (f"<img src='data:image/png;base64,{data}' alt='{_e(alt)}' width='{w_ * scale}' "
+           f"height='{h * scale}' style='image-rendering:pixelated'>")
+    return y, img

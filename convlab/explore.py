@@ -1,0 +1,392 @@
+"""Slider explorers that work in a live kernel *and* on the static site (ch1, ch2, ch4, ch5).
+
+How they work: every picture an explorer can show is computed in Python when the cell runs
+(numbers from PyTorch or :mod:`convlab.arithmetic`, drawn by :mod:`convlab.draw`). The pictures
+("frames") are ``ipywidgets.HTML`` widgets with inline SVG (or a small PNG), placed in nested
+``ipywidgets.Stack`` containers, one nesting level per slider. Each slider's ``index`` is
+``jslink``-ed to the ``selected_index`` of every stack on its level, so moving a slider flips the
+stacks in the browser, without a kernel and without custom JavaScript. Identical frames are one
+shared widget, and a level where all choices give the same picture collapses, so a part of the
+picture that depends on fewer sliders costs fewer frames.
+
+Conventions that tests (and the browser tests of the built site) rely on:
+
+* the root widget has the CSS class ``convlab-explorer``;
+* each slider is a ``SelectionSlider`` with a ``description`` label and the CSS class
+  ``convlab-slider-<name>``; its readout shows the real value;
+* each frame contains an element with a ``data-frame`` attribute: space-separated ``name=value``
+  pairs, where ``name`` is a slider name and ``value`` its readout (other names, such as ``o``,
+  are derived values). A frame names only the sliders it depends on.
+
+The root widget carries ``convlab_sliders`` (name -> slider) and ``convlab_links`` (the jslinks)
+for tests. :func:`state_size` measures the bytes its embedded widget state costs on a page.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+from collections.abc import Callable, Sequence
+from functools import cache
+from typing import Any
+
+import ipywidgets as widgets
+import torch
+import torch.nn.functional as F
+
+from convlab import draw
+from convlab.arithmetic import conv_output_size
+
+FrameFn = Callable[[dict[str, Any]], str]
+
+
+def _label(value: Any) -> str:
+    """Readout label of a slider value (tuples as ``1,2``)."""
+    if isinstance(value, tuple):
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
+def frame_attr(**params: Any) -> str:
+    """The ``data-frame`` text for the given slider values, e.g. ``i=5 k=3``."""
+    return " ".join(f"{name}={_label(v)}" for name, v in params.items())
+
+
+def _message(text: str) -> str:
+    """An explanation frame for an invalid configuration."""
+    return (f"<div role='status' style='max-width:640px;padding:8px;"
+            f"border-left:4px solid {draw.ROLES['cropped']};background:#FBE9DE'>"
+            f"<b>Not a valid configuration.</b> {draw._e(text)}</div>")
+
+
+class _Explorer:
+    """Builds sliders, deduplicated frames and jslinked nested stacks for one explorer."""
+
+    def __init__(self) -> None:
+        self.layout = widgets.Layout()
+        self.style = widgets.widget_string.HTMLStyle()
+        self.slider_style = widgets.widget_int.SliderStyle(description_width="110px")
+        self.sliders: dict[str, widgets.SelectionSlider] = {}
+        self.values: dict[str, tuple[Any, ...]] = {}
+        self.frames: dict[str, widgets.HTML] = {}
+        self.stacks: dict[tuple[Any, ...], widgets.Stack] = {}
+        self.links: list[widgets.Link] = []
+
+    def slider(self, name: str, label: str, values: Sequence[Any], value: Any = None,
+               labels: Sequence[str] | None = None) -> None:
+        """Add a slider over ``values`` (shown with ``labels``, default their ``str``)."""
+        values = tuple(values)
+        if not values:
+            raise ValueError(f"slider {name!r} needs at least one value")
+        if value is None or value not in values:
+            value = values[len(values) // 2] if value is None else values[0]
+        labels = [_label(v) for v in values] if labels is None else list(labels)
+        slider = widgets.SelectionSlider(
+            options=list(zip(labels, range(len(values)), strict=True)),
+            index=values.index(value), description=label, continuous_update=True,
+            style=self.slider_style, layout=widgets.Layout(width="420px"))
+        slider.add_class(f"convlab-slider-{name}")
+        self.sliders[name] = slider
+        self.values[name] = values
+
+    def frame(self, html: str) -> widgets.HTML:
+        """One frame widget per distinct HTML text (identical frames are shared)."""
+        if html not in self.frames:
+            self.frames[html] = widgets.HTML(html, layout=self.layout, style=self.style)
+        return self.frames[html]
+
+    def tree(self, names: Sequence[str], make: FrameFn) -> widgets.Widget:
+        """Nested stacks over the sliders ``names`` (outermost first) showing ``make(values)``.
+
+        ``make`` returns a frame's HTML for a dict of slider values. Equal HTML becomes one
+        shared widget whose ``data-frame`` names only the sliders that are the same in every
+        combination showing it; a level whose choices all look the same is dropped.
+        """
+        names = tuple(names)
+        combos = list(itertools.product(*(self.values[n] for n in names)))
+        body = {c: make(dict(zip(names, c, strict=True))) for c in combos}
+        groups: dict[str, list[tuple[Any, ...]]] = {}
+        for c, text in body.items():
+            groups.setdefault(text, []).append(c)
+        tagged = {}
+        for text, cs in groups.items():
+            const = {n: cs[0][j] for j, n in enumerate(names) if all(c[j] == cs[0][j] for c in cs)}
+            tagged[text] = f"<div data-frame='{draw._e(frame_attr(**const))}'>{text}</div>"
+        return self._nest(names, lambda c: self.frame(tagged[body[c]]), ())
+
+    def _nest(self, names: tuple[str, ...], leaf: Callable[[tuple[Any, ...]], widgets.Widget],
+              prefix: tuple[Any, ...]) -> widgets.Widget:
+        if len(prefix) == len(names):
+            return leaf(prefix)
+        name = names[len(prefix)]
+        children = [self._nest(names, leaf, (*prefix, v)) for v in self.values[name]]
+        if all(child is children[0] for child in children):
+            return children[0]  # this slider does not change this part: no level needed
+        key = (name, tuple(id(child) for child in children))
+        if key not in self.stacks:
+            stack = widgets.Stack(children, selected_index=self.sliders[name].index,
+                                  layout=self.layout)
+            self.links.append(widgets.jslink((self.sliders[name], "index"),
+                                             (stack, "selected_index")))
+            self.stacks[key] = stack
+        return self.stacks[key]
+
+    def root(self, title: str, parts: Sequence[widgets.Widget]) -> widgets.VBox:
+        """The explorer: a heading, the sliders, then the parts; with class convlab-explorer."""
+        heading = widgets.HTML(f"<b>{draw._e(title)}</b>", layout=self.layout, style=self.style)
+        box = widgets.VBox([heading, *self.sliders.values(), *parts])
+        box.add_class("convlab-explorer")
+        box.convlab_sliders = dict(self.sliders)
+        box.convlab_links = tuple(self.links)
+        return box
+
+
+def overlay(base: widgets.Widget, top: widgets.Widget) -> widgets.GridBox:
+    """Show ``top`` drawn over ``base`` (both in one CSS grid cell); used to factor a picture
+    into a part that depends on few sliders and a small part that depends on many."""
+    area = widgets.Layout(grid_area="a")
+    for w in (base, top):
+        w.layout = area
+    return widgets.GridBox([base, top], layout=widgets.Layout(grid_template_areas='"a"'))
+
+
+# ---------------------------------------------------------------------------------------------
+# Measuring what an explorer costs on a page
+# ---------------------------------------------------------------------------------------------
+
+
+def _referenced(value: Any) -> list[widgets.Widget]:
+    if isinstance(value, widgets.Widget):
+        return [value]
+    if isinstance(value, list | tuple):
+        return [w for v in value for w in _referenced(v)]
+    if isinstance(value, dict):
+        return [w for v in value.values() for w in _referenced(v)]
+    return []
+
+
+def all_widgets(root: widgets.Widget) -> list[widgets.Widget]:
+    """Every widget reachable from ``root`` (children, layouts, styles) plus its jslinks."""
+    seen: dict[str, widgets.Widget] = {}
+    todo = [root, *getattr(root, "convlab_links", ())]
+    while todo:
+        w = todo.pop()
+        if w.model_id in seen:
+            continue
+        seen[w.model_id] = w
+        for key in w.keys:
+            todo.extend(_referenced(getattr(w, key)))
+    return list(seen.values())
+
+
+def state_size(root: widgets.Widget) -> int:
+    """Bytes of embedded widget state for ``root``'s widgets, serialised the way the notebook
+    executor stores it and myst-nb writes it into the page (full state, ``json.dumps``)."""
+    state = {}
+    for w in all_widgets(root):
+        s = w.get_state()
+        for k, v in list(s.items()):
+            if isinstance(v, bytes | memoryview):
+                s[k] = base64.b64encode(bytes(v)).decode("ascii")
+        state[w.model_id] = {"model_name": s["_model_name"], "model_module": s["_model_module"],
+                             "model_module_version": s["_model_module_version"], "state": s}
+    return len(json.dumps(state, default=str))
+
+
+# ---------------------------------------------------------------------------------------------
+# ch1: convolution explorer
+# ---------------------------------------------------------------------------------------------
+
+
+def conv_explorer(input_sizes: Sequence[int] = (4, 5, 6), kernel_sizes: Sequence[int] = (1, 2, 3),
+                  strides: Sequence[int] = (1, 2), paddings: Sequence[int] = (0, 1),
+                  dilations: Sequence[int] = (1, 2), positions: int = 3) -> widgets.VBox:
+    """Sliders for input size i, kernel k, stride s, padding p, dilation d and the output
+    position (ch1). Shows the padded input with the kernel window at that position, the output
+    with the cell highlighted, its multiply-add (values from ``F.conv2d``) and
+    ``o = ⌊(i+2p−d(k−1)−1)/s⌋+1`` with the numbers substituted (from ``conv_output_size``).
+
+    The position slider visits the top-left ``positions x positions`` output cells; a cell
+    outside a smaller output says so. A kernel that does not fit shows the reason instead.
+    """
+    ex = _Explorer()
+    ex.slider("i", "input size i", input_sizes, 5)
+    ex.slider("k", "kernel size k", kernel_sizes, 3)
+    ex.slider("s", "stride s", strides, 1)
+    ex.slider("p", "padding p", paddings, 0)
+    ex.slider("d", "dilation d", dilations, 1)
+    cells = tuple((r, c) for r in range(positions) for c in range(positions))
+    ex.slider("pos", "output (row,col)", cells, (0, 0))
+
+    valid = []
+    for i, k, s, p, d in itertools.product(input_sizes, kernel_sizes, strides, paddings,
+                                           dilations):
+        try:
+            valid.append((i + 2 * p, k, conv_output_size(i, k, s, p, d)))
+        except ValueError:
+            pass
+    fit = tuple(max(v[j] for v in valid) for j in range(3)) if valid else None
+
+    @cache
+    def scene(i: int, k: int, s: int, p: int, d: int) -> draw.ConvScene | str:
+        try:
+            return draw.ConvScene(i, k, s, p, d, fit=fit)
+        except ValueError as err:
+            return str(err)
+
+    def base(q: dict[str, Any]) -> str:
+        sc = scene(q["i"], q["k"], q["s"], q["p"], q["d"])
+        if isinstance(sc, str):
+            return _message(f"{sc}. PyTorch refuses it too (F.conv2d raises a RuntimeError).")
+        svg = sc.svg(sc.base(), f"Convolution {sc.params}: output {sc.o}×{sc.o}", sc.caption)
+        return draw.html_figure(svg, sc.caption)
+
+    def top(q: dict[str, Any]) -> str:
+        sc = scene(q["i"], q["k"], q["s"], q["p"], q["d"])
+        if isinstance(sc, str):
+            return ""
+        row, col = q["pos"]
+        return sc.svg(sc.overlay(row, col), f"Window at output ({row}, {col})")
+
+    picture = overlay(ex.tree(["i", "p", "k", "d", "s", "pos"], base),
+                      ex.tree(["p", "k", "d", "s", "pos", "i"], top))
+    return ex.root("Convolution explorer: move the sliders (or focus one and use the arrow keys)",
+                   [picture])
+
+
+# ---------------------------------------------------------------------------------------------
+# ch2: channels explorer
+# ---------------------------------------------------------------------------------------------
+
+
+def channels_explorer(in_channels: Sequence[int] = (1, 2, 3, 4),
+                      out_channels: Sequence[int] = (1, 2, 3, 4),
+                      kernel_sizes: Sequence[int] = (1, 3, 5)) -> widgets.VBox:
+    """Sliders for C_in, C_out and k (ch2): the kernel stack (one ``C_in × k × k`` kernel and
+    one bias per output channel) and the parameter count ``C_out·(C_in·k·k+1)`` from
+    ``conv_params``, checked equal to an actual ``nn.Conv2d``'s parameter count."""
+    ex = _Explorer()
+    ex.slider("cin", "in channels C_in", in_channels, 3)
+    ex.slider("cout", "out channels C_out", out_channels, 2)
+    ex.slider("k", "kernel size k", kernel_sizes, 3)
+
+    def make(q: dict[str, Any]) -> str:
+        fig = draw.kernel_stack(q["cin"], q["cout"], q["k"])
+        return draw.html_figure(fig.svg, fig.caption)
+
+    return ex.root("Channels explorer: one kernel (C_in×k×k, plus one bias) per output channel",
+                   [ex.tree(["cin", "cout", "k"], make)])
+
+
+# ---------------------------------------------------------------------------------------------
+# ch4: receptive field explorer
+# ---------------------------------------------------------------------------------------------
+
+
+def receptive_field_explorer(layer_counts: Sequence[int] = (1, 2, 3, 4),
+                             kernel_sizes: Sequence[int] = (1, 3, 5),
+                             strides: Sequence[int] = (1, 2),
+                             dilations: Sequence[int] = (1, 2)) -> widgets.VBox:
+    """Sliders for the number of layers and their (shared) kernel, stride and dilation (ch4):
+    the receptive field r and jump j per layer (from ``receptive_field``) as a table and as
+    nested boxes on the input."""
+    from convlab.arithmetic import receptive_field
+
+    ex = _Explorer()
+    ex.slider("layers", "layers", layer_counts, 3)
+    ex.slider("k", "kernel size k", kernel_sizes, 3)
+    ex.slider("s", "stride s", strides, 2)
+    ex.slider("d", "dilation d", dilations, 1)
+
+    def make(q: dict[str, Any]) -> str:
+        layers = [(q["k"], q["s"], 0, q["d"])] * q["layers"]
+        fig = draw.receptive_fields(layers)
+        table = receptive_field(layers)
+        return draw.html_figure(fig.svg, fig.caption) + table._repr_html_()
+
+    return ex.root("Receptive field explorer: every layer uses the same k, s and d",
+                   [ex.tree(["layers", "k", "s", "d"], make)])
+
+
+# ---------------------------------------------------------------------------------------------
+# ch5: transposed convolution explorer
+# ---------------------------------------------------------------------------------------------
+
+
+def _torch_transpose_error(i: int, k: int, s: int, p: int, op: int, d: int) -> str:
+    """PyTorch's own message for a refused transposed convolution ('' if it accepts it)."""
+    try:
+        F.conv_transpose2d(torch.zeros(1, 1, i, i), torch.zeros(1, 1, k, k), stride=s,
+                           padding=p, output_padding=op, dilation=d)
+    except RuntimeError as err:
+        return str(err).splitlines()[0]
+    return ""
+
+
+def transposed_conv_explorer(input_sizes: Sequence[int] = (2, 3),
+                             kernel_sizes: Sequence[int] = (2, 3), strides: Sequence[int] = (1, 2),
+                             paddings: Sequence[int] = (0, 1, 2),
+                             output_paddings: Sequence[int] = (0, 1),
+                             dilations: Sequence[int] = (1, 2)) -> widgets.VBox:
+    """Sliders for input size, kernel, stride, padding, output_padding and dilation (ch5):
+    scatter-add into the full grid, the border that padding crops, and the output size (from
+    ``F.conv_transpose2d`` and ``conv_transpose_output_size``). A configuration PyTorch refuses
+    shows PyTorch's message and convlab's explanation instead of a picture."""
+    ex = _Explorer()
+    ex.slider("i", "input size i", input_sizes, 2)
+    ex.slider("k", "kernel size k", kernel_sizes, 3)
+    ex.slider("s", "stride s", strides, 2)
+    ex.slider("p", "padding p", paddings, 0)
+    ex.slider("op", "output_padding", output_paddings, 0)
+    ex.slider("d", "dilation d", dilations, 1)
+
+    def make(q: dict[str, Any]) -> str:
+        i, k, s, p, op, d = (q[n] for n in ("i", "k", "s", "p", "op", "d"))
+        try:
+            scene = draw.TransposedScene(i, k, s, p, op, d)
+        except ValueError as err:
+            torch_msg = _torch_transpose_error(i, k, s, p, op, d)
+            return _message(f"{err}. PyTorch says: “{torch_msg}”")
+        fig = scene.figure()
+        return draw.html_figure(fig.svg, fig.caption)
+
+    return ex.root("Transposed convolution explorer: scatter-add, then crop",
+                   [ex.tree(["i", "k", "s", "p", "op", "d"], make)])
+
+
+# ---------------------------------------------------------------------------------------------
+# ch1: kernels on a real photograph
+# ---------------------------------------------------------------------------------------------
+
+
+def image_kernel_explorer(kernels: Sequence[str] = tuple(draw.IMAGE_KERNELS),
+                          strides: Sequence[int] = (1, 2), paddings: Sequence[int] = (0, 1),
+                          size: int = 64) -> widgets.VBox:
+    """A kernel (identity, box blur, Gaussian, Sobel x/y, sharpen, Laplacian), stride and
+    padding applied with ``F.conv2d`` to a grayscale photograph from matplotlib's sample data
+    (ch1); shows the input, the output image (small PNG) and its shape."""
+    ex = _Explorer()
+    ex.slider("kernel", "kernel", kernels, "sobel-x")
+    ex.slider("s", "stride s", strides, 1)
+    ex.slider("p", "padding p", paddings, 1)
+    x = draw.photo(size)
+    src = base64.b64encode(draw.png_bytes(x)).decode("ascii")
+    h, w = x.shape
+    original = widgets.HTML(
+        f"<figure style='margin:0'><img src='data:image/png;base64,{src}' width='{2 * w}' "
+        f"height='{2 * h}' alt='input photograph, grayscale, {h}×{w}' "
+        f"style='image-rendering:pixelated'><figcaption>input {h}×{w}</figcaption></figure>",
+        layout=ex.layout, style=ex.style)
+
+    def make(q: dict[str, Any]) -> str:
+        y, img = draw.photo_conv(q["kernel"], q["s"], q["p"], size)
+        weights = " ".join("[" + " ".join(draw.num(v) for v in row) + "]"
+                           for row in draw.IMAGE_KERNELS[q["kernel"]])
+        caption = (f"{q['kernel']} kernel {weights}, stride {q['s']}, padding {q['p']}: "
+                   f"F.conv2d output shape {tuple(y.shape)}")
+        return (f"<figure style='margin:0'>{img}<figcaption>{draw._e(caption)}</figcaption>"
+                f"</figure>")
+
+    pictures = widgets.HBox([original, ex.tree(["kernel", "s", "p"], make)])
+    return ex.root("Image kernel explorer: a kernel slid over a photograph", [pictures])

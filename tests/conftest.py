@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 SITE = ROOT / "_build" / "html"
 SCREENSHOTS = ROOT / "_build" / "screenshots"
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = Path(os.environ.get("CONVLAB_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -64,7 +65,7 @@ def built_pages() -> list[str]:
     return sorted(
         p.relative_to(SITE).as_posix()
         for p in SITE.rglob("*.html")
-        if not p.relative_to(SITE).parts[0].startswith("_")
+        if not p.relative_to(SITE).parts[0].startswith(("_", "."))
     )
 
 
@@ -94,7 +95,8 @@ def site(request: pytest.FixtureRequest) -> Iterator[Site]:
 def browser() -> Iterator[object]:
     """Headless Debian Chromium driven by Playwright."""
     if not CHROMIUM.exists():
-        pytest.fail("Browser tests need Debian's chromium: apt-get install -y chromium")
+        pytest.fail(f"Browser tests need Chromium at {CHROMIUM}: apt-get install -y chromium "
+                    "(or set CONVLAB_CHROMIUM to another Chromium/Chrome binary)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
 import pytest
+
 from conftest import SCREENSHOTS, SITE, Site, built_pages
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.site, pytest.mark.browser]
 
 PAGES = built_pages()
 CHAPTERS = [p for p in PAGES if re.match(r"book/0\d_", p)]

@@ -14,9 +14,14 @@ that have widgets (``nb_ipywidgets_js``) and Sphinx adds MathJax only to pages w
 
 from __future__ import annotations
 
+import html
+import re
 import shutil
 from pathlib import Path
+from urllib.parse import urlparse
+from xml.sax.saxutils import escape
 
+from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.config import Config
 from sphinx.errors import ConfigError
@@ -73,6 +78,154 @@ def vendor_assets(app: Sphinx, config: Config) -> None:
     app.add_js_file("convlab-site.js", priority=200)
 
 
+SOCIAL_CARD = "social-card.png"
+DESCRIPTION_CHARS = 200
+
+
+def make_social_card(path: Path) -> None:
+    """Draw the 1200x630 preview image shown when a page is shared (Open Graph/Twitter)."""
+    if path.exists():
+        return
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
+    orange, blue, ink = "#E69F00", "#0072B2", "#222222"
+    fig = plt.figure(figsize=(12, 6.3), dpi=100)
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_xlim(0, 120)
+    ax.set_ylim(0, 63)
+    ax.axis("off")
+    cell = 6
+    for row in range(5):
+        for col in range(5):
+            inside = row < 3 and col < 3
+            ax.add_patch(Rectangle((56 + cell * col, 50 - cell * row), cell, cell,
+                                   facecolor=orange if inside else "white", edgecolor=ink,
+                                   linewidth=1.5))
+    ax.annotate("", xy=(96, 41), xytext=(88, 41),
+                arrowprops={"arrowstyle": "->", "lw": 3, "color": blue})
+    for row in range(3):
+        for col in range(3):
+            ax.add_patch(Rectangle((98 + cell * col, 44 - cell * row), cell, cell,
+                                   facecolor=blue if row == col == 0 else "white",
+                                   edgecolor=ink, linewidth=1.5))
+    ax.text(6, 36, "ConvLab", fontsize=54, fontweight="bold", color=ink)
+    ax.text(6, 12, "How convolution really works in PyTorch — with executable proof",
+            fontsize=20, color=ink)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def _first_paragraph(doctree: nodes.document | None) -> str:
+    if doctree is None:
+        return ""
+    for para in doctree.findall(nodes.paragraph):
+        if para.next_node(nodes.Admonition) is None and not any(
+            isinstance(parent, nodes.Admonition | nodes.container) for parent in _parents(para)
+        ):
+            text = " ".join(para.astext().split())
+            if len(text) > 40:
+                return text if len(text) <= DESCRIPTION_CHARS else (
+                    text[: DESCRIPTION_CHARS - 1].rsplit(" ", 1)[0] + "…")
+    return ""
+
+
+def _parents(node: nodes.Node) -> list[nodes.Node]:
+    found = []
+    while node.parent is not None:
+        node = node.parent
+        found.append(node)
+    return found
+
+
+def page_metadata(app: Sphinx, pagename: str, templatename: str, context: dict,
+                  doctree: nodes.document | None) -> None:
+    """Add a description and Open Graph / Twitter card tags to every page."""
+    base = app.config.html_baseurl.rstrip("/") + "/"
+    site_title = app.config.html_title or app.config.project
+    page_title = html.unescape(re.sub(r"<[^>]+>", "", context.get("title", ""))).strip()
+    title = f"{page_title} — {site_title}" if page_title else site_title
+    description = _first_paragraph(doctree) or (
+        "An interactive course on how convolution works in PyTorch, with executable proof.")
+    tags = {
+        "description": description,
+        "og:type": "article" if pagename != app.config.root_doc else "website",
+        "og:site_name": site_title,
+        "og:title": title,
+        "og:description": description,
+        "og:url": f"{base}{pagename}.html",
+        "og:image": f"{base}_static/{SOCIAL_CARD}",
+        "og:image:alt": "A 3x3 kernel over a 5x5 input produces one output value: the ConvLab logo",
+        "twitter:card": "summary_large_image",
+        "twitter:title": title,
+        "twitter:description": description,
+        "twitter:image": f"{base}_static/{SOCIAL_CARD}",
+    }
+    lines = []
+    for key, value in tags.items():
+        attr = "property" if key.startswith("og:") else "name"
+        lines.append(f'<meta {attr}="{key}" content="{html.escape(value, quote=True)}" />')
+    context["metatags"] = context.get("metatags", "") + "\n".join(lines) + "\n"
+
+
+def write_sitemap_and_404(app: Sphinx, exception: Exception | None) -> None:
+    """Write sitemap.xml, robots.txt and a 404 page that works from any URL depth."""
+    if exception is not None or app.builder.name != "html":
+        return
+    out = Path(app.outdir)
+    base = app.config.html_baseurl.rstrip("/") + "/"
+    docs = sorted(app.env.found_docs)
+    urls = "".join(f"  <url><loc>{escape(base + doc)}.html</loc></url>\n" for doc in docs)
+    (out / "sitemap.xml").write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
+        f"{urls}</urlset>\n", encoding="utf-8")
+    (out / "robots.txt").write_text(f"User-agent: *\nAllow: /\nSitemap: {base}sitemap.xml\n",
+                                     encoding="utf-8")
+    # GitHub Pages serves 404.html for a missing URL at any depth, so its links are absolute
+    # paths under the site's base path (html_baseurl), not relative ones.
+    root = urlparse(base).path
+    home = f"{root}{app.config.root_doc}.html"
+    (out / "404.html").write_text(NOT_FOUND.format(root=root, home=home), encoding="utf-8")
+
+
+NOT_FOUND = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8" />
+<meta name="viewport" content="width=device-width, initial-scale=1" />
+<title>Page not found — ConvLab</title>
+<link rel="icon" href="{root}_static/favicon.svg" />
+<style>
+body {{ font-family: system-ui, sans-serif; max-width: 40rem; margin: 4rem auto;
+       padding: 0 1rem; color: #222; line-height: 1.5; }}
+a {{ color: #0063a0; }}
+</style>
+</head>
+<body>
+<main>
+<p><img src="{root}_static/logo.svg" alt="ConvLab" width="180" height="60" /></p>
+<h1>Page not found</h1>
+<p>The page you asked for is not part of ConvLab — perhaps a chapter was renamed.</p>
+<p><a href="{home}">Go to the start of the course</a> or
+<a href="{root}search.html">search the course</a>.</p>
+</main>
+</body>
+</html>
+"""
+
+
+def add_social_card(app: Sphinx) -> None:
+    make_social_card(Path(app.outdir).parent / "site_assets" / SOCIAL_CARD)
+
+
 def setup(app: Sphinx) -> dict[str, object]:
     app.connect("config-inited", vendor_assets)
+    app.connect("builder-inited", add_social_card)
+    app.connect("html-page-context", page_metadata)
+    app.connect("build-finished", write_sitemap_and_404)
     return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "1.0"}

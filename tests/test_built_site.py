@@ -1,0 +1,166 @@
+"""Static checks of the built site (``_build/html``): links, metadata, weight, self-hosting.
+
+These run after the book build (marker ``site``); the browser tests cover behaviour.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import pytest
+import yaml
+
+from conftest import ROOT, SITE, built_pages
+
+pytestmark = pytest.mark.site
+
+PAGES = built_pages()
+CHAPTERS = [p for p in PAGES if re.match(r"book/0\d_", p)]
+PAGE_BUDGET_BYTES = 1_500_000
+CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+BASE_URL = CONFIG["html"]["baseurl"].rstrip("/") + "/"
+BASE_PATH = urlparse(BASE_URL).path
+
+
+class _Collector(HTMLParser):
+    LINK_ATTRS = {"a": "href", "link": "href", "img": "src", "script": "src",
+                  "iframe": "src", "source": "src"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.links: list[tuple[str, str]] = []
+        self.ids: set[str] = set()
+        self.meta: dict[str, str] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = {k: v or "" for k, v in attrs}
+        for key in ("id", "name"):
+            if key in values and tag != "meta":
+                self.ids.add(values[key])
+        if tag == "meta":
+            key = values.get("property") or values.get("name")
+            if key:
+                self.meta[key] = values.get("content", "")
+        attr = self.LINK_ATTRS.get(tag)
+        if tag == "link" and values.get("rel") == "canonical":
+            return  # the published address of this page, not something the page loads
+        if attr and values.get(attr):
+            self.links.append((tag, values[attr]))
+
+
+def parse(page: str) -> _Collector:
+    collector = _Collector()
+    collector.feed((SITE / page).read_text(encoding="utf-8"))
+    return collector
+
+
+def resolve(page: str, link: str) -> tuple[Path, str] | None:
+    """The file and fragment an internal link points at, or None for an external link."""
+    url = urlparse(link)
+    if url.scheme or url.netloc:
+        return None
+    path = unquote(url.path)
+    if path.startswith("/"):
+        assert page == "404.html", f"{page}: root-relative link {link!r} breaks under a sub-path"
+        assert path.startswith(BASE_PATH), f"404.html link {link!r} is outside {BASE_PATH}"
+        target = SITE / path[len(BASE_PATH):]
+    elif path:
+        target = (SITE / page).parent / path
+    else:
+        target = SITE / page
+    if target.is_dir():
+        target = target / "index.html"
+    return target.resolve(), url.fragment
+
+
+def test_the_site_is_built() -> None:
+    assert (SITE / "index.html").is_file() and CHAPTERS, "run `make book` first"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_internal_link_and_anchor_resolves(page: str) -> None:
+    broken = []
+    for tag, link in parse(page).links:
+        target = resolve(page, link)
+        if target is None:
+            assert tag == "a", f"{page}: <{tag}> loads {link!r} from another site"
+            continue
+        path, fragment = target
+        if not path.is_file():
+            broken.append(f"{link} -> missing {path.relative_to(SITE.resolve())}")
+        elif fragment and path.suffix == ".html":
+            ids = parse(path.relative_to(SITE.resolve()).as_posix()).ids
+            if fragment not in ids:
+                broken.append(f"{link} -> no anchor #{fragment}")
+    assert not broken, f"{page}:\n" + "\n".join(broken)
+
+
+@pytest.mark.parametrize("page", CHAPTERS)
+def test_chapter_pages_stay_within_the_weight_budget(page: str) -> None:
+    size = (SITE / page).stat().st_size
+    assert size < PAGE_BUDGET_BYTES, f"{page} is {size:,} bytes (budget {PAGE_BUDGET_BYTES:,})"
+
+
+@pytest.mark.parametrize("page", CHAPTERS)
+def test_chapter_pages_have_share_metadata(page: str) -> None:
+    meta = parse(page).meta
+    for key in ("description", "og:title", "og:description", "og:url", "og:image",
+                "twitter:card", "twitter:image"):
+        assert meta.get(key), f"{page} lacks <meta {key}>"
+    assert meta["og:url"] == BASE_URL + page
+    assert meta["og:image"].startswith(BASE_URL)
+    card = SITE / meta["og:image"][len(BASE_URL):]
+    assert card.is_file() and card.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert meta["og:title"].startswith(parse(page).meta["og:title"].split(" — ")[0])
+    assert len(meta["description"]) > 40
+
+
+def test_sitemap_lists_every_page_and_robots_points_to_it() -> None:
+    sitemap = (SITE / "sitemap.xml").read_text(encoding="utf-8")
+    locs = set(re.findall(r"<loc>([^<]+)</loc>", sitemap))
+    pages = {p for p in PAGES if p.startswith("book/")}
+    assert {BASE_URL + p for p in pages} <= locs
+    assert f"Sitemap: {BASE_URL}sitemap.xml" in (SITE / "robots.txt").read_text(encoding="utf-8")
+
+
+def test_not_found_page_links_home_under_the_base_path() -> None:
+    page = parse("404.html")
+    hrefs = [link for tag, link in page.links if tag == "a"]
+    assert f"{BASE_PATH}book/intro.html" in hrefs
+
+
+def test_repository_buttons_point_at_the_repository_setting() -> None:
+    html = (SITE / CHAPTERS[0]).read_text(encoding="utf-8")
+    repo = CONFIG["repository"]["url"].rstrip("/")
+    assert f'href="{repo}"' in html
+    assert f"{repo}/issues/new" in html
+    assert "mybinder.org/v2/gh/" + "/".join(repo.split("/")[-2:]) in html
+
+
+def test_pages_without_widgets_do_not_load_the_widget_manager() -> None:
+    for page in PAGES:
+        html = (SITE / page).read_text(encoding="utf-8")
+        has_widgets = "application/vnd.jupyter.widget-view+json" in html
+        assert ("html-manager/embed.js" in html) == has_widgets, page
+
+
+def test_no_page_references_a_cdn() -> None:
+    pattern = re.compile(r"""(?:src|href)=["']https?://(?!127\.0\.0\.1)[^"']+\.(?:js|css)""")
+    for page in PAGES:
+        html = (SITE / page).read_text(encoding="utf-8")
+        assert not pattern.search(html), f"{page}: {pattern.search(html).group(0)}"
+
+
+def test_a_rebuild_with_no_change_executes_nothing() -> None:
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("jupyter-book")), "build", ".", "-W", "-n",
+         "--keep-going"],
+        cwd=ROOT, capture_output=True, text=True, check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "Executing notebook" not in result.stdout + result.stderr

@@ -155,6 +155,17 @@ def test_every_slider_changes_what_is_displayed(
                 arg=[area.element_handle(), before],
                 timeout=5_000,
             )
+            # Labelled, and announcing the value the reader sees (not an option index).
+            assert handle.get_attribute("aria-label") == label.strip()
+            readout = handle.locator(
+                "xpath=ancestor::div[contains(@class,'widget-slider')][1]"
+                "//div[contains(@class,'widget-readout')]"
+            )
+            page.wait_for_function(
+                "([h, r]) => h.getAttribute('aria-valuetext') === r.textContent.trim()",
+                arg=[handle.element_handle(), readout.element_handle()],
+                timeout=2_000,
+            )
         assert visit.problems == [], "\n".join(visit.problems)
     finally:
         page.context.close()

@@ -28,4 +28,34 @@
   }
   install();
   document.addEventListener("DOMContentLoaded", install);
+
+  /* Accessible sliders: ipywidgets' slider handle carries no label, and a SelectionSlider
+   * announces the option's index ("0") instead of its value ("1"). Give each handle the
+   * slider's label and the value its readout shows, and keep them in sync. */
+  function labelSliders() {
+    var boxes = document.querySelectorAll(".widget-slider");
+    for (var i = 0; i < boxes.length; i += 1) {
+      var handle = boxes[i].querySelector(".noUi-handle");
+      var label = boxes[i].querySelector(".widget-label");
+      var readout = boxes[i].querySelector(".widget-readout");
+      if (!handle) { continue; }
+      if (label && label.textContent.trim()) {
+        handle.setAttribute("aria-label", label.textContent.trim());
+      }
+      if (readout && readout.textContent.trim()) {
+        handle.setAttribute("aria-valuetext", readout.textContent.trim());
+      }
+    }
+  }
+  var pending = false;
+  function schedule() {
+    if (pending) { return; }
+    pending = true;
+    window.requestAnimationFrame(function () { pending = false; labelSliders(); });
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    new MutationObserver(schedule).observe(document.body,
+      { childList: true, subtree: true, characterData: true });
+    schedule();
+  });
 })();

@@ -1,0 +1,80 @@
+// ConvLab quick checks: grade answers in the browser, no kernel, no network.
+// The rules mirror convlab/quiz.py exactly (normalise_number, normalise_shape, feedback).
+(function () {
+  "use strict";
+  if (window.convlabQuiz) { window.convlabQuiz.init(); return; }
+  var SPACE = /[ \t\n\r\u00a0\u2009\u202f]/g;
+  var NUMBER = /^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$/;
+  var SEP = /[,xX\u00d7* \t\n\r\u00a0\u2009\u202f]+/;
+  var OK = [true, "\u2713 Correct!"];
+
+  function number(text) {
+    var t = String(text).replace(SPACE, "");
+    return NUMBER.test(t) ? parseFloat(t) : null;
+  }
+  function shape(text) {
+    var t = String(text).replace(SPACE, " ").replace(/^ *torch\.size/i, "");
+    var parts = t.replace(/[()[\]]/g, " ").split(SEP).filter(Boolean);
+    if (!parts.length || !parts.every(function (p) { return /^[0-9]+$/.test(p); })) return null;
+    return parts.map(Number);
+  }
+  function near(x, a, tol) { return Math.abs(x - a) <= tol + 1e-9 * Math.max(1, Math.abs(a)); }
+  function wrong(d, detail) {
+    return [false, "\u2717 Not quite." + (detail ? " " + detail : "") +
+      (d.revisit ? " Revisit: " + d.revisit : " Try again.")];
+  }
+  function hint(text) { return [false, "\u2717 Not quite. " + text]; }
+
+  // d: the quiz's data; r: the typed text (number, shape) or selected indices (choice, cells)
+  function feedback(d, r) {
+    var i;
+    if (d.kind === "number") {
+      var x = number(r);
+      if (x === null) return [false, "Please enter a number, e.g. 12."];
+      if (near(x, d.answer, d.tolerance)) return OK;
+      for (i = 0; i < d.hints.length; i++) if (near(x, d.hints[i][0], 0)) return hint(d.hints[i][1]);
+      return wrong(d, "");
+    }
+    if (d.kind === "shape") {
+      var s = shape(r);
+      if (s === null) return [false, "Please enter a shape, e.g. (1, 8, 14, 14)."];
+      if (s.join() === d.answer.join()) return OK;
+      for (i = 0; i < d.hints.length; i++) if (s.join() === d.hints[i][0].join()) return hint(d.hints[i][1]);
+      if (s.length !== d.answer.length) {
+        return wrong(d, "The answer has " + d.answer.length + " dimensions; yours has " + s.length + ".");
+      }
+      return wrong(d, "");
+    }
+    if (d.kind === "choice" && !r.length) return [false, "Please select an answer."];
+    var extra = r.filter(function (j) { return d.correct.indexOf(j) < 0; });
+    var missing = d.correct.filter(function (j) { return r.indexOf(j) < 0; });
+    if (!extra.length && !missing.length) return OK;
+    var texts = d.hints.filter(function (h) {
+      return extra.indexOf(h[0]) >= 0 || missing.indexOf(h[0]) >= 0;
+    }).map(function (h) { return h[1]; });
+    if (texts.length) return hint(texts.join(" "));
+    return wrong(d, d.multiple ? "Wrongly selected: " + extra.length + ". Missing: " + missing.length + "." : "");
+  }
+
+  function check(root) {
+    var d = JSON.parse(root.getAttribute("data-quiz"));
+    var inputs = root.querySelectorAll("input"), r = [];
+    if (d.kind === "number" || d.kind === "shape") r = inputs[0].value;
+    else for (var i = 0; i < inputs.length; i++) if (inputs[i].checked) r.push(i);
+    var f = feedback(d, r), out = root.querySelector(".convlab-quiz-feedback");
+    out.textContent = f[1];
+    out.setAttribute("data-correct", String(f[0]));
+  }
+  function init() {
+    var roots = document.querySelectorAll(".convlab-quiz:not([data-ready])");
+    Array.prototype.forEach.call(roots, function (root) {
+      root.setAttribute("data-ready", "true");
+      root.querySelector(".convlab-quiz-check").addEventListener("click", function () { check(root); });
+      root.addEventListener("keydown", function (e) {
+        if (e.key === "Enter" && e.target.tagName === "INPUT") { e.preventDefault(); check(root); }
+      });
+    });
+  }
+  window.convlabQuiz = { number: number, shape: shape, feedback: feedback, init: init };
+  init();
+})();

@@ -1,0 +1,379 @@
+"""Quick checks that grade themselves in the browser — no kernel, no network (all chapters).
+
+Each function returns a :class:`Question`; make it the last expression of a cell. Its
+``_repr_html_`` is a small form plus an inline script (``convlab/quiz.js``), so the check works
+on the static site (myst-nb copies ``text/html`` outputs into the page) and in a live, trusted
+notebook. The correct answer is an argument computed in Python by the caller (with torch or
+``convlab``), never typed by hand::
+
+    quiz.number("Output size for i=28, k=5, p=2?", answer=conv_output_size(28, 5, p=2),
+                hints={24: "24 is the size without padding: padding adds 2p."},
+                revisit="Padding")
+    quiz.shape("Shape of conv(x)?", answer=tuple(conv(x).shape))
+    quiz.choice("Which layer has more parameters?", ["A", "B", "Same"], correct=2)
+    quiz.choice("Which are true?", [...], correct={0, 2})            # checkboxes
+    quiz.cells("Which tensors change?", ["a", "b", "c"], changed={"a", "c"})
+
+``hints`` map a *wrong* answer (a number, a shape, an option index, a cell label) to a
+message naming the mistake; any other wrong answer gets a generic message plus
+"Revisit: <revisit>". The answer data sit in the quiz's ``data-quiz`` attribute: this is a
+self-check, not an exam.
+
+The grading rules live twice — here (tested in ``tests/test_quiz.py``) and in ``quiz.js`` — and
+are kept small so that the two are obviously the same:
+
+* a number: drop spaces; accept ``[+-]digits[.digits][e±digits]`` (so ``+8``, ``8.0``,
+  ``1 000``); correct when ``|x − answer| ≤ tolerance + 1e-9·max(1, |answer|)``;
+* a shape: drop a leading ``torch.Size``, turn brackets into spaces, split on commas, spaces,
+  ``x``, ``×`` or ``*``; every part must be digits (so ``(1, 8, 14, 14)``, ``1,8,14,14``,
+  ``[1 8 14 14]``, ``torch.Size([1, 8, 14, 14])``, ``14x14`` and a trailing comma all work);
+* choices and cells: the selected set must equal the correct set; hints are shown for every
+  option or cell that is wrongly selected or wrongly left out.
+
+Browser-test contract: root ``div.convlab-quiz[data-kind=number|shape|choice|cells]``, its
+inputs, a ``<button>`` "Check" (class ``convlab-quiz-check``) and ``.convlab-quiz-feedback``
+which gets ``data-correct="true|false"`` and a text starting "✓ Correct" or "✗ Not quite".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import math
+import numbers
+import re
+from collections.abc import Iterable
+from functools import cache
+from importlib import resources
+from typing import Any
+
+_SPACE = re.compile("[ \t\n\r\u00a0\u2009\u202f]")
+_NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
+_SEP = re.compile("[,xX\u00d7* \t\n\r\u00a0\u2009\u202f]+")
+_TORCH_SIZE = re.compile(r"^ *torch\.size", re.IGNORECASE | re.ASCII)
+_DIGITS = re.compile("[0-9]+")
+
+CORRECT = "✓ Correct!"
+
+_CSS = """<style>
+.convlab-quiz{border:1px solid #8886;border-radius:6px;padding:.6em .9em;margin:1em 0}
+.convlab-quiz fieldset{border:0;margin:0;padding:0}
+.convlab-quiz legend,.convlab-quiz-question{font-weight:600;display:block;margin-bottom:.4em}
+.convlab-quiz-options label{display:block;margin:.15em 0}
+.convlab-quiz input[type=text]{font:inherit;padding:.15em .4em;min-width:12em}
+.convlab-quiz-check{font:inherit;margin:.4em .4em 0 0;padding:.15em .9em;cursor:pointer}
+.convlab-quiz-note{font-size:.9em;opacity:.8}
+.convlab-quiz-feedback{margin:.5em 0 0;padding-left:.5em;border-left:4px solid transparent}
+.convlab-quiz-feedback[data-correct=true]{border-color:#009E73}
+.convlab-quiz-feedback[data-correct=false]{border-color:#D55E00}
+</style>"""
+
+
+@cache
+def quiz_js() -> str:
+    """The quick checks' JavaScript (``convlab/quiz.js``), read once."""
+    return resources.files("convlab").joinpath("quiz.js").read_text(encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- normalisation
+
+
+def normalise_number(text: str) -> float | None:
+    """The number typed in ``text``, or None if it is not one (spaces, ``+``, ``.0`` allowed)."""
+    if not isinstance(text, str):
+        raise TypeError(f"normalise_number expects a str, got {type(text).__name__}")
+    compact = _SPACE.sub("", text)
+    return float(compact) if _NUMBER.fullmatch(compact) else None
+
+
+def normalise_shape(text: str) -> tuple[int, ...] | None:
+    """The shape typed in ``text`` as a tuple of ints, or None if it is not one.
+
+    Accepts ``(1, 8, 14, 14)``, ``1,8,14,14``, ``[1 8 14 14]``, ``torch.Size([1, 8, 14, 14])``,
+    ``14x14`` and a trailing comma.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"normalise_shape expects a str, got {type(text).__name__}")
+    stripped = _TORCH_SIZE.sub("", _SPACE.sub(" ", text))
+    parts = [p for p in _SEP.split(re.sub(r"[()\[\]]", " ", stripped)) if p]
+    if not parts or not all(_DIGITS.fullmatch(p) for p in parts):
+        return None
+    return tuple(int(p) for p in parts)
+
+
+def _near(x: float, a: float, tolerance: float) -> bool:
+    return abs(x - a) <= tolerance + 1e-9 * max(1.0, abs(a))
+
+
+# --------------------------------------------------------------------------- questions
+
+
+def _inline(text: str) -> str:
+    """Escape ``text`` for HTML and render `backticks` as <code>."""
+    parts = html.escape(text).split("`")
+    return "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts))
+
+
+class Question:
+    """A self-grading quick check; display it (last expression of a cell) to get the form.
+
+    ``feedback(response)`` grades a response exactly as the browser does and returns
+    ``(correct, message)``. ``response`` is the typed text for ``number``/``shape``, an option
+    index or a collection of indices (or a string like ``"0, 2"``) for ``choice``, and a
+    collection of labels (or a comma-separated string) for ``cells``.
+    """
+
+    def __init__(self, kind: str, question: str, data: dict[str, Any],
+                 items: list[str] | None = None) -> None:
+        self.kind = kind
+        self.question = question
+        self.items = list(items or [])
+        self.data = {"kind": kind, **data}
+
+    @property
+    def id(self) -> str:
+        """A stable id from the question's content (the same question gives the same id)."""
+        payload = json.dumps([self.question, self.items, self.data], sort_keys=True)
+        return "cq-" + hashlib.sha1(payload.encode()).hexdigest()[:10]
+
+    # ---- grading (mirrors quiz.js)
+
+    def _wrong(self, detail: str = "") -> tuple[bool, str]:
+        revisit = self.data["revisit"]
+        text = "✗ Not quite." + (f" {detail}" if detail else "")
+        return False, text + (f" Revisit: {revisit}" if revisit else " Try again.")
+
+    def feedback(self, response: Any) -> tuple[bool, str]:
+        """``(correct, message)`` for a response, by the same rules as the browser."""
+        d = self.data
+        if self.kind == "number":
+            x = normalise_number(str(response))
+            if x is None:
+                return False, "Please enter a number, e.g. 12."
+            if _near(x, d["answer"], d["tolerance"]):
+                return True, CORRECT
+            for value, text in d["hints"]:
+                if _near(x, value, 0):
+                    return False, f"✗ Not quite. {text}"
+            return self._wrong()
+        if self.kind == "shape":
+            if isinstance(response, tuple | list):
+                response = ", ".join(str(v) for v in response)
+            s = normalise_shape(str(response))
+            if s is None:
+                return False, "Please enter a shape, e.g. (1, 8, 14, 14)."
+            answer = tuple(d["answer"])
+            if s == answer:
+                return True, CORRECT
+            for value, text in d["hints"]:
+                if s == tuple(value):
+                    return False, f"✗ Not quite. {text}"
+            if len(s) != len(answer):
+                return self._wrong(f"The answer has {len(answer)} dimensions; yours has {len(s)}.")
+            return self._wrong()
+        selected = self._selection(response)
+        if self.kind == "choice" and not selected:
+            return False, "Please select an answer."
+        correct = set(d["correct"])
+        extra, missing = selected - correct, correct - selected
+        if not extra and not missing:
+            return True, CORRECT
+        texts = [text for index, text in d["hints"] if index in extra or index in missing]
+        if texts:
+            return False, "✗ Not quite. " + " ".join(texts)
+        if not d["multiple"]:
+            return self._wrong()
+        return self._wrong(f"Wrongly selected: {len(extra)}. Missing: {len(missing)}.")
+
+    def _selection(self, response: Any) -> set[int]:
+        """Selected indices from an index, labels, a collection or a comma-separated string."""
+        if isinstance(response, str):
+            response = [part.strip() for part in response.split(",") if part.strip()]
+        elif isinstance(response, numbers.Integral):
+            response = [response]
+        elif not isinstance(response, Iterable):
+            raise TypeError(f"a {self.kind} response is an index, a label or a collection of "
+                            f"them, got {type(response).__name__}")
+        indices = set()
+        for item in response:
+            if self.kind == "cells":
+                if str(item) not in self.items:
+                    raise ValueError(f"{item!r} is not one of the cells {self.items}")
+                indices.add(self.items.index(str(item)))
+            else:
+                index = int(item)
+                if not 0 <= index < len(self.items):
+                    raise ValueError(f"option {index} does not exist (there are "
+                                     f"{len(self.items)} options, numbered from 0)")
+                indices.add(index)
+        return indices
+
+    # ---- display
+
+    def _repr_html_(self) -> str:
+        qid = self.id
+        attrs = (f'class="convlab-quiz" id="{qid}" data-kind="{self.kind}" '
+                 f'data-quiz="{html.escape(json.dumps(self.data), quote=True)}"')
+        if self.kind in ("number", "shape"):
+            example = "e.g. 12" if self.kind == "number" else "e.g. (1, 8, 14, 14)"
+            body = (f'<label class="convlab-quiz-question" for="{qid}-in">'
+                    f"{_inline(self.question)}</label>"
+                    f'<input type="text" id="{qid}-in" autocomplete="off" spellcheck="false" '
+                    f'placeholder="{example}" aria-describedby="{qid}-fb">')
+        else:
+            multiple = self.data["multiple"]
+            kind = "checkbox" if multiple else "radio"
+            options = "".join(
+                f'<label><input type="{kind}" name="{qid}" value="{i}"> '
+                f"{_inline(f'`{item}`' if self.kind == 'cells' else item)}</label>"
+                for i, item in enumerate(self.items))
+            note = ('<span class="convlab-quiz-note"> (select all that apply)</span>'
+                    if multiple else "")
+            body = (f'<fieldset aria-describedby="{qid}-fb"><legend>{_inline(self.question)}'
+                    f'{note}</legend><div class="convlab-quiz-options">{options}</div>'
+                    "</fieldset>")
+        return (f"{_CSS}<div {attrs}>{body}"
+                '<button type="button" class="convlab-quiz-check">Check</button>'
+                f'<p class="convlab-quiz-feedback" id="{qid}-fb" role="status" '
+                'aria-live="polite"></p></div>'
+                f"<script>{quiz_js()}</script>")
+
+    def __repr__(self) -> str:
+        lines = [f"Quick check ({self.kind}): {self.question}"]
+        lines += [f"  [{i}] {item}" for i, item in enumerate(self.items)]
+        lines.append("(open this notebook in Jupyter or the course site to answer it)")
+        return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- constructors
+
+
+def _real(value: Any, what: str) -> float | int:
+    if hasattr(value, "item") and not isinstance(value, numbers.Number):
+        value = value.item()  # a 0-d tensor or numpy scalar
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{what} must be a number, got {type(value).__name__} {value!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"{what} must be finite, got {value}")
+    return int(value) if isinstance(value, numbers.Integral) else float(value)
+
+
+def _shape(value: Any, what: str) -> list[int]:
+    if isinstance(value, str):
+        parsed = normalise_shape(value)
+        if parsed is None:
+            raise ValueError(f"{what}: {value!r} is not a shape")
+        return list(parsed)
+    if not isinstance(value, Iterable):
+        raise TypeError(f"{what} must be a tuple of ints, got {type(value).__name__}")
+    items = list(value)
+    if not items or not all(isinstance(v, numbers.Integral) and not isinstance(v, bool)
+                            and v >= 0 for v in items):
+        raise ValueError(f"{what} must be a non-empty tuple of ints ≥ 0, got {value!r}")
+    return [int(v) for v in items]
+
+
+def _text(value: Any, what: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise TypeError(f"{what} must be a non-empty str, got {value!r}")
+    return value
+
+
+def number(question: str, answer: Any, *, hints: dict[Any, str] | None = None,
+           revisit: str = "", tolerance: float = 0) -> Question:
+    """A question answered with a number; correct within ``tolerance`` (default: exact).
+
+    ``hints`` map a typical wrong number to a message naming the mistake.
+    """
+    value = _real(answer, "answer")
+    tolerance = _real(tolerance, "tolerance")
+    if tolerance < 0:
+        raise ValueError(f"tolerance must be ≥ 0, got {tolerance}")
+    pairs = []
+    for key, text in (hints or {}).items():
+        wrong = _real(key, "a hint's key")
+        if _near(wrong, value, tolerance):
+            raise ValueError(f"the hint for {key} would be shown for a correct answer "
+                             f"({value} ± {tolerance})")
+        pairs.append([wrong, _text(text, f"the hint for {key}")])
+    return Question("number", _text(question, "question"),
+                    {"answer": value, "tolerance": tolerance, "hints": pairs, "revisit": revisit})
+
+
+def shape(question: str, answer: Any, *, hints: dict[Any, str] | None = None,
+          revisit: str = "") -> Question:
+    """A question answered with a tensor shape, e.g. ``answer=tuple(conv(x).shape)``.
+
+    ``hints`` map a typical wrong shape (a tuple, or a string like ``"1, 8, 12, 12"``) to a
+    message.
+    """
+    value = _shape(answer, "answer")
+    pairs = []
+    for key, text in (hints or {}).items():
+        wrong = _shape(key, "a hint's key")
+        if wrong == value:
+            raise ValueError(f"the hint for {key} would be shown for the correct answer")
+        pairs.append([wrong, _text(text, f"the hint for {key}")])
+    return Question("shape", _text(question, "question"),
+                    {"answer": value, "hints": pairs, "revisit": revisit})
+
+
+def _indexed_hints(hints: dict[Any, str] | None, index_of: Any) -> list[list[Any]]:
+    pairs = [[index_of(key), _text(text, f"the hint for {key!r}")]
+             for key, text in (hints or {}).items()]
+    return sorted(pairs, key=lambda pair: pair[0])
+
+
+def choice(question: str, options: list[str], correct: int | set[int], *,
+           hints: dict[int, str] | None = None, revisit: str = "") -> Question:
+    """A multiple-choice question: ``correct`` is an index (radio buttons) or a set of indices
+    (checkboxes, "select all that apply"). ``hints`` map an option index to a message shown
+    when that option is wrongly selected (or, for a set, wrongly left out)."""
+    items = [_text(option, "each option") for option in options]
+    if len(items) < 2:
+        raise ValueError(f"a choice needs at least 2 options, got {len(items)}")
+
+    def index_of(key: Any) -> int:
+        if isinstance(key, bool) or not isinstance(key, numbers.Integral) or not (
+                0 <= key < len(items)):
+            raise ValueError(f"option index {key!r} is not in 0..{len(items) - 1}")
+        return int(key)
+
+    multiple = isinstance(correct, set | frozenset | list | tuple)
+    right = sorted(index_of(c) for c in correct) if multiple else [index_of(correct)]
+    if not right:
+        raise ValueError("correct must name at least one option")
+    return Question("choice", _text(question, "question"),
+                    {"correct": right, "multiple": multiple,
+                     "hints": _indexed_hints(hints, index_of), "revisit": revisit},
+                    items)
+
+
+def cells(question: str, labels: list[str], changed: set[str], *,
+          hints: dict[str, str] | None = None, revisit: str = "") -> Question:
+    """"Which of these change?": one checkbox per label; ``changed`` is the set that does.
+
+    An empty selection is a valid answer ("none of them"). ``hints`` map a label to a message
+    shown when that label is misjudged (chapter 3's autograd predictions).
+    """
+    items = [_text(label, "each label") for label in labels]
+    if len(set(items)) != len(items) or not items:
+        raise ValueError(f"labels must be distinct and non-empty, got {labels!r}")
+
+    def index_of(key: Any) -> int:
+        if key not in items:
+            raise ValueError(f"{key!r} is not one of the labels {items}")
+        return items.index(key)
+
+    if isinstance(changed, str) or not isinstance(changed, Iterable):
+        raise TypeError(f"changed must be a set of labels, got {changed!r}")
+    right = sorted(index_of(label) for label in set(changed))
+    return Question("cells", _text(question, "question"),
+                    {"correct": right, "multiple": True,
+                     "hints": _indexed_hints(hints, index_of), "revisit": revisit},
+                    items)
+
+
+__all__ = ["Question", "cells", "choice", "normalise_number", "normalise_shape", "number",
+           "quiz_js", "shape"]

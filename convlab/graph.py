@@ -221,8 +221,10 @@ def trace_graph(tensor: torch.Tensor,
     for key, value in names.items():
         if id(value) not in placed:
             idx = len(nodes)
-            state = f"requires_grad={value.requires_grad}"
-            nodes.append(GraphNode(idx, "unreachable", key, f"not in this graph · {state}",
+            origin = ("leaf" if value.grad_fn is None
+                      else f"grad_fn={value.grad_fn.name()}")
+            nodes.append(GraphNode(idx, "unreachable", key,
+                                   f"requires_grad={value.requires_grad} · {origin}",
                                    value.requires_grad))
     return AutogradGraph(tuple(nodes), tuple(GraphEdge(s, d, c) for (s, d), c in edges.items()))
 
@@ -232,20 +234,32 @@ def trace_graph(tensor: torch.Tensor,
 _LABEL_PX = 13
 _DETAIL_PX = 11
 _CHAR = 0.6  # monospace glyph width as a fraction of the font size
-_ROW = 64
-_GAP = 56
-_MARGIN = 16
+_LINE = 13  # pixels per detail line
+_HGAP = 22  # horizontal gap between nodes in a row
+_VGAP = 34  # vertical gap between rows (room for the arrows)
+_MARGIN = 12
+_LEGEND = [
+    ("rect", "leaf", "", "tensor, requires_grad=True (solid border)"),
+    ("rect", "no_grad", ' stroke-dasharray="5 3"', "requires_grad=False (dashed border)"),
+    ("ellipse", "op", "", "operation: a grad_fn node"),
+]
+
+
+def _lines(n: GraphNode) -> list[str]:
+    """The detail text of a node, one fact per line."""
+    return n.detail.split(" · ")
 
 
 def _node_size(n: GraphNode) -> tuple[float, float]:
-    width = max(len(n.label) * _LABEL_PX * _CHAR, len(n.detail) * _DETAIL_PX * _CHAR) + 24
-    if n.kind == "op":
-        width += 16  # an ellipse needs more room than a box
-    return width, 40.0
+    lines = _lines(n)
+    width = max([len(n.label) * _LABEL_PX * _CHAR] + [len(t) * _DETAIL_PX * _CHAR for t in lines])
+    width += 36 if n.kind == "op" else 16  # an ellipse needs more room than a box
+    return width, 22.0 + _LINE * len(lines)
 
 
 def _layout(g: AutogradGraph) -> tuple[dict[int, tuple[float, float]], float, float]:
-    """Columns by longest forward distance to the output; rows ordered by consumers' rows."""
+    """Rows by longest forward distance to the output (leaves on top, output at the bottom);
+    within a row, nodes are ordered by the mean position of the nodes they feed."""
     consumers: dict[int, list[int]] = {n.index: [] for n in g.nodes}
     for e in g.edges:
         consumers[e.src].append(e.dst)
@@ -259,39 +273,43 @@ def _layout(g: AutogradGraph) -> tuple[dict[int, tuple[float, float]], float, fl
     connected = [n for n in g.nodes if n.kind != "unreachable"]
     for n in connected:
         depth(n.index)
-    ncols = 1 + max(dist.values(), default=0)
-    columns: list[list[int]] = [[] for _ in range(ncols)]
+    nrows = 1 + max(dist.values(), default=0)
+    rows: list[list[int]] = [[] for _ in range(nrows)]
     for n in connected:
-        columns[ncols - 1 - dist[n.index]].append(n.index)
-    row: dict[int, float] = {}
-    for col in reversed(columns):
-        col.sort(key=lambda i: (sum(row[c] for c in consumers[i]) / len(consumers[i])
-                                if consumers[i] else 0.0))
-        for r, i in enumerate(col):
-            row[i] = r - (len(col) - 1) / 2
+        rows[nrows - 1 - dist[n.index]].append(n.index)
     sizes = {n.index: _node_size(n) for n in g.nodes}
-    col_width = [max((sizes[i][0] for i in col), default=0.0) for col in columns]
-    nrows = max((len(c) for c in columns), default=1)
-    top = _MARGIN + 34  # room for the legend
+    order: dict[int, float] = {}
+    for row in reversed(rows):
+        row.sort(key=lambda i: (sum(order[c] for c in consumers[i]) / len(consumers[i])
+                                if consumers[i] else 0.0))
+        for r, i in enumerate(row):
+            order[i] = r - (len(row) - 1) / 2
+    row_width = [sum(sizes[i][0] for i in row) + _HGAP * (len(row) - 1) for row in rows]
+    graph_w = max(row_width, default=0.0)
+    top = _MARGIN + 18 * len(_LEGEND) + 10
     pos: dict[int, tuple[float, float]] = {}
-    x = _MARGIN
-    for c, col in enumerate(columns):
-        for i in col:
-            pos[i] = (x + col_width[c] / 2, top + (row[i] + (nrows - 1) / 2) * _ROW + 20)
-        x += col_width[c] + _GAP
-    width = max(x - _GAP + _MARGIN, 420.0)
-    height = top + nrows * _ROW
+    y = top
+    for row, rw in zip(rows, row_width, strict=True):
+        h = max(sizes[i][1] for i in row)
+        x = _MARGIN + (graph_w - rw) / 2
+        for i in row:
+            pos[i] = (x + sizes[i][0] / 2, y + h / 2)
+            x += sizes[i][0] + _HGAP
+        y += h + _VGAP
+    width = _MARGIN + graph_w + _MARGIN
+    height = y - _VGAP + _MARGIN
     loose = [n for n in g.nodes if n.kind == "unreachable"]
     if loose:
-        height += 24  # caption line
-        lx = _MARGIN
+        lx = width + 2 * _HGAP
+        ly = top + 20  # below the "not in this graph" heading
+        w = max(max(sizes[n.index][0] for n in loose), 200.0)
         for n in loose:
-            w = sizes[n.index][0]
-            pos[n.index] = (lx + w / 2, height + 20)
-            lx += w + 16
-        width = max(width, lx + _MARGIN)
-        height += _ROW
-    return pos, width, height
+            pos[n.index] = (lx + w / 2, ly + sizes[n.index][1] / 2)
+            ly += sizes[n.index][1] + 12
+        width = lx + w + _MARGIN
+        height = max(height, ly + _MARGIN)
+    legend_w = _MARGIN + 30 + max(len(t) for *_, t in _LEGEND) * _DETAIL_PX * _CHAR + _MARGIN
+    return pos, max(width, legend_w), height
 
 
 def _text(x: float, y: float, s: str, size: int, fill: str = _STROKE,
@@ -314,29 +332,26 @@ def _draw_node(n: GraphNode, x: float, y: float) -> str:
                  f'height="{h:.1f}" rx="{rx}" fill="{fill}" stroke="{_STROKE}" '
                  f'stroke-width="{stroke_w}"{dash}/>')
     label_color = _MUTED if n.kind == "unreachable" else _STROKE
-    return (f'<g class="node {n.kind}">{shape}'
-            + _text(x, y - 3, n.label, _LABEL_PX, label_color, "bold")
-            + _text(x, y + 12, n.detail, _DETAIL_PX, _MUTED) + "</g>")
+    lines = _lines(n)
+    first = y - h / 2 + 16
+    texts = _text(x, first, n.label, _LABEL_PX, label_color, "bold")
+    for k, line in enumerate(lines):
+        texts += _text(x, first + _LINE * (k + 1), line, _DETAIL_PX, _MUTED)
+    return f'<g class="node {n.kind}">{shape}{texts}</g>'
 
 
-def _legend() -> tuple[str, float]:
+def _legend() -> str:
     parts = []
-    x = _MARGIN
-    items = [
-        ("rect", _FILL["leaf"], "", "tensor, requires_grad=True (solid)"),
-        ("rect", _FILL["no_grad"], ' stroke-dasharray="5 3"', "requires_grad=False (dashed)"),
-        ("ellipse", _FILL["op"], "", "operation (grad_fn)"),
-    ]
-    for shape, fill, dash, text in items:
+    for row, (shape, kind, dash, text) in enumerate(_LEGEND):
+        y = _MARGIN + 18 * row
         if shape == "rect":
-            parts.append(f'<rect x="{x}" y="{_MARGIN}" width="22" height="14" fill="{fill}" '
-                         f'stroke="{_STROKE}" stroke-width="1.5"{dash}/>')
+            parts.append(f'<rect x="{_MARGIN}" y="{y}" width="22" height="13" '
+                         f'fill="{_FILL[kind]}" stroke="{_STROKE}" stroke-width="1.5"{dash}/>')
         else:
-            parts.append(f'<ellipse cx="{x + 11}" cy="{_MARGIN + 7}" rx="11" ry="7" '
-                         f'fill="{fill}" stroke="{_STROKE}" stroke-width="1.5"/>')
-        parts.append(_text(x + 28, _MARGIN + 11, text, _DETAIL_PX, _STROKE, anchor="start"))
-        x += 28 + len(text) * _DETAIL_PX * _CHAR + 18
-    return "".join(parts), x
+            parts.append(f'<ellipse cx="{_MARGIN + 11}" cy="{y + 6.5}" rx="11" ry="6.5" '
+                         f'fill="{_FILL[kind]}" stroke="{_STROKE}" stroke-width="1.5"/>')
+        parts.append(_text(_MARGIN + 30, y + 11, text, _DETAIL_PX, _STROKE, anchor="start"))
+    return "".join(parts)
 
 
 def _describe(g: AutogradGraph) -> str:
@@ -357,32 +372,32 @@ def autograd_graph(tensor: torch.Tensor, names: dict[str, torch.Tensor] | None =
 
     Used in chapter 3. Boxes are tensors (solid border: requires_grad=True; dashed:
     requires_grad=False, i.e. not recorded), ellipses are operations (their ``grad_fn``), arrows
-    point the way the data flowed forward; ``backward()`` walks them in reverse, from the output
-    (right) to the leaves (left), and cannot enter a dashed box. ``names`` labels tensors (see
-    :func:`trace_graph`); named tensors that the graph does not contain are drawn below it.
-    The SVG's ``<title>`` is ``title``, its ``<desc>`` lists every edge in words (for screen
-    readers); the visible caption is ``caption``, or a generated one naming the leaves, the
-    inputs that do not require grad and the named tensors outside the graph.
+    point the way the data flowed forward, from the leaves (top) to the output (bottom);
+    ``backward()`` walks them in reverse and cannot enter a dashed box. ``names`` labels tensors
+    (see :func:`trace_graph`); named tensors that the graph does not contain are listed to the
+    right of it. The SVG's ``<title>`` is ``title``, its ``<desc>`` lists every edge in words
+    (for screen readers); the visible caption is ``caption``, or a generated one naming the
+    leaves, the inputs that do not require grad and the named tensors outside the graph.
     """
     g = trace_graph(tensor, names)
     pos, width, height = _layout(g)
-    legend, legend_w = _legend()
-    width = max(width, legend_w + _MARGIN)
     body: list[str] = []
     for e in g.edges:
         (x1, y1), (x2, y2) = pos[e.src], pos[e.dst]
-        w1, w2 = _node_size(g.nodes[e.src])[0], _node_size(g.nodes[e.dst])[0]
-        sx, ex = x1 + w1 / 2, x2 - w2 / 2 - 3
+        sy = y1 + _node_size(g.nodes[e.src])[1] / 2
+        ey = y2 - _node_size(g.nodes[e.dst])[1] / 2 - 2
         dash = ' stroke-dasharray="5 3"' if not g.nodes[e.src].requires_grad else ""
-        body.append(f'<line x1="{sx:.1f}" y1="{y1:.1f}" x2="{ex:.1f}" y2="{y2:.1f}" '
+        body.append(f'<line x1="{x1:.1f}" y1="{sy:.1f}" x2="{x2:.1f}" y2="{ey:.1f}" '
                     f'stroke="{_STROKE}" stroke-width="1.5" marker-end="url(#cl-arrow)"{dash}/>')
         if e.count > 1:
-            body.append(_text((sx + ex) / 2, (y1 + y2) / 2 - 5, f"×{e.count}", _DETAIL_PX,
+            body.append(_text((x1 + x2) / 2 + 14, (sy + ey) / 2 + 4, f"×{e.count}", _LABEL_PX,
                               _STROKE, "bold"))
-    if g.count("unreachable"):
-        first = min(pos[n.index][1] for n in g.nodes if n.kind == "unreachable")
-        body.append(_text(_MARGIN, first - 28, "named tensors that are not in this graph:",
-                          _DETAIL_PX, _MUTED, anchor="start"))
+    loose = [n for n in g.nodes if n.kind == "unreachable"]
+    if loose:
+        left = min(pos[n.index][0] - _node_size(n)[0] / 2 for n in loose)
+        first = min(pos[n.index][1] - _node_size(n)[1] / 2 for n in loose)
+        body.append(_text(left, first - 8, "not in this graph:", _DETAIL_PX, _MUTED,
+                          anchor="start"))
     for n in g.nodes:
         body.append(_draw_node(n, *pos[n.index]))
     heading = title or "Autograd graph"
@@ -394,7 +409,7 @@ def autograd_graph(tensor: torch.Tensor, names: dict[str, torch.Tensor] | None =
         '<defs><marker id="cl-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
         'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" '
         f'fill="{_STROKE}"/></marker></defs>'
-        f'<rect width="100%" height="100%" fill="white"/>{legend}{"".join(body)}</svg>'
+        f'<rect width="100%" height="100%" fill="white"/>{_legend()}{"".join(body)}</svg>'
     )
     return GraphFigure(svg, caption or _caption(g, heading), g)
 
@@ -411,5 +426,6 @@ def _caption(g: AutogradGraph, heading: str) -> str:
     loose = g.labels("unreachable")
     if loose:
         parts.append("Not in this graph: " + ", ".join(loose) + ".")
-    parts.append("Arrows show the forward computation; backward() walks them from right to left.")
+    parts.append("Arrows show the forward computation (top to bottom); backward() walks "
+                 "them in reverse, from the output up to the leaves.")
     return " ".join(parts)

@@ -179,9 +179,9 @@ def conv2d_unfold(
     c_out, c_in_g, kh, kw = w.shape
     c_out_g = c_out // groups
     cols = F.unfold(x, (kh, kw), dilation=d, padding=p, stride=s)  # (N, C_in·kH·kW, L)
-    cols = cols.view(n, groups, c_in_g * kh * kw, oh * ow)
+    cols = cols.view(n, groups, c_in_g * kh * kw, oh * ow)  # each group's rows together
     rows = w.reshape(groups, c_out_g, c_in_g * kh * kw)  # one flattened kernel per row
-    out = torch.einsum("gok,ngkl->ngol", rows, cols) if groups > 1 else rows[0] @ cols[:, 0]
+    out = rows @ cols  # (groups, C_out/g, K) @ (N, groups, K, L) -> (N, groups, C_out/g, L)
     out = out.reshape(n, c_out, oh, ow)
     if b is not None:
         out = out + b.view(1, -1, 1, 1)

@@ -149,21 +149,27 @@ def _lines(x: int, y: int, rows: int, cols: int, cell: int = CELL,
 
 def _texts(x: int, y: int, values: Sequence[Sequence[str]], cell: int = CELL,
            fill: str | None = None, size: int | None = None) -> str:
-    """Cell values centred in their cells (one ``<text>`` per row when all are one character)."""
+    """Cell values centred in their cells, one ``<text>`` per row: every character gets its
+    own x position (numbers are separated by a space so that they are read as numbers)."""
     out = []
     attrs = (f" fill='{fill}'" if fill else "") + (f" font-size='{size}'" if size else "")
-    half = cell // 2
+    step = round(0.58 * (size or 12))
     for r, row in enumerate(values):
-        ty = y + r * cell + half + 4
-        if not any(row):
-            continue
-        if all(len(v) == 1 for v in row):
-            xs = " ".join(str(x + c * cell + half) for c in range(len(row)))
-            out.append(f"<text x='{xs}' y='{ty}'{attrs}>{_e(''.join(row))}</text>")
-        else:
-            for c, v in enumerate(row):
-                if v:
-                    out.append(f"<text x='{x + c * cell + half}' y='{ty}'{attrs}>{_e(v)}</text>")
+        xs: list[str] = []
+        chars: list[str] = []
+        for c, v in enumerate(row):
+            if not v:
+                continue
+            if chars:
+                xs.append(str(x + c * cell))
+                chars.append(" ")
+            centre = x + c * cell + cell // 2
+            first = centre - step * (len(v) - 1) / 2
+            xs += [str(round(first + step * j)) for j in range(len(v))]
+            chars += list(v)
+        if chars:
+            ty = y + r * cell + cell // 2 + 4
+            out.append(f"<text x='{' '.join(xs)}' y='{ty}'{attrs}>{_e(''.join(chars))}</text>")
     return "".join(out)
 
 
@@ -426,7 +432,7 @@ def param_count_text(c_in: int, c_out: int, k: int) -> tuple[str, int, int]:
     return text, n, torch_n
 
 
-def kernel_stack(c_in: int = 3, c_out: int = 2, k: int = 3) -> Figure:
+def kernel_stack(c_in: int = 3, c_out: int = 2, k: int = 3, desc: bool = True) -> Figure:
     """A ``C_in``-channel input, ``C_out`` kernels of shape ``C_in × k × k`` (each with one
     bias), and the ``C_out`` output channels, one per kernel; with the parameter count from
     :func:`convlab.conv_params` checked against ``nn.Conv2d`` (ch2)."""
@@ -458,8 +464,8 @@ def kernel_stack(c_in: int = 3, c_out: int = 2, k: int = 3) -> Figure:
                                          f"parameters: {check}"))
     caption = (f"C_in={c_in}, C_out={c_out}, k={k}: each of the {c_out} kernel(s) covers all "
                f"{c_in} input channel(s) and makes one output channel; {text}.")
-    svg = svg_doc(520, height, f"Kernel stack C_in={c_in} C_out={c_out} k={k}", caption,
-                  "".join(parts))
+    svg = svg_doc(520, height, f"Kernel stack C_in={c_in} C_out={c_out} k={k}",
+                  caption if desc else "", "".join(parts))
     return Figure(svg, caption)
 
 
@@ -471,8 +477,8 @@ _FIELD_COLOURS = (PALETTE["reddish_purple"], PALETTE["blue"], PALETTE["vermillio
                   PALETTE["bluish_green"], PALETTE["orange"], PALETTE["black"])
 
 
-def receptive_fields(layers: Sequence[tuple[int, int, int, int]], size: int | None = None
-                     ) -> Figure:
+def receptive_fields(layers: Sequence[tuple[int, int, int, int]], size: int | None = None,
+                     desc: bool = True) -> Figure:
     """The receptive field of one unit of each layer drawn on the input as nested boxes, with
     its size r and jump j from :func:`convlab.receptive_field` (ch4). ``layers`` are
     ``(k, s, p, d)`` tuples. Boxes are centred on the deepest layer's central unit."""
@@ -507,7 +513,8 @@ def receptive_fields(layers: Sequence[tuple[int, int, int, int]], size: int | No
     caption = (f"Receptive field of one unit per layer on the input, innermost box = layer 1. "
                f"{desc}.")
     svg = svg_doc(width, top + max(side, 18 * len(rows)) + 10,
-                  f"Receptive fields of {len(rows)} layer(s)", caption, "".join(parts))
+                  f"Receptive fields of {len(rows)} layer(s)", caption if desc else "",
+                  "".join(parts))
     return Figure(svg, caption)
 
 
@@ -560,9 +567,10 @@ class TransposedScene:
         one[0, 0, r, c] = self.x[r, c]
         return F.conv_transpose2d(one, self.w[None, None], stride=self.s, dilation=self.d)[0, 0]
 
-    def figure(self, step: int | None = None) -> Figure:
+    def figure(self, step: int | None = None, desc: bool = True, counts: bool = True) -> Figure:
         """Whole picture; with ``step`` only input values 0..step (row-major) are scattered and
-        the last one's copy is outlined."""
+        the last one's copy is outlined. ``counts`` writes the overlap count in each cell's
+        corner; ``desc`` adds the caption as the SVG ``<desc>`` too."""
         i, k, f, p, op, o = self.i, self.k, self.f, self.p, self.op, self.o
         top = 36
         gx = _M + i * CELL + _GAP + k * CELL + _GAP + 10
@@ -601,11 +609,11 @@ class TransposedScene:
                             for r in range(size) for c in range(size) if r >= f or c >= f)
             parts.append(f"<path d='{extra}' fill='none' stroke='#555' stroke-dasharray='3 2'/>")
         parts += [_lines(gx, top, size, size), _texts(gx, top, vals)]
-        if step is None:
-            counts = [[num(self.count[r, c]) if r < f and c < f and self.count[r, c] > 1 else ""
+        if step is None and counts:
+            counts_ = [[num(self.count[r, c]) if r < f and c < f and self.count[r, c] > 1 else ""
                        for c in range(size)] for r in range(size)]
-            parts.append(_texts(gx + 8, top - 7, counts, fill=_GREY_TEXT, size=8))
-        else:
+            parts.append(_texts(gx + 8, top - 7, counts_, fill=_GREY_TEXT, size=8))
+        elif step is not None:
             r0, c0 = divmod(step, i)
             cells = "".join(
                 f"M{gx + (c0 * self.s + v * self.d) * CELL + 2} "
@@ -618,12 +626,13 @@ class TransposedScene:
         parts.append(_rect(gx + p * CELL, top + p * CELL, o * CELL, o * CELL,
                            stroke=ROLES["output"], extra=" stroke-width='3'"))
         legend_y = top + max(size, i, k) * CELL + 18
-        note = ("small grey numbers: how many kernel copies overlap" if step is None
+        note = ("small grey numbers: how many kernel copies overlap" if step is None and counts
+                else "" if step is None
                 else f"orange frames: input ({divmod(step, i)[0]}, {divmod(step, i)[1]}) × kernel")
         parts.append(_label(_M, legend_y, f"hatched = cropped by padding {p}; {note}",
                             extra=" font-size='11'"))
         width = max(gx + size * CELL + _M, 520)
-        svg = svg_doc(width, legend_y + 10, title, self.caption, "".join(parts))
+        svg = svg_doc(width, legend_y + 10, title, self.caption if desc else "", "".join(parts))
         return Figure(svg, self.caption)
 
 

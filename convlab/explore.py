@@ -34,11 +34,51 @@ from typing import Any
 import ipywidgets as widgets
 import torch
 import torch.nn.functional as F
+import traitlets
 
 from convlab import draw
 from convlab.arithmetic import conv_output_size
 
 FrameFn = Callable[[dict[str, Any]], str]
+
+
+class Frame(widgets.HTML):
+    """An ``HTML`` widget that syncs only what the browser needs: its value and layout.
+
+    The traits re-declared here without ``sync`` have the same defaults in the browser's
+    ``HTMLModel``, so leaving them out of the embedded state changes nothing on screen but
+    roughly halves each frame's fixed cost in the page.
+    """
+
+    _dom_classes = traitlets.Tuple()
+    _view_count = traitlets.Any(None)
+    description = traitlets.Unicode("")
+    description_allow_html = traitlets.Bool(False)
+    placeholder = traitlets.Unicode("\u200b")
+    style = traitlets.Any(None)
+    tabbable = traitlets.Any(None)
+    tooltip = traitlets.Any(None)
+
+
+class FrameStack(widgets.Stack):
+    """A ``Stack`` that syncs only its children, selected index and layout (see :class:`Frame`).
+    """
+
+    _dom_classes = traitlets.Tuple()
+    _view_count = traitlets.Any(None)
+    box_style = traitlets.Unicode("")
+    tabbable = traitlets.Any(None)
+    titles = traitlets.Tuple()
+    tooltip = traitlets.Any(None)
+
+
+class FrameLink(widgets.widget_link.Link):
+    """A ``jslink`` that syncs only its source and target (see :class:`Frame`)."""
+
+    _view_count = traitlets.Any(None)
+    _view_module = traitlets.Any(None)
+    _view_module_version = traitlets.Any(None)
+    _view_name = traitlets.Any(None)
 
 
 def _label(value: Any) -> str:
@@ -71,7 +111,7 @@ class _Explorer:
         self.values: dict[str, tuple[Any, ...]] = {}
         self.frames: dict[str, widgets.HTML] = {}
         self.stacks: dict[tuple[Any, ...], widgets.Stack] = {}
-        self.links: list[widgets.Link] = []
+        self.links: list[FrameLink] = []
 
     def slider(self, name: str, label: str, values: Sequence[Any], value: Any = None,
                labels: Sequence[str] | None = None) -> None:
@@ -93,7 +133,7 @@ class _Explorer:
     def frame(self, html: str) -> widgets.HTML:
         """One frame widget per distinct HTML text (identical frames are shared)."""
         if html not in self.frames:
-            self.frames[html] = widgets.HTML(html, layout=self.layout, style=self.style)
+            self.frames[html] = Frame(value=html, layout=self.layout)
         return self.frames[html]
 
     def tree(self, names: Sequence[str], make: FrameFn) -> widgets.Widget:
@@ -125,10 +165,10 @@ class _Explorer:
             return children[0]  # this slider does not change this part: no level needed
         key = (name, tuple(id(child) for child in children))
         if key not in self.stacks:
-            stack = widgets.Stack(children, selected_index=self.sliders[name].index,
-                                  layout=self.layout)
-            self.links.append(widgets.jslink((self.sliders[name], "index"),
-                                             (stack, "selected_index")))
+            stack = FrameStack(children, selected_index=self.sliders[name].index,
+                               layout=self.layout)
+            self.links.append(FrameLink((self.sliders[name], "index"),
+                                        (stack, "selected_index")))
             self.stacks[key] = stack
         return self.stacks[key]
 
@@ -199,7 +239,7 @@ def state_size(root: widgets.Widget) -> int:
 # ---------------------------------------------------------------------------------------------
 
 
-def conv_explorer(input_sizes: Sequence[int] = (4, 5, 6), kernel_sizes: Sequence[int] = (1, 2, 3),
+def conv_explorer(input_sizes: Sequence[int] = (4, 5), kernel_sizes: Sequence[int] = (2, 3),
                   strides: Sequence[int] = (1, 2), paddings: Sequence[int] = (0, 1),
                   dilations: Sequence[int] = (1, 2), positions: int = 3) -> widgets.VBox:
     """Sliders for input size i, kernel k, stride s, padding p, dilation d and the output
@@ -239,7 +279,7 @@ def conv_explorer(input_sizes: Sequence[int] = (4, 5, 6), kernel_sizes: Sequence
         sc = scene(q["i"], q["k"], q["s"], q["p"], q["d"])
         if isinstance(sc, str):
             return _message(f"{sc}. PyTorch refuses it too (F.conv2d raises a RuntimeError).")
-        svg = sc.svg(sc.base(), f"Convolution {sc.params}: output {sc.o}×{sc.o}", sc.caption)
+        svg = sc.svg(sc.base(), f"Convolution {sc.params}: output {sc.o}×{sc.o}")
         return draw.html_figure(svg, sc.caption)
 
     def top(q: dict[str, Any]) -> str:
@@ -272,7 +312,7 @@ def channels_explorer(in_channels: Sequence[int] = (1, 2, 3, 4),
     ex.slider("k", "kernel size k", kernel_sizes, 3)
 
     def make(q: dict[str, Any]) -> str:
-        fig = draw.kernel_stack(q["cin"], q["cout"], q["k"])
+        fig = draw.kernel_stack(q["cin"], q["cout"], q["k"], desc=False)
         return draw.html_figure(fig.svg, fig.caption)
 
     return ex.root("Channels explorer: one kernel (C_in×k×k, plus one bias) per output channel",
@@ -301,7 +341,7 @@ def receptive_field_explorer(layer_counts: Sequence[int] = (1, 2, 3, 4),
 
     def make(q: dict[str, Any]) -> str:
         layers = [(q["k"], q["s"], 0, q["d"])] * q["layers"]
-        fig = draw.receptive_fields(layers)
+        fig = draw.receptive_fields(layers, desc=False)
         table = receptive_field(layers)
         return draw.html_figure(fig.svg, fig.caption) + table._repr_html_()
 
@@ -348,7 +388,7 @@ def transposed_conv_explorer(input_sizes: Sequence[int] = (2, 3),
         except ValueError as err:
             torch_msg = _torch_transpose_error(i, k, s, p, op, d)
             return _message(f"{err}. PyTorch says: “{torch_msg}”")
-        fig = scene.figure()
+        fig = scene.figure(desc=False, counts=False)
         return draw.html_figure(fig.svg, fig.caption)
 
     return ex.root("Transposed convolution explorer: scatter-add, then crop",

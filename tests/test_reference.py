@@ -67,6 +67,42 @@ def test_conv2d_loops_and_unfold_equal_torch(config):
                 fn(x, w, b, **kwargs)
 
 
+@FAST
+@given(c_x=st.integers(1, 6), c_out=st.integers(1, 6), c_w=st.integers(1, 6),
+       groups=st.integers(1, 4))
+def test_channel_and_group_mismatches_refused_exactly_when_torch_refuses(c_x, c_out, c_w, groups):
+    x = torch.ones(1, c_x, 4, 4, dtype=DT)
+    w = torch.ones(c_out, c_w, 3, 3, dtype=DT)
+    kind, expected = outcome(F.conv2d, x, w, groups=groups)
+    for fn in (conv2d_loops, conv2d_unfold):
+        if kind == "ok":
+            torch.testing.assert_close(fn(x, w, groups=groups), expected)
+        else:
+            with pytest.raises(ValueError, match=r"groups \d+ must divide|x has \d+ channels"):
+                fn(x, w, groups=groups)
+
+
+def test_zero_batch_is_accepted_like_torch():
+    x = torch.zeros(0, 2, 5, 5, dtype=DT)
+    w, wt = torch.ones(3, 2, 3, 3, dtype=DT), torch.ones(2, 3, 3, 3, dtype=DT)
+    for fn in (conv2d_loops, conv2d_unfold):
+        assert fn(x, w).shape == F.conv2d(x, w).shape
+    for fn in (conv_transpose2d_scatter, conv_transpose2d_zero_insert):
+        assert fn(x, wt, stride=2).shape == F.conv_transpose2d(x, wt, stride=2).shape
+
+
+def test_gradients_flow_like_torch():
+    gen = torch.Generator().manual_seed(3)
+    x = torch.randn(2, 4, 6, 5, dtype=DT, generator=gen, requires_grad=True)
+    w = torch.randn(6, 2, 3, 3, dtype=DT, generator=gen, requires_grad=True)
+    F.conv2d(x, w, stride=2, padding=1, groups=2).square().sum().backward()
+    expected = (x.grad.clone(), w.grad.clone())
+    for fn in (conv2d_loops, conv2d_unfold):
+        x.grad, w.grad = None, None
+        fn(x, w, stride=2, padding=1, groups=2).square().sum().backward()
+        torch.testing.assert_close((x.grad, w.grad), expected)
+
+
 @st.composite
 def transpose_configs(draw):
     """Random conv_transpose2d arguments, including invalid output_padding and cropping."""

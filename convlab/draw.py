@@ -728,7 +728,7 @@ def _photo_cached(size: int) -> torch.Tensor:
         img = Image.open(fh).convert("L")
         h = round(size * img.height / img.width)
         img = img.resize((size, h), Image.LANCZOS)
-        data = torch.tensor(list(img.getdata()), dtype=torch.float32).view(h, size)
+        data = torch.tensor(list(img.tobytes()), dtype=torch.float32).view(h, size)
     return data / 255.0
 
 
@@ -771,5 +771,5 @@ def photo_conv(kernel: str = "sobel-x", s: int = 1, p: int = 1, size: int = 64
     scale = 2 * size // w_ if w_ else 2
     alt = f"{kernel} kernel, stride {s}, padding {p}: output {h}×{w_}"
     img = (f"<img src='data:image/png;base64,{data}' alt='{_e(alt)}' width='{w_ * scale}' "
-           f"height='{h * scale}' style='image-rendering:pixelated'>")
+           f"height='{h * scale}' style='image-rendering:pixelated'/>")
     return y, img

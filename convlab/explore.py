@@ -416,7 +416,7 @@ def image_kernel_explorer(kernels: Sequence[str] = tuple(draw.IMAGE_KERNELS),
     original = widgets.HTML(
         f"<figure style='margin:0'><img src='data:image/png;base64,{src}' width='{2 * w}' "
         f"height='{2 * h}' alt='input photograph, grayscale, {h}×{w}' "
-        f"style='image-rendering:pixelated'><figcaption>input {h}×{w}</figcaption></figure>",
+        f"style='image-rendering:pixelated'/><figcaption>input {h}×{w}</figcaption></figure>",
         layout=ex.layout, style=ex.style)
 
     def make(q: dict[str, Any]) -> str:

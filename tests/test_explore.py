@@ -1,0 +1,235 @@
+"""Tests for convlab.explore: every slider combination shows the right, precomputed frame."""
+
+from __future__ import annotations
+
+import itertools
+import re
+import xml.etree.ElementTree as ET
+
+import ipywidgets as widgets
+import pytest
+import torch
+import torch.nn.functional as F
+
+from convlab import explore
+
+EXPLORERS = {
+    "conv": explore.conv_explorer,
+    "channels": explore.channels_explorer,
+    "receptive_field": explore.receptive_field_explorer,
+    "transposed": explore.transposed_conv_explorer,
+    "image_kernel": explore.image_kernel_explorer,
+}
+BUDGET = 400_000  # bytes of embedded widget state per explorer (a page must stay < 1.5 MB)
+
+
+@pytest.fixture(scope="module", params=sorted(EXPLORERS))
+def built(request):
+    return request.param, EXPLORERS[request.param]()
+
+
+def _link_map(root):
+    """stack model_id -> slider, from the jslinks."""
+    out = {}
+    for link in root.convlab_links:
+        (slider, attr), (stack, target) = link.source, link.target
+        assert attr == "index" and target == "selected_index"
+        assert stack.model_id not in out, "a stack linked twice"
+        out[stack.model_id] = slider
+    return out
+
+
+def _shown(widget, links, index):
+    """Frames displayed for slider indices ``index`` (slider model_id -> index)."""
+    if isinstance(widget, widgets.Stack):
+        slider = links[widget.model_id]
+        return _shown(widget.children[index[slider.model_id]], links, index)
+    if isinstance(widget, widgets.Box):
+        return [f for child in widget.children for f in _shown(child, links, index)]
+    return [widget]
+
+
+def _combos(root):
+    sliders = root.convlab_sliders
+    names = list(sliders)
+    for idx in itertools.product(*(range(len(sliders[n].options)) for n in names)):
+        labels = {n: sliders[n].options[j][0] for n, j in zip(names, idx, strict=True)}
+        yield {sliders[n].model_id: j for n, j in zip(names, idx, strict=True)}, labels
+
+
+def _tags(html):
+    return [dict(kv.split("=", 1) for kv in tag.split()) if tag else {}
+            for tag in re.findall(r"data-frame='([^']*)'", html)]
+
+
+def test_root_sliders_and_links(built):
+    name, root = built
+    assert "convlab-explorer" in root._dom_classes
+    links = _link_map(root)
+    stacks = [w for w in explore.all_widgets(root) if isinstance(w, widgets.Stack)]
+    assert stacks, "an explorer without stacks cannot change"
+    for stack in stacks:
+        slider = links[stack.model_id]  # every stack level is driven by a slider
+        assert len(stack.children) == len(slider.options)
+        assert stack.selected_index == slider.index
+    for key, slider in root.convlab_sliders.items():
+        assert isinstance(slider, widgets.SelectionSlider)
+        assert slider.description
+        assert f"convlab-slider-{key}" in slider._dom_classes
+        assert any(s is slider for s in links.values()), f"slider {key} drives nothing"
+
+
+def test_every_combination_shows_matching_frames(built):
+    name, root = built
+    links = _link_map(root)
+    picture = root.children[-1]
+    initial = {s.model_id: s.index for s in root.convlab_sliders.values()}
+    for index, labels in _combos(root):
+        frames = _shown(picture, links, index)
+        tags = [t for f in frames for t in _tags(f.value)]
+        assert tags, f"{name}: no data-frame for {labels}"
+        named = set()
+        for tag in tags:
+            for key, value in tag.items():
+                if key in labels:
+                    assert value == labels[key], f"{name}: frame {tag} shown for {labels}"
+                    named.add(key)
+        if index == initial:  # at the start, the frames shown name every slider
+            assert named == set(labels), f"{name}: {labels} shown by frames naming {named}"
+
+
+def test_frames_are_valid_markup(built):
+    _, root = built
+    for w in explore.all_widgets(root):
+        if isinstance(w, explore.Frame):
+            ET.fromstring(f"<root>{w.value.replace('&', '&amp;').replace('&amp;#', '&#')}"
+                          "</root>")
+
+
+def test_widget_state_budget(built):
+    name, root = built
+    size = explore.state_size(root)
+    assert size <= BUDGET, f"{name}: {size} bytes of widget state > {BUDGET}"
+
+
+def test_frames_are_shared_not_duplicated(built):
+    _, root = built
+    values = [w.value for w in explore.all_widgets(root) if isinstance(w, explore.Frame)]
+    assert len(values) == len(set(values))
+
+
+def test_lean_widgets_sync_only_what_the_browser_needs():
+    f = explore.Frame(value="<b>x</b>")
+    assert set(f.get_state()) == {"_model_module", "_model_module_version", "_model_name",
+                                  "_view_module", "_view_module_version", "_view_name",
+                                  "layout", "value"}
+    assert f.get_state()["_model_name"] == "HTMLModel"
+    s = explore.FrameStack([f], selected_index=0)
+    assert s.get_state()["_view_name"] == "StackView"
+    assert "titles" not in s.get_state()
+
+
+def _conv_case(labels):
+    return (int(labels["i"]), int(labels["k"]), int(labels["s"]), int(labels["p"]),
+            int(labels["d"]))
+
+
+def test_conv_explorer_frames_show_torch_results():
+    root = explore.conv_explorer()
+    links = _link_map(root)
+    seen_invalid = seen_outside = 0
+    for index, labels in _combos(root):
+        i, k, s, p, d = _conv_case(labels)
+        row, col = (int(v) for v in labels["pos"].split(","))
+        text = " ".join(f.value for f in _shown(root.children[-1], links, index))
+        x = explore.draw.example_input(i)[None, None]
+        w = explore.draw.example_kernel(k)[None, None]
+        try:
+            y = F.conv2d(x, w, stride=s, padding=p, dilation=d)[0, 0]
+        except RuntimeError:
+            seen_invalid += 1
+            assert "Not a valid configuration" in text and "does not fit" in text
+            continue
+        o = y.shape[-1]
+        assert f"output {o}×{o}" in text
+        assert f"= {o}</figcaption>" in text  # the formula's result in the caption
+        if row >= o or col >= o:
+            seen_outside += 1
+            assert f"({row}, {col}) does not exist" in text
+            continue
+        m = re.search(rf"y\[{row},{col}\] = ([^<]*) = (-?[\d.]+)<", text)
+        assert m, f"no arithmetic for {labels}"
+        total = sum(float(a) * float(b) for a, b in
+                    (term.split("·") for term in m.group(1).split(" + ")))
+        assert total == float(y[row, col]) == float(m.group(2))
+    assert seen_invalid and seen_outside
+
+
+def test_channels_explorer_counts_match_nn_conv2d():
+    root = explore.channels_explorer()
+    links = _link_map(root)
+    for index, labels in _combos(root):
+        c_in, c_out, k = int(labels["cin"]), int(labels["cout"]), int(labels["k"])
+        text = " ".join(f.value for f in _shown(root.children[-1], links, index))
+        n = sum(t.numel() for t in torch.nn.Conv2d(c_in, c_out, k).parameters())
+        assert f"= {n}" in text and f"has {n} parameters: equal" in text
+        assert text.count("kernel ") >= c_out
+
+
+def test_transposed_explorer_sizes_and_refusals():
+    root = explore.transposed_conv_explorer()
+    links = _link_map(root)
+    refused = 0
+    for index, labels in _combos(root):
+        i, k, s, p, op, d = (int(labels[n]) for n in ("i", "k", "s", "p", "op", "d"))
+        text = " ".join(f.value for f in _shown(root.children[-1], links, index))
+        try:
+            y = F.conv_transpose2d(torch.ones(1, 1, i, i), torch.ones(1, 1, k, k), stride=s,
+                                   padding=p, output_padding=op, dilation=d)
+        except RuntimeError as err:
+            refused += 1
+            assert "Not a valid configuration" in text
+            assert str(err).splitlines()[0][:40] in text.replace("&#x27;", "'")
+            continue
+        o = y.shape[-1]
+        assert f"output {o}×{o}" in text and f"= {o}." in text
+    assert refused
+
+
+def test_image_kernel_explorer_shapes():
+    root = explore.image_kernel_explorer()
+    links = _link_map(root)
+    x = explore.draw.photo(64)
+    for index, labels in _combos(root):
+        s, p = int(labels["s"]), int(labels["p"])
+        text = " ".join(f.value for f in _shown(root.children[-1], links, index))
+        w = torch.zeros(1, 1, 3, 3)
+        shape = tuple(F.conv2d(x[None, None], w, stride=s, padding=p).shape[-2:])
+        assert f"output shape {shape}" in text
+        assert text.count("data:image/png;base64,") >= 1
+
+
+def test_receptive_field_explorer_shows_r_per_layer():
+    root = explore.receptive_field_explorer()
+    links = _link_map(root)
+    for index, labels in _combos(root):
+        n, k, s, d = (int(labels[v]) for v in ("layers", "k", "s", "d"))
+        text = " ".join(f.value for f in _shown(root.children[-1], links, index))
+        # r by autograd: gradient of one output unit of the last layer w.r.t. the input
+        size = 1 + n * d * (k - 1) * s ** n + 8
+        x = torch.zeros(1, 1, size, size, requires_grad=True)
+        y = x
+        for _ in range(n):
+            y = F.conv2d(y, torch.ones(1, 1, k, k), stride=s, dilation=d)
+        y[0, 0, 0, 0].backward()
+        cols = torch.nonzero(x.grad[0, 0].sum(0)).flatten()
+        r = int(cols.max() - cols.min() + 1)
+        assert f"layer {n}: r={r}," in text
+
+
+def test_slider_ranges_are_keyword_arguments():
+    root = explore.conv_explorer(input_sizes=(5,), kernel_sizes=(3,), strides=(1,),
+                                 paddings=(1,), dilations=(1,), positions=2)
+    assert [len(s.options) for s in root.convlab_sliders.values()] == [1, 1, 1, 1, 1, 4]
+    with pytest.raises(ValueError, match="at least one value"):
+        explore.conv_explorer(strides=())

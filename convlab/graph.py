@@ -320,16 +320,17 @@ def _text(x: float, y: float, s: str, size: int, fill: str = _STROKE,
 
 def _draw_node(n: GraphNode, x: float, y: float) -> str:
     w, h = _node_size(n)
-    dash = ' stroke-dasharray="5 3"' if not n.requires_grad or n.kind == "unreachable" else ""
+    dash = ' stroke-dasharray="5 3"' if not n.requires_grad else ""
     stroke_w = 2.5 if n.kind in ("output", "leaf") else 1.5
+    stroke = _MUTED if n.kind == "unreachable" else _STROKE
     fill = _FILL[n.kind]
     if n.kind == "op":
         shape = (f'<ellipse cx="{x:.1f}" cy="{y:.1f}" rx="{w / 2:.1f}" ry="{h / 2:.1f}" '
-                 f'fill="{fill}" stroke="{_STROKE}" stroke-width="{stroke_w}"{dash}/>')
+                 f'fill="{fill}" stroke="{stroke}" stroke-width="{stroke_w}"{dash}/>')
     else:
         rx = 10 if n.kind == "output" else 2
         shape = (f'<rect x="{x - w / 2:.1f}" y="{y - h / 2:.1f}" width="{w:.1f}" '
-                 f'height="{h:.1f}" rx="{rx}" fill="{fill}" stroke="{_STROKE}" '
+                 f'height="{h:.1f}" rx="{rx}" fill="{fill}" stroke="{stroke}" '
                  f'stroke-width="{stroke_w}"{dash}/>')
     label_color = _MUTED if n.kind == "unreachable" else _STROKE
     lines = _lines(n)

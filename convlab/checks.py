@@ -348,8 +348,8 @@ def _diagnose_scalars(cases: list[dict[str, int]], expected: list[int], got: lis
     if len(offsets) == 1 and len(answered) > 1:
         (off,) = offsets
         size = "large" if off > 0 else "small"
-        extra = " did you forget the +1?" if off == -1 else ""
-        return [f"Hint: your answers are {abs(off)} too {size} in every case:{extra}".rstrip(":")]
+        extra = ": did you forget the +1?" if off == -1 else "."
+        return [f"Hint: your answers are {abs(off)} too {size} in every case{extra}"]
     failing = [c for c, _e, _g in wrong]
     passing = [c for c, e, g in answered if g == e]
     for predicate, hint in conditions:
@@ -1320,9 +1320,12 @@ def check_training_loop(train_fn: Callable[..., Any], *,
                                 "returned None — return the list of per-batch losses"))
     else:
         try:
-            got = [float(v) for v in losses]
-        except (TypeError, ValueError):
+            got = [float(v) for v in losses] if isinstance(losses, list | tuple) else None
+        except (TypeError, ValueError, RuntimeError):
             got = None
+        if got is None:
+            messages.append(f"Your loop returned {_show(losses)}: return a list with one loss "
+                            "(a float or 0-d tensor) per batch.")
         if got is not None and len(got) == len(want_losses) and all(
                 math.isclose(a, b, rel_tol=1e-4, abs_tol=1e-6)
                 for a, b in zip(got, want_losses, strict=True)):
@@ -1625,7 +1628,8 @@ def check_rf_design(layers: Any, target: int = 15, channels: int = 64,
     if reach.passed and params > best:
         messages.append(f"Hint: two 3×3 layers see as far as one 5×5 (r = 5) with 18·C² instead "
                         f"of 25·C² weights; the optimum for r ≥ {target} is "
-                        f"{len(combo)} layers of {'/'.join(str(k) for k in sorted(set(combo)))}.")
+                        + ", ".join(f"{combo.count(k)} × {k}×{k}" for k in sorted(set(combo)))
+                        + ".")
     result = _finish(name, [reach, cheap], messages)
     if result.passed:
         result.messages.append(f"r = {r} with {params:,} parameters (C = {channels}).")

@@ -121,7 +121,7 @@ class Question:
     ``feedback(response)`` grades a response exactly as the browser does and returns
     ``(correct, message)``. ``response`` is the typed text for ``number``/``shape``, an option
     index or a collection of indices (or a string like ``"0, 2"``) for ``choice``, and a
-    collection of labels (or a comma-separated string) for ``cells``.
+    collection of labels or indices (or a comma-separated string of labels) for ``cells``.
     """
 
     def __init__(self, kind: str, question: str, data: dict[str, Any],
@@ -197,7 +197,7 @@ class Question:
                             f"them, got {type(response).__name__}")
         indices = set()
         for item in response:
-            if self.kind == "cells":
+            if self.kind == "cells" and not isinstance(item, numbers.Integral):
                 if str(item) not in self.items:
                     raise ValueError(f"{item!r} is not one of the cells {self.items}")
                 indices.add(self.items.index(str(item)))

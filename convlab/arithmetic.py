@@ -94,7 +94,9 @@ def conv_transpose_output_size(
     covers; ``padding`` crops ``p`` from each side and ``output_padding`` adds rows/columns at
     the bottom/right. Raises ``ValueError`` exactly when ``torch.nn.functional.conv_transpose2d``
     refuses: ``output_padding`` must be smaller than the stride or the dilation, and the result
-    must be at least 1. Any argument may be a ``(height, width)`` pair.
+    must be at least 1. (For an output size of exactly 0, some CPU code paths of torch 2.x
+    return an empty tensor instead of raising; convlab refuses, as torch's reference path does.)
+    Any argument may be a ``(height, width)`` pair.
 
     >>> conv_transpose_output_size(4, 3, s=2, p=1, output_padding=1)
     8

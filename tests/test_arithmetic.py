@@ -33,7 +33,13 @@ def torch_conv_shape(i, k, s, p, d):
 
 
 def torch_transpose_shape(i, k, s, p, op, d):
-    """(oH, oW) from F.conv_transpose2d, or None if torch refuses the configuration."""
+    """(oH, oW) from F.conv_transpose2d, or None if torch refuses the configuration.
+
+    An output size below 1 is refused by torch's reference path ("Output size is too small"),
+    but for some kernels torch 2.x on CPU (the oneDNN path) returns an *empty* tensor when the
+    size is exactly 0, e.g. a 1x1 input, k=4, p=2. An empty result is no output, so it counts as
+    refused here; convlab refuses every output size below 1.
+    """
     (ih, iw), (kh, kw) = i, k
     if min(ih, iw, kh, kw) < 0:
         return None
@@ -41,9 +47,9 @@ def torch_transpose_shape(i, k, s, p, op, d):
     w = torch.zeros(1, 1, kh, kw)
     try:
         out = F.conv_transpose2d(x, w, stride=s, padding=p, output_padding=op, dilation=d)
-        return tuple(out.shape[2:])
     except RuntimeError:
         return None
+    return tuple(out.shape[2:]) if out.numel() > 0 else None
 
 
 def ours_or_none(fn, *args, **kwargs):
@@ -135,6 +141,13 @@ def test_output_padding_picks_one_of_the_input_sizes(k, s, p, d, o):
             conv_input_sizes(o, k, s, p, d)
     else:
         assert set(conv_input_sizes(o, k, s, p, d)) == reached
+
+
+def test_torch_quirk_empty_transposed_output_is_refused():
+    """torch may return a 0x0 tensor instead of raising; convlab refuses with the reason."""
+    assert torch_transpose_shape((1, 1), (4, 4), 1, 2, 0, 1) is None  # empty or raises
+    with pytest.raises(ValueError, match="crop the full output 4 to 0"):
+        conv_transpose_output_size(1, 4, p=2)
 
 
 def test_conv_input_sizes_pairs():

@@ -124,6 +124,10 @@ def transpose_configs(draw):
 def test_conv_transpose2d_scatter_and_zero_insert_equal_torch(config):
     x, w, b, kwargs = config
     kind, expected = outcome(F.conv_transpose2d, x, w, b, **kwargs)
+    if kind == "ok" and expected.numel() == 0:
+        # torch's oneDNN path returns an empty tensor for an output size of exactly 0 (its
+        # reference path raises "Output size is too small"); convlab refuses every size < 1
+        kind = "refused"
     for fn in (conv_transpose2d_scatter, conv_transpose2d_zero_insert):
         if kind == "ok":
             torch.testing.assert_close(fn(x, w, b, **kwargs), expected)

@@ -1,0 +1,221 @@
+"""Tests for tools/make_student.py: solutions never reach the student copy, stubs do, the
+instructor copy is complete, and student notebooks run to the stubs with no other error."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import jupytext
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parent.parent
+spec = importlib.util.spec_from_file_location("make_student", ROOT / "tools" / "make_student.py")
+make_student = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(make_student)
+
+HEADER = """---
+jupytext:
+  text_representation:
+    extension: .md
+    format_name: myst
+    format_version: 0.13
+kernelspec:
+  display_name: Python 3
+  language: python
+  name: python3
+---
+"""
+
+# Every piece of solution text contains SECRET; nothing with SECRET may reach the student copy.
+CHAPTER = HEADER + """
+# 01 A tiny chapter
+
+```{code-cell} ipython3
+from convlab import checks
+```
+
+```{exercise} Implement the output size
+:label: ex-size
+
+Write `my_size(i, k)`.
+```
+
+```{code-cell} ipython3
+:tags: [exercise-stub]
+
+def my_size(i, k, s=1, p=0, d=1):
+    # Your code here
+    raise NotImplementedError("Exercise: implement my_size")
+```
+
+```{solution-start} ex-size
+:class: dropdown
+```
+
+SECRET explanation between solution-start and solution-end.
+
+```{code-cell} ipython3
+:tags: [solution]
+
+def my_size(i, k, s=1, p=0, d=1):
+    return (i + 2 * p - d * (k - 1) - 1) // s + 1  # SECRET
+```
+
+```{code-cell} ipython3
+print("SECRET untagged cell inside the block")
+```
+
+```{solution-end}
+```
+
+```{code-cell} ipython3
+result = checks.check_output_size(my_size)
+print(result.summary())
+```
+
+````{solution} ex-size
+:class: dropdown
+
+SECRET backtick solution with a nested code block:
+
+```python
+answer = 42  # SECRET
+```
+````
+
+:::{solution} ex-size
+:class: dropdown
+SECRET colon-fence solution.
+:::
+
+```{code-cell} ipython3
+:tags: [solution]
+
+print("SECRET tagged cell outside any block")
+```
+
+```{code-cell} ipython3
+:tags: [raises-exception]
+
+my_size(5, 3)
+```
+
+Text after the solutions stays.
+"""
+
+
+def write_chapter(tmp_path: Path, text: str = CHAPTER, name: str = "01_tiny.md") -> Path:
+    src = tmp_path / "book"
+    src.mkdir(exist_ok=True)
+    (src / name).write_text(text, encoding="utf-8")
+    return src
+
+
+def notebook_text(nb: nbformat.NotebookNode) -> str:
+    return "\n".join(cell.source for cell in nb.cells)
+
+
+def test_student_copy_has_no_solution_and_keeps_stubs(tmp_path):
+    src = write_chapter(tmp_path)
+    out = tmp_path / "out"
+    written = make_student.make(src, out)
+    assert sorted(p.relative_to(out).as_posix() for p in written) == [
+        "instructor/01_tiny.ipynb", "student/01_tiny.ipynb"]
+    student = nbformat.read(out / "student" / "01_tiny.ipynb", as_version=4)
+    text = notebook_text(student)
+    assert "SECRET" not in text
+    assert "{solution" not in text and ":tags: [solution]" not in text
+    assert not any("solution" in c.metadata.get("tags", []) for c in student.cells)
+    stubs = [c for c in student.cells if "exercise-stub" in c.metadata.get("tags", [])]
+    assert len(stubs) == 1 and 'raise NotImplementedError("Exercise: implement my_size")' in (
+        stubs[0].source)
+    assert "**Exercise: Implement the output size**" in text and "Write `my_size(i, k)`." in text
+    assert ":label:" not in text
+    assert "checks.check_output_size(my_size)" in text
+    assert "Text after the solutions stays." in text
+    assert student.cells[0].source == make_student.STUDENT_NOTE
+    for cell in student.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None
+    assert "jupytext" not in student.metadata
+    assert student.metadata["kernelspec"]["name"] == "python3"
+
+
+def test_instructor_copy_is_complete(tmp_path):
+    src = write_chapter(tmp_path)
+    out = tmp_path / "out"
+    make_student.make(src, out)
+    instructor = nbformat.read(out / "instructor" / "01_tiny.ipynb", as_version=4)
+    text = notebook_text(instructor)
+    for piece in ("SECRET explanation", "# SECRET", "SECRET untagged cell", "answer = 42",
+                  "SECRET colon-fence", "SECRET tagged cell", "```{exercise}", "{solution-start}"):
+        assert piece in text
+    source_cells = jupytext.read(src / "01_tiny.md").cells
+    assert [c.source for c in instructor.cells] == [c.source for c in source_cells]
+
+
+@pytest.mark.parametrize(("broken", "message"), [
+    (CHAPTER.replace("```{solution-end}\n```\n", ""), "never ended"),
+    (CHAPTER.replace("```{solution-start} ex-size\n:class: dropdown\n```\n", ""),
+     "solution-end without a solution-start"),
+    (HEADER + "\n:::{solution} x\nSECRET never closed\n", "never closed"),
+])
+def test_unbalanced_solutions_are_errors_not_leaks(tmp_path, broken, message):
+    src = write_chapter(tmp_path, broken)
+    with pytest.raises(ValueError, match=message):
+        make_student.make(src, tmp_path / "out")
+
+
+def test_command_line(tmp_path):
+    src = write_chapter(tmp_path)
+    write_chapter(tmp_path, HEADER + "\n# Intro, not a chapter\n", name="intro.md")
+    out = tmp_path / "notebooks"
+    done = subprocess.run([sys.executable, str(ROOT / "tools" / "make_student.py"),
+                           "--src", str(src), "--out", str(out)],
+                          capture_output=True, text=True, check=True)
+    assert "wrote 1 student and 1 instructor notebooks" in done.stdout
+    assert sorted(p.name for p in (out / "student").iterdir()) == ["01_tiny.ipynb"]
+
+
+# --------------------------------------------------------------------------- student notebooks run
+
+
+def run_student(path: Path, cwd: Path) -> tuple[list[tuple[str, list[str]]], nbformat.NotebookNode]:
+    """Execute a student notebook; return ((error name, cell tags) for every cell that raised,
+    the executed notebook)."""
+    nb = nbformat.read(path, as_version=4)
+    NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=True,
+                   resources={"metadata": {"path": str(cwd)}}).execute()
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert code and all(c.execution_count is not None for c in code), f"{path} did not run"
+    return [(out.ename, c.metadata.get("tags", [])) for c in code
+            for out in c.outputs if out.output_type == "error"], nb
+
+
+def unexpected(errors: list[tuple[str, list[str]]]) -> list[str]:
+    return [name for name, tags in errors
+            if name != "NotImplementedError" and "raises-exception" not in tags]
+
+
+@pytest.mark.slow
+def test_student_notebooks_run_to_the_stubs(tmp_path):
+    # a fixture chapter, so this test asserts something even before any chapter exists
+    src = write_chapter(tmp_path)
+    make_student.make(src, tmp_path / "fixture")
+    errors, nb = run_student(tmp_path / "fixture" / "student" / "01_tiny.ipynb", src)
+    assert errors == [("NotImplementedError", ["raises-exception"])]
+    printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
+                      for o in c.outputs)
+    assert "check_output_size: not implemented yet" in printed
+
+    chapters = sorted((ROOT / "book").glob("0*.md"))
+    out = tmp_path / "book"
+    make_student.make(ROOT / "book", out)
+    for chapter in chapters:
+        errors, _ = run_student(out / "student" / f"{chapter.stem}.ipynb", ROOT / "book")
+        assert unexpected(errors) == [], f"{chapter.name}: {errors}"

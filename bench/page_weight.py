@@ -1,0 +1,142 @@
+"""Page weight and slider latency of the built site (prints figures; never pass/fail).
+
+Usage: .venv/bin/python bench/page_weight.py [--html _build/html] [--presses 15]
+
+1. For every page under ``_build/html``: HTML bytes and the bytes of embedded widget state.
+2. For every page with explorers (``.convlab-explorer``), in headless Chromium: the median
+   time from an ArrowRight key press on a focused slider to a new ``data-frame`` being shown.
+   Target: under 50 ms. Also prints each explorer's embedded-state size measured in Python.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import http.server
+import re
+import socket
+import statistics
+import sys
+import threading
+from pathlib import Path
+
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run", "--disable-sync"]
+STATE = re.compile(r'<script type="application/vnd\.jupyter\.widget-state\+json">(.*?)</script>',
+                   re.S)
+
+# In the page: start the clock at the keydown event, stop when the shown frames change.
+PROBE = """([root, before]) => { window.__probe = new Promise(resolve => {
+  let t0 = null;
+  document.addEventListener('keydown', () => { t0 = performance.now(); },
+                            {capture: true, once: true});
+  const tags = () => Array.from(root.querySelectorAll('[data-frame]'))
+                          .map(e => e.getAttribute('data-frame')).join('|');
+  const start = performance.now();
+  const check = () => {
+    if (t0 !== null && tags() !== before) resolve(performance.now() - t0);
+    else if (performance.now() - start > 3000) resolve(-1);
+    else setTimeout(check, 0);
+  };
+  check();
+}); }"""
+TAGS = "r => Array.from(r.querySelectorAll('[data-frame]'))" \
+       ".map(e => e.getAttribute('data-frame')).join('|')"
+
+
+def page_sizes(html_dir: Path) -> list[tuple[str, int, int]]:
+    """(page, HTML bytes, embedded widget-state bytes) for every page."""
+    rows = []
+    for page in sorted(html_dir.rglob("*.html")):
+        text = page.read_text(encoding="utf-8", errors="replace")
+        state = sum(len(m.encode()) for m in STATE.findall(text))
+        rows.append((str(page.relative_to(html_dir)), len(text.encode()), state))
+    return rows
+
+
+def _serve(html_dir: Path) -> tuple[http.server.ThreadingHTTPServer, int]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(html_dir))
+    handler.log_message = lambda *a, **k: None  # type: ignore[method-assign]
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, port
+
+
+def latencies(html_dir: Path, pages: list[str], presses: int) -> None:
+    """Print the median key-press-to-new-frame time per explorer slider."""
+    from playwright.sync_api import sync_playwright
+
+    server, port = _serve(html_dir)
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
+                                        args=ARGS)
+            for page_name in pages:
+                page = browser.new_page()
+                page.goto(f"http://127.0.0.1:{port}/{page_name}")
+                try:
+                    page.wait_for_selector(".convlab-explorer [data-frame]", timeout=30000)
+                except Exception:
+                    continue  # no explorer on this page
+                for n, root in enumerate(page.query_selector_all(".convlab-explorer")):
+                    for slider in root.query_selector_all(".widget-slider"):
+                        name = re.search(r"convlab-slider-(\S+)",
+                                         slider.get_attribute("class") or "")
+                        handle = slider.query_selector(".noUi-handle, [role=slider]")
+                        if handle is None:
+                            continue
+                        times = []
+                        for j in range(presses):
+                            handle.focus()
+                            before = root.evaluate(TAGS)
+                            key = "ArrowRight" if (j // 3) % 2 == 0 else "ArrowLeft"
+                            page.evaluate(PROBE, [root, before])
+                            page.keyboard.press(key)
+                            ms = page.evaluate("() => window.__probe")
+                            if ms >= 0:
+                                times.append(ms)
+                        label = name.group(1) if name else "?"
+                        med = f"{statistics.median(times):6.1f} ms" if times else "  (no change)"
+                        print(f"  {page_name} explorer {n} slider {label:7s} median {med} "
+                              f"over {len(times)} changes")
+                page.close()
+            browser.close()
+    finally:
+        server.shutdown()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--html", type=Path, default=Path("_build/html"))
+    parser.add_argument("--presses", type=int, default=12)
+    args = parser.parse_args()
+
+    from convlab import explore
+
+    print("Embedded widget state per explorer (Python, default ranges):")
+    for fn in (explore.conv_explorer, explore.channels_explorer,
+               explore.receptive_field_explorer, explore.transposed_conv_explorer,
+               explore.image_kernel_explorer):
+        root = fn()
+        n = len(explore.all_widgets(root))
+        print(f"  {fn.__name__:28s} {explore.state_size(root) / 1e3:8.1f} kB  {n} widgets")
+
+    if not args.html.is_dir():
+        print(f"\n{args.html} does not exist: build the site first (make book); "
+              "skipping page sizes and browser timings.")
+        return 0
+    rows = page_sizes(args.html)
+    print(f"\nPages under {args.html} (HTML bytes incl. embedded widget state; budget 1.5 MB):")
+    for name, size, state in rows:
+        print(f"  {name:45s} {size / 1e6:6.3f} MB  (widget state {state / 1e6:6.3f} MB)")
+    with_state = [name for name, _, state in rows if state]
+    print("\nKey press -> new frame shown (target < 50 ms):")
+    latencies(args.html, with_state, args.presses)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

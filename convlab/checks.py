@@ -1190,18 +1190,28 @@ def _normalise_prediction(value: Any, like: Any) -> Any:
 
 
 def _equal_prediction(answer: Any, actual: Any) -> bool:
-    if isinstance(actual, torch.Tensor):
-        return (isinstance(answer, torch.Tensor) and answer.shape == actual.shape
-                and bool(torch.allclose(answer.double(), actual.double())))
-    if isinstance(actual, torch.Size):
-        return answer == tuple(actual)
-    if isinstance(actual, str):
-        return answer == actual.strip().lower()
-    if isinstance(actual, bool) or isinstance(answer, bool):
-        return answer is actual or (type(answer) is type(actual) and answer == actual)
-    if isinstance(actual, numbers.Real) and isinstance(answer, numbers.Real):
-        return math.isclose(float(answer), float(actual), rel_tol=1e-9, abs_tol=1e-9)
-    return answer == actual
+    """Whether a prediction equals the actual value; never raises."""
+    try:
+        if isinstance(actual, torch.Tensor):
+            answer = torch.as_tensor(answer) if isinstance(answer, list | tuple) else answer
+            return (isinstance(answer, torch.Tensor) and answer.shape == actual.shape
+                    and bool(torch.allclose(answer.double(), actual.double())))
+        if isinstance(answer, torch.Tensor):
+            answer = answer.tolist()
+        if isinstance(actual, torch.Size):
+            return answer == tuple(actual)
+        if isinstance(actual, list | tuple):
+            return (isinstance(answer, list | tuple) and len(answer) == len(actual)
+                    and all(_equal_prediction(a, b) for a, b in zip(answer, actual, strict=True)))
+        if isinstance(actual, str):
+            return answer == actual.strip().lower()
+        if isinstance(actual, bool) or isinstance(answer, bool):
+            return type(answer) is type(actual) and answer == actual
+        if isinstance(actual, numbers.Real) and isinstance(answer, numbers.Real):
+            return math.isclose(float(answer), float(actual), rel_tol=1e-9, abs_tol=1e-9)
+        return bool(answer == actual)
+    except (TypeError, ValueError, RuntimeError):
+        return False
 
 
 def check_prediction(answer: Any, actual: Any, explain: str = "") -> CheckResult:

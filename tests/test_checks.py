@@ -294,6 +294,11 @@ def test_check_prediction():
     assert checks.check_prediction(0.3, 0.1 + 0.2).passed
     assert checks.check_prediction((1, 8, 14, 14), torch.Size([1, 8, 14, 14])).passed
     assert not checks.check_prediction(True, 1).passed
+    assert checks.check_prediction([2, 0, 6], [2.0, 0.0, 6.0]).passed
+    assert checks.check_prediction(torch.tensor([2.0, 0.0, 6.0]), [2.0, 0.0, 6.0]).passed
+    assert checks.check_prediction([2.0, 0.0, 6.0], torch.tensor([2.0, 0.0, 6.0])).passed
+    assert not checks.check_prediction(torch.tensor([2.0, 0.0]), [2.0, 0.0, 6.0]).passed
+    assert not checks.check_prediction("[2, 0, 6]", [2.0, 0.0, 6.0]).passed
 
 
 def train_ok(model, optimizer, batches, loss_fn):

@@ -4,6 +4,7 @@ instructor copy is complete, and student notebooks run to the stubs with no othe
 from __future__ import annotations
 
 import importlib.util
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -42,15 +43,15 @@ from convlab import checks
 ```{exercise} Implement the output size
 :label: ex-size
 
-Write `my_size(i, k)`.
+Write `my_conv_output_size(i, k)`.
 ```
 
 ```{code-cell} ipython3
 :tags: [exercise-stub]
 
-def my_size(i, k, s=1, p=0, d=1):
+def my_conv_output_size(i, k, s=1, p=0, d=1):
     # Your code here
-    raise NotImplementedError("Exercise: implement my_size")
+    raise NotImplementedError("Exercise: implement my_conv_output_size")
 ```
 
 ```{solution-start} ex-size
@@ -62,7 +63,7 @@ SECRET explanation between solution-start and solution-end.
 ```{code-cell} ipython3
 :tags: [solution]
 
-def my_size(i, k, s=1, p=0, d=1):
+def my_conv_output_size(i, k, s=1, p=0, d=1):
     return (i + 2 * p - d * (k - 1) - 1) // s + 1  # SECRET
 ```
 
@@ -74,7 +75,7 @@ print("SECRET untagged cell inside the block")
 ```
 
 ```{code-cell} ipython3
-result = checks.check_output_size(my_size)
+result = checks.check_output_size(my_conv_output_size)
 print(result.summary())
 ```
 
@@ -102,7 +103,7 @@ print("SECRET tagged cell outside any block")
 ```{code-cell} ipython3
 :tags: [raises-exception]
 
-my_size(5, 3)
+my_conv_output_size(5, 3)
 ```
 
 Text after the solutions stays.
@@ -132,11 +133,12 @@ def test_student_copy_has_no_solution_and_keeps_stubs(tmp_path):
     assert "{solution" not in text and ":tags: [solution]" not in text
     assert not any("solution" in c.metadata.get("tags", []) for c in student.cells)
     stubs = [c for c in student.cells if "exercise-stub" in c.metadata.get("tags", [])]
-    assert len(stubs) == 1 and 'raise NotImplementedError("Exercise: implement my_size")' in (
-        stubs[0].source)
-    assert "**Exercise: Implement the output size**" in text and "Write `my_size(i, k)`." in text
+    stub = 'raise NotImplementedError("Exercise: implement my_conv_output_size")'
+    assert len(stubs) == 1 and stub in stubs[0].source
+    assert "**Exercise: Implement the output size**" in text
+    assert "Write `my_conv_output_size(i, k)`." in text
     assert ":label:" not in text
-    assert "checks.check_output_size(my_size)" in text
+    assert "checks.check_output_size(my_conv_output_size)" in text
     assert "Text after the solutions stays." in text
     assert student.cells[0].source == make_student.STUDENT_NOTE
     for cell in student.cells:
@@ -202,6 +204,16 @@ def unexpected(errors: list[tuple[str, list[str]]]) -> list[str]:
             if name != "NotImplementedError" and "raises-exception" not in tags]
 
 
+def grading_example():
+    """The ``grade`` function of the grade.py example on book/instructors.md."""
+    page = (ROOT / "book" / "instructors.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(# grade\.py.*?)```", page, flags=re.DOTALL)
+    assert len(blocks) == 1, "book/instructors.md should hold one grade.py example"
+    namespace = {"__name__": "grade_example"}
+    exec(compile(blocks[0], "grade.py", "exec"), namespace)  # noqa: S102 - our own docs
+    return namespace["grade"]
+
+
 @pytest.mark.slow
 def test_student_notebooks_run_to_the_stubs(tmp_path):
     # a fixture chapter, so this test asserts something even before any chapter exists
@@ -212,6 +224,13 @@ def test_student_notebooks_run_to_the_stubs(tmp_path):
     printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
                       for o in c.outputs)
     assert "check_output_size: not implemented yet" in printed
+
+    # the grading script on the instructors' page works on the same fixture
+    grade = grading_example()
+    student_scores = grade(tmp_path / "fixture" / "student" / "01_tiny.ipynb")
+    instructor_scores = grade(tmp_path / "fixture" / "instructor" / "01_tiny.ipynb")
+    assert student_scores == {"output size": 0.0, "conv2d": 0.0, "same padding": 0.0}
+    assert instructor_scores == {"output size": 1.0, "conv2d": 0.0, "same padding": 0.0}
 
     chapters = sorted((ROOT / "book").glob("0*.md"))
     out = tmp_path / "book"

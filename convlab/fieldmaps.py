@@ -34,8 +34,9 @@ def field_box(
     raises its ``ValueError``); ``out_yx`` defaults to the centre output pixel
     ``(oH // 2, oW // 2)``, the one :func:`convlab.reference.gradient_receptive_field` uses.
     ``top`` and ``left`` may be negative (the field reaches into the padding); height and width
-    are both ``r``. Compare with :func:`convlab.reference.nonzero_extent` of the gradient map,
-    which sees only the part inside the input.
+    are both ``r``. Compare with :func:`convlab.reference.nonzero_extent` of the gradient map:
+    when the box lies inside the input the two are equal; near a border the gradient covers
+    only the part that real (non-padding) pixels of every layer reach.
 
     >>> field_box([(3, 1, 1, 1), (3, 2, 1, 1)], 9)
     (2, 2, 5, 5)
@@ -64,6 +65,8 @@ def field_panels(
     maps: Mapping[str, torch.Tensor],
     boxes: Mapping[str, tuple[int, int, int, int]],
     title: str,
+    margin: int | None = None,
+    columns: int = 3,
     cmap: str = "Greys",
 ) -> Any:
     """Gradient maps side by side, each with the formula's field drawn as a dashed square (ch4).
@@ -71,8 +74,10 @@ def field_panels(
     ``maps`` maps a panel title to a 2-D tensor (e.g. from ``gradient_receptive_field``);
     ``boxes`` gives, for the same titles, the formula's ``(top, left, height, width)`` (from
     :func:`field_box`). Zero gradient is white, the largest gradient black; each panel title
-    states the formula's size and the measured nonzero extent. Returns the matplotlib
-    ``Figure`` (the caller shows it with ``plt.show()``).
+    states the formula's size and the measured nonzero extent. ``margin`` (pixels) shows only the
+    formula's box plus that many pixels around it (clipped to the map) so that small fields are
+    visible; ``None`` shows the whole map. Panels are laid out ``columns`` per row. Returns the
+    matplotlib ``Figure`` (the caller shows it with ``plt.show()``).
     """
     import matplotlib.pyplot as plt
 
@@ -85,8 +90,16 @@ def field_panels(
         missing = sorted(set(maps) - set(boxes if isinstance(boxes, Mapping) else {}))
         raise ValueError(f"boxes must have one (top, left, height, width) per map; "
                          f"missing or extra titles: {missing}")
-    fig, axes = plt.subplots(1, len(maps), figsize=(2.7 * len(maps), 3.3), squeeze=False)
-    for ax, (name, grad_map) in zip(axes[0], maps.items(), strict=True):
+    columns = as_int(columns, "columns", 1)
+    if margin is not None:
+        margin = as_int(margin, "margin", 0)
+    n = len(maps)
+    ncols = min(columns, n)
+    nrows = -(-n // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(2.9 * ncols, 3.1 * nrows + 0.4),
+                             squeeze=False)
+    flat = list(axes.flat)
+    for ax, (name, grad_map) in zip(flat, maps.items(), strict=False):
         if not isinstance(grad_map, torch.Tensor) or grad_map.dim() != 2:
             raise TypeError(f"maps[{name!r}] must be a 2-D tensor")
         top, left, height, width = boxes[name]
@@ -95,9 +108,17 @@ def field_panels(
         ax.imshow(image, cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
         ax.add_patch(plt.Rectangle((left - 0.5, top - 0.5), width, height, fill=False,
                                    ec=PALETTE["vermillion"], lw=2, ls="--"))
+        if margin is not None:
+            h, w = grad_map.shape
+            y0, y1 = max(top - margin, 0), min(top + height + margin, h)
+            x0, x1 = max(left - margin, 0), min(left + width + margin, w)
+            ax.set_xlim(x0 - 0.5, x1 - 0.5)
+            ax.set_ylim(y1 - 0.5, y0 - 0.5)
         ax.set_title(f"{name}\nformula r={height}, measured {mh}×{mw}", fontsize=9)
         ax.set_xticks([])
         ax.set_yticks([])
+    for ax in flat[n:]:
+        ax.axis("off")
     fig.suptitle(title, fontsize=10)
-    fig.tight_layout(rect=(0, 0, 1, 0.93))
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / (3.1 * nrows + 0.4)))
     return fig

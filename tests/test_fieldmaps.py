@@ -60,8 +60,9 @@ def test_field_box_equals_autograd(layers, extra, data):
     b_top, b_left, b_h, b_w = field_box(layers, size, (oy, oy))
     assert b_h == b_w
     if measured is None:
-        # The output pixel reads only padding: the formula's box lies outside the input.
-        assert b_top + b_h <= 0 or b_top >= size
+        # The output pixel reads only padding (of the input or of an intermediate map), so the
+        # formula's box cannot lie entirely inside the input.
+        assert b_top < 0 or b_top + b_h > size
         return
     top, left, h, w = measured
     if 0 <= b_top and b_top + b_h <= size:
@@ -113,6 +114,26 @@ def test_field_panels_draws_formula_boxes():
             assert f"formula r={h}, measured {h}×{w}" in ax.get_title()
     finally:
         plt.close(fig)
+
+
+def test_field_panels_margin_and_grid():
+    maps = {name: torch.zeros(20, 20) for name in "abcd"}
+    for m in maps.values():
+        m[8:13, 6:11] = 1.0
+    boxes = dict.fromkeys(maps, (8, 6, 5, 5))
+    fig = field_panels(maps, boxes, "title", margin=2, columns=3)
+    try:
+        assert len(fig.axes) == 6                       # a 2 x 3 grid
+        shown = fig.axes[:4]
+        for ax in shown:
+            assert ax.get_xlim() == (6 - 2 - 0.5, 6 + 5 + 2 - 0.5)
+            assert ax.get_ylim() == (8 + 5 + 2 - 0.5, 8 - 2 - 0.5)   # image rows grow down
+        assert not fig.axes[4].axison and not fig.axes[5].axison
+    finally:
+        plt.close(fig)
+    with pytest.raises(ValueError, match="margin"):
+        field_panels(maps, boxes, "t", margin=-1)
+    plt.close("all")
 
 
 def test_field_panels_bad_input():

@@ -227,23 +227,34 @@ def output_size_formula(i: int, k: int, s: int = 1, p: int = 0, d: int = 1) -> s
 class ConvScene:
     """One convolution configuration laid out as input (padded), kernel and output grids (ch1).
 
-    ``base()`` is the part that does not depend on the output position; ``overlay(row, col)``
-    draws the window, the current output cell and its multiply-add on top of it (same size).
-    Output values come from ``F.conv2d``; the size from :func:`convlab.conv_output_size`.
+    ``base()`` is the part that does not depend on the output position (made of
+    ``input_part()``, ``kernel_part()`` and ``output_part()``, which an explorer can also show as
+    separate layers); ``overlay(row, col)`` draws the window, the current output cell and its
+    multiply-add on top (same size). Output values come from ``F.conv2d``; the size from
+    :func:`convlab.conv_output_size`, whose ``ValueError`` is raised for a kernel that does not
+    fit — or, with ``strict=False``, kept in ``error`` (then only the input and kernel parts
+    can be drawn).
     """
 
     def __init__(self, i: int, k: int, s: int = 1, p: int = 0, d: int = 1,
                  x: torch.Tensor | None = None, w: torch.Tensor | None = None,
-                 fit: tuple[int, int, int] | None = None) -> None:
+                 fit: tuple[int, int, int] | None = None, strict: bool = True) -> None:
         self.i, self.k, self.s, self.p, self.d = i, k, s, p, d
-        self.o = conv_output_size(i, k, s, p, d)  # raises ValueError with the reason
+        self.error = ""
+        try:
+            self.o = conv_output_size(i, k, s, p, d)
+        except ValueError as err:
+            if strict:
+                raise
+            self.error, self.o = str(err), 0
         self.x = example_input(i) if x is None else x.to(torch.float32)
         self.w = example_kernel(k) if w is None else w.to(torch.float32)
         self.xp = F.pad(self.x, (p, p, p, p))
-        self.y = F.conv2d(self.x[None, None], self.w[None, None], stride=s, padding=p,
-                          dilation=d)[0, 0]
-        if tuple(self.y.shape) != (self.o, self.o):
-            raise AssertionError(f"F.conv2d gave {tuple(self.y.shape)}, formula {self.o}")
+        if not self.error:
+            self.y = F.conv2d(self.x[None, None], self.w[None, None], stride=s, padding=p,
+                              dilation=d)[0, 0]
+            if tuple(self.y.shape) != (self.o, self.o):
+                raise AssertionError(f"F.conv2d gave {tuple(self.y.shape)}, formula {self.o}")
         self.n = i + 2 * p
         # ``fit`` = (largest padded input, kernel, output) of a series of scenes drawn at the
         # same size, so that parts that do not depend on i are identical across i (explorers).
@@ -269,35 +280,48 @@ class ConvScene:
 
     def base(self) -> str:
         """SVG body: grids with values and labels, no window."""
-        n, p, k, o, top = self.n, self.p, self.k, self.o, self.top
-        parts = [
-            _label(self.ix, top - 8, f"input {self.i}×{self.i}"
-                   + (f", padded to {n}×{n}" if p else "")),
-            _label(self.kx, top - 8, f"kernel {k}×{k}"),
-            _label(self.ox, top - 8, f"output {o}×{o}"),
-            _rect(self.ix, top, n * CELL, n * CELL, fill="#fff"),
-        ]
+        return self.input_part() + self.kernel_part() + self.output_part()
+
+    def input_part(self) -> str:
+        """SVG body: the padded input with its values (depends on i and p only)."""
+        n, p, top = self.n, self.p, self.top
+        parts = [_label(self.ix, top - 8, f"input {self.i}×{self.i}"
+                        + (f", padded to {n}×{n}" if p else "")),
+                 _rect(self.ix, top, n * CELL, n * CELL, fill="#fff")]
         pad_cells = [(r, c) for r in range(n) for c in range(n)
                      if r < p or c < p or r >= n - p or c >= n - p]
         parts.append(_hatch(self.ix, top, pad_cells))
         vals = _matrix(self.xp)
         inner = [[v if p <= r < n - p and p <= c < n - p else "" for c, v in enumerate(row)]
                  for r, row in enumerate(vals)]
-        zeros = [["0" if (r, c) in set(pad_cells) else "" for c in range(n)] for r in range(n)]
+        padding = set(pad_cells)
+        zeros = [["0" if (r, c) in padding else "" for c in range(n)] for r in range(n)]
         parts += [_lines(self.ix, top, n, n), _texts(self.ix, top, inner),
                   _texts(self.ix, top, zeros, fill=_GREY_TEXT)]
         if p:
             parts.append(_label(self.ix, top + n * CELL + 14, "grey hatched = zero padding",
                                 extra=f" font-size='10' fill='{_GREY_TEXT}'"))
-        parts += [_rect(self.kx, top, k * CELL, k * CELL, fill=_TINT["kernel"]),
-                  _lines(self.kx, top, k, k, stroke=ROLES["kernel"]),
-                  _texts(self.kx, top, _matrix(self.w)),
-                  _rect(self.ox, top, o * CELL, o * CELL, fill=_TINT["output"]),
-                  _lines(self.ox, top, o, o, stroke=ROLES["output"]),
-                  _texts(self.ox, top, _matrix(self.y)),
-                  f"<text x='{self.kx - _GAP // 2}' y='{top + 16}'>*</text>",
-                  f"<text x='{self.ox - _GAP // 2 - 5}' y='{top + 16}'>=</text>"]
         return "".join(parts)
+
+    def kernel_part(self) -> str:
+        """SVG body: the kernel with its weights (depends on k only)."""
+        k, top = self.k, self.top
+        return "".join([_label(self.kx, top - 8, f"kernel {k}×{k}"),
+                        _rect(self.kx, top, k * CELL, k * CELL, fill=_TINT["kernel"]),
+                        _lines(self.kx, top, k, k, stroke=ROLES["kernel"]),
+                        _texts(self.kx, top, _matrix(self.w)),
+                        f"<text x='{self.kx - _GAP // 2}' y='{top + 16}'>*</text>"])
+
+    def output_part(self) -> str:
+        """SVG body: the output grid with the values from ``F.conv2d``."""
+        if self.error:
+            return _label(self.ox, self.top - 8, "no output", extra=f" fill='{ROLES['cropped']}'")
+        o, top = self.o, self.top
+        return "".join([_label(self.ox, top - 8, f"output {o}×{o}"),
+                        _rect(self.ox, top, o * CELL, o * CELL, fill=_TINT["output"]),
+                        _lines(self.ox, top, o, o, stroke=ROLES["output"]),
+                        _texts(self.ox, top, _matrix(self.y)),
+                        f"<text x='{self.ox - _GAP // 2 - 5}' y='{top + 16}'>=</text>"])
 
     def terms(self, row: int, col: int) -> list[tuple[float, float]]:
         """(weight, input value) pairs that make output cell (row, col)."""

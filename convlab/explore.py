@@ -182,13 +182,16 @@ class _Explorer:
         return box
 
 
-def overlay(base: widgets.Widget, top: widgets.Widget) -> widgets.GridBox:
-    """Show ``top`` drawn over ``base`` (both in one CSS grid cell); used to factor a picture
-    into a part that depends on few sliders and a small part that depends on many."""
+def layered(*layers: widgets.Widget) -> widgets.GridBox:
+    """Draw ``layers`` on top of each other (all in one CSS grid cell, later ones on top).
+
+    Used to factor a picture into parts that depend on fewer sliders (each part is an SVG of
+    the same size with a transparent background), so that fewer frames are needed.
+    """
     area = widgets.Layout(grid_area="a")
-    for w in (base, top):
+    for w in layers:
         w.layout = area
-    return widgets.GridBox([base, top], layout=widgets.Layout(grid_template_areas='"a"'))
+    return widgets.GridBox(list(layers), layout=widgets.Layout(grid_template_areas='"a"'))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -269,28 +272,41 @@ def conv_explorer(input_sizes: Sequence[int] = (4, 5), kernel_sizes: Sequence[in
     fit = tuple(max(v[j] for v in valid) for j in range(3)) if valid else None
 
     @cache
-    def scene(i: int, k: int, s: int, p: int, d: int) -> draw.ConvScene | str:
-        try:
-            return draw.ConvScene(i, k, s, p, d, fit=fit)
-        except ValueError as err:
-            return str(err)
+    def scene(i: int, k: int, s: int, p: int, d: int) -> draw.ConvScene:
+        return draw.ConvScene(i, k, s, p, d, fit=fit, strict=False)
 
-    def base(q: dict[str, Any]) -> str:
-        sc = scene(q["i"], q["k"], q["s"], q["p"], q["d"])
-        if isinstance(sc, str):
-            return _message(f"{sc}. PyTorch refuses it too (F.conv2d raises a RuntimeError).")
-        svg = sc.svg(sc.base(), f"Convolution {sc.params}: output {sc.o}×{sc.o}")
+    def sc_of(q: dict[str, Any]) -> draw.ConvScene:
+        return scene(q["i"], q["k"], q["s"], q["p"], q["d"])
+
+    def input_layer(q: dict[str, Any]) -> str:
+        sc = sc_of(q)
+        return sc.svg(sc.input_part(), f"input {sc.i}×{sc.i}, padding {sc.p}")
+
+    def kernel_layer(q: dict[str, Any]) -> str:
+        sc = sc_of(q)
+        return sc.svg(sc.kernel_part(), f"kernel {sc.k}×{sc.k}")
+
+    def output_layer(q: dict[str, Any]) -> str:
+        sc = sc_of(q)
+        if sc.error:
+            svg = sc.svg(sc.output_part(), f"Convolution {sc.params}: no output")
+            text = f"{sc.error}. PyTorch refuses it too (F.conv2d raises a RuntimeError)."
+            return f"<figure style='margin:0'>{svg}{_message(text)}</figure>"
+        svg = sc.svg(sc.output_part(), f"Convolution {sc.params}: output {sc.o}×{sc.o}")
         return draw.html_figure(svg, sc.caption)
 
-    def top(q: dict[str, Any]) -> str:
-        sc = scene(q["i"], q["k"], q["s"], q["p"], q["d"])
-        if isinstance(sc, str):
+    def window_layer(q: dict[str, Any]) -> str:
+        sc = sc_of(q)
+        if sc.error:
             return ""
         row, col = q["pos"]
         return sc.svg(sc.overlay(row, col), f"Window at output ({row}, {col})")
 
-    picture = overlay(ex.tree(["i", "p", "k", "d", "s", "pos"], base),
-                      ex.tree(["p", "k", "d", "s", "pos", "i"], top))
+    # every layer is built over all sliders; the levels a layer does not depend on collapse
+    order = ["i", "p", "k", "d", "s", "pos"]
+    picture = layered(ex.tree(order, input_layer), ex.tree(order, kernel_layer),
+                      ex.tree(order, output_layer),
+                      ex.tree(["p", "k", "d", "s", "pos", "i"], window_layer))
     return ex.root("Convolution explorer: move the sliders (or focus one and use the arrow keys)",
                    [picture])
 

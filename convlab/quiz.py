@@ -76,6 +76,13 @@ def quiz_js() -> str:
     return resources.files("convlab").joinpath("quiz.js").read_text(encoding="utf-8")
 
 
+@cache
+def _embedded_js() -> str:
+    """quiz.js as embedded in each quiz: comment lines and indentation dropped (smaller pages)."""
+    lines = (line.strip() for line in quiz_js().splitlines())
+    return "\n".join(line for line in lines if line and not line.startswith("//"))
+
+
 # --------------------------------------------------------------------------- normalisation
 
 
@@ -237,7 +244,7 @@ class Question:
                 '<button type="button" class="convlab-quiz-check">Check</button>'
                 f'<p class="convlab-quiz-feedback" id="{qid}-fb" role="status" '
                 'aria-live="polite"></p></div>'
-                f"<script>{quiz_js()}</script>")
+                f"<script>{_embedded_js()}</script>")
 
     def __repr__(self) -> str:
         lines = [f"Quick check ({self.kind}): {self.question}"]

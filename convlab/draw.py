@@ -551,25 +551,46 @@ class TransposedScene:
     """Transposed convolution of an ``i x i`` input with a ``k x k`` kernel drawn as scatter-add
     (ch5): the full ``(i−1)s + d(k−1) + 1`` grid of summed kernel copies, the border that
     ``padding`` crops, the ``output_padding`` rows/columns, and the output (from
-    ``F.conv_transpose2d``; its size from :func:`convlab.conv_transpose_output_size`)."""
+    ``F.conv_transpose2d``; its size from :func:`convlab.conv_transpose_output_size`).
+
+    ``grid_part()`` (input, kernel, full sums; independent of padding and output_padding) and
+    ``crop_part()`` (what padding crops, output_padding adds, and the output) can be drawn as
+    separate layers. ``fit`` = (largest i, k, full size + output_padding) of a series of scenes
+    drawn at the same size. A configuration PyTorch refuses raises ``ValueError``, or with
+    ``strict=False`` is kept in ``error`` (then only ``grid_part()`` can be drawn).
+    """
 
     def __init__(self, i: int = 2, k: int = 3, s: int = 1, p: int = 0, output_padding: int = 0,
-                 d: int = 1, x: torch.Tensor | None = None, w: torch.Tensor | None = None
-                 ) -> None:
+                 d: int = 1, x: torch.Tensor | None = None, w: torch.Tensor | None = None,
+                 fit: tuple[int, int, int] | None = None, strict: bool = True) -> None:
         self.i, self.k, self.s, self.p, self.op, self.d = i, k, s, p, output_padding, d
-        self.o = conv_transpose_output_size(i, k, s, p, output_padding, d)  # ValueError
+        self.error = ""
+        try:
+            self.o = conv_transpose_output_size(i, k, s, p, output_padding, d)
+        except ValueError as err:
+            if strict:
+                raise
+            self.error, self.o = str(err), 0
         self.x = (torch.arange(1, i * i + 1, dtype=torch.float32).view(i, i) if x is None
                   else x.to(torch.float32))
         self.w = example_kernel(k) if w is None else w.to(torch.float32)
         x4, w4 = self.x[None, None], self.w[None, None]
         self.full = F.conv_transpose2d(x4, w4, stride=s, dilation=d)[0, 0]
-        self.out = F.conv_transpose2d(x4, w4, stride=s, padding=p, output_padding=output_padding,
-                                      dilation=d)[0, 0]
         ones = torch.ones_like(x4)
         self.count = F.conv_transpose2d(ones, torch.ones_like(w4), stride=s, dilation=d)[0, 0]
         self.f = int(self.full.shape[-1])
-        if tuple(self.out.shape) != (self.o, self.o):
-            raise AssertionError(f"torch gave {tuple(self.out.shape)}, formula {self.o}")
+        if not self.error:
+            self.out = F.conv_transpose2d(x4, w4, stride=s, padding=p,
+                                          output_padding=output_padding, dilation=d)[0, 0]
+            if tuple(self.out.shape) != (self.o, self.o):
+                raise AssertionError(f"torch gave {tuple(self.out.shape)}, formula {self.o}")
+        fit_i, fit_k, fit_size = fit if fit is not None else (i, k, self.f + output_padding)
+        self.top = 36
+        self.kx = _M + fit_i * CELL + _GAP
+        self.gx = self.kx + fit_k * CELL + _GAP + 10
+        self.legend_y = self.top + max(fit_size, fit_i, fit_k) * CELL + 18
+        self.width = max(self.gx + fit_size * CELL + _M, 520)
+        self.height = self.legend_y + 10
 
     @property
     def params(self) -> str:
@@ -591,52 +612,25 @@ class TransposedScene:
         one[0, 0, r, c] = self.x[r, c]
         return F.conv_transpose2d(one, self.w[None, None], stride=self.s, dilation=self.d)[0, 0]
 
-    def figure(self, step: int | None = None, desc: bool = True, counts: bool = True) -> Figure:
-        """Whole picture; with ``step`` only input values 0..step (row-major) are scattered and
-        the last one's copy is outlined. ``counts`` writes the overlap count in each cell's
-        corner; ``desc`` adds the caption as the SVG ``<desc>`` too."""
-        i, k, f, p, op, o = self.i, self.k, self.f, self.p, self.op, self.o
-        top = 36
-        gx = _M + i * CELL + _GAP + k * CELL + _GAP + 10
-        size = f + op
-        parts = [_label(_M, top - 8, f"input {i}×{i}"), _label(_M + i * CELL + _GAP, top - 8,
-                                                              f"kernel {k}×{k}"),
-                 _label(gx, top - 8, f"full {f}×{f} (sums), output {o}×{o} (green)")]
-        parts += [_rect(_M, top, i * CELL, i * CELL, fill=_TINT["input"]),
-                  _lines(_M, top, i, i, stroke=ROLES["input"]), _texts(_M, top, _matrix(self.x))]
-        kx = _M + i * CELL + _GAP
-        parts += [_rect(kx, top, k * CELL, k * CELL, fill=_TINT["kernel"]),
-                  _lines(kx, top, k, k, stroke=ROLES["kernel"]), _texts(kx, top, _matrix(self.w))]
+    def grid_part(self, step: int | None = None, counts: bool = True) -> str:
+        """SVG body: input, kernel and the full grid of sums (with ``step``: the partial sums
+        after input values 0..step, row-major, the last one's kernel copy outlined)."""
+        i, k, f, top, gx, kx = self.i, self.k, self.f, self.top, self.gx, self.kx
+        parts = [_label(_M, top - 8, f"input {i}×{i}"), _label(kx, top - 8, f"kernel {k}×{k}"),
+                 _rect(_M, top, i * CELL, i * CELL, fill=_TINT["input"]),
+                 _lines(_M, top, i, i, stroke=ROLES["input"]), _texts(_M, top, _matrix(self.x)),
+                 _rect(kx, top, k * CELL, k * CELL, fill=_TINT["kernel"]),
+                 _lines(kx, top, k, k, stroke=ROLES["kernel"]), _texts(kx, top, _matrix(self.w))]
         if step is None:
             grid = self.full
-            title = f"Transposed convolution {self.params}: output {o}×{o}"
         else:
-            r, c = divmod(step, i)
             grid = sum((self.contribution(*divmod(t, i)) for t in range(step + 1)),
                        torch.zeros(f, f))
-            title = f"Transposed convolution step {step + 1}/{i * i}: input ({r}, {c})"
-        # full grid: output_padding cells beyond the full sum are zero
-        vals = [[num(grid[r, c]) if r < f and c < f else "0" for c in range(size)]
-                for r in range(size)]
-        cropped = [(r, c) for r in range(size) for c in range(size)
-                   if not (p <= r < p + o and p <= c < p + o)]
-        parts.append(_rect(gx, top, size * CELL, size * CELL, fill="#fff"))
-        if cropped:
-            fill = "".join(f"M{gx + c * CELL} {top + r * CELL}h{CELL}v{CELL}h-{CELL}z"
-                           for r, c in cropped)
-            hatch = "".join(f"M{gx + c * CELL} {top + r * CELL + CELL}l{CELL} -{CELL}"
-                            for r, c in cropped)
-            parts.append(f"<path d='{fill}' fill='#F6D5C0'/>"
-                         f"<path d='{hatch}' stroke='{ROLES['cropped']}' stroke-opacity='.5'/>")
-        if op:
-            extra = "".join(f"M{gx + c * CELL} {top + r * CELL}h{CELL}v{CELL}h-{CELL}z"
-                            for r in range(size) for c in range(size) if r >= f or c >= f)
-            parts.append(f"<path d='{extra}' fill='none' stroke='#555' stroke-dasharray='3 2'/>")
-        parts += [_lines(gx, top, size, size), _texts(gx, top, vals)]
+        parts += [_rect(gx, top, f * CELL, f * CELL, fill="#fff"), _lines(gx, top, f, f),
+                  _texts(gx, top, _matrix(grid))]
         if step is None and counts:
-            counts_ = [[num(self.count[r, c]) if r < f and c < f and self.count[r, c] > 1 else ""
-                       for c in range(size)] for r in range(size)]
-            parts.append(_texts(gx + 8, top - 7, counts_, fill=_GREY_TEXT, size=8))
+            many = [[num(v) if v > 1 else "" for v in row] for row in self.count.tolist()]
+            parts.append(_texts(gx + 8, top - 7, many, fill=_GREY_TEXT, size=8))
         elif step is not None:
             r0, c0 = divmod(step, i)
             cells = "".join(
@@ -647,17 +641,63 @@ class TransposedScene:
                          f"stroke-width='2'/>")
             parts.append(_rect(_M + c0 * CELL, top + r0 * CELL, CELL, CELL,
                                stroke=ROLES["current"], extra=" stroke-width='3'"))
+        return "".join(parts)
+
+    def crop_part(self, note: str = "") -> str:
+        """SVG body: cropped border (hatched), output_padding cells (dashed, zeros), the output
+        (green frame) and the legend."""
+        f, p, op, o, top, gx = self.f, self.p, self.op, self.o, self.top, self.gx
+        if self.error:
+            return _label(gx, top - 8, f"full {f}×{f} (sums): no output",
+                          extra=f" fill='{ROLES['cropped']}'")
+        size = f + op
+        parts = [_label(gx, top - 8, f"full {f}×{f} (sums), output {o}×{o} (green)")]
+        cropped = [(r, c) for r in range(size) for c in range(size)
+                   if not (p <= r < p + o and p <= c < p + o)]
+        if cropped:
+            big, small = size * CELL, o * CELL
+            ring = (f"M{gx} {top}h{big}v{big}h-{big}z"
+                    f"M{gx + p * CELL} {top + p * CELL}v{small}h{small}v-{small}z")
+            hatch = "".join(f"M{gx + c * CELL} {top + r * CELL + CELL}l{CELL} -{CELL}"
+                            for r, c in cropped)
+            parts.append(f"<path d='{ring}' fill='#EFA27A' fill-opacity='.45' "
+                         f"fill-rule='evenodd'/>"
+                         f"<path d='{hatch}' stroke='{ROLES['cropped']}' stroke-opacity='.5'/>")
+        if op:
+            extra = [(r, c) for r in range(size) for c in range(size) if r >= f or c >= f]
+            d = "".join(f"M{gx + c * CELL} {top + r * CELL}h{CELL}v{CELL}h-{CELL}z"
+                        for r, c in extra)
+            zeros = [["0" if (r, c) in set(extra) else "" for c in range(size)]
+                     for r in range(size)]
+            parts += [f"<path d='{d}' fill='none' stroke='#555' stroke-dasharray='3 2'/>",
+                      _texts(gx, top, zeros)]
         parts.append(_rect(gx + p * CELL, top + p * CELL, o * CELL, o * CELL,
                            stroke=ROLES["output"], extra=" stroke-width='3'"))
-        legend_y = top + max(size, i, k) * CELL + 18
-        note = ("small grey numbers: how many kernel copies overlap" if step is None and counts
-                else "" if step is None
-                else f"orange frames: input ({divmod(step, i)[0]}, {divmod(step, i)[1]}) × kernel")
-        parts.append(_label(_M, legend_y, f"hatched = cropped by padding {p}; {note}",
-                            extra=" font-size='11'"))
-        width = max(gx + size * CELL + _M, 520)
-        svg = svg_doc(width, legend_y + 10, title, self.caption if desc else "", "".join(parts))
-        return Figure(svg, self.caption)
+        legend = f"hatched = cropped by padding {p}" + (f"; {note}" if note else "")
+        if op:
+            legend += "; dashed = output_padding (zeros)"
+        parts.append(_label(_M, self.legend_y, legend, extra=" font-size='11'"))
+        return "".join(parts)
+
+    def svg(self, body: str, title: str, desc: str = "") -> str:
+        return svg_doc(self.width, self.height, title, desc, body)
+
+    def figure(self, step: int | None = None, desc: bool = True, counts: bool = False) -> Figure:
+        """Whole picture; with ``step`` only input values 0..step (row-major) are scattered and
+        the last one's copy is outlined. ``counts`` writes the overlap count (if above 1) small
+        in each cell's corner (:func:`overlap_heatmap` shows the counts better); ``desc`` adds
+        the caption as the SVG ``<desc>`` too. Needs a valid scene."""
+        if self.error:
+            raise ValueError(self.error)
+        if step is None:
+            title = f"Transposed convolution {self.params}: output {self.o}×{self.o}"
+            note = "small grey numbers: how many kernel copies overlap" if counts else ""
+        else:
+            r, c = divmod(step, self.i)
+            title = f"Transposed convolution step {step + 1}/{self.i * self.i}: input ({r}, {c})"
+            note = f"orange frames: input ({r}, {c}) × kernel"
+        body = self.grid_part(step, counts) + self.crop_part(note)
+        return Figure(self.svg(body, title, self.caption if desc else ""), self.caption)
 
 
 def transposed_scatter(i: int = 2, k: int = 3, s: int = 1, p: int = 0, output_padding: int = 0,

@@ -397,18 +397,36 @@ def transposed_conv_explorer(input_sizes: Sequence[int] = (2, 3),
     ex.slider("op", "output_padding", output_paddings, 0)
     ex.slider("d", "dilation d", dilations, 1)
 
-    def make(q: dict[str, Any]) -> str:
-        i, k, s, p, op, d = (q[n] for n in ("i", "k", "s", "p", "op", "d"))
-        try:
-            scene = draw.TransposedScene(i, k, s, p, op, d)
-        except ValueError as err:
-            torch_msg = _torch_transpose_error(i, k, s, p, op, d)
-            return _message(f"{err}. PyTorch says: “{torch_msg}”")
-        fig = scene.figure(desc=False, counts=False)
-        return draw.html_figure(fig.svg, fig.caption)
+    fit = (max(input_sizes), max(kernel_sizes),
+           max((i - 1) * s + d * (k - 1) + 1 + op for i, k, s, op, d in itertools.product(
+               input_sizes, kernel_sizes, strides, output_paddings, dilations)))
 
-    return ex.root("Transposed convolution explorer: scatter-add, then crop",
-                   [ex.tree(["i", "k", "s", "p", "op", "d"], make)])
+    @cache
+    def scene(i: int, k: int, s: int, p: int, op: int, d: int) -> draw.TransposedScene:
+        return draw.TransposedScene(i, k, s, p, op, d, fit=fit, strict=False)
+
+    def sc_of(q: dict[str, Any]) -> draw.TransposedScene:
+        return scene(*(q[n] for n in ("i", "k", "s", "p", "op", "d")))
+
+    def grid_layer(q: dict[str, Any]) -> str:
+        sc = sc_of(q)
+        return sc.svg(sc.grid_part(counts=False),
+                      f"Scatter-add: input {sc.i}×{sc.i}, kernel {sc.k}×{sc.k}, full "
+                      f"{sc.f}×{sc.f}")
+
+    def crop_layer(q: dict[str, Any]) -> str:
+        sc = sc_of(q)
+        if sc.error:
+            torch_msg = _torch_transpose_error(sc.i, sc.k, sc.s, sc.p, sc.op, sc.d)
+            svg = sc.svg(sc.crop_part(), f"Transposed convolution {sc.params}: refused")
+            text = f"{sc.error}. PyTorch says: “{torch_msg}”"
+            return f"<figure style='margin:0'>{svg}{_message(text)}</figure>"
+        svg = sc.svg(sc.crop_part(), f"Transposed convolution {sc.params}: output {sc.o}×{sc.o}")
+        return draw.html_figure(svg, sc.caption)
+
+    order = ["i", "k", "s", "d", "p", "op"]
+    picture = layered(ex.tree(order, grid_layer), ex.tree(order, crop_layer))
+    return ex.root("Transposed convolution explorer: scatter-add, then crop", [picture])
 
 
 # ---------------------------------------------------------------------------------------------

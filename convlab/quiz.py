@@ -59,11 +59,12 @@ CORRECT = "✓ Correct!"
 _CSS = """<style>
 .convlab-quiz{border:1px solid #8886;border-radius:6px;padding:.6em .9em;margin:1em 0}
 .convlab-quiz fieldset{border:0;margin:0;padding:0}
-.convlab-quiz legend,.convlab-quiz-question{font-weight:600;display:block;margin-bottom:.4em}
+.convlab-quiz legend,.convlab-quiz-question{font-weight:600;font-size:inherit;display:block;
+margin:0 0 .4em;padding:0}
 .convlab-quiz-options label{display:block;margin:.15em 0}
 .convlab-quiz input[type=text]{font:inherit;padding:.15em .4em;min-width:12em}
 .convlab-quiz-check{font:inherit;margin:.4em .4em 0 0;padding:.15em .9em;cursor:pointer}
-.convlab-quiz-note{font-size:.9em;opacity:.8}
+.convlab-quiz-note{font-weight:400;opacity:.8}
 .convlab-quiz-feedback{margin:.5em 0 0;padding-left:.5em;border-left:4px solid transparent}
 .convlab-quiz-feedback[data-correct=true]{border-color:#009E73}
 .convlab-quiz-feedback[data-correct=false]{border-color:#D55E00}

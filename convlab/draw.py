@@ -113,7 +113,8 @@ def html_figure(svg: str, caption: str, frame: str | None = None) -> str:
     attr = f" data-frame='{_e(frame)}'" if frame is not None else ""
     return (
         f"<figure class='convlab-figure'{attr} style='margin:0'>{svg}"
-        f"<figcaption style='font-size:13px;max-width:640px'>{_e(caption)}</figcaption></figure>"
+        f"<figcaption style='font-size:13px;line-height:1.4;max-width:640px'>{_e(caption)}"
+        "</figcaption></figure>"
     )
 
 

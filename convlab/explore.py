@@ -95,7 +95,7 @@ def frame_attr(**params: Any) -> str:
 
 def _message(text: str) -> str:
     """An explanation frame for an invalid configuration."""
-    return (f"<div role='status' style='max-width:640px;padding:8px;"
+    return (f"<div role='status' style='max-width:640px;padding:8px;line-height:1.4;"
             f"border-left:4px solid {draw.ROLES['cropped']};background:#FBE9DE'>"
             f"<b>Not a valid configuration.</b> {draw._e(text)}</div>")
 

@@ -233,3 +233,28 @@ def test_slider_ranges_are_keyword_arguments():
     assert [len(s.options) for s in root.convlab_sliders.values()] == [1, 1, 1, 1, 1, 4]
     with pytest.raises(ValueError, match="at least one value"):
         explore.conv_explorer(strides=())
+
+
+def test_conv_explorer_draws_o_by_o_output_cells():
+    """The output layer of each valid frame writes exactly o·o numbers, o from F.conv2d."""
+    root = explore.conv_explorer()
+    links = _link_map(root)
+    output_layer = root.children[-1].children[2]
+    checked = 0
+    for index, labels in _combos(root):
+        if labels["pos"] != "0,0":
+            continue
+        i, k, s, p, d = _conv_case(labels)
+        try:
+            o = F.conv2d(torch.zeros(1, 1, i, i), torch.zeros(1, 1, k, k), stride=s, padding=p,
+                         dilation=d).shape[-1]
+        except RuntimeError:
+            continue
+        (frame,) = _shown(output_layer, links, index)
+        svg = re.search(r"<svg.*</svg>", frame.value).group(0)
+        texts = [t.text for t in ET.fromstring(svg).iter("{http://www.w3.org/2000/svg}text")]
+        assert texts[0] == f"output {o}×{o}"
+        numbers = [v for t in texts[1:] if t != "=" for v in t.split()]
+        assert len(numbers) == o * o
+        checked += 1
+    assert checked > 10

@@ -333,3 +333,45 @@ def test_quizzes_work_by_keyboard_in_chromium():
         browser.close()
     assert errors == []
     assert requests == []
+
+
+# --------------------------------------------------------------------------- properties and fuzzing
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+SHAPE_FORMATS = ["({})", "[{}]", "torch.Size([{}])", "{}", "({},)", " {} "]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(0, 10_000), min_size=1, max_size=5), st.sampled_from(SHAPE_FORMATS),
+       st.sampled_from([", ", ",", " ", "x", " × "]))
+def test_any_written_shape_normalises_back(dims, template, separator):
+    text = template.format(separator.join(str(d) for d in dims))
+    assert quiz.normalise_shape(text) == tuple(dims)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(-10**6, 10**6), st.sampled_from(["{}", "+{}", " {} ", "{}.0", "{}."]))
+def test_any_written_integer_normalises_back(value, template):
+    text = template.format(value) if value >= 0 or not template.startswith("+") else str(value)
+    assert quiz.normalise_number(text) == value
+
+
+def test_javascript_normalises_random_text_exactly_like_python():
+    import random
+
+    rng = random.Random(11)
+    alphabet = list("0123456789" * 3 + " +-.,eExX×*()[]") + ["torch.Size", "\u00a0", "\t", "a"]
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+             for _ in range(600)]
+    number_q = quiz.number("n?", answer=12, hints={-1: "minus one"})
+    shape_q = quiz.shape("s?", answer=(1, 2), hints={(2, 1): "swapped"})
+    pairs = [(number_q.data, t) for t in texts] + [(shape_q.data, t) for t in texts]
+    expected = [list(number_q.feedback(t)) for t in texts] + [
+        list(shape_q.feedback(t)) for t in texts]
+    numbers = [quiz.normalise_number(t) for t in texts]
+    shapes = [quiz.normalise_shape(t) for t in texts]
+    for parsed in (numbers, shapes):  # the random texts cover valid and invalid answers
+        assert 50 < sum(v is not None for v in parsed) < len(texts) - 50
+    assert js_feedback(pairs) == expected

@@ -12,6 +12,8 @@ import subprocess
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from convlab import quiz
 
@@ -336,9 +338,6 @@ def test_quizzes_work_by_keyboard_in_chromium():
 
 
 # --------------------------------------------------------------------------- properties and fuzzing
-
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
 
 SHAPE_FORMATS = ["({})", "[{}]", "torch.Size([{}])", "{}", "({},)", " {} "]
 

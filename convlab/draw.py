@@ -113,17 +113,25 @@ def html_figure(svg: str, caption: str, frame: str | None = None) -> str:
     attr = f" data-frame='{_e(frame)}'" if frame is not None else ""
     return (
         f"<figure class='convlab-figure'{attr} style='margin:0'>{svg}"
-        f"<figcaption style='font-size:13px;line-height:1.4;max-width:640px'>{_e(caption)}"
+        f"<figcaption style='font-size:13px;line-height:1.4;max-width:640px;color:#111;"
+        f"background:#fff'>{_e(caption)}"
         "</figcaption></figure>"
     )
 
 
-def svg_doc(width: int, height: int, title: str, desc: str, body: str) -> str:
-    """A complete, accessible SVG document (role img, ``<title>`` and, if given, ``<desc>``)."""
+def svg_doc(width: int, height: int, title: str, desc: str, body: str,
+            standalone: bool = True, background: str | None = "#fff") -> str:
+    """An accessible SVG (role img, ``<title>`` and, if given, ``<desc>``).
+
+    ``standalone`` adds the XML namespace (needed outside HTML); ``background=None`` leaves it
+    transparent, for a layer drawn over another one (explorers).
+    """
     d = f"<desc>{_e(desc)}</desc>" if desc else ""
+    ns = "xmlns='http://www.w3.org/2000/svg' " if standalone else ""
+    bg = f";background:{background}" if background else ""
     return (
-        f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' role='img' "
-        f"font-family='sans-serif' font-size='12' text-anchor='middle' style='display:block'>"
+        f"<svg {ns}width='{width}' height='{height}' role='img' "
+        f"font-family='sans-serif' font-size='12' text-anchor='middle' style='display:block{bg}'>"
         f"<title>{_e(title)}</title>{d}{body}</svg>"
     )
 
@@ -361,8 +369,11 @@ class ConvScene:
                         extra=" stroke-width='3' fill-opacity='.5'")
                 + _label(self.ix, self.text_y, text, extra=f" font-size='{size}'"))
 
-    def svg(self, body: str, title: str, desc: str = "") -> str:
-        return svg_doc(self.width, self.height, title, desc, body)
+    def svg(self, body: str, title: str, desc: str = "", layer: str = "") -> str:
+        """This scene's SVG around ``body``; ``layer`` is ``""`` for a standalone picture,
+        ``"bottom"`` or ``"top"`` for an explorer layer (inline, opaque or transparent)."""
+        return svg_doc(self.width, self.height, title, desc, body, standalone=not layer,
+                       background=None if layer == "top" else "#fff")
 
     def figure(self, row: int = 0, col: int = 0) -> Figure:
         """The whole picture (base and overlay) as one figure."""
@@ -680,8 +691,11 @@ class TransposedScene:
         parts.append(_label(_M, self.legend_y, legend, extra=" font-size='11'"))
         return "".join(parts)
 
-    def svg(self, body: str, title: str, desc: str = "") -> str:
-        return svg_doc(self.width, self.height, title, desc, body)
+    def svg(self, body: str, title: str, desc: str = "", layer: str = "") -> str:
+        """This scene's SVG around ``body``; ``layer`` is ``""`` for a standalone picture,
+        ``"bottom"`` or ``"top"`` for an explorer layer (inline, opaque or transparent)."""
+        return svg_doc(self.width, self.height, title, desc, body, standalone=not layer,
+                       background=None if layer == "top" else "#fff")
 
     def figure(self, step: int | None = None, desc: bool = True, counts: bool = False) -> Figure:
         """Whole picture; with ``step`` only input values 0..step (row-major) are scattered and

@@ -174,7 +174,8 @@ class _Explorer:
 
     def root(self, title: str, parts: Sequence[widgets.Widget]) -> widgets.VBox:
         """The explorer: a heading, the sliders, then the parts; with class convlab-explorer."""
-        heading = widgets.HTML(f"<b>{draw._e(title)}</b>", layout=self.layout, style=self.style)
+        heading = widgets.HTML(f"<b style='color:#111'>{draw._e(title)}</b>", layout=self.layout,
+                               style=self.style)
         box = widgets.VBox([heading, *self.sliders.values(), *parts])
         box.add_class("convlab-explorer")
         box.convlab_sliders = dict(self.sliders)
@@ -280,19 +281,20 @@ def conv_explorer(input_sizes: Sequence[int] = (4, 5), kernel_sizes: Sequence[in
 
     def input_layer(q: dict[str, Any]) -> str:
         sc = sc_of(q)
-        return sc.svg(sc.input_part(), f"input {sc.i}×{sc.i}, padding {sc.p}")
+        return sc.svg(sc.input_part(), f"input {sc.i}×{sc.i}, padding {sc.p}", layer="bottom")
 
     def kernel_layer(q: dict[str, Any]) -> str:
         sc = sc_of(q)
-        return sc.svg(sc.kernel_part(), f"kernel {sc.k}×{sc.k}")
+        return sc.svg(sc.kernel_part(), f"kernel {sc.k}×{sc.k}", layer="top")
 
     def output_layer(q: dict[str, Any]) -> str:
         sc = sc_of(q)
         if sc.error:
-            svg = sc.svg(sc.output_part(), f"Convolution {sc.params}: no output")
+            svg = sc.svg(sc.output_part(), f"Convolution {sc.params}: no output", layer="top")
             text = f"{sc.error}. PyTorch refuses it too (F.conv2d raises a RuntimeError)."
             return f"<figure style='margin:0'>{svg}{_message(text)}</figure>"
-        svg = sc.svg(sc.output_part(), f"Convolution {sc.params}: output {sc.o}×{sc.o}")
+        svg = sc.svg(sc.output_part(), f"Convolution {sc.params}: output {sc.o}×{sc.o}",
+                     layer="top")
         return draw.html_figure(svg, sc.caption)
 
     def window_layer(q: dict[str, Any]) -> str:
@@ -300,7 +302,11 @@ def conv_explorer(input_sizes: Sequence[int] = (4, 5), kernel_sizes: Sequence[in
         if sc.error:
             return ""
         row, col = q["pos"]
-        return sc.svg(sc.overlay(row, col), f"Window at output ({row}, {col})")
+        if row < sc.o and col < sc.o:
+            title = f"Window at output ({row}, {col}): {sc.arithmetic(row, col)}"
+        else:
+            title = f"Output cell ({row}, {col}) does not exist: the output is {sc.o}×{sc.o}"
+        return sc.svg(sc.overlay(row, col), title, layer="top")
 
     # every layer is built over all sliders; the levels a layer does not depend on collapse
     order = ["i", "p", "k", "d", "s", "pos"]
@@ -412,16 +418,18 @@ def transposed_conv_explorer(input_sizes: Sequence[int] = (2, 3),
         sc = sc_of(q)
         return sc.svg(sc.grid_part(counts=False),
                       f"Scatter-add: input {sc.i}×{sc.i}, kernel {sc.k}×{sc.k}, full "
-                      f"{sc.f}×{sc.f}")
+                      f"{sc.f}×{sc.f}", layer="bottom")
 
     def crop_layer(q: dict[str, Any]) -> str:
         sc = sc_of(q)
         if sc.error:
             torch_msg = _torch_transpose_error(sc.i, sc.k, sc.s, sc.p, sc.op, sc.d)
-            svg = sc.svg(sc.crop_part(), f"Transposed convolution {sc.params}: refused")
+            svg = sc.svg(sc.crop_part(), f"Transposed convolution {sc.params}: refused",
+                         layer="top")
             text = f"{sc.error}. PyTorch says: “{torch_msg}”"
             return f"<figure style='margin:0'>{svg}{_message(text)}</figure>"
-        svg = sc.svg(sc.crop_part(), f"Transposed convolution {sc.params}: output {sc.o}×{sc.o}")
+        svg = sc.svg(sc.crop_part(), f"Transposed convolution {sc.params}: output {sc.o}×{sc.o}",
+                     layer="top")
         return draw.html_figure(svg, sc.caption)
 
     order = ["i", "k", "s", "d", "p", "op"]

@@ -96,7 +96,7 @@ def field_panels(
     n = len(maps)
     ncols = min(columns, n)
     nrows = -(-n // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(2.9 * ncols, 3.1 * nrows + 0.4),
+    fig, axes = plt.subplots(nrows, ncols, figsize=(2.9 * ncols, 3.3 * nrows + 0.4),
                              squeeze=False)
     flat = list(axes.flat)
     for ax, (name, grad_map) in zip(flat, maps.items(), strict=False):
@@ -120,5 +120,5 @@ def field_panels(
     for ax in flat[n:]:
         ax.axis("off")
     fig.suptitle(title, fontsize=10)
-    fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / (3.1 * nrows + 0.4)))
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / (3.3 * nrows + 0.4)))
     return fig

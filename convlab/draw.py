@@ -429,14 +429,21 @@ def unreached_pixels(i: int = 6, k: int = 3, s: int = 2, p: int = 0, d: int = 1)
         parts.append(f"<path d='{fill}' fill='#F6D5C0'/><path d='{hatch}' "
                      f"stroke='{ROLES['cropped']}'/>")
     parts += [_lines(_M, top, n, n), _texts(_M, top, _matrix(reads))]
-    lost = n - ((o - 1) * s + d * (k - 1) + 1)
+    span = d * (k - 1) + 1
+    lost = n - ((o - 1) * s + span)
     text = (f"o = ⌊({i}+2·{p}−{d}·({k}−1)−1)/{s}⌋+1 = {o}; the last {lost} row(s)/column(s) "
             f"(hatched, 0 windows) are never read")
+    interior = [c for c in range(n - lost) if float(reads[:, c].sum()) == 0]
+    gaps = ""
+    if interior:
+        where = ", ".join(str(c) for c in interior)
+        gaps = (f" {len(interior)} more row(s)/column(s) inside (at {where}) are skipped too: "
+                "the stride or the dilation gaps jump over them.")
     parts.append(_label(_M, top + n * CELL + 20, text))
     width = max(_M * 2 + n * CELL, 8 * len(text))
     caption = (f"Input {i}×{i}, padding {p}, kernel {k}, stride {s}, dilation {d}: output "
                f"{o}×{o}. Windows start every {s} cells; {lost} row(s) and column(s) at the "
-               f"bottom/right are never reached, which is what the floor drops.")
+               f"bottom/right are never reached, which is what the floor drops." + gaps)
     svg = svg_doc(width, top + n * CELL + 32, f"Pixels a stride-{s} window never reaches",
                   caption, "".join(parts))
     return Figure(svg, caption)
@@ -525,7 +532,8 @@ def receptive_fields(layers: Sequence[tuple[int, int, int, int]], size: int | No
     cell = max(2, min(CELL, 320 // n))
     top = 30
     side = n * cell
-    parts = [_label(_M, 16, f"input {n}×{n} (one square = one input pixel)"),
+    scale = "one square = one input pixel" if cell >= 6 else "drawn to scale"
+    parts = [_label(_M, 16, f"input {n}×{n} ({scale})"),
              _rect(_M, top, side, side, fill=_TINT["input"], stroke=ROLES["input"])]
     if cell >= 6:
         parts.append(_lines(_M, top, n, n, cell=cell, stroke="#C8DDEA"))

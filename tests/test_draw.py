@@ -145,3 +145,13 @@ def test_photo_conv_shape_and_png():
     assert img.startswith("<img src='data:image/png;base64,")
     with pytest.raises(ValueError, match="unknown kernel"):
         draw.photo_conv("emboss")
+
+
+def test_unreached_pixels_reports_interior_gaps_found_by_torch():
+    # dilation 2, stride 2: windows read columns 0,2 / 2,4 / 4,6, never the odd ones
+    x = torch.zeros(1, 1, 7, 7, requires_grad=True)
+    F.conv2d(x, torch.ones(1, 1, 2, 2), stride=2, dilation=2).sum().backward()
+    never = [c for c in range(7) if float(x.grad[0, 0, :, c].sum()) == 0]
+    fig = draw.unreached_pixels(7, 2, 2, 0, 2)
+    assert never == [1, 3, 5]
+    assert "(at 1, 3, 5)" in fig.caption and "0 row(s)" in fig.caption

@@ -627,7 +627,8 @@ def _conv2d_cases() -> list[_TensorCase]:
     gen = torch.Generator().manual_seed(0)
     spec = [  # description, x shape, w shape, bias, stride, padding, tags
         ("1 channel, 5×5 input, 3×3 kernel", (1, 1, 5, 5), (1, 1, 3, 3), False, 1, 0, set()),
-        ("1 channel, 4×6 input, 2×3 kernel", (1, 1, 4, 6), (1, 1, 2, 3), False, 1, 0, set()),
+        ("1 channel, 4×6 input, 2×3 kernel", (1, 1, 4, 6), (1, 1, 2, 3), False, 1, 0,
+         {"nonsquare"}),
         ("1 channel, padding=1", (1, 1, 5, 5), (1, 1, 3, 3), False, 1, 1, {"padding"}),
         ("1 channel, stride=2", (1, 1, 7, 7), (1, 1, 3, 3), False, 2, 0, {"stride"}),
         ("1 channel, stride=2, padding=1", (1, 1, 6, 6), (1, 1, 3, 3), False, 2, 1,
@@ -637,8 +638,8 @@ def _conv2d_cases() -> list[_TensorCase]:
         ("3 → 2 channels, with bias", (1, 3, 5, 5), (2, 3, 3, 3), True, 1, 0, {"multi", "bias"}),
         ("1×1 kernel, 4 → 2 channels, with bias", (1, 4, 3, 3), (2, 4, 1, 1), True, 1, 0,
          {"multi", "bias"}),
-        ("batch of 2, 2 → 3 channels, 6×5 input, bias, stride=2, padding=1", (2, 2, 6, 5),
-         (3, 2, 3, 3), True, 2, 1, {"multi", "bias", "stride", "padding"}),
+        ("batch of 2, 2 → 3 channels, 5×7 input, bias, stride=2, padding=1", (2, 2, 5, 7),
+         (3, 2, 3, 3), True, 2, 1, {"multi", "bias", "stride", "padding", "batch", "nonsquare"}),
         ("5×5 kernel on a 3×3 input with padding=1 (one output)", (1, 1, 3, 3), (1, 1, 5, 5),
          False, 1, 1, {"padding"}),
     ]
@@ -672,6 +673,9 @@ def _structural_hint(results: list[CaseResult], cases: list[_TensorCase]) -> lis
                 "of channel c_out.",
         "padding": "wrong only with padding: pad p zeros on every side before sliding.",
         "stride": "wrong only with a stride: move the window s positions at a time.",
+        "nonsquare": "wrong only for non-square inputs or kernels: treat heights and widths "
+                     "separately (x.shape[-2:], w.shape[-2:]).",
+        "batch": "wrong only with a batch of several inputs: handle every n in N.",
     }
     failing = [c for r, c in zip(results, cases, strict=False) if not r.passed]
     passing = [c for r, c in zip(results, cases, strict=False) if r.passed]
@@ -815,7 +819,7 @@ def _transpose_cases() -> list[_TensorCase]:
         ("2 → 3 channels, stride=2", (1, 2, 3, 3), (2, 3, 3, 3), 2, 0, {"multi", "stride"}),
         ("2 → 2 channels", (1, 2, 2, 2), (2, 2, 3, 3), 1, 0, {"multi"}),
         ("batch of 2, 3 → 2 channels, 3×4 input, padding=1", (2, 3, 3, 4), (3, 2, 3, 3), 1, 1,
-         {"multi", "padding"}),
+         {"multi", "padding", "batch", "nonsquare"}),
     ]
     cases = []
     for description, xs, ws, stride, padding, tags in spec:
@@ -990,14 +994,15 @@ def check_same_padding(p: Any, k: int = 7, d: int = 1) -> CheckResult:
     if value < 0:
         return _value_result(name, description, False, expected, p,
                              "padding cannot be negative", [])
-    sizes = [8, 15, 32]
+    sizes = sorted({span + 1, 2 * span + 3, 32})  # every size fits the kernel, for any p ≥ 0
     kept = [F.conv2d(torch.zeros(1, 1, n, n), torch.zeros(1, 1, k, k), padding=value,
-                     dilation=d).shape[-1] for n in sizes if n + 2 * value >= span]
+                     dilation=d).shape[-1] for n in sizes]
     passed = value == expected and kept == sizes
-    hints = {
+    hints = {  # later entries win when two coincide (small kernels)
+        expected + 1: "one too large: with this padding the output grows by 2.",
+        span: f"p = {span} pads more than the kernel needs: each side needs (k−1)/2 zeros.",
         span - 1: f"that doubles the border: padding is per side, so the {span - 1} extra "
                   "positions are split over two sides.",
-        span: "too large by one per side: o = i + 2p − (k−1) must equal i.",
         expected - 1: "one too small: with this padding the output shrinks by 2.",
         0: f"without padding a {k}×{k} kernel shrinks the size by {span - 1}.",
     }
@@ -1010,7 +1015,7 @@ def check_same_padding(p: Any, k: int = 7, d: int = 1) -> CheckResult:
 # --------------------------------------------------------------------------- chapter 2 values
 
 
-def _layer_counts(model: nn.Module) -> list[tuple[nn.Module, int, int, int, int, int, bool]]:
+def _layer_counts(model: nn.Module) -> list[tuple[nn.Module, int, int, int, int, bool]]:
     """(module, c_in, c_out, weights per filter slice, groups, bias?) for conv/linear layers."""
     rows = []
     for module in model.modules():

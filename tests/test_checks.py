@@ -129,7 +129,8 @@ def test_check_output_sizes_table():
 
 
 @pytest.mark.parametrize(("p", "passed", "symptom"), [
-    (3, True, ""), (6, False, "padding is per side"), (7, False, "too large by one"),
+    (3, True, ""), (6, False, "padding is per side"), (7, False, "more than the kernel needs"),
+    (4, False, "one too large"), (2, False, "one too small"),
     (0, False, "shrinks the size by 6"), (3.0, False, "a float"), ("same", False, "shortcut"),
     (..., False, "not answered yet"), (-1, False, "negative"),
 ])
@@ -141,6 +142,8 @@ def test_check_same_padding(p, passed, symptom):
 
 def test_check_same_padding_dilated_and_even_kernels():
     assert checks.check_same_padding(2, k=3, d=2).passed
+    assert "padding is per side" in repr(checks.check_same_padding(2, k=3))
+    assert "with p=2 the sizes change: 4→6" in repr(checks.check_same_padding(2, k=3))
     assert not checks.check_same_padding(1, k=4).passed
 
 
@@ -546,3 +549,16 @@ def test_wrong_shape_and_wrong_values_are_described():
     assert "NaN" in nan
     as_list = repr(checks.check_conv2d(lambda x, w, b=None, stride=1, padding=0: [[1.0]]))
     assert "expected a torch.Tensor" in as_list
+
+
+def test_structural_hints_for_square_only_and_single_item_code():
+    def square_only(x, w, b=None, stride=1, padding=0):
+        h, k = x.shape[-2], w.shape[-2]  # treats the input as h×h and the kernel as k×k
+        square = F.pad(x, (0, max(0, h - x.shape[-1])))[..., :h, :h]
+        return conv2d_ok(square, w[..., :k, :k], b, stride, padding)
+    assert "non-square" in repr(checks.check_conv2d(square_only))
+
+    def first_item_only(x, w, b=None, stride=1, padding=0):
+        out = conv2d_ok(x, w, b, stride, padding)
+        return torch.cat([out[:1]] * x.shape[0])
+    assert "batch of several inputs" in repr(checks.check_conv2d(first_item_only))

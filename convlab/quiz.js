@@ -2,7 +2,8 @@
 // The rules mirror convlab/quiz.py exactly (normalise_number, normalise_shape, feedback).
 (function () {
   "use strict";
-  if (window.convlabQuiz) { window.convlabQuiz.init(); return; }
+  // Defined once per page; later quizzes reuse it.
+  if (window.convlabQuiz) return;
   var SPACE = /[ \t\n\r\u00a0\u2009\u202f]/g;
   var NUMBER = /^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$/;
   var SEP = /[,xX\u00d7* \t\n\r\u00a0\u2009\u202f]+/;
@@ -65,16 +66,18 @@
     out.textContent = f[1];
     out.setAttribute("data-correct", String(f[0]));
   }
-  function init() {
-    var roots = document.querySelectorAll(".convlab-quiz:not([data-ready])");
-    Array.prototype.forEach.call(roots, function (root) {
-      root.setAttribute("data-ready", "true");
-      root.querySelector(".convlab-quiz-check").addEventListener("click", function () { check(root); });
-      root.addEventListener("keydown", function (e) {
-        if (e.key === "Enter" && e.target.tagName === "INPUT") { e.preventDefault(); check(root); }
-      });
-    });
-  }
-  window.convlabQuiz = { number: number, shape: shape, feedback: feedback, init: init };
-  init();
+  // One pair of listeners on the document serves every quiz, including quizzes added later
+  // (JupyterLab runs an output's script before the output is attached to the page).
+  function quizOf(el) { return el && el.closest ? el.closest(".convlab-quiz") : null; }
+  document.addEventListener("click", function (e) {
+    var button = e.target.closest && e.target.closest(".convlab-quiz-check");
+    if (button && quizOf(button)) check(quizOf(button));
+  });
+  document.addEventListener("keydown", function (e) {
+    if (e.key === "Enter" && e.target.tagName === "INPUT" && quizOf(e.target)) {
+      e.preventDefault();
+      check(quizOf(e.target));
+    }
+  });
+  window.convlabQuiz = { number: number, shape: shape, feedback: feedback };
 })();

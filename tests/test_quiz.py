@@ -242,7 +242,7 @@ def js_feedback(pairs: list[tuple[dict, object]]) -> list[list]:
     node = shutil.which("node")
     assert node is not None, "Node.js is needed to test quiz.js (it also builds the site)"
     harness = ("globalThis.window = globalThis;"
-               "globalThis.document = {querySelectorAll: function () { return []; }};"
+               "globalThis.document = {addEventListener: function () {}};"
                + quiz.quiz_js() +
                ";let input = '';process.stdin.on('data', c => input += c);"
                "process.stdin.on('end', () => { const pairs = JSON.parse(input);"
@@ -294,7 +294,8 @@ def test_quizzes_work_by_keyboard_in_chromium():
         page.set_content(f"<!doctype html><html lang='en'><body>{body}</body></html>")
         roots = page.locator(".convlab-quiz")
         assert roots.count() == 6
-        assert page.locator(".convlab-quiz[data-ready]").count() == 6
+        assert page.evaluate("Object.keys(window.convlabQuiz).sort().join()") == (
+            "feedback,number,shape")
 
         def feedback(index):
             out = roots.nth(index).locator(".convlab-quiz-feedback")
@@ -332,6 +333,28 @@ def test_quizzes_work_by_keyboard_in_chromium():
         copy.fill("28")
         copy.press("Enter")
         assert feedback(5) == ("true", "✓ Correct!")
+
+        # six scripts ran, yet one click grades once (one write to the feedback element)
+        writes = page.evaluate("""() => new Promise(resolve => {
+            const out = document.querySelectorAll('.convlab-quiz-feedback')[0];
+            let count = 0;
+            new MutationObserver(records => { count += records.length; })
+                .observe(out, {childList: true});
+            document.querySelectorAll('.convlab-quiz-check')[0].click();
+            setTimeout(() => resolve(count), 100);
+        })""")
+        assert writes == 1
+
+        # a quiz inserted later (as JupyterLab does: script first, then attach) also works
+        page.evaluate("""html => {
+            const host = document.createElement('div');
+            host.innerHTML = html;
+            document.body.appendChild(host);
+        }""", quiz.number("Late question?", answer=3)._repr_html_())
+        late = page.get_by_label("Late question?")
+        late.fill("3")
+        late.press("Enter")
+        assert feedback(6) == ("true", "✓ Correct!")
         browser.close()
     assert errors == []
     assert requests == []

@@ -377,13 +377,15 @@ def receptive_field_explorer(layer_counts: Sequence[int] = (1, 2, 3, 4),
 
 
 def _torch_transpose_error(i: int, k: int, s: int, p: int, op: int, d: int) -> str:
-    """PyTorch's own message for a refused transposed convolution ('' if it accepts it)."""
+    """What PyTorch does with a transposed convolution convlab refuses: its error message, or
+    (for an output size of 0) the empty result it returns."""
     try:
-        F.conv_transpose2d(torch.zeros(1, 1, i, i), torch.zeros(1, 1, k, k), stride=s,
-                           padding=p, output_padding=op, dilation=d)
+        y = F.conv_transpose2d(torch.zeros(1, 1, i, i), torch.zeros(1, 1, k, k), stride=s,
+                               padding=p, output_padding=op, dilation=d)
     except RuntimeError as err:
-        return str(err).splitlines()[0]
-    return ""
+        return f"PyTorch says: “{str(err).splitlines()[0]}”"
+    h, w = y.shape[-2:]
+    return f"PyTorch does not raise here but returns an empty {h}×{w} output."
 
 
 def transposed_conv_explorer(input_sizes: Sequence[int] = (2, 3),
@@ -426,7 +428,7 @@ def transposed_conv_explorer(input_sizes: Sequence[int] = (2, 3),
             torch_msg = _torch_transpose_error(sc.i, sc.k, sc.s, sc.p, sc.op, sc.d)
             svg = sc.svg(sc.crop_part(), f"Transposed convolution {sc.params}: refused",
                          layer="top")
-            text = f"{sc.error}. PyTorch says: “{torch_msg}”"
+            text = f"{sc.error}. {torch_msg}"
             return f"<figure style='margin:0'>{svg}{_message(text)}</figure>"
         svg = sc.svg(sc.crop_part(), f"Transposed convolution {sc.params}: output {sc.o}×{sc.o}",
                      layer="top")

@@ -7,7 +7,10 @@ How they work: every picture an explorer can show is computed in Python when the
 ``jslink``-ed to the ``selected_index`` of every stack on its level, so moving a slider flips the
 stacks in the browser, without a kernel and without custom JavaScript. Identical frames are one
 shared widget, and a level where all choices give the same picture collapses, so a part of the
-picture that depends on fewer sliders costs fewer frames.
+picture that depends on fewer sliders costs fewer frames. Pictures are split into such parts
+and drawn as layers on top of each other (:func:`layered`: same-size SVGs in one CSS grid cell).
+Frames, stacks and links are lean subclasses (:class:`Frame`, :class:`FrameStack`,
+:class:`FrameLink`) of the built-in widgets that leave default-valued traits out of the page.
 
 Conventions that tests (and the browser tests of the built site) rely on:
 
@@ -15,8 +18,9 @@ Conventions that tests (and the browser tests of the built site) rely on:
 * each slider is a ``SelectionSlider`` with a ``description`` label and the CSS class
   ``convlab-slider-<name>``; its readout shows the real value;
 * each frame contains an element with a ``data-frame`` attribute: space-separated ``name=value``
-  pairs, where ``name`` is a slider name and ``value`` its readout (other names, such as ``o``,
-  are derived values). A frame names only the sliders it depends on.
+  pairs, where ``name`` is a slider name and ``value`` its readout. A frame names only the
+  sliders it depends on (a frame shown for several values of a slider omits that slider), so
+  at any moment every ``name=value`` in a shown frame equals that slider's readout.
 
 The root widget carries ``convlab_sliders`` (name -> slider) and ``convlab_links`` (the jslinks)
 for tests. :func:`state_size` measures the bytes its embedded widget state costs on a page.

@@ -562,3 +562,25 @@ def test_structural_hints_for_square_only_and_single_item_code():
         out = conv2d_ok(x, w, b, stride, padding)
         return torch.cat([out[:1]] * x.shape[0])
     assert "batch of several inputs" in repr(checks.check_conv2d(first_item_only))
+
+
+def test_odd_learner_values_are_reported_not_raised():
+    import numpy as np
+
+    obj = np.array([object()], dtype=object)
+    assert "NumPy value" in repr(checks.check_conv2d(lambda x, w, b=None, stride=1, padding=0:
+                                                     obj))
+    complex_out = repr(checks.check_conv2d(
+        lambda x, w, b=None, stride=1, padding=0: torch.zeros(2, 2, dtype=torch.complex64)))
+    assert "shape (2, 2)" in complex_out
+    assert "far too large" in repr(checks.check_same_padding(10**9, k=7))
+    assert "not checked" in repr(checks.check_output_sizes_table({(10**9, 3): 5}))
+
+    def retyping_loop(model, optimizer, batches, loss_fn):
+        model.double()
+        return [0.0] * len(batches)
+    assert not checks.check_training_loop(retyping_loop).passed
+
+    def replacing_step(generator, discriminator, d_optimizer, real, z):
+        discriminator.extra = nn.Linear(1, 1)  # adds parameters
+    assert not checks.check_gan_discriminator_step(replacing_step).passed

@@ -29,7 +29,6 @@ import html
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 import torch
@@ -795,19 +794,20 @@ def overlap_heatmap(i: int = 4, k: int = 3, s: int = 2, d: int = 1) -> Figure:
 # ---------------------------------------------------------------------------------------------
 
 #: Named 3x3 kernels used with the photograph (ch1).
-IMAGE_KERNELS: dict[str, list[list[float]]] = {
-    "identity": [[0, 0, 0], [0, 1, 0], [0, 0, 0]],
-    "box-blur": [[1 / 9] * 3] * 3,
-    "gaussian": [[1 / 16, 2 / 16, 1 / 16], [2 / 16, 4 / 16, 2 / 16], [1 / 16, 2 / 16, 1 / 16]],
-    "sobel-x": [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]],
-    "sobel-y": [[-1, -2, -1], [0, 0, 0], [1, 2, 1]],
-    "sharpen": [[0, -1, 0], [-1, 5, -1], [0, -1, 0]],
-    "laplacian": [[0, 1, 0], [1, -4, 1], [0, 1, 0]],
+IMAGE_KERNELS: dict[str, tuple[tuple[float, ...], ...]] = {
+    "identity": ((0, 0, 0), (0, 1, 0), (0, 0, 0)),
+    "box-blur": ((1 / 9, 1 / 9, 1 / 9),) * 3,
+    "gaussian": ((1 / 16, 2 / 16, 1 / 16), (2 / 16, 4 / 16, 2 / 16), (1 / 16, 2 / 16, 1 / 16)),
+    "sobel-x": ((-1, 0, 1), (-2, 0, 2), (-1, 0, 1)),
+    "sobel-y": ((-1, -2, -1), (0, 0, 0), (1, 2, 1)),
+    "sharpen": ((0, -1, 0), (-1, 5, -1), (0, -1, 0)),
+    "laplacian": ((0, 1, 0), (1, -4, 1), (0, 1, 0)),
 }
 
 
-@lru_cache(maxsize=4)
-def _photo_cached(size: int) -> torch.Tensor:
+def photo(size: int = 64) -> torch.Tensor:
+    """Grace Hopper's portrait from matplotlib's sample data, grayscale, ``size`` pixels wide,
+    values in [0, 1], shape ``[H, W]`` (ch1). Shipped with matplotlib: no download."""
     import matplotlib.cbook as cbook
     from PIL import Image
 
@@ -817,12 +817,6 @@ def _photo_cached(size: int) -> torch.Tensor:
         img = img.resize((size, h), Image.LANCZOS)
         data = torch.tensor(list(img.tobytes()), dtype=torch.float32).view(h, size)
     return data / 255.0
-
-
-def photo(size: int = 64) -> torch.Tensor:
-    """Grace Hopper's portrait from matplotlib's sample data, grayscale, ``size`` pixels wide,
-    values in [0, 1], shape ``[H, W]`` (ch1). Shipped with matplotlib: no download."""
-    return _photo_cached(size).clone()
 
 
 def png_bytes(image: torch.Tensor, normalise: bool = False) -> bytes:
@@ -842,14 +836,16 @@ def png_bytes(image: torch.Tensor, normalise: bool = False) -> bytes:
     return buf.getvalue()
 
 
-def photo_conv(kernel: str = "sobel-x", s: int = 1, p: int = 1, size: int = 64
-               ) -> tuple[torch.Tensor, str]:
-    """Apply a named kernel (:data:`IMAGE_KERNELS`) to the photograph with ``F.conv2d`` (ch1);
-    return the output ``[H', W']`` and an HTML ``<img>`` (PNG data URI) with its shape.
-    Edge kernels (negative weights) are shown normalised, others clipped to [0, 1]."""
+def photo_conv(kernel: str = "sobel-x", s: int = 1, p: int = 1, size: int = 64,
+               image: torch.Tensor | None = None) -> tuple[torch.Tensor, str]:
+    """Apply a named kernel (:data:`IMAGE_KERNELS`) to the photograph (or to ``image``, a
+    ``[H, W]`` tensor in [0, 1]) with ``F.conv2d`` (ch1); return the output ``[H', W']`` and an
+    HTML ``<img>`` (PNG data URI) with its shape. Edge kernels (negative weights) are shown
+    normalised, others clipped to [0, 1]."""
     if kernel not in IMAGE_KERNELS:
         raise ValueError(f"unknown kernel {kernel!r}; choose one of {sorted(IMAGE_KERNELS)}")
-    x = photo(size)[None, None]
+    x = (photo(size) if image is None else image.to(torch.float32))[None, None]
+    size = int(x.shape[-1])
     w = torch.tensor(IMAGE_KERNELS[kernel], dtype=torch.float32)[None, None]
     y = F.conv2d(x, w, stride=s, padding=p)[0, 0]
     edge = any(v < 0 for row in IMAGE_KERNELS[kernel] for v in row) and kernel != "sharpen"

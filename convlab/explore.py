@@ -468,7 +468,7 @@ def image_kernel_explorer(kernels: Sequence[str] = tuple(draw.IMAGE_KERNELS),
         layout=ex.layout, style=ex.style)
 
     def make(q: dict[str, Any]) -> str:
-        y, img = draw.photo_conv(q["kernel"], q["s"], q["p"], size)
+        y, img = draw.photo_conv(q["kernel"], q["s"], q["p"], image=x)
         weights = " ".join("[" + " ".join(draw.num(v) for v in row) + "]"
                            for row in draw.IMAGE_KERNELS[q["kernel"]])
         caption = (f"{q['kernel']} kernel {weights}, stride {q['s']}, padding {q['p']}: "

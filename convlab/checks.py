@@ -1247,7 +1247,10 @@ def check_prediction(answer: Any, actual: Any, explain: str = "") -> CheckResult
                                               "not answered yet")],
                            ["Write your prediction in place of ... and run the cell again — "
                             "committing to an answer first is the point."], name)
-    normalised = _normalise_prediction(answer, actual)
+    try:
+        normalised = _normalise_prediction(answer, actual)
+    except (TypeError, ValueError, RuntimeError):
+        normalised = answer
     passed = _equal_prediction(normalised, actual)
     messages: list[str] = []
     if not passed and isinstance(actual, set | frozenset) and isinstance(normalised, set):
@@ -1746,7 +1749,7 @@ def check_output_padding(answer: Any, *, i: int | None = None, k: int = 3, s: in
         results.append(_output_padding_one(outcome.value, **c))
     failing = [(r, c) for r, c in zip(results, _OUTPUT_PADDING_CASES, strict=False)
                if not r.passed]
-    if failing and all(r.got in (0, None) or r.got == 0 for r, _c in failing):
+    if failing and all(_as_int(r.got)[0] == 0 for r, _c in failing):
         messages.append("Hint: wrong only when the conv's division was inexact: then "
                         "output_padding = (i + 2p − k) mod s, not 0.")
     elif failing:

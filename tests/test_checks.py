@@ -584,3 +584,30 @@ def test_odd_learner_values_are_reported_not_raised():
     def replacing_step(generator, discriminator, d_optimizer, real, z):
         discriminator.extra = nn.Linear(1, 1)  # adds parameters
     assert not checks.check_gan_discriminator_step(replacing_step).passed
+
+
+GARBAGE = [None, "x", 1.5, -1, 10**30, float("nan"), [], {}, (1,), (1, 2, 3), object(),
+           torch.zeros(3), torch.zeros(1, 1, 0, 0), torch.full((1, 1, 3, 3), float("inf")),
+           torch.zeros(2, dtype=torch.bool), torch.tensor(7)]
+
+
+@pytest.mark.parametrize("checker", FUNCTION_CHECKERS)
+def test_checkers_never_raise_on_garbage_return_values(checker):
+    for value in GARBAGE:
+        result = checker(lambda *args, _v=value, **kwargs: _v)
+        assert isinstance(result, checks.CheckResult)
+        assert isinstance(repr(result), str)
+
+
+@pytest.mark.parametrize("value", GARBAGE + [..., "3", 3.0, set(), {"a"}])
+def test_value_checkers_never_raise_on_garbage(value):
+    model = small_net()
+    for result in (checks.check_same_padding(value), checks.check_network_params(value, model),
+                   checks.check_groups_answer(value, 8, 8, 3, groups=8),
+                   checks.check_output_padding(value, i=7),
+                   checks.check_rf_design(value),
+                   checks.check_prediction(value, {"a"}),
+                   checks.check_prediction(value, [1.0, 2.0]),
+                   checks.check_shapes({"w": value}, {"w": (1, 2)}),
+                   checks.check_output_sizes_table({(5, 3): value})):
+        assert isinstance(result, checks.CheckResult) and isinstance(repr(result), str)

@@ -304,3 +304,30 @@ def test_conv_explorer_draws_o_by_o_output_cells():
         assert len(numbers) == o * o
         checked += 1
     assert checked > 10
+
+
+@pytest.mark.slow
+def test_state_size_is_what_the_executed_notebook_embeds(tmp_path):
+    """Run a notebook showing two explorers in a real kernel, as the book build does: the
+    widget state it stores has one model per widget (shared frames stored once) and the size
+    that state_size predicts."""
+    import json
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("from convlab import explore"),
+                nbformat.v4.new_code_cell("explore.channels_explorer()"),
+                nbformat.v4.new_code_cell("explore.transposed_conv_explorer()")]
+    NotebookClient(nb, timeout=120, kernel_name="python3",
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    state = nb.metadata.widgets["application/vnd.jupyter.widget-state+json"]["state"]
+    roots = [explore.channels_explorer(), explore.transposed_conv_explorer()]
+    expected = sum(len(explore.all_widgets(r)) for r in roots)
+    assert len(state) == expected
+    predicted = sum(explore.state_size(r) for r in roots)
+    stored = len(json.dumps(dict(state)))
+    assert abs(stored - predicted) < 0.01 * predicted
+    frames = [m["state"]["value"] for m in state.values() if m["model_name"] == "HTMLModel"]
+    assert len(frames) == len(set(frames))

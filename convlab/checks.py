@@ -152,7 +152,10 @@ def _show(value: Any) -> str:
         return str(tuple(value))
     if isinstance(value, set | frozenset):
         return "{" + ", ".join(repr(v) for v in sorted(value, key=repr)) + "}" if value else "{}"
-    text = repr(value)
+    try:
+        text = repr(value)
+    except Exception:  # noqa: BLE001 - a learner's object with a broken __repr__
+        text = f"<{type(value).__name__} object>"
     return text if len(text) <= 80 else text[:77] + "..."
 
 

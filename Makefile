@@ -53,13 +53,13 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check convlab tests tools bench book/_ext
 
 unit: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest -q -m "not site and not slow"
+	$(BIN)/python -m pytest -q -m "not site and not browser and not slow"
 
 site: book
 
 browser: $(VENV)/.installed-dev
 	@test -x "$${CONVLAB_CHROMIUM:-/usr/bin/chromium}" || { echo "Browser tests need Debian's chromium: 'apt-get install -y chromium'."; exit 1; }
-	$(BIN)/python -m pytest -q -m "site or slow"
+	$(BIN)/python -m pytest -q -m "site or browser or slow"
 
 test: lint unit site browser
 

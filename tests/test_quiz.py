@@ -275,6 +275,7 @@ def test_javascript_grades_exactly_like_python():
 # --------------------------------------------------------------------------- in a browser
 
 
+@pytest.mark.browser
 def test_quizzes_work_by_keyboard_in_chromium():
     from playwright.sync_api import sync_playwright
 

@@ -186,3 +186,82 @@ def test_solutions_are_hidden_until_clicked(browser: object, site: Site, page_pa
         assert visit.problems == [], "\n".join(visit.problems)
     finally:
         page.context.close()
+
+
+QUIZ_PAGES = [p for p in PAGES if 'class="convlab-quiz"' in (SITE / p).read_text(encoding="utf-8")]
+
+
+def test_every_chapter_has_at_least_three_quick_checks() -> None:
+    for page in CHAPTERS:
+        count = (SITE / page).read_text(encoding="utf-8").count('class="convlab-quiz"')
+        assert count >= 3, f"{page} has {count} quick checks"
+
+
+def _answer(quiz: object, data: dict, kind: str, right: bool) -> None:
+    """Type or tick an answer, right or wrong, the way a reader would (keyboard only)."""
+    if kind in ("number", "shape"):
+        box = quiz.locator("input[type=text]")
+        if kind == "number":
+            value = data["answer"] if right else data["answer"] + 1000
+            text = f" {value:g} " if right else str(value)
+        else:
+            dims = list(data["answer"]) if right else [data["answer"][0] + 1, *data["answer"][1:]]
+            text = "(" + ", ".join(map(str, dims)) + ",)"  # a trailing comma is accepted
+        box.fill(text)
+        box.press("Enter")
+        return
+    options = quiz.locator(".convlab-quiz-options input")
+    correct = set(data["correct"])
+    chosen = correct if right else {next(i for i in range(options.count()) if i not in correct)}
+    for i in range(options.count()):
+        box = options.nth(i)
+        if box.is_checked() != (i in chosen):
+            box.focus()
+            box.press("Space")
+    quiz.locator("button.convlab-quiz-check").press("Enter")
+
+
+@pytest.mark.parametrize("page_path", QUIZ_PAGES)
+def test_quick_checks_grade_answers_in_the_browser(
+    browser: object, site: Site, page_path: str
+) -> None:
+    import json
+
+    page, visit = open_page(browser, site, page_path)
+    try:
+        quizzes = page.locator("div.convlab-quiz")
+        kinds = set()
+        for n in range(quizzes.count()):
+            quiz = quizzes.nth(n)
+            quiz.scroll_into_view_if_needed()
+            kind = quiz.get_attribute("data-kind")
+            data = json.loads(quiz.get_attribute("data-quiz"))
+            feedback = quiz.locator(".convlab-quiz-feedback")
+            assert feedback.get_attribute("aria-live") == "polite"
+            wrong_possible = kind in ("number", "shape") or len(set(data["correct"])) < (
+                quiz.locator(".convlab-quiz-options input").count())
+            if wrong_possible:
+                _answer(quiz, data, kind, right=False)
+                assert feedback.get_attribute("data-correct") == "false", kind
+                assert feedback.inner_text().startswith("✗"), "wrong is said in words too"
+            if kind == "number" and data.get("hints"):
+                value, message = data["hints"][0]
+                box = quiz.locator("input[type=text]")
+                box.fill(f"{value:g}")
+                box.press("Enter")
+                assert feedback.get_attribute("data-correct") == "false"
+                assert message.split()[0] in feedback.inner_text(), "the specific hint is shown"
+            _answer(quiz, data, kind, right=True)
+            assert feedback.get_attribute("data-correct") == "true", (kind, data)
+            assert feedback.inner_text().startswith("✓")
+            kinds.add(kind)
+        assert kinds, "no quick check found"
+        assert visit.problems == [], "\n".join(visit.problems)
+    finally:
+        page.context.close()
+
+
+def test_every_quick_check_kind_appears_on_the_site() -> None:
+    html = "".join((SITE / p).read_text(encoding="utf-8") for p in QUIZ_PAGES)
+    for kind in ("number", "shape", "choice", "cells"):
+        assert f'data-kind="{kind}"' in html, f"no {kind} quick check on the site"

@@ -14,6 +14,7 @@ that have widgets (``nb_ipywidgets_js``) and Sphinx adds MathJax only to pages w
 
 from __future__ import annotations
 
+import base64
 import html
 import re
 import shutil
@@ -188,9 +189,17 @@ def write_sitemap_and_404(app: Sphinx, exception: Exception | None) -> None:
                                      encoding="utf-8")
     # GitHub Pages serves 404.html for a missing URL at any depth, so its links are absolute
     # paths under the site's base path (html_baseurl), not relative ones.
+    # Images are inlined so that the page renders wherever it is served from.
     root = urlparse(base).path
     home = f"{root}{app.config.root_doc}.html"
-    (out / "404.html").write_text(NOT_FOUND.format(root=root, home=home), encoding="utf-8")
+    logo = _data_uri(BOOK_STATIC / "logo.svg")
+    icon = _data_uri(BOOK_STATIC / "favicon.svg")
+    (out / "404.html").write_text(NOT_FOUND.format(root=root, home=home, logo=logo, icon=icon),
+                                  encoding="utf-8")
+
+
+def _data_uri(svg: Path) -> str:
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.read_bytes()).decode("ascii")
 
 
 NOT_FOUND = """<!DOCTYPE html>
@@ -199,7 +208,7 @@ NOT_FOUND = """<!DOCTYPE html>
 <meta charset="utf-8" />
 <meta name="viewport" content="width=device-width, initial-scale=1" />
 <title>Page not found — ConvLab</title>
-<link rel="icon" href="{root}_static/favicon.svg" />
+<link rel="icon" href="{icon}" />
 <style>
 body {{ font-family: system-ui, sans-serif; max-width: 40rem; margin: 4rem auto;
        padding: 0 1rem; color: #222; line-height: 1.5; }}
@@ -208,7 +217,7 @@ a {{ color: #0063a0; }}
 </head>
 <body>
 <main>
-<p><img src="{root}_static/logo.svg" alt="ConvLab" width="180" height="60" /></p>
+<p><img src="{logo}" alt="ConvLab" width="180" height="60" /></p>
 <h1>Page not found</h1>
 <p>The page you asked for is not part of ConvLab — perhaps a chapter was renamed.</p>
 <p><a href="{home}">Go to the start of the course</a> or
@@ -217,6 +226,29 @@ a {{ color: #0063a0; }}
 </body>
 </html>
 """
+
+
+def write_notebook_sets(app: Sphinx, exception: Exception | None) -> None:
+    """Offer the student and instructor notebooks on the site (``notebooks/``), with zips.
+
+    The notebooks are made by ``tools/make_student.py`` (the same code as ``make student``).
+    """
+    if exception is not None or app.builder.name != "html":
+        return
+    import importlib.util
+
+    root = Path(app.srcdir)
+    spec = importlib.util.spec_from_file_location("make_student", root / "tools" /
+                                                  "make_student.py")
+    if spec is None or spec.loader is None:
+        raise ConfigError("tools/make_student.py is missing: it makes the student notebooks.")
+    make_student = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_student)
+    out = Path(app.outdir) / "notebooks"
+    shutil.rmtree(out, ignore_errors=True)
+    make_student.make(root / "book", out)
+    for kind in ("student", "instructor"):
+        shutil.make_archive(str(out / f"convlab-{kind}-notebooks"), "zip", out, kind)
 
 
 def add_social_card(app: Sphinx) -> None:
@@ -228,4 +260,5 @@ def setup(app: Sphinx) -> dict[str, object]:
     app.connect("builder-inited", add_social_card)
     app.connect("html-page-context", page_metadata)
     app.connect("build-finished", write_sitemap_and_404)
+    app.connect("build-finished", write_notebook_sets)
     return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "1.0"}

@@ -58,8 +58,11 @@ def _serve(html_dir: Path) -> tuple[http.server.ThreadingHTTPServer, int]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(html_dir))
-    handler.log_message = lambda *a, **k: None  # type: ignore[method-assign]
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            pass
+
+    handler = functools.partial(Quiet, directory=str(html_dir))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, port
@@ -89,12 +92,16 @@ def latencies(html_dir: Path, pages: list[str], presses: int) -> None:
                         if handle is None:
                             continue
                         times = []
-                        for j in range(presses):
+                        key = "ArrowRight"
+                        for _ in range(presses):
                             handle.focus()
                             before = root.evaluate(TAGS)
-                            key = "ArrowRight" if (j // 3) % 2 == 0 else "ArrowLeft"
+                            value = handle.get_attribute("aria-valuenow")
                             page.evaluate(PROBE, [root, before])
                             page.keyboard.press(key)
+                            if handle.get_attribute("aria-valuenow") == value:  # at an end
+                                key = "ArrowLeft" if key == "ArrowRight" else "ArrowRight"
+                                continue
                             ms = page.evaluate("() => window.__probe")
                             if ms >= 0:
                                 times.append(ms)

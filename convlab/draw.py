@@ -110,10 +110,12 @@ class Figure:
 def html_figure(svg: str, caption: str, frame: str | None = None) -> str:
     """Wrap an SVG and its visible caption in a ``<figure>``; ``frame`` sets ``data-frame``."""
     attr = f" data-frame='{_e(frame)}'" if frame is not None else ""
+    # inline styles win over a theme's figure/figcaption styles (padding, centring, colour),
+    # which would shift an explorer layer away from the layers it is drawn over
     return (
-        f"<figure class='convlab-figure'{attr} style='margin:0'>{svg}"
-        f"<figcaption style='font-size:13px;line-height:1.4;max-width:640px;color:#111;"
-        f"background:#fff'>{_e(caption)}"
+        f"<figure class='convlab-figure'{attr} style='margin:0;padding:0'>{svg}"
+        f"<figcaption style='margin:0;padding:2px 0;text-align:left;font-size:13px;"
+        f"line-height:1.4;max-width:640px;color:#111;background:#fff'>{_e(caption)}"
         "</figcaption></figure>"
     )
 

@@ -296,7 +296,7 @@ def conv_explorer(input_sizes: Sequence[int] = (4, 5), kernel_sizes: Sequence[in
         if sc.error:
             svg = sc.svg(sc.output_part(), f"Convolution {sc.params}: no output", layer="top")
             text = f"{sc.error}. PyTorch refuses it too (F.conv2d raises a RuntimeError)."
-            return f"<figure style='margin:0'>{svg}{_message(text)}</figure>"
+            return f"<figure style='margin:0;padding:0'>{svg}{_message(text)}</figure>"
         svg = sc.svg(sc.output_part(), f"Convolution {sc.params}: output {sc.o}×{sc.o}",
                      layer="top")
         return draw.html_figure(svg, sc.caption)
@@ -433,7 +433,7 @@ def transposed_conv_explorer(input_sizes: Sequence[int] = (2, 3),
             svg = sc.svg(sc.crop_part(), f"Transposed convolution {sc.params}: refused",
                          layer="top")
             text = f"{sc.error}. {torch_msg}"
-            return f"<figure style='margin:0'>{svg}{_message(text)}</figure>"
+            return f"<figure style='margin:0;padding:0'>{svg}{_message(text)}</figure>"
         svg = sc.svg(sc.crop_part(), f"Transposed convolution {sc.params}: output {sc.o}×{sc.o}",
                      layer="top")
         return draw.html_figure(svg, sc.caption)
@@ -462,9 +462,10 @@ def image_kernel_explorer(kernels: Sequence[str] = tuple(draw.IMAGE_KERNELS),
     src = base64.b64encode(draw.png_bytes(x)).decode("ascii")
     h, w = x.shape
     original = widgets.HTML(
-        f"<figure style='margin:0'><img src='data:image/png;base64,{src}' width='{2 * w}' "
-        f"height='{2 * h}' alt='input photograph, grayscale, {h}×{w}' "
-        f"style='image-rendering:pixelated'/><figcaption>input {h}×{w}</figcaption></figure>",
+        f"<figure style='margin:0 12px 0 0;padding:0'><img src='data:image/png;base64,{src}' "
+        f"width='{2 * w}' height='{2 * h}' alt='input photograph, grayscale, {h}×{w}' "
+        f"style='image-rendering:pixelated'/><figcaption style='text-align:left'>input {h}×{w}"
+        "</figcaption></figure>",
         layout=ex.layout, style=ex.style)
 
     def make(q: dict[str, Any]) -> str:
@@ -473,8 +474,8 @@ def image_kernel_explorer(kernels: Sequence[str] = tuple(draw.IMAGE_KERNELS),
                            for row in draw.IMAGE_KERNELS[q["kernel"]])
         caption = (f"{q['kernel']} kernel {weights}, stride {q['s']}, padding {q['p']}: "
                    f"F.conv2d output shape {tuple(y.shape)}")
-        return (f"<figure style='margin:0'>{img}<figcaption>{draw._e(caption)}</figcaption>"
-                f"</figure>")
+        return (f"<figure style='margin:0;padding:0'>{img}<figcaption style='text-align:left'>"
+                f"{draw._e(caption)}</figcaption></figure>")
 
     pictures = widgets.HBox([original, ex.tree(["kernel", "s", "p"], make)])
     return ex.root("Image kernel explorer: a kernel slid over a photograph", [pictures])

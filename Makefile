@@ -2,6 +2,7 @@
 #   make book     set up .venv + site JavaScript, execute every chapter, render _build/html
 #   make test     ruff, unit tests, strict book build, browser tests (headless Chromium)
 #   make serve    serve _build/html on http://127.0.0.1:8000
+#   make lab      JupyterLab on the chapters (the .md files open as notebooks)
 #   make student  student (no solutions) and instructor notebooks in _build/notebooks
 #   make bench    benchmarks (print figures and ratios)
 #   make publish  push _build/html to the gh-pages branch (ghp-import)
@@ -15,10 +16,10 @@ PORT ?= 8000
 BUILD_FLAGS := -W -n --keep-going
 
 .DEFAULT_GOAL := help
-.PHONY: help book test lint unit site browser serve student bench publish clean prereqs
+.PHONY: help book test lint unit site browser serve lab student bench publish clean prereqs
 
 help:
-	@sed -n '2,9p' Makefile | sed 's/^# *//'
+	@sed -n '2,10p' Makefile | sed 's/^# *//'
 
 prereqs:
 	@command -v $(PYTHON) >/dev/null 2>&1 || command -v python3 >/dev/null 2>&1 || \
@@ -67,6 +68,10 @@ serve:
 	@test -f _build/html/index.html || { echo "Nothing built yet: run 'make book' first."; exit 1; }
 	@echo "Serving http://127.0.0.1:$(PORT)  (Ctrl-C to stop)"
 	$(BIN)/python -m http.server $(PORT) --bind 127.0.0.1 --directory _build/html
+
+lab: $(VENV)/.installed
+	$(BIN)/python tools/lab_settings.py --prefix $(VENV)
+	$(BIN)/jupyter lab book/
 
 student: $(VENV)/.installed
 	$(BIN)/python tools/make_student.py --src book --out _build/notebooks

@@ -1,0 +1,39 @@
+"""Make JupyterLab open the chapters' MyST Markdown files as notebooks (via jupytext).
+
+Writes ``<prefix>/share/jupyter/lab/settings/overrides.json`` so that a double-click on
+``book/01_convolution.md`` opens a notebook, not a text editor. Used by ``make lab`` locally
+and by ``postBuild`` on Binder.
+
+Usage: python tools/lab_settings.py [--prefix PREFIX]   (default: this interpreter's prefix)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+DEFAULT_VIEWERS = {"markdown": "Jupytext Notebook", "myst": "Jupytext Notebook"}
+
+
+def write_overrides(prefix: Path) -> Path:
+    """Merge the jupytext default viewers into JupyterLab's settings overrides under prefix."""
+    path = prefix / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
+    settings = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    docmanager = settings.setdefault("@jupyterlab/docmanager-extension:plugin", {})
+    docmanager.setdefault("defaultViewers", {}).update(DEFAULT_VIEWERS)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--prefix", type=Path, default=Path(sys.prefix))
+    print(f"wrote {write_overrides(parser.parse_args().prefix)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -856,5 +856,5 @@ def photo_conv(kernel: str = "sobel-x", s: int = 1, p: int = 1, size: int = 64,
     scale = 2 * size // w_ if w_ else 2
     alt = f"{kernel} kernel, stride {s}, padding {p}: output {h}×{w_}"
     img = (f"<img src='data:image/png;base64,{data}' alt='{_e(alt)}' width='{w_ * scale}' "
-           f"height='{h * scale}' style='image-rendering:pixelated'/>")
+           f"height='{h * scale}' style='image-rendering:pixelated;display:block;margin:0'/>")
     return y, img

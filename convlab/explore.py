@@ -464,8 +464,8 @@ def image_kernel_explorer(kernels: Sequence[str] = tuple(draw.IMAGE_KERNELS),
     original = widgets.HTML(
         f"<figure style='margin:0 12px 0 0;padding:0'><img src='data:image/png;base64,{src}' "
         f"width='{2 * w}' height='{2 * h}' alt='input photograph, grayscale, {h}×{w}' "
-        f"style='image-rendering:pixelated'/><figcaption style='text-align:left'>input {h}×{w}"
-        "</figcaption></figure>",
+        f"style='image-rendering:pixelated;display:block;margin:0'/>"
+        f"<figcaption style='text-align:left'>input {h}×{w}</figcaption></figure>",
         layout=ex.layout, style=ex.style)
 
     def make(q: dict[str, Any]) -> str:

@@ -46,7 +46,13 @@ node_modules/.installed: package.json package-lock.json | prereqs
 	npm ci --no-audit --no-fund --ignore-scripts
 	@touch $@
 
-book: $(VENV)/.installed node_modules/.installed
+# jupyter-cache re-executes a chapter only when its own cells change. When the convlab package
+# (which draws the figures and explorers) changes, start from a clean build instead.
+_build/.convlab-stamp: $(wildcard convlab/*.py convlab/*.js book/_ext/*.py)
+	rm -rf _build/.jupyter_cache _build/.doctrees _build/html
+	@mkdir -p _build && touch $@
+
+book: $(VENV)/.installed node_modules/.installed _build/.convlab-stamp
 	$(BIN)/jupyter-book build . $(BUILD_FLAGS)
 	@echo "Built: _build/html/index.html  (view it with 'make serve')"
 

@@ -49,6 +49,7 @@ import inspect
 import itertools
 import math
 import numbers
+import textwrap
 import threading
 import time
 import traceback
@@ -140,6 +141,24 @@ class CheckResult:
         return self.feedback()
 
     __str__ = __repr__
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """Notebook display: the feedback wrapped to the page width (no sideways scrolling)."""
+        printer.text("\n".join(_wrap(line) for line in self.feedback().splitlines()))
+
+
+_WIDTH = 86  # fits a code-output block of the book without scrolling sideways
+
+
+def _wrap(line: str) -> str:
+    """Wrap one feedback line to the page width, continuation lines indented under the text."""
+    if len(line) <= _WIDTH:
+        return line
+    stripped = line.lstrip(" ")
+    lead = line[: len(line) - len(stripped)]
+    hang = lead + ("  " if stripped[:2] in ("✓ ", "✗ ") else "  ")
+    return textwrap.fill(stripped, width=_WIDTH, initial_indent=lead, subsequent_indent=hang,
+                         break_long_words=False, break_on_hyphens=False)
 
 
 def _show(value: Any) -> str:
@@ -1343,8 +1362,9 @@ def check_training_loop(train_fn: Callable[..., Any], *,
     if params_ok:
         cases.append(CaseResult("final parameters", True))
     else:
-        cases.append(CaseResult("final parameters", False, None, None,
-                                "after training, the parameters differ from a correct loop's"))
+        cases.append(CaseResult(
+            "final parameters", False, None, None,
+            "after training, the parameters differ from those of a correct loop"))
         if _params_close(learner, accumulate):
             messages.append("Hint: gradients accumulate across steps: backward() adds into "
                             ".grad, so call optimizer.zero_grad() once per batch, before "

@@ -611,3 +611,16 @@ def test_value_checkers_never_raise_on_garbage(value):
                    checks.check_shapes({"w": value}, {"w": (1, 2)}),
                    checks.check_output_sizes_table({(5, 3): value})):
         assert isinstance(result, checks.CheckResult) and isinstance(repr(result), str)
+
+
+def test_notebook_display_wraps_feedback_to_the_page_width_without_losing_words():
+    from IPython.lib.pretty import pretty
+
+    def loop_without_zero_grad(model, data, targets, steps=4, lr=0.1):
+        raise RuntimeError("a deliberately long message " * 8)
+
+    result = checks.check_training_loop(loop_without_zero_grad)
+    shown = pretty(result)
+    assert max(len(line) for line in shown.splitlines()) <= 86
+    assert any(len(line) > 86 for line in result.feedback().splitlines())
+    assert shown.split() == result.feedback().split()

@@ -265,3 +265,79 @@ def test_every_quick_check_kind_appears_on_the_site() -> None:
     html = "".join((SITE / p).read_text(encoding="utf-8") for p in QUIZ_PAGES)
     for kind in ("number", "shape", "choice", "cells"):
         assert f'data-kind="{kind}"' in html, f"no {kind} quick check on the site"
+
+
+# Every frame of an explorer names the parameters it was computed for (data-frame="k=3 s=1");
+# each name that is a slider must equal what that slider's readout shows.
+FRAMES_MATCH_SLIDERS = """root => {
+    const readouts = {};
+    for (const slider of root.querySelectorAll('[class*="convlab-slider-"]')) {
+        const name = Array.from(slider.classList).find(c => c.startsWith('convlab-slider-'))
+            .slice('convlab-slider-'.length);
+        const readout = slider.querySelector('.widget-readout');
+        const select = slider.querySelector('select');
+        readouts[name] = readout ? readout.textContent.trim()
+            : select ? select.options[select.selectedIndex].text.trim() : null;
+    }
+    const wrong = [];
+    for (const el of root.querySelectorAll('[data-frame]')) {
+        if (el.offsetParent === null) continue;
+        for (const pair of el.getAttribute('data-frame').split(' ')) {
+            const [name, value] = pair.split('=');
+            if (name in readouts && readouts[name] !== null && readouts[name] !== value)
+                wrong.push(`${name}: frame ${value}, slider ${readouts[name]}`);
+        }
+    }
+    return wrong;
+}"""
+
+# The layers of one explorer picture are drawn on top of each other: same top-left corner.
+LAYERS_ALIGNED = """root => {
+    const corners = new Set();
+    for (const grid of root.querySelectorAll('.widget-gridbox')) {
+        const svgs = Array.from(grid.querySelectorAll('svg')).filter(s => s.offsetParent !== null);
+        if (svgs.length < 2) continue;
+        const boxes = svgs.map(s => s.getBoundingClientRect());
+        const first = boxes[0];
+        if (boxes.some(b => Math.abs(b.left - first.left) > 1 || Math.abs(b.top - first.top) > 1))
+            corners.add('misaligned');
+    }
+    return corners.size === 0;
+}"""
+
+
+def _explorer_pages() -> list[str]:
+    return [p for p in WIDGET_PAGES if "convlab-explorer" in (SITE / p).read_text(encoding="utf-8")]
+
+
+@pytest.mark.parametrize("page_path", _explorer_pages())
+def test_explorer_frames_match_their_sliders(browser: object, site: Site, page_path: str) -> None:
+    page, visit = open_page(browser, site, page_path)
+    try:
+        explorers = page.locator(".convlab-explorer")
+        assert explorers.count() > 0
+        for n in range(explorers.count()):
+            root = explorers.nth(n)
+            root.scroll_into_view_if_needed()
+            if n == 0 and urlparse(site.base).path == "":
+                shot = SCREENSHOTS / screenshot_name(site, page_path, "-explorer-before")
+                root.screenshot(path=str(shot))
+            assert root.evaluate(FRAMES_MATCH_SLIDERS) == []
+            assert root.evaluate(LAYERS_ALIGNED), "the layers of a picture do not overlay"
+            handles = root.locator(".noUi-handle[role=slider]")
+            for h in range(handles.count()):
+                handle = handles.nth(h)
+                before = handle.get_attribute("aria-valuenow")
+                handle.focus()
+                handle.press("ArrowRight")
+                if handle.get_attribute("aria-valuenow") == before:
+                    handle.press("ArrowLeft")
+                page.wait_for_function(FRAMES_MATCH_SLIDERS.replace(
+                    "return wrong;", "return wrong.length === 0;"), arg=root.element_handle(),
+                    timeout=5_000)
+            if n == 0 and urlparse(site.base).path == "":
+                shot = SCREENSHOTS / screenshot_name(site, page_path, "-explorer-after")
+                root.screenshot(path=str(shot))
+        assert visit.problems == [], "\n".join(visit.problems)
+    finally:
+        page.context.close()

@@ -16,7 +16,8 @@ is the same in every chapter and every explorer:
   the resulting sizes.
 
 Functions return :class:`Figure` objects, which a notebook cell shows directly. Chapters: ch1
-(:func:`conv_window`, :func:`unreached_pixels`), ch2 (:func:`kernel_stack`), ch4
+(:func:`conv_window`, :func:`unreached_pixels`), ch2 (:func:`kernel_stack`), ch3
+(:func:`output_pixel_gradient`, :class:`GradientScene`), ch4
 (:func:`receptive_fields`), ch5 (:func:`transposed_scatter`, :func:`stride_zero_insertion`,
 :func:`overlap_heatmap`); :func:`photo` and :func:`photo_conv` show a real photograph (ch1).
 The explorers in :mod:`convlab.explore` reuse the scene builders below frame by frame.
@@ -67,7 +68,8 @@ ROLES: dict[str, str] = {
 CELL = 26  # pixels per grid cell
 _GAP = 26  # pixels between grids
 _M = 8  # outer margin
-_TINT = {"kernel": "#FBE5B5", "current": "#CCE3F0", "output": "#CCEBE1", "input": "#E6F3FB"}
+_TINT = {"kernel": "#FBE5B5", "current": "#CCE3F0", "output": "#CCEBE1", "input": "#E6F3FB",
+         "field": "#F2D6E6"}
 _GREY_TEXT = "#666666"
 
 
@@ -82,6 +84,18 @@ def num(v: float | int | torch.Tensor) -> str:
     if v == int(v):
         return str(int(v))
     return f"{v:.3g}"
+
+
+def counted(n: int, singular: str, plural: str | None = None) -> str:
+    """``n`` with the noun in singular or plural: ``1 zero``, ``2 zeros``, ``no zeros``."""
+    word = singular if n == 1 else (plural if plural is not None else singular + "s")
+    return f"{n} {word}" if n else f"no {word}"
+
+
+def text_width(text: str, size: int = 12) -> int:
+    """A generous estimate of the width in pixels of ``text`` in a sans-serif font of ``size``
+    pixels (used to make an SVG wide enough for its labels)."""
+    return round(0.62 * size * len(text)) + 4
 
 
 def _factor(v: float) -> str:
@@ -514,6 +528,209 @@ def kernel_stack(c_in: int = 3, c_out: int = 2, k: int = 3, desc: bool = True) -
 
 
 # ---------------------------------------------------------------------------------------------
+# ch3: backpropagating from one output pixel
+# ---------------------------------------------------------------------------------------------
+
+
+def gradient_kernel(k: int) -> torch.Tensor:
+    """The ``k x k`` kernel of the gradient pictures (ch3): weights 1, 2, …, k² row by row
+    (float64). All weights differ and none is 0, so every pixel a tap reads gets a non-zero
+    gradient, and the gradient's value names the weight that touched it."""
+    return torch.arange(1, k * k + 1, dtype=torch.float64).view(k, k)
+
+
+def pixel_gradient(i: int, w: torch.Tensor, s: int = 1, p: int = 0, d: int = 1,
+                   position: tuple[int, int] = (0, 0)) -> torch.Tensor:
+    """``∂y[row, col] / ∂x`` (shape ``[i, i]``, float64) for ``y = F.conv2d(x, w, stride=s,
+    padding=p, dilation=d)`` on an ``i x i`` input, by ``torch.autograd.grad`` of that one output
+    pixel (ch3). ``w`` is a ``k x k`` kernel. Raises ``ValueError`` if the kernel does not fit
+    (from :func:`convlab.conv_output_size`) or the position is outside the output."""
+    k = int(w.shape[-1])
+    o = conv_output_size(i, k, s, p, d)
+    row, col = position
+    if not (0 <= row < o and 0 <= col < o):
+        raise ValueError(f"output pixel ({row}, {col}) does not exist: the output is {o}×{o} "
+                         f"(rows and columns 0…{o - 1})")
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(1, 1, i, i, generator=gen, dtype=torch.float64, requires_grad=True)
+    y = F.conv2d(x, w.to(torch.float64)[None, None], stride=s, padding=p, dilation=d)
+    (grad,) = torch.autograd.grad(y[0, 0, row, col], x)
+    return grad[0, 0]
+
+
+class GradientScene:
+    """Backpropagation from one output pixel of a convolution (ch3): the padded input with the
+    pixels that receive a gradient highlighted (their gradient written in them), the kernel
+    (:func:`gradient_kernel`), and the output with the pixel ``backward`` starts from.
+
+    The gradient comes from :func:`pixel_gradient` (``torch.autograd.grad``), the output size
+    from :func:`convlab.conv_output_size`. Parts that depend on fewer parameters can be drawn as
+    separate layers (``input_part()``: i and p; ``kernel_part()``: k; ``output_part()``: the
+    output size; ``overlay(row, col)``: everything). ``fit`` = (largest padded input, kernel,
+    output) of a series of scenes drawn at the same size. A kernel that does not fit raises
+    ``ValueError``, or with ``strict=False`` is kept in ``error``.
+    """
+
+    def __init__(self, i: int = 7, k: int = 3, s: int = 1, p: int = 0, d: int = 1,
+                 fit: tuple[int, int, int] | None = None, strict: bool = True) -> None:
+        self.i, self.k, self.s, self.p, self.d = i, k, s, p, d
+        self.error = ""
+        try:
+            self.o = conv_output_size(i, k, s, p, d)
+        except ValueError as err:
+            if strict:
+                raise
+            self.error, self.o = str(err), 0
+        self.w = gradient_kernel(k)
+        self.n = i + 2 * p
+        self.span = d * (k - 1) + 1
+        fit_n, fit_k, fit_o = fit if fit is not None else (self.n, k, self.o)
+        self.ix, self.text_y, self.top = _M, 16, 56
+        self.kx = self.ix + fit_n * CELL + _GAP
+        self.ox = self.kx + fit_k * CELL + _GAP + 10
+        self.width = max(self.ox + fit_o * CELL + _M, 560)
+        self.height = self.top + max(fit_n, fit_k, fit_o) * CELL + 20
+
+    @property
+    def params(self) -> str:
+        return f"i={self.i} k={self.k} s={self.s} p={self.p} d={self.d}"
+
+    def exists(self, row: int, col: int) -> bool:
+        """Whether output pixel (row, col) exists (the kernel fits and it is inside the output)."""
+        return not self.error and 0 <= row < self.o and 0 <= col < self.o
+
+    def gradient(self, row: int, col: int) -> torch.Tensor:
+        """``∂y[row, col] / ∂x`` by autograd (:func:`pixel_gradient`), shape ``[i, i]``."""
+        return pixel_gradient(self.i, self.w, self.s, self.p, self.d, (row, col))
+
+    def caption(self) -> str:
+        """Parameters, the output size (with the formula) and what the highlighted pixels are
+        (for any output pixel; :meth:`summary` adds the numbers for one pixel)."""
+        i, k, s, p, d, span = self.i, self.k, self.s, self.p, self.d, self.span
+        text = (f"Input {i}×{i}, kernel {k}×{k} (weights 1…{k * k}), stride {s}, padding {p}, "
+                f"dilation {d} → output {self.o}×{self.o}; "
+                + output_size_formula(i, k, s, p, d) + ". Backward from one output pixel "
+                "alone (torch.autograd.grad): the highlighted input pixels are that pixel's "
+                "receptive field and the footprint of its gradient; each holds the kernel weight "
+                f"that multiplied it. The window spans d(k−1)+1 = {d}·({k}−1)+1 = {span} pixels "
+                "per side, fewer where taps fall on the zero padding (not an input)")
+        if d > 1 and k > 1:
+            nth = {2: "second", 3: "third"}.get(d, f"{d}th")
+            text += f"; with dilation {d} only every {nth} pixel of the window is read (holes)"
+        return text + "."
+
+    def summary(self, row: int, col: int) -> str:
+        """One line for output pixel (row, col): how many input pixels get a gradient, over
+        which rows × columns, and how many taps fall on the padding (from autograd)."""
+        k = self.k
+        rows, cols = torch.nonzero(self.gradient(row, col), as_tuple=True)
+        if not len(rows):
+            taps = "its only tap reads" if k == 1 else f"all {k * k} taps read"
+            return (f"backward from y[{row},{col}]: {taps} padding, no input pixel gets a "
+                    "gradient (y is 0 + bias)")
+        h, w = int(rows.max() - rows.min()) + 1, int(cols.max() - cols.min()) + 1
+        got = "gets" if len(rows) == 1 else "get"
+        text = (f"backward from y[{row},{col}]: {counted(len(rows), 'input pixel')} {got} a "
+                f"gradient, spanning {h}×{w}")
+        lost = k * k - len(rows)
+        if lost:
+            text += f" ({lost} of {counted(k * k, 'tap')} on padding)"
+        return text
+
+    def input_part(self) -> str:
+        """SVG body: the padded input grid, padding hatched (depends on i and p only)."""
+        n, p, top = self.n, self.p, self.top
+        label = f"input {self.i}×{self.i}" + (f", padded to {n}×{n}" if p else "") + ": ∂y/∂x"
+        pad_cells = [(r, c) for r in range(n) for c in range(n)
+                     if r < p or c < p or r >= n - p or c >= n - p]
+        parts = [_label(self.ix, top - 8, label),
+                 _rect(self.ix, top, n * CELL, n * CELL, fill="#fff"),
+                 _hatch(self.ix, top, pad_cells), _lines(self.ix, top, n, n)]
+        if p:
+            parts.append(_label(self.ix, top + n * CELL + 14,
+                                "grey hatched = zero padding: not an input, no gradient",
+                                extra=f" font-size='10' fill='{_GREY_TEXT}'"))
+        return "".join(parts)
+
+    def kernel_part(self) -> str:
+        """SVG body: the kernel with its weights (depends on k only)."""
+        k, top = self.k, self.top
+        return "".join([_label(self.kx, top - 8, f"kernel {k}×{k}"),
+                        _rect(self.kx, top, k * CELL, k * CELL, fill=_TINT["kernel"]),
+                        _lines(self.kx, top, k, k, stroke=ROLES["kernel"]),
+                        _texts(self.kx, top, _matrix(self.w))])
+
+    def output_part(self) -> str:
+        """SVG body: the empty output grid (depends on the output size only)."""
+        if self.error:
+            return _label(self.ox, self.top - 8, "no output",
+                          extra=f" fill='{ROLES['cropped']}'")
+        o, top = self.o, self.top
+        return "".join([_label(self.ox, top - 8, f"output {o}×{o}"),
+                        _rect(self.ox, top, o * CELL, o * CELL, fill=_TINT["output"]),
+                        _lines(self.ox, top, o, o, stroke=ROLES["output"])])
+
+    def overlay(self, row: int, col: int) -> str:
+        """SVG body: the pixels with a gradient (filled, ``data-role='gradient'``) and their
+        values (``data-role='gradient-values'``), the kernel window and its taps, the output
+        pixel ``backward`` starts from (seeded with 1) and a one-line summary."""
+        if self.error:
+            return ""
+        if not self.exists(row, col):
+            return _label(self.ix, self.text_y,
+                          f"Output pixel ({row}, {col}) does not exist: the output is only "
+                          f"{self.o}×{self.o}. Move the position slider back.",
+                          extra=f" fill='{ROLES['cropped']}' font-weight='bold'")
+        k, d, s, p, top, ix = self.k, self.d, self.s, self.p, self.top, self.ix
+        grad = self.gradient(row, col)
+        cells = [(r + p, c + p) for r, c in torch.nonzero(grad).tolist()]
+        fill = "".join(f"M{ix + c * CELL} {top + r * CELL}h{CELL}v{CELL}h-{CELL}z"
+                       for r, c in cells)
+        values = [["" for _ in range(self.n)] for _ in range(self.n)]
+        for r, c in cells:
+            values[r][c] = num(grad[r - p, c - p])
+        x0, y0 = ix + col * s * CELL, top + row * s * CELL
+        taps = "".join(f"M{x0 + v * d * CELL + 3} {y0 + u * d * CELL + 3}h{CELL - 6}v{CELL - 6}"
+                       f"h-{CELL - 6}z" for u in range(k) for v in range(k))
+        ox, oy = self.ox + col * CELL, top + row * CELL
+        return (f"<path data-role='gradient' d='{fill}' fill='{_TINT['field']}' "
+                f"stroke='{ROLES['field']}' stroke-width='2'/>"
+                f"<g data-role='gradient-values'>{_texts(ix, top, values)}</g>"
+                f"<path d='{taps}' fill='none' stroke='{ROLES['kernel']}' stroke-width='2'/>"
+                + _rect(x0, y0, self.span * CELL, self.span * CELL, stroke=ROLES["kernel"],
+                        extra=" stroke-width='3' stroke-dasharray='6 3'")
+                + _rect(ox, oy, CELL, CELL, fill=_TINT["current"], stroke=ROLES["current"],
+                        extra=" stroke-width='3'")
+                + _texts(ox, oy, [["1"]])
+                + _label(ix, self.text_y, self.summary(row, col)))
+
+    def svg(self, body: str, title: str, desc: str = "", layer: str = "") -> str:
+        """This scene's SVG around ``body``; ``layer`` is ``""`` for a standalone picture,
+        ``"bottom"`` or ``"top"`` for an explorer layer (inline, opaque or transparent)."""
+        return svg_doc(self.width, self.height, title, desc, body, standalone=not layer,
+                       background=None if layer == "top" else "#fff")
+
+    def figure(self, row: int = 0, col: int = 0) -> Figure:
+        """The whole picture as one figure; raises ``ValueError`` if the pixel does not exist."""
+        if self.error:
+            raise ValueError(self.error)
+        if not self.exists(row, col):
+            raise ValueError(f"output pixel ({row}, {col}) does not exist: the output is "
+                             f"{self.o}×{self.o}")
+        body = self.input_part() + self.kernel_part() + self.output_part() + self.overlay(row, col)
+        title = f"Gradient of output pixel ({row}, {col}), {self.params}"
+        caption = self.caption() + " " + self.summary(row, col) + "."
+        return Figure(self.svg(body, title, caption), caption)
+
+
+def output_pixel_gradient(i: int = 7, k: int = 3, s: int = 1, p: int = 1, d: int = 1,
+                          position: tuple[int, int] = (0, 0)) -> Figure:
+    """Which input pixels receive a gradient when ``backward`` starts from one output pixel
+    (ch3): its receptive field, each pixel holding the weight that touched it (autograd)."""
+    return GradientScene(i, k, s, p, d).figure(*position)
+
+
+# ---------------------------------------------------------------------------------------------
 # ch4: receptive fields of a stack of layers
 # ---------------------------------------------------------------------------------------------
 
@@ -568,6 +785,12 @@ def receptive_fields(layers: Sequence[tuple[int, int, int, int]], size: int | No
 # ---------------------------------------------------------------------------------------------
 
 
+def _kept(p: int, o: int, short: bool = False) -> str:
+    """Which rows/columns of the full grid a transposed convolution keeps: ``rows/cols 1…4``."""
+    rows = ("row/col", "rows/cols") if short else ("row/column", "rows/columns")
+    return f"{rows[0]} {p}" if o == 1 else f"{rows[1]} {p}…{p + o - 1}"
+
+
 class TransposedScene:
     """Transposed convolution of an ``i x i`` input with a ``k x k`` kernel drawn as scatter-add
     (ch5): the full ``(i−1)s + d(k−1) + 1`` grid of summed kernel copies, the border that
@@ -611,7 +834,7 @@ class TransposedScene:
         self.gx = self.kx + fit_k * CELL + _GAP + 10
         self.legend_y = self.top + max(fit_size, fit_i, fit_k) * CELL + 18
         self.width = max(self.gx + fit_size * CELL + _M, 520)
-        self.height = self.legend_y + 10
+        self.height = self.legend_y + 2 * 14 + 10  # up to three legend lines
 
     @property
     def params(self) -> str:
@@ -619,13 +842,25 @@ class TransposedScene:
 
     @property
     def caption(self) -> str:
+        p, op, f, o = self.p, self.op, self.f, self.o
+        if op > p:
+            crop = (f"cropped by {p} at the top/left; output_padding {op} then reaches "
+                    f"{counted(op - p, 'row/column', 'rows/columns')} past the full grid at the "
+                    "bottom/right, where no "
+                    "kernel copy lands (0 + bias)")
+        elif op:
+            crop = (f"cropped by {p} at the top/left and by {p - op} at the bottom/right "
+                    f"(output_padding {op} keeps "
+                    f"{counted(op, 'computed row/column', 'computed rows/columns')} that "
+                    "padding would crop)")
+        else:
+            crop = f"cropped by {p} on each side"
         return (f"Transposed conv, input {self.i}×{self.i}, kernel {self.k}×{self.k}, stride "
-                f"{self.s}, padding {self.p}, output_padding {self.op}, dilation {self.d}: "
+                f"{self.s}, padding {p}, output_padding {op}, dilation {self.d}: "
                 f"every input value times the kernel is added at stride {self.s}; the full "
-                f"{self.f}×{self.f} sum is cropped by {self.p} on each side"
-                + (f" and gets {self.op} extra row/column at the bottom/right" if self.op else "")
-                + f"; o = ({self.i}−1)·{self.s} − 2·{self.p} + {self.d}·({self.k}−1) + "
-                f"{self.op} + 1 = {self.o}.")
+                f"{f}×{f} sum is {crop}; the output is {_kept(p, o)}; "
+                f"o = ({self.i}−1)·{self.s} − 2·{p} + {self.d}·({self.k}−1) + "
+                f"{op} + 1 = {o}.")
 
     def contribution(self, r: int, c: int) -> torch.Tensor:
         """The full-size copy of the kernel weighted by input (r, c) (PyTorch, one-hot input)."""
@@ -665,16 +900,25 @@ class TransposedScene:
         return "".join(parts)
 
     def crop_part(self, note: str = "") -> str:
-        """SVG body: cropped border (hatched), output_padding cells (dashed, zeros), the output
-        (green frame) and the legend."""
-        f, p, op, o, top, gx = self.f, self.p, self.op, self.o, self.top, self.gx
+        """SVG body: what the crop does to the full grid, and the legend.
+
+        The output is rows/columns ``p … p+o−1`` of the full grid (green frame, row numbers on
+        the left, kept ones bold); the rest of the full grid is cropped (hatched): ``p`` rows at
+        the top/left, ``p − output_padding`` at the bottom/right. While ``output_padding ≤ p``
+        the rows it keeps are computed sums of the full grid. Only when ``output_padding > p``
+        does the output reach past the full grid: those cells (dashed) are positions no kernel
+        copy reaches, so PyTorch gives 0 (+ bias) there; the numbers written in them are taken
+        from ``F.conv_transpose2d``'s output.
+        """
+        f, p, o, top, gx = self.f, self.p, self.o, self.top, self.gx
         if self.error:
             return _label(gx, top - 8, f"full {f}×{f} (sums): no output",
                           extra=f" fill='{ROLES['cropped']}'")
-        size = f + op
+        size = max(f, p + o)
+        kept = range(p, p + o)
         parts = [_label(gx, top - 8, f"full {f}×{f} (sums), output {o}×{o} (green)")]
         cropped = [(r, c) for r in range(size) for c in range(size)
-                   if not (p <= r < p + o and p <= c < p + o)]
+                   if not (r in kept and c in kept)]
         if cropped:
             big, small = size * CELL, o * CELL
             ring = (f"M{gx} {top}h{big}v{big}h-{big}z"
@@ -684,21 +928,41 @@ class TransposedScene:
             parts.append(f"<path d='{ring}' fill='#EFA27A' fill-opacity='.45' "
                          f"fill-rule='evenodd'/>"
                          f"<path d='{hatch}' stroke='{ROLES['cropped']}' stroke-opacity='.5'/>")
-        if op:
-            extra = [(r, c) for r in range(size) for c in range(size) if r >= f or c >= f]
+        beyond = [(r, c) for r in kept for c in kept if r >= f or c >= f]
+        if beyond:
             d = "".join(f"M{gx + c * CELL} {top + r * CELL}h{CELL}v{CELL}h-{CELL}z"
-                        for r, c in extra)
-            zeros = [["0" if (r, c) in set(extra) else "" for c in range(size)]
-                     for r in range(size)]
+                        for r, c in beyond)
+            where = set(beyond)
+            values = [[num(self.out[r - p, c - p]) if (r, c) in where else ""
+                       for c in range(size)] for r in range(size)]
             parts += [f"<path d='{d}' fill='none' stroke='#555' stroke-dasharray='3 2'/>",
-                      _texts(gx, top, zeros)]
+                      _texts(gx, top, values)]
+        for r in range(size):
+            weight = " font-weight='bold'" if r in kept else f" fill='{_GREY_TEXT}'"
+            parts.append(_label(gx - 3, top + r * CELL + CELL // 2 + 3, str(r), anchor="end",
+                                extra=f" font-size='9'{weight}"))
         parts.append(_rect(gx + p * CELL, top + p * CELL, o * CELL, o * CELL,
                            stroke=ROLES["output"], extra=" stroke-width='3'"))
-        legend = f"hatched = cropped by padding {p}" + (f"; {note}" if note else "")
-        if op:
-            legend += "; dashed = output_padding (zeros)"
-        parts.append(_label(_M, self.legend_y, legend, extra=" font-size='11'"))
+        for n, line in enumerate(self.legend(bool(beyond), note)):
+            parts.append(_label(_M, self.legend_y + 14 * n, line, extra=" font-size='11'"))
         return "".join(parts)
+
+    def legend(self, beyond: bool, note: str = "") -> list[str]:
+        """The legend lines under the picture (``beyond``: the output reaches past the full
+        grid, i.e. ``output_padding > p``)."""
+        p, op, o = self.p, self.op, self.o
+        end = max(p - op, 0)
+        lines = [f"kept (green): {_kept(p, o, short=True)} of the full grid; cropped (hatched): "
+                 f"{p} top/left, {end} bottom/right"]
+        if beyond:
+            lines.append("dashed = beyond the full output: no kernel copy lands here (0 + bias)")
+        elif op:
+            rows = "row/col" if op == 1 else "rows/cols"
+            lines.append(f"output_padding {op} keeps {op} more computed {rows} at the "
+                         "bottom/right (not zeros)")
+        if note:
+            lines.append(note)
+        return lines
 
     def svg(self, body: str, title: str, desc: str = "", layer: str = "") -> str:
         """This scene's SVG around ``body``; ``layer`` is ``""`` for a standalone picture,
@@ -742,7 +1006,9 @@ def stride_zero_insertion(i: int = 3, s: int = 2) -> Figure:
     top = 30
     gx = _M + i * CELL + _GAP + 20
     inserted = [(r, c) for r in range(n) for c in range(n) if r % s or c % s]
-    parts = [_label(_M, 16, f"input {i}×{i}"), _label(gx, 16, f"{s - 1} zero(s) inserted: {n}×{n}"),
+    zeros_text = counted(s - 1, "zero")
+    label = f"{zeros_text} inserted between values: {n}×{n}"
+    parts = [_label(_M, 16, f"input {i}×{i}"), _label(gx, 16, label),
              _rect(_M, top, i * CELL, i * CELL, fill=_TINT["input"]),
              _lines(_M, top, i, i, stroke=ROLES["input"]), _texts(_M, top, _matrix(x[0, 0])),
              f"<path d='M{_M + i * CELL + 6} {top + 20}h{_GAP}m-5 -4l5 4l-5 4' stroke='#555' "
@@ -753,9 +1019,11 @@ def stride_zero_insertion(i: int = 3, s: int = 2) -> Figure:
             for r in range(n)]
     zeros = [["0" if (r, c) in set(inserted) else "" for c in range(n)] for r in range(n)]
     parts += [_texts(gx, top, vals), _texts(gx, top, zeros, fill=_GREY_TEXT)]
-    caption = (f"Stride {s} as zero insertion: {s - 1} zero(s) (grey, hatched) between the "
+    between = " (grey, hatched)" if s > 1 else ""
+    caption = (f"Stride {s} as zero insertion: {zeros_text}{between} between the "
                f"values of a {i}×{i} input give a {n}×{n} grid, (i−1)s+1 = ({i}−1)·{s}+1 = {n}.")
-    svg = svg_doc(gx + n * CELL + _M, top + max(n, i) * CELL + 10,
+    width = max(gx + n * CELL, gx + text_width(label)) + _M
+    svg = svg_doc(width, top + max(n, i) * CELL + 10,
                   f"Stride {s} as zero insertion", caption, "".join(parts))
     return Figure(svg, caption)
 

@@ -1,4 +1,4 @@
-"""Slider explorers that work in a live kernel *and* on the static site (ch1, ch2, ch4, ch5).
+"""Slider explorers that work in a live kernel *and* on the static site (ch1–ch5).
 
 How they work: every picture an explorer can show is computed in Python when the cell runs
 (numbers from PyTorch or :mod:`convlab.arithmetic`, drawn by :mod:`convlab.draw`). The pictures
@@ -346,6 +346,82 @@ def channels_explorer(in_channels: Sequence[int] = (1, 2, 3, 4),
 
 
 # ---------------------------------------------------------------------------------------------
+# ch3: gradient of one output pixel
+# ---------------------------------------------------------------------------------------------
+
+
+def gradient_explorer(i: int = 7, kernel_sizes: Sequence[int] = (1, 2, 3),
+                      strides: Sequence[int] = (1, 2), paddings: Sequence[int] = (0, 1),
+                      dilations: Sequence[int] = (1, 2), positions: int = 3) -> widgets.VBox:
+    """Backprop from one output pixel (ch3): sliders for k, s, p, d and the output position on
+    an ``i x i`` input. Each frame shows the input pixels whose gradient is non-zero (computed by
+    ``torch.autograd.grad`` of that one pixel of ``F.conv2d``, float64, kernel weights
+    1…k²), their gradient values, the window, and a caption with the output size (from
+    ``conv_output_size``): the highlighted pixels are the pixel's receptive field.
+
+    The position slider visits the top-left ``positions x positions`` output pixels; a pixel
+    outside a smaller output, or a kernel that does not fit, shows an explanation instead.
+    """
+    ex = _Explorer()
+    ex.slider("k", "kernel size k", kernel_sizes, 3)
+    ex.slider("s", "stride s", strides, 1)
+    ex.slider("p", "padding p", paddings, 0)
+    ex.slider("d", "dilation d", dilations, 1)
+    cells = tuple((r, c) for r in range(positions) for c in range(positions))
+    ex.slider("pos", "output (row,col)", cells, (1, 1) if positions > 1 else (0, 0))
+
+    sizes = []
+    for k, s, p, d in itertools.product(kernel_sizes, strides, paddings, dilations):
+        try:
+            sizes.append(conv_output_size(i, k, s, p, d))
+        except ValueError:
+            pass
+    fit = (i + 2 * max(paddings), max(kernel_sizes), max(sizes, default=0))
+
+    @cache
+    def scene(k: int, s: int, p: int, d: int) -> draw.GradientScene:
+        return draw.GradientScene(i, k, s, p, d, fit=fit, strict=False)
+
+    def sc_of(q: dict[str, Any]) -> draw.GradientScene:
+        return scene(q["k"], q["s"], q["p"], q["d"])
+
+    def input_layer(q: dict[str, Any]) -> str:
+        sc = sc_of(q)
+        return sc.svg(sc.input_part(), f"input {sc.i}×{sc.i}, padding {sc.p}", layer="bottom")
+
+    def kernel_layer(q: dict[str, Any]) -> str:
+        sc = sc_of(q)
+        return sc.svg(sc.kernel_part(), f"kernel {sc.k}×{sc.k}", layer="top")
+
+    def output_layer(q: dict[str, Any]) -> str:
+        sc = sc_of(q)
+        if sc.error:
+            svg = sc.svg(sc.output_part(), f"Convolution {sc.params}: no output", layer="top")
+            text = f"{sc.error}. PyTorch refuses it too (F.conv2d raises a RuntimeError)."
+            return f"<figure style='margin:0;padding:0'>{svg}{_message(text)}</figure>"
+        svg = sc.svg(sc.output_part(), f"Convolution {sc.params}: output {sc.o}×{sc.o}",
+                     layer="top")
+        return draw.html_figure(svg, sc.caption())
+
+    def gradient_layer(q: dict[str, Any]) -> str:
+        sc = sc_of(q)
+        if sc.error:
+            return ""
+        row, col = q["pos"]
+        if sc.exists(row, col):  # no parameters in the title: equal pictures stay one frame
+            title = f"Gradient of output pixel ({row}, {col})"
+        else:
+            title = f"Output pixel ({row}, {col}) does not exist: the output is {sc.o}×{sc.o}"
+        return sc.svg(sc.overlay(row, col), title, layer="top")
+
+    order = ["p", "k", "d", "s", "pos"]
+    picture = layered(ex.tree(order, input_layer), ex.tree(order, kernel_layer),
+                      ex.tree(order, output_layer), ex.tree(order, gradient_layer))
+    return ex.root("Gradient explorer: backward from one output pixel — which input pixels "
+                   "get a gradient?", [picture])
+
+
+# ---------------------------------------------------------------------------------------------
 # ch4: receptive field explorer
 # ---------------------------------------------------------------------------------------------
 
@@ -448,6 +524,9 @@ def transposed_conv_explorer(input_sizes: Sequence[int] = (2, 3),
 # ---------------------------------------------------------------------------------------------
 
 
+_CAPTION = "margin:0;padding:2px 0;text-align:left"  # inline: the book theme pads figcaptions
+
+
 def image_kernel_explorer(kernels: Sequence[str] = tuple(draw.IMAGE_KERNELS),
                           strides: Sequence[int] = (1, 2), paddings: Sequence[int] = (0, 1),
                           size: int = 64) -> widgets.VBox:
@@ -465,7 +544,7 @@ def image_kernel_explorer(kernels: Sequence[str] = tuple(draw.IMAGE_KERNELS),
         f"<figure style='margin:0 12px 0 0;padding:0'><img src='data:image/png;base64,{src}' "
         f"width='{2 * w}' height='{2 * h}' alt='input photograph, grayscale, {h}×{w}' "
         f"style='image-rendering:pixelated;display:block;margin:0'/>"
-        f"<figcaption style='text-align:left'>input {h}×{w}</figcaption></figure>",
+        f"<figcaption style='{_CAPTION}'>input {h}×{w}</figcaption></figure>",
         layout=ex.layout, style=ex.style)
 
     def make(q: dict[str, Any]) -> str:
@@ -474,7 +553,7 @@ def image_kernel_explorer(kernels: Sequence[str] = tuple(draw.IMAGE_KERNELS),
                            for row in draw.IMAGE_KERNELS[q["kernel"]])
         caption = (f"{q['kernel']} kernel {weights}, stride {q['s']}, padding {q['p']}: "
                    f"F.conv2d output shape {tuple(y.shape)}")
-        return (f"<figure style='margin:0;padding:0'>{img}<figcaption style='text-align:left'>"
+        return (f"<figure style='margin:0;padding:0'>{img}<figcaption style='{_CAPTION}'>"
                 f"{draw._e(caption)}</figcaption></figure>")
 
     pictures = widgets.HBox([original, ex.tree(["kernel", "s", "p"], make)])

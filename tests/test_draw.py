@@ -155,3 +155,133 @@ def test_unreached_pixels_reports_interior_gaps_found_by_torch():
     fig = draw.unreached_pixels(7, 2, 2, 0, 2)
     assert never == [1, 3, 5]
     assert "(at 1, 3, 5)" in fig.caption and "0 row(s)" in fig.caption
+
+
+# ---------------------------------------------------------------------------------------------
+# ch5 fixes: what output_padding adds, and the zero-insertion label
+# ---------------------------------------------------------------------------------------------
+
+
+def _dashed_cells(svg: str) -> int:
+    m = re.search(r"<path d='([^']*)' fill='none' stroke='#555' stroke-dasharray", svg)
+    return len(re.findall(r"M", m.group(1))) if m else 0
+
+
+def test_output_padding_within_padding_keeps_computed_rows_not_zeros():
+    # i=3, k=3, s=2, p=1, output_padding=1: the output is full[1:7, 1:7], all computed sums
+    x = torch.arange(1, 10, dtype=torch.float32).view(1, 1, 3, 3)
+    w = draw.example_kernel(3)[None, None]
+    full = F.conv_transpose2d(x, w, stride=2)[0, 0]
+    out = F.conv_transpose2d(x, w, stride=2, padding=1, output_padding=1)[0, 0]
+    o = out.shape[-1]
+    assert torch.equal(out, full[1:1 + o, 1:1 + o])  # the kept rows are rows of the full sum
+    fig = draw.transposed_scatter(3, 3, 2, 1, 1)
+    text = _texts(fig)
+    assert _dashed_cells(fig.svg) == 0
+    assert "(zeros)" not in text and "output_padding (zeros)" not in fig.caption
+    assert f"kept (green): rows/cols 1…{o} of the full grid" in text
+    assert "cropped (hatched): 1 top/left, 0 bottom/right" in text
+    assert "keeps 1 more computed row/col at the bottom/right (not zeros)" in text
+    assert "by 0 at the bottom/right" in fig.caption
+
+
+def test_output_padding_beyond_padding_reaches_past_the_full_output():
+    # p=0, output_padding=1: one row/column past the full grid, where no kernel copy lands
+    x = torch.arange(1, 5, dtype=torch.float32).view(1, 1, 2, 2)
+    w = draw.example_kernel(3)[None, None]
+    full = F.conv_transpose2d(x, w, stride=2)[0, 0]
+    out = F.conv_transpose2d(x, w, stride=2, output_padding=1)[0, 0]
+    f, o = full.shape[-1], out.shape[-1]
+    assert o == f + 1 and float(out[f:].abs().sum() + out[:, f:].abs().sum()) == 0
+    fig = draw.transposed_scatter(2, 3, 2, 0, 1)
+    text = _texts(fig)
+    assert _dashed_cells(fig.svg) == o * o - f * f
+    assert "dashed = beyond the full output: no kernel copy lands here (0 + bias)" in text
+    assert "output_padding (zeros)" not in text
+    # the numbers written in the dashed bottom row are torch's output row f (all 0)
+    scene = draw.TransposedScene(2, 3, 2, 0, 1)
+    y = str(scene.top + f * draw.CELL + draw.CELL // 2 + 4)
+    ns = "{http://www.w3.org/2000/svg}"
+    (row,) = [t.text for t in ET.fromstring(fig.svg).iter(f"{ns}text") if t.get("y") == y]
+    assert row.split() == [draw.num(v) for v in out[f]] == ["0"] * o
+
+
+@pytest.mark.parametrize(("k", "kept", "text"), [(2, ["2"], "row/col 2"),
+                                                 (3, ["2", "3"], "rows/cols 2…3")])
+def test_transposed_row_numbers_mark_the_kept_rows(k, kept, text):
+    fig = draw.transposed_scatter(2, k, 2, 2, 1)
+    full = F.conv_transpose2d(torch.ones(1, 1, 2, 2), torch.ones(1, 1, k, k), stride=2)
+    out = F.conv_transpose2d(torch.ones(1, 1, 2, 2), torch.ones(1, 1, k, k), stride=2, padding=2,
+                             output_padding=1)
+    assert [str(r) for r in range(2, 2 + out.shape[-1])] == kept  # rows p … p+o−1
+    ns = "{http://www.w3.org/2000/svg}"
+    numbers = [t for t in ET.fromstring(fig.svg).iter(f"{ns}text") if t.get("font-size") == "9"]
+    assert [t.text for t in numbers] == [str(r) for r in range(full.shape[-1])]
+    assert [t.text for t in numbers if t.get("font-weight") == "bold"] == kept
+    assert f"kept (green): {text} of the full grid" in _texts(fig)
+
+
+@pytest.mark.parametrize(("i", "s", "zeros"), [(2, 2, "1 zero inserted"),
+                                               (3, 3, "2 zeros inserted"),
+                                               (3, 1, "no zeros inserted"),
+                                               (1, 4, "3 zeros inserted")])
+def test_stride_zero_insertion_label_fits_and_is_grammatical(i, s, zeros):
+    fig = draw.stride_zero_insertion(i, s)
+    root = _svg_root(fig)
+    ns = "{http://www.w3.org/2000/svg}"
+    label = next(t for t in root.iter(f"{ns}text") if "inserted" in (t.text or ""))
+    assert label.text.startswith(zeros) and "(s)" not in label.text + fig.caption
+    n = F.conv_transpose2d(torch.ones(1, 1, i, i), torch.ones(1, 1, 1, 1), stride=s).shape[-1]
+    assert label.text.endswith(f"{n}×{n}")
+    # 7 px per character is wider than sans-serif digits and lower-case letters at 12 px
+    assert int(root.get("width")) >= int(label.get("x")) + 7 * len(label.text)
+
+
+# ---------------------------------------------------------------------------------------------
+# ch3: the gradient of one output pixel
+# ---------------------------------------------------------------------------------------------
+
+
+@settings(max_examples=60, deadline=None)
+@given(i=st.integers(3, 7), k=st.integers(1, 3), s=st.integers(1, 3), p=st.integers(0, 2),
+       d=st.integers(1, 2), data=st.data())
+def test_pixel_gradient_equals_backward_and_the_kernel_weights(i, k, s, p, d, data):
+    w = torch.randn(k, k, dtype=torch.float64)
+    x = torch.randn(1, 1, i, i, dtype=torch.float64, requires_grad=True)
+    try:
+        y = F.conv2d(x, w[None, None], stride=s, padding=p, dilation=d)
+    except RuntimeError:
+        with pytest.raises(ValueError, match="does not fit"):
+            draw.pixel_gradient(i, w, s, p, d)
+        return
+    o = y.shape[-1]
+    row, col = data.draw(st.integers(0, o - 1)), data.draw(st.integers(0, o - 1))
+    y[0, 0, row, col].backward()
+    got = draw.pixel_gradient(i, w, s, p, d, (row, col))
+    torch.testing.assert_close(got, x.grad[0, 0], rtol=0, atol=0)
+    # each tap of the window that lands on an input pixel gives it that weight
+    for u in range(k):
+        for v in range(k):
+            r, c = row * s - p + d * u, col * s - p + d * v
+            if 0 <= r < i and 0 <= c < i:
+                assert float(got[r, c]) == float(w[u, v])
+    with pytest.raises(ValueError, match="does not exist"):
+        draw.pixel_gradient(i, w, s, p, d, (o, 0))
+
+
+def test_output_pixel_gradient_figure():
+    fig = draw.output_pixel_gradient(7, 3, 2, 1, 2, (1, 1))
+    o = F.conv2d(torch.zeros(1, 1, 7, 7), torch.zeros(1, 1, 3, 3), stride=2, padding=1,
+                 dilation=2).shape[-1]
+    text = _texts(fig)
+    assert f"output {o}×{o}" in text and f"= {o}." in fig.caption
+    assert "receptive field" in fig.caption and "d(k−1)+1 = 2·(3−1)+1 = 5" in fig.caption
+    assert "9 input pixels get a gradient, spanning 5×5" in text
+    corner = draw.output_pixel_gradient(7, 3, 1, 1, 1, (0, 0))
+    assert "4 input pixels get a gradient, spanning 2×2 (5 of 9 taps on padding)" in corner.caption
+    only_padding = draw.output_pixel_gradient(7, 1, 1, 1, 1, (0, 0))
+    assert "its only tap reads padding" in only_padding.caption
+    with pytest.raises(ValueError, match="does not exist"):
+        draw.output_pixel_gradient(7, 3, 2, 0, 2, (2, 0))
+    with pytest.raises(ValueError, match="does not fit"):
+        draw.GradientScene(3, 3, 1, 0, 2)

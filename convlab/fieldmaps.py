@@ -97,7 +97,7 @@ def field_panels(
     ncols = min(columns, n)
     nrows = -(-n // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(2.9 * ncols, 3.3 * nrows + 0.4),
-                             squeeze=False)
+                             squeeze=False, layout="constrained")
     flat = list(axes.flat)
     for ax, (name, grad_map) in zip(flat, maps.items(), strict=False):
         if not isinstance(grad_map, torch.Tensor) or grad_map.dim() != 2:
@@ -119,6 +119,5 @@ def field_panels(
         ax.set_yticks([])
     for ax in flat[n:]:
         ax.axis("off")
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / (3.3 * nrows + 0.4)))
+    fig.suptitle(title, fontsize=10)  # constrained layout keeps two-line titles off the row above
     return fig

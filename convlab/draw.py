@@ -937,10 +937,12 @@ class TransposedScene:
                        for c in range(size)] for r in range(size)]
             parts += [f"<path d='{d}' fill='none' stroke='#555' stroke-dasharray='3 2'/>",
                       _texts(gx, top, values)]
-        for r in range(size):
-            weight = " font-weight='bold'" if r in kept else f" fill='{_GREY_TEXT}'"
-            parts.append(_label(gx - 3, top + r * CELL + CELL // 2 + 3, str(r), anchor="end",
-                                extra=f" font-size='9'{weight}"))
+        for style, rows in ((" font-weight='bold'", kept),
+                            (f" fill='{_GREY_TEXT}'", [r for r in range(size) if r not in kept])):
+            if rows:  # row numbers, kept ones bold
+                parts.append(f"<g font-size='9' text-anchor='end'{style}>"
+                             + "".join(f"<text x='{gx - 3}' y='{top + r * CELL + CELL // 2 + 3}'>"
+                                       f"{r}</text>" for r in rows) + "</g>")
         parts.append(_rect(gx + p * CELL, top + p * CELL, o * CELL, o * CELL,
                            stroke=ROLES["output"], extra=" stroke-width='3'"))
         for n, line in enumerate(self.legend(bool(beyond), note)):

@@ -470,10 +470,10 @@ def unreached_pixels(i: int = 6, k: int = 3, s: int = 2, p: int = 0, d: int = 1)
 
 
 def _stack_of(x: int, y: int, size: int, count: int, fill: str, stroke: str,
-              cells: int = 0) -> str:
-    """``count`` squares of side ``size`` offset diagonally (a channel stack), front last."""
+              cells: int = 0, off: int = 6) -> str:
+    """``count`` squares of side ``size`` offset diagonally by ``off`` (a channel stack), the
+    front one (index 0) drawn last."""
     parts = []
-    off = 6
     for j in reversed(range(count)):
         sx, sy = x + j * off, y + j * off
         parts.append(_rect(sx, sy, size, size, fill=fill, stroke=stroke))
@@ -493,36 +493,50 @@ def param_count_text(c_in: int, c_out: int, k: int) -> tuple[str, int, int]:
 def kernel_stack(c_in: int = 3, c_out: int = 2, k: int = 3, desc: bool = True) -> Figure:
     """A ``C_in``-channel input, ``C_out`` kernels of shape ``C_in × k × k`` (each with one
     bias), and the ``C_out`` output channels, one per kernel; with the parameter count from
-    :func:`convlab.conv_params` checked against ``nn.Conv2d`` (ch2)."""
+    :func:`convlab.conv_params` checked against ``nn.Conv2d`` (ch2).
+
+    Labels count from 0 like PyTorch: "kernel 0 = weight[0], bias b[0]" is ``conv.weight[0]``
+    and ``conv.bias[0]``, "out 0" is output channel 0, "c0" is input channel 0. ``desc=False``
+    leaves the caption out of the SVG ``<desc>`` (the visible caption is the figure's
+    ``caption``, shown under the SVG by :func:`html_figure`)."""
     text, n, torch_n = param_count_text(c_in, c_out, k)
-    kc = 10  # kernel cell size
+    big = " font-size='14'"
+    kc = 12  # kernel cell size
     ksz = k * kc
-    row_h = max(ksz + 6 * (c_in - 1), 40) + 22
-    top = 40
-    parts = [_label(_M, 16, f"input: {c_in} channel(s)"),
-             _label(170, 16, f"{c_out} kernel(s), each {c_in}×{k}×{k}"),
-             _label(390, 16, f"output: {c_out} channel(s)")]
-    parts.append(_stack_of(_M + 10, top, 80, c_in, _TINT["input"], ROLES["input"], cells=4))
+    off_in = 16  # input channels are offset this much: their labels (font 12) do not touch
+    row_h = max(ksz + 6 * (c_in - 1), 44) + 26
+    top = 44
+    kx, ox = 210, 600
+    parts = [_label(_M, 18, f"input: {counted(c_in, 'channel')}", extra=big),
+             _label(kx, 18, f"{counted(c_out, 'kernel')}, each {c_in}×{k}×{k}", extra=big),
+             _label(ox - 30, 18, f"output: {counted(c_out, 'channel')}", extra=big)]
+    parts.append(_stack_of(_M + 10, top, 80, c_in, _TINT["input"], ROLES["input"], cells=4,
+                           off=off_in))
     for j in range(c_in):
-        parts.append(_label(_M + 10 + 80 + j * 6 + 4, top + j * 6 + 10, f"c{j + 1}",
-                            extra=" font-size='9'"))
+        parts.append(_label(_M + 10 + 80 + j * off_in + 4, top + j * off_in + 12, f"c{j}"))
     for o in range(c_out):
         y = top + o * row_h
-        parts.append(_stack_of(180, y, ksz, c_in, _TINT["kernel"], ROLES["kernel"], cells=k))
-        parts.append(_label(180 + ksz + 6 * c_in + 4, y + 12,
-                            f"kernel {o + 1} + bias b{o + 1}", extra=" font-size='11'"))
+        parts.append(_stack_of(kx, y, ksz, c_in, _TINT["kernel"], ROLES["kernel"], cells=k))
+        parts.append(_label(kx + ksz + 6 * (c_in - 1) + 10, y + 14,
+                            f"kernel {o} = weight[{o}], bias b[{o}]", extra=" font-size='13'"))
         oy = y + 4
-        parts.append(_rect(400, oy, 36, 36, fill=_TINT["output"], stroke=ROLES["output"]))
-        parts.append(_label(418, oy + 22, f"out {o + 1}", anchor="middle", extra=" font-size='10'"))
-        parts.append(f"<path d='M372 {oy + 18}h22m-5 -4l5 4l-5 4' stroke='#555' fill='none'/>")
-    height = top + max(c_out * row_h, 80 + 6 * c_in) + 46
+        parts.append(_rect(ox, oy, 48, 40, fill=_TINT["output"], stroke=ROLES["output"]))
+        parts.append(_label(ox + 24, oy + 25, f"out {o}", anchor="middle",
+                            extra=" font-size='13'"))
+        parts.append(f"<path d='M{ox - 30} {oy + 20}h24m-5 -4l5 4l-5 4' stroke='#555' "
+                     "fill='none'/>")
+    height = top + max(c_out * row_h, 80 + off_in * (c_in - 1) + 10) + 50
     check = "equal" if n == torch_n else "DIFFERENT"
-    parts.append(_label(_M, height - 28, text))
+    parts.append(_label(_M, height - 30, text, extra=big))
     parts.append(_label(_M, height - 10, f"nn.Conv2d({c_in}, {c_out}, {k}) has {torch_n} "
-                                         f"parameters: {check}"))
-    caption = (f"C_in={c_in}, C_out={c_out}, k={k}: each of the {c_out} kernel(s) covers all "
-               f"{c_in} input channel(s) and makes one output channel; {text}.")
-    svg = svg_doc(520, height, f"Kernel stack C_in={c_in} C_out={c_out} k={k}",
+                                         f"parameters: {check}", extra=big))
+    kernels = counted(c_out, "kernel")
+    caption = (f"C_in={c_in}, C_out={c_out}, k={k}: each of the {kernels} (numbered from 0, "
+               f"like conv.weight[0]) covers all {counted(c_in, 'input channel')} and makes "
+               f"one output channel; {text}.")
+    width = max(ox + 48, ox - 30 + text_width(f"output: {counted(c_out, 'channel')}", 14),
+                _M + text_width(text, 14)) + _M
+    svg = svg_doc(width, height, f"Kernel stack C_in={c_in} C_out={c_out} k={k}",
                   caption if desc else "", "".join(parts))
     return Figure(svg, caption)
 

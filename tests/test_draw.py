@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import re
 import xml.etree.ElementTree as ET
 
@@ -84,7 +85,39 @@ def test_kernel_stack_count_equals_nn_conv2d():
     n = sum(t.numel() for t in torch.nn.Conv2d(3, 4, 5).parameters())
     text = _texts(fig)
     assert f"= {n}" in text and f"has {n} parameters: equal" in text
-    assert text.count("+ bias") == 4
+    assert text.count(", bias b[") == 4
+
+
+@pytest.mark.parametrize(("c_in", "c_out"), [(1, 1), (3, 2), (4, 4)])
+def test_kernel_stack_labels_count_from_zero_like_pytorch(c_in, c_out):
+    conv = torch.nn.Conv2d(c_in, c_out, 3)
+    fig = draw.kernel_stack(c_in, c_out, 3)
+    ns = "{http://www.w3.org/2000/svg}"
+    texts = [t.text for t in _svg_root(fig).iter(f"{ns}text")]
+    # one label per conv.weight[j] / conv.bias[j], indexed exactly as PyTorch indexes them
+    kernels = [t for t in texts if t.startswith("kernel ")]
+    assert kernels == [f"kernel {j} = weight[{j}], bias b[{j}]"
+                       for j in range(conv.weight.shape[0])]
+    assert len(conv.bias) == c_out
+    assert [t for t in texts if t.startswith("out ")] == [f"out {j}" for j in range(c_out)]
+    assert [t for t in texts if re.fullmatch(r"c\d+", t)] == [f"c{j}"
+                                                              for j in range(conv.in_channels)]
+    assert "(s)" not in " ".join(texts) + fig.caption
+
+
+def test_kernel_stack_channel_labels_do_not_overlap_and_text_is_large():
+    ns = "{http://www.w3.org/2000/svg}"
+    root = _svg_root(draw.kernel_stack(4, 2, 3))
+    labels = [t for t in root.iter(f"{ns}text") if re.fullmatch(r"c\d+", t.text or "")]
+    assert len(labels) == 4
+    for a, b in itertools.pairwise(labels):
+        size = int(a.get("font-size") or root.get("font-size"))
+        # the next label starts below this one's line or right of its text
+        apart_y = int(b.get("y")) - int(a.get("y")) >= size
+        apart_x = int(b.get("x")) - int(a.get("x")) >= draw.text_width(a.text, size)
+        assert apart_y or apart_x, (a.text, b.text)
+    sizes = [int(t.get("font-size") or root.get("font-size")) for t in root.iter(f"{ns}text")]
+    assert min(sizes) >= 12
 
 
 def test_transposed_scene_matches_torch_and_scatter_steps_sum_up():

@@ -297,9 +297,12 @@ class ConvScene:
     @property
     def caption(self) -> str:
         span = self.d * (self.k - 1) + 1
-        return (f"Input {self.i}×{self.i} with zero padding p={self.p} (grey, hatched), kernel "
-                f"{self.k}×{self.k} with dilation {self.d} (window spans {span}×{span}), "
-                f"stride {self.s} → output {self.o}×{self.o}; "
+        padding = (f"zero padding p={self.p} (grey, hatched)" if self.p
+                   else "no padding (p=0)")
+        return (f"Input {self.i}×{self.i} with {padding}, kernel {self.k}×{self.k} with "
+                f"dilation {self.d} (window spans {span}×{span}), stride {self.s}; each output "
+                "value is the window's inputs multiplied elementwise by the kernel and summed "
+                f"(⋆ = cross-correlation) → output {self.o}×{self.o}; "
                 + output_size_formula(self.i, self.k, self.s, self.p, self.d))
 
     def base(self) -> str:
@@ -334,7 +337,8 @@ class ConvScene:
                         _rect(self.kx, top, k * CELL, k * CELL, fill=_TINT["kernel"]),
                         _lines(self.kx, top, k, k, stroke=ROLES["kernel"]),
                         _texts(self.kx, top, _matrix(self.w)),
-                        f"<text x='{self.kx - _GAP // 2}' y='{top + 16}'>*</text>"])
+                        f"<text x='{self.kx - _GAP // 2}' y='{top + 20}' "
+                        "font-size='22'>⋆</text>"])
 
     def output_part(self) -> str:
         """SVG body: the output grid with the values from ``F.conv2d``."""
@@ -381,7 +385,8 @@ class ConvScene:
                 + _rect(x0, y0, span * CELL, span * CELL, stroke=ROLES["kernel"],
                         extra=" stroke-width='3' stroke-dasharray='6 3'")
                 + _rect(ox, oy, CELL, CELL, fill=_TINT["current"], stroke=ROLES["current"],
-                        extra=" stroke-width='3' fill-opacity='.5'")
+                        extra=" stroke-width='3'")
+                + _texts(ox, oy, [[num(self.y[row, col])]])  # the value, over its fill
                 + _label(self.ix, self.text_y, text, extra=f" font-size='{size}'"))
 
     def svg(self, body: str, title: str, desc: str = "", layer: str = "") -> str:

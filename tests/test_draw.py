@@ -319,3 +319,36 @@ def test_output_pixel_gradient_figure():
         draw.output_pixel_gradient(7, 3, 2, 0, 2, (2, 0))
     with pytest.raises(ValueError, match="does not fit"):
         draw.GradientScene(3, 3, 1, 0, 2)
+
+
+# ---------------------------------------------------------------------------------------------
+# ch1 review fixes: the ⋆ symbol, the current cell's value on top, "no padding"
+# ---------------------------------------------------------------------------------------------
+
+
+def test_conv_window_uses_cross_correlation_star_and_says_no_padding():
+    fig = draw.conv_window(5, 3, 1, 0, 1)
+    texts = _texts(fig).split()
+    assert "⋆" in texts and "*" not in texts  # * is the flipped (true) convolution in ch1
+    assert "no padding" in fig.caption and "p=0 (grey" not in fig.caption
+    assert "multiplied elementwise by the kernel and summed" in fig.caption
+    padded = draw.conv_window(5, 3, 1, 1, 1)
+    assert "zero padding p=1 (grey, hatched)" in padded.caption
+
+
+@pytest.mark.parametrize(("s", "p", "position"), [(1, 0, (1, 2)), (2, 1, (2, 0))])
+def test_current_output_cell_value_is_drawn_over_its_fill(s, p, position):
+    x, w = draw.example_input(5), draw.example_kernel(3)
+    y = F.conv2d(x[None, None], w[None, None], stride=s, padding=p)[0, 0]
+    scene = draw.ConvScene(5, 3, s, p, 1)
+    svg = scene.svg(scene.base() + scene.overlay(*position), "t")
+    row, col = position
+    ox, oy = scene.ox + col * draw.CELL, scene.top + row * draw.CELL
+    fill = re.search(rf"<rect x='{ox}' y='{oy}' width='{draw.CELL}' height='{draw.CELL}' "
+                     rf"fill='{draw._TINT['current']}'[^>]*/>", svg)
+    assert fill and "opacity" not in fill.group(0)
+    after = svg[fill.end():]
+    later = re.search(rf"<text x='([\d ]+)' y='{oy + draw.CELL // 2 + 4}'>([^<]*)</text>", after)
+    assert later and later.group(2) == draw.num(y[row, col])
+    xs = [int(v) for v in later.group(1).split()]
+    assert all(ox < v < ox + draw.CELL for v in xs)

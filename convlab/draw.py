@@ -202,12 +202,22 @@ def _label(x: int, y: int, text: str, anchor: str = "start", extra: str = "") ->
     return f"<text x='{x}' y='{y}'{a}{extra}>{_e(text)}</text>"
 
 
+def _hatch_d(x: int, y: int, cells: Sequence[tuple[int, int]], cell: int = CELL) -> str:
+    """Path data of the hatch pattern: in each cell two short diagonal strokes across the
+    top-left and bottom-right corners, parallel to the cell's diagonal, leaving the middle
+    (where a cell's number is written) clear."""
+    a = round(cell * 0.35)
+    b = cell - a
+    return "".join(f"M{x + c * cell} {y + r * cell + a}l{a} -{a}"
+                   f"M{x + c * cell + b} {y + r * cell + cell}l{a} -{a}" for r, c in cells)
+
+
 def _hatch(x: int, y: int, cells: Sequence[tuple[int, int]], cell: int = CELL) -> str:
-    """Grey cells with one diagonal hatch line each (the zero-padding pattern)."""
+    """Grey cells with a corner hatch each (the zero-padding pattern, :func:`_hatch_d`)."""
     if not cells:
         return ""
     fill = "".join(f"M{x + c * cell} {y + r * cell}h{cell}v{cell}h-{cell}z" for r, c in cells)
-    hatch = "".join(f"M{x + c * cell} {y + r * cell + cell}l{cell} -{cell}" for r, c in cells)
+    hatch = _hatch_d(x, y, cells, cell)
     return (f"<path d='{fill}' fill='{ROLES['padding']}'/>"
             f"<path d='{hatch}' stroke='#B3B3B3'/>")
 
@@ -425,6 +435,11 @@ def conv_window(i: int = 5, k: int = 3, s: int = 1, p: int = 0, d: int = 1,
 # ---------------------------------------------------------------------------------------------
 
 
+def _rows_and_columns(n: int) -> str:
+    """``row and column`` for 1, ``2 rows and columns`` for 2 (singular or plural)."""
+    return "row and column" if n == 1 else f"{n} rows and columns"
+
+
 def unreached_pixels(i: int = 6, k: int = 3, s: int = 2, p: int = 0, d: int = 1) -> Figure:
     """Padded input where every cell some window reads is marked, and the rows/columns no
     window reaches are hatched in vermillion: the floor in ``o = ⌊(i+2p−d(k−1)−1)/s⌋+1`` (ch1).
@@ -439,31 +454,39 @@ def unreached_pixels(i: int = 6, k: int = 3, s: int = 2, p: int = 0, d: int = 1)
     reads = xp.grad[0, 0]
     unreached = [(r, c) for r in range(n) for c in range(n) if reads[r, c] == 0]
     top = 36
-    parts = [_label(_M, 14, f"padded input {n}×{n}: number = how many windows read the cell"),
+    grid = f"padded input {n}×{n}" if p else f"input {n}×{n}"
+    parts = [_label(_M, 14, f"{grid}: number = how many windows read the cell"),
              _rect(_M, top, n * CELL, n * CELL, fill=_TINT["input"])]
     if unreached:
         fill = "".join(f"M{_M + c * CELL} {top + r * CELL}h{CELL}v{CELL}h-{CELL}z"
                        for r, c in unreached)
-        hatch = "".join(f"M{_M + c * CELL} {top + r * CELL + CELL}l{CELL} -{CELL}"
-                        for r, c in unreached)
+        hatch = _hatch_d(_M, top, unreached)
         parts.append(f"<path d='{fill}' fill='#F6D5C0'/><path d='{hatch}' "
                      f"stroke='{ROLES['cropped']}'/>")
     parts += [_lines(_M, top, n, n), _texts(_M, top, _matrix(reads))]
     span = d * (k - 1) + 1
     lost = n - ((o - 1) * s + span)
-    text = (f"o = ⌊({i}+2·{p}−{d}·({k}−1)−1)/{s}⌋+1 = {o}; the last {lost} row(s)/column(s) "
-            f"(hatched, 0 windows) are never read")
+    formula = f"o = ⌊({i}+2·{p}−{d}·({k}−1)−1)/{s}⌋+1 = {o}"
+    if lost:
+        last = _rows_and_columns(lost)
+        text = f"{formula}; the last {last} (hatched, 0 windows) are never read"
+        reach = f"the last {last} at the bottom/right are never reached"
+    else:
+        text = f"{formula}; the windows reach the last row and column"
+        reach = "they reach the last row and column: the floor drops nothing here"
     interior = [c for c in range(n - lost) if float(reads[:, c].sum()) == 0]
     gaps = ""
     if interior:
         where = ", ".join(str(c) for c in interior)
-        gaps = (f" {len(interior)} more row(s)/column(s) inside (at {where}) are skipped too: "
-                "the stride or the dilation gaps jump over them.")
+        more = "1 more row and column" if len(interior) == 1 else (
+            f"{len(interior)} more rows and columns")
+        gaps = (f" {more} inside (at {where}) are skipped too: the stride or the dilation "
+                "gaps jump over them.")
     parts.append(_label(_M, top + n * CELL + 20, text))
     width = max(_M * 2 + n * CELL, 8 * len(text))
     caption = (f"Input {i}×{i}, padding {p}, kernel {k}, stride {s}, dilation {d}: output "
-               f"{o}×{o}. Windows start every {s} cells; {lost} row(s) and column(s) at the "
-               f"bottom/right are never reached, which is what the floor drops." + gaps)
+               f"{o}×{o}. Windows start every {s} cells; {reach}"
+               + (", which is what the floor drops." if lost else ".") + gaps)
     svg = svg_doc(width, top + n * CELL + 32, f"Pixels a stride-{s} window never reaches",
                   caption, "".join(parts))
     return Figure(svg, caption)
@@ -942,8 +965,7 @@ class TransposedScene:
             big, small = size * CELL, o * CELL
             ring = (f"M{gx} {top}h{big}v{big}h-{big}z"
                     f"M{gx + p * CELL} {top + p * CELL}v{small}h{small}v-{small}z")
-            hatch = "".join(f"M{gx + c * CELL} {top + r * CELL + CELL}l{CELL} -{CELL}"
-                            for r, c in cropped)
+            hatch = _hatch_d(gx, top, cropped)
             parts.append(f"<path d='{ring}' fill='#EFA27A' fill-opacity='.45' "
                          f"fill-rule='evenodd'/>"
                          f"<path d='{hatch}' stroke='{ROLES['cropped']}' stroke-opacity='.5'/>")

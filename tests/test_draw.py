@@ -144,7 +144,8 @@ def test_transposed_refusal_matches_torch():
 def test_unreached_pixels_counts_windows_like_torch():
     fig = draw.unreached_pixels(6, 3, 2, 0, 1)
     o = F.conv2d(torch.zeros(1, 1, 6, 6), torch.zeros(1, 1, 3, 3), stride=2).shape[-1]
-    assert o == 2 and "the last 1 row(s)/column(s)" in _texts(fig)
+    assert o == 2 and "the last row and column (hatched, 0 windows) are never read" in _texts(fig)
+    assert "(s)" not in _texts(fig) + fig.caption
 
 
 def test_receptive_fields_and_other_figures_are_valid_svg():
@@ -187,7 +188,8 @@ def test_unreached_pixels_reports_interior_gaps_found_by_torch():
     never = [c for c in range(7) if float(x.grad[0, 0, :, c].sum()) == 0]
     fig = draw.unreached_pixels(7, 2, 2, 0, 2)
     assert never == [1, 3, 5]
-    assert "(at 1, 3, 5)" in fig.caption and "0 row(s)" in fig.caption
+    assert "3 more rows and columns inside (at 1, 3, 5)" in fig.caption
+    assert "the floor drops nothing" in fig.caption and "(s)" not in fig.caption
 
 
 # ---------------------------------------------------------------------------------------------
@@ -352,3 +354,27 @@ def test_current_output_cell_value_is_drawn_over_its_fill(s, p, position):
     assert later and later.group(2) == draw.num(y[row, col])
     xs = [int(v) for v in later.group(1).split()]
     assert all(ox < v < ox + draw.CELL for v in xs)
+
+
+@pytest.mark.parametrize(("i", "k", "s", "p", "lost"), [(6, 3, 2, 0, 1), (7, 2, 3, 0, 2),
+                                                        (6, 3, 2, 1, 1)])
+def test_unreached_pixels_wording_and_hatch_clear_of_digits(i, k, s, p, lost):
+    n = i + 2 * p
+    o = F.conv2d(torch.zeros(1, 1, i, i), torch.zeros(1, 1, k, k), stride=s, padding=p).shape[-1]
+    assert n - ((o - 1) * s + k) == lost
+    fig = draw.unreached_pixels(i, k, s, p)
+    text = _texts(fig)
+    assert text.startswith(f"padded input {n}×{n}:" if p else f"input {n}×{n}:")
+    last = "row and column" if lost == 1 else f"{lost} rows and columns"
+    assert f"the last {last} (hatched, 0 windows) are never read" in text
+    # every hatch stroke stays in a corner of its cell: none crosses the cell's middle third,
+    # where the cell's number is written
+    m = re.search(r"<path d='([^']*)' stroke='#D55E00'/>", fig.svg)
+    strokes = re.findall(r"M(\d+) (\d+)l(\d+) -(\d+)", m.group(1))
+    assert strokes
+    x0, y0, cell = draw._M, 36, draw.CELL
+    for sx, sy, dx, dy in ((int(v) for v in st_) for st_ in strokes):
+        cx, cy = (sx - x0) % cell, (sy - y0 - 1) % cell + 1  # start point inside its cell
+        for t in (0, 0.5, 1):
+            px, py = cx + t * dx, cy - t * dy
+            assert not (cell / 3 < px < 2 * cell / 3 and cell / 3 < py < 2 * cell / 3)

@@ -134,19 +134,37 @@ def html_figure(svg: str, caption: str, frame: str | None = None) -> str:
     )
 
 
+#: Width in pixels of the book's text column: small figures are drawn larger, up to this width.
+COLUMN = 740
+#: How much a figure is enlarged at most (and at least: 12 px text shows at ≥ 13 px).
+MAX_SCALE, MIN_SCALE = 1.4, 1.1
+
+
+def figure_scale(width: int) -> float:
+    """Display scale of an SVG ``width`` pixels wide (its coordinates stay unscaled, in the
+    ``viewBox``): enlarged towards :data:`COLUMN`, by :data:`MIN_SCALE` … :data:`MAX_SCALE`.
+    Layers of one explorer picture have the same width, hence the same scale."""
+    return min(MAX_SCALE, max(MIN_SCALE, COLUMN / width))
+
+
 def svg_doc(width: int, height: int, title: str, desc: str, body: str,
             standalone: bool = True, background: str | None = "#fff") -> str:
     """An accessible SVG (role img, ``<title>`` and, if given, ``<desc>``).
 
-    ``standalone`` adds the XML namespace (needed outside HTML); ``background=None`` leaves it
-    transparent, for a layer drawn over another one (explorers).
+    ``width`` × ``height`` is the drawing's coordinate system (its ``viewBox``); it is shown
+    enlarged by :func:`figure_scale` (the ``width``/``height`` attributes), and never wider
+    than its container (``max-width:100%``, the height follows). ``standalone`` adds the XML
+    namespace (needed outside HTML); ``background=None`` leaves it transparent, for a layer
+    drawn over another one (explorers).
     """
     d = f"<desc>{_e(desc)}</desc>" if desc else ""
     ns = "xmlns='http://www.w3.org/2000/svg' " if standalone else ""
     bg = f";background:{background}" if background else ""
+    scale = figure_scale(width)
     return (
-        f"<svg {ns}width='{width}' height='{height}' role='img' "
-        f"font-family='sans-serif' font-size='12' text-anchor='middle' style='display:block{bg}'>"
+        f"<svg {ns}width='{round(width * scale)}' height='{round(height * scale)}' "
+        f"viewBox='0 0 {width} {height}' role='img' font-family='sans-serif' font-size='12' "
+        f"text-anchor='middle' style='display:block;max-width:100%;height:auto{bg}'>"
         f"<title>{_e(title)}</title>{d}{body}</svg>"
     )
 
@@ -337,7 +355,7 @@ class ConvScene:
                   _texts(self.ix, top, zeros, fill=_GREY_TEXT)]
         if p:
             parts.append(_label(self.ix, top + n * CELL + 14, "grey hatched = zero padding",
-                                extra=f" font-size='10' fill='{_GREY_TEXT}'"))
+                                extra=f" font-size='11' fill='{_GREY_TEXT}'"))
         return "".join(parts)
 
     def kernel_part(self) -> str:
@@ -691,7 +709,7 @@ class GradientScene:
         if p:
             parts.append(_label(self.ix, top + n * CELL + 14,
                                 "grey hatched = zero padding: not an input, no gradient",
-                                extra=f" font-size='10' fill='{_GREY_TEXT}'"))
+                                extra=f" font-size='11' fill='{_GREY_TEXT}'"))
         return "".join(parts)
 
     def kernel_part(self) -> str:
@@ -876,7 +894,7 @@ class TransposedScene:
         self.gx = self.kx + fit_k * CELL + _GAP + 10
         self.legend_y = self.top + max(fit_size, fit_i, fit_k) * CELL + 18
         self.width = max(self.gx + fit_size * CELL + _M, 520)
-        self.height = self.legend_y + 2 * 14 + 10  # up to three legend lines
+        self.height = self.legend_y + 2 * 16 + 10  # up to three legend lines
 
     @property
     def params(self) -> str:
@@ -928,7 +946,7 @@ class TransposedScene:
                   _texts(gx, top, _matrix(grid))]
         if step is None and counts:
             many = [[num(v) if v > 1 else "" for v in row] for row in self.count.tolist()]
-            parts.append(_texts(gx + 8, top - 7, many, fill=_GREY_TEXT, size=8))
+            parts.append(_texts(gx + 8, top - 7, many, fill=_GREY_TEXT, size=9))
         elif step is not None:
             r0, c0 = divmod(step, i)
             cells = "".join(
@@ -981,13 +999,13 @@ class TransposedScene:
         for style, rows in ((" font-weight='bold'", kept),
                             (f" fill='{_GREY_TEXT}'", [r for r in range(size) if r not in kept])):
             if rows:  # row numbers, kept ones bold
-                parts.append(f"<g font-size='9' text-anchor='end'{style}>"
+                parts.append(f"<g font-size='10' text-anchor='end'{style}>"
                              + "".join(f"<text x='{gx - 3}' y='{top + r * CELL + CELL // 2 + 3}'>"
                                        f"{r}</text>" for r in rows) + "</g>")
         parts.append(_rect(gx + p * CELL, top + p * CELL, o * CELL, o * CELL,
                            stroke=ROLES["output"], extra=" stroke-width='3'"))
         for n, line in enumerate(self.legend(bool(beyond), note)):
-            parts.append(_label(_M, self.legend_y + 14 * n, line, extra=" font-size='11'"))
+            parts.append(_label(_M, self.legend_y + 16 * n, line))
         return "".join(parts)
 
     def legend(self, beyond: bool, note: str = "") -> list[str]:

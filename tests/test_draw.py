@@ -250,7 +250,7 @@ def test_transposed_row_numbers_mark_the_kept_rows(k, kept, text):
                              output_padding=1)
     assert [str(r) for r in range(2, 2 + out.shape[-1])] == kept  # rows p … p+o−1
     ns = "{http://www.w3.org/2000/svg}"
-    groups = [g for g in ET.fromstring(fig.svg).iter(f"{ns}g") if g.get("font-size") == "9"]
+    groups = [g for g in ET.fromstring(fig.svg).iter(f"{ns}g") if g.get("font-size") == "10"]
     numbers = sorted((int(t.text), g.get("font-weight")) for g in groups for t in g)
     assert [r for r, _ in numbers] == list(range(full.shape[-1]))
     assert [str(r) for r, weight in numbers if weight == "bold"] == kept
@@ -378,3 +378,45 @@ def test_unreached_pixels_wording_and_hatch_clear_of_digits(i, k, s, p, lost):
         for t in (0, 0.5, 1):
             px, py = cx + t * dx, cy - t * dy
             assert not (cell / 3 < px < 2 * cell / 3 and cell / 3 < py < 2 * cell / 3)
+
+
+# ---------------------------------------------------------------------------------------------
+# Size on the page: small figures are enlarged (text at >= 13 px), never wider than the column
+# ---------------------------------------------------------------------------------------------
+
+
+def _all_figures():
+    return [draw.conv_window(4, 2, 1, 0, 1), draw.conv_window(7, 3, 2, 2, 2),
+            draw.kernel_stack(1, 1, 1), draw.kernel_stack(4, 4, 5), draw.unreached_pixels(),
+            draw.receptive_fields([(3, 1, 0, 1)] * 4), draw.transposed_scatter(3, 3, 2, 1, 1),
+            draw.stride_zero_insertion(2, 2), draw.overlap_heatmap(), draw.output_pixel_gradient()]
+
+
+def test_figures_are_enlarged_uniformly_to_readable_text():
+    for fig in _all_figures():
+        root = _svg_root(fig)
+        x0, y0, w, h = (float(v) for v in root.get("viewBox").split())
+        width, height = int(root.get("width")), int(root.get("height"))
+        assert (x0, y0) == (0, 0)
+        scale = width / w
+        assert abs(height / h - scale) < 1 / h + 1 / w  # same scale both ways (rounding)
+        assert 13 <= 12 * scale and scale <= draw.MAX_SCALE + 1 / w
+        # small figures grow up to the column width, not beyond
+        assert width <= max(draw.COLUMN, w * draw.MIN_SCALE) + 1
+        if w * draw.MAX_SCALE <= draw.COLUMN:
+            assert scale == pytest.approx(draw.MAX_SCALE, abs=1 / w)
+        style = root.get("style")
+        assert "max-width:100%" in style and "height:auto" in style
+        sizes = [float(t.get("font-size") or g.get("font-size") or root.get("font-size"))
+                 for g in [root, *root.iter("{http://www.w3.org/2000/svg}g")]
+                 for t in g.iter("{http://www.w3.org/2000/svg}text")]
+        assert min(sizes) * scale >= 12, fig.caption  # even the small notes
+
+
+def test_layers_of_a_scene_scale_identically():
+    scenes = [draw.ConvScene(4, 2, fit=(9, 3, 8)), draw.ConvScene(5, 3, 2, 2, fit=(9, 3, 8))]
+    boxes = {re.search(r"<svg ([^>]*)>", sc.svg(part, "t", layer=layer)).group(1)
+             .split(" role=")[0]
+             for sc in scenes for part, layer in ((sc.input_part(), "bottom"),
+                                                  (sc.kernel_part(), "top"))}
+    assert len(boxes) == 1, boxes

@@ -892,9 +892,12 @@ class TransposedScene:
         self.top = 36
         self.kx = _M + fit_i * CELL + _GAP
         self.gx = self.kx + fit_k * CELL + _GAP + 10
-        self.legend_y = self.top + max(fit_size, fit_i, fit_k) * CELL + 18
+        # the legend sits right under this scene's own drawing; the size fits the largest one
+        own = max(self.f, p + self.o) if not self.error else self.f
+        self.legend_y = self.top + max(own, i, k) * CELL + 18
+        fit_legend_y = self.top + max(fit_size, fit_i, fit_k) * CELL + 18
         self.width = max(self.gx + fit_size * CELL + _M, 520)
-        self.height = self.legend_y + 2 * 16 + 10  # up to three legend lines
+        self.height = max(fit_legend_y, self.legend_y) + 2 * 16 + 10  # up to 3 legend lines
 
     @property
     def params(self) -> str:
@@ -921,6 +924,13 @@ class TransposedScene:
                 f"{f}×{f} sum is {crop}; the output is {_kept(p, o)}; "
                 f"o = ({self.i}−1)·{self.s} − 2·{p} + {self.d}·({self.k}−1) + "
                 f"{op} + 1 = {o}.")
+
+    @property
+    def crops_everything(self) -> bool:
+        """Whether padding alone leaves no output: ``(i−1)s − 2p + d(k−1) + output_padding + 1``
+        is 0 or less while output_padding itself is allowed (smaller than stride or dilation).
+        """
+        return (self.f + self.op - 2 * self.p <= 0 and self.op < max(self.s, self.d))
 
     def contribution(self, r: int, c: int) -> torch.Tensor:
         """The full-size copy of the kernel weighted by input (r, c) (PyTorch, one-hot input)."""
@@ -972,8 +982,16 @@ class TransposedScene:
         """
         f, p, o, top, gx = self.f, self.p, self.o, self.top, self.gx
         if self.error:
-            return _label(gx, top - 8, f"full {f}×{f} (sums): no output",
-                          extra=f" fill='{ROLES['cropped']}'")
+            label = f"full {f}×{f} (sums): no output"
+            if self.crops_everything:  # show what padding crops: all of the full grid
+                label = f"full {f}×{f} (sums): padding {p} crops all of it, no output"
+                every = [(r, c) for r in range(f) for c in range(f)]
+                side = f * CELL
+                return (f"<path d='M{gx} {top}h{side}v{side}h-{side}z' fill='#EFA27A' "
+                        f"fill-opacity='.45'/><path d='{_hatch_d(gx, top, every)}' "
+                        f"stroke='{ROLES['cropped']}' stroke-opacity='.5'/>"
+                        + _label(gx, top - 8, label, extra=f" fill='{ROLES['cropped']}'"))
+            return _label(gx, top - 8, label, extra=f" fill='{ROLES['cropped']}'")
         size = max(f, p + o)
         kept = range(p, p + o)
         parts = [_label(gx, top - 8, f"full {f}×{f} (sums), output {o}×{o} (green)")]
@@ -1013,8 +1031,10 @@ class TransposedScene:
         grid, i.e. ``output_padding > p``)."""
         p, op, o = self.p, self.op, self.o
         end = max(p - op, 0)
-        lines = [f"kept (green): {_kept(p, o, short=True)} of the full grid; cropped (hatched): "
-                 f"{p} top/left, {end} bottom/right"]
+        lines = []
+        if p or op:  # with neither, nothing is cropped: the output is the full grid
+            lines.append(f"kept (green): {_kept(p, o, short=True)} of the full grid; cropped "
+                         f"(hatched): {p} top/left, {end} bottom/right")
         if beyond:
             lines.append("dashed = beyond the full output: no kernel copy lands here (0 + bias)")
         elif op:

@@ -420,3 +420,48 @@ def test_layers_of_a_scene_scale_identically():
              for sc in scenes for part, layer in ((sc.input_part(), "bottom"),
                                                   (sc.kernel_part(), "top"))}
     assert len(boxes) == 1, boxes
+
+
+# ---------------------------------------------------------------------------------------------
+# ch5 review fixes: no crop legend without cropping, legend under the drawing, crop-all hatched
+# ---------------------------------------------------------------------------------------------
+
+
+def test_transposed_crop_legend_only_when_something_is_cropped():
+    x = torch.arange(1, 5, dtype=torch.float32).view(1, 1, 2, 2)
+    w = draw.example_kernel(3)[None, None]
+    full = F.conv_transpose2d(x, w, stride=2)
+    assert torch.equal(F.conv_transpose2d(x, w, stride=2, padding=0, output_padding=0), full)
+    assert "kept (green)" not in _texts(draw.transposed_scatter(2, 3, 2, 0, 0))
+    assert "kept (green)" in _texts(draw.transposed_scatter(2, 3, 2, 1, 0))
+    assert "kept (green)" in _texts(draw.transposed_scatter(2, 3, 2, 0, 1))
+
+
+def test_transposed_legend_sits_under_the_scene_own_drawing():
+    fit = (3, 3, 10)  # a series of scenes up to a 10×10 grid
+    small = draw.TransposedScene(2, 2, 1, 1, 0, fit=fit)
+    big = draw.TransposedScene(3, 3, 2, 1, 1, fit=fit)
+    assert (small.width, small.height) == (big.width, big.height)  # layers still align
+    f_small = F.conv_transpose2d(torch.ones(1, 1, 2, 2), torch.ones(1, 1, 2, 2)).shape[-1]
+    ns = "{http://www.w3.org/2000/svg}"
+    root = ET.fromstring(small.svg(small.crop_part(), "t"))
+    (legend,) = [t for t in root.iter(f"{ns}text") if (t.text or "").startswith("kept")]
+    assert int(legend.get("y")) == small.top + f_small * draw.CELL + 18
+    assert int(legend.get("y")) < big.legend_y
+
+
+def test_padding_that_crops_everything_hatches_the_whole_full_grid():
+    # i=2, k=2, s=1: full grid 3×3; padding 2 would crop 4 of its 3 rows
+    with pytest.raises(RuntimeError):
+        F.conv_transpose2d(torch.ones(1, 1, 2, 2), torch.ones(1, 1, 2, 2), padding=2)
+    f = F.conv_transpose2d(torch.ones(1, 1, 2, 2), torch.ones(1, 1, 2, 2)).shape[-1]
+    scene = draw.TransposedScene(2, 2, 1, 2, 0, strict=False)
+    assert scene.error and scene.crops_everything
+    part = scene.crop_part()
+    hatch = re.search(r"<path d='([^']*)' stroke='#D55E00'", part).group(1)
+    assert len(re.findall("M", hatch)) == 2 * f * f  # two corner strokes in every cell
+    assert "padding 2 crops all of it, no output" in part
+    # output_padding refused for its own reason: nothing is hatched
+    other = draw.TransposedScene(2, 2, 1, 0, 1, strict=False)
+    assert other.error and not other.crops_everything
+    assert "<path" not in other.crop_part()

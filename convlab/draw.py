@@ -802,7 +802,12 @@ def receptive_fields(layers: Sequence[tuple[int, int, int, int]], size: int | No
                      desc: bool = True) -> Figure:
     """The receptive field of one unit of each layer drawn on the input as nested boxes, with
     its size r and jump j from :func:`convlab.receptive_field` (ch4). ``layers`` are
-    ``(k, s, p, d)`` tuples. Boxes are centred on the deepest layer's central unit."""
+    ``(k, s, p, d)`` tuples. Boxes are centred on the deepest layer's central unit, snapped to
+    whole pixels (a box with r of the other parity than ``size`` sits half a pixel up-left).
+
+    ``desc=False`` leaves the caption out of the SVG's ``<desc>`` (for explorers, which show
+    the caption visibly anyway); the visible caption is the returned figure's ``caption``,
+    which a notebook shows under the SVG (:func:`html_figure`)."""
     table = receptive_field(list(layers))
     rows = list(table)
     r_last = rows[-1].r
@@ -815,14 +820,13 @@ def receptive_fields(layers: Sequence[tuple[int, int, int, int]], size: int | No
              _rect(_M, top, side, side, fill=_TINT["input"], stroke=ROLES["input"])]
     if cell >= 6:
         parts.append(_lines(_M, top, n, n, cell=cell, stroke="#C8DDEA"))
-    centre = (n - 1) / 2
     for idx, row in enumerate(rows):
         colour = _FIELD_COLOURS[idx % len(_FIELD_COLOURS)]
-        lo = centre - (row.r - 1) / 2
-        x = _M + round(lo * cell)
+        lo = (n - row.r) // 2  # whole pixels: on the grid lines, nested in the next box
+        x = _M + lo * cell
         w = row.r * cell
         dash = "" if idx % 2 == 0 else " stroke-dasharray='5 3'"
-        parts.append(_rect(x, top + round(lo * cell), w, w, stroke=colour,
+        parts.append(_rect(x, top + lo * cell, w, w, stroke=colour,
                            extra=f" stroke-width='{2 + (idx == len(rows) - 1)}'{dash}"))
         parts.append(_label(_M + side + 12, top + 14 + idx * 18,
                             f"layer {idx + 1}: r={row.r}, j={row.j}",
@@ -830,10 +834,10 @@ def receptive_fields(layers: Sequence[tuple[int, int, int, int]], size: int | No
         parts.append(_rect(_M + side + 12 + 118, top + 5 + idx * 18, 22, 10, stroke=colour,
                            extra=f" stroke-width='2'{dash}"))
     width = _M * 2 + side + 170
-    desc = "; ".join(f"layer {j + 1} (k={r.k}, s={r.s}, d={r.d}): r={r.r}, j={r.j}"
-                     for j, r in enumerate(rows))
+    per_layer = "; ".join(f"layer {j + 1} (k={r.k}, s={r.s}, d={r.d}): r={r.r}, j={r.j}"
+                          for j, r in enumerate(rows))
     caption = (f"Receptive field of one unit per layer on the input, innermost box = layer 1. "
-               f"{desc}.")
+               f"{per_layer}.")
     svg = svg_doc(width, top + max(side, 18 * len(rows)) + 10,
                   f"Receptive fields of {len(rows)} layer(s)", caption if desc else "",
                   "".join(parts))

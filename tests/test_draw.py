@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from convlab import draw
+from convlab.arithmetic import receptive_field
 
 OKABE_ITO = {"#000000", "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00",
              "#CC79A7"}
@@ -465,3 +466,42 @@ def test_padding_that_crops_everything_hatches_the_whole_full_grid():
     other = draw.TransposedScene(2, 2, 1, 0, 1, strict=False)
     assert other.error and not other.crops_everything
     assert "<path" not in other.crop_part()
+
+
+# ---------------------------------------------------------------------------------------------
+# ch4 review fixes: boxes on the pixel grid, the desc flag
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", [8, 9, 12])
+def test_receptive_field_boxes_sit_on_pixel_boundaries_and_nest(size):
+    layers = [(3, 1, 0, 1), (2, 1, 0, 1), (3, 2, 0, 1)]
+    rs = [row.r for row in receptive_field(layers)]
+    # r by autograd, one layer deeper at a time (the sizes the boxes must have)
+    expected = []
+    for depth in range(1, 4):
+        x = torch.zeros(1, 1, 20, 20, requires_grad=True)
+        y = x
+        for k, s, _, d in layers[:depth]:
+            y = F.conv2d(y, torch.ones(1, 1, k, k), stride=s, dilation=d)
+        y[0, 0, 0, 0].backward()
+        expected.append(int((x.grad[0, 0].sum(0) != 0).sum()))
+    assert rs == expected
+    fig = draw.receptive_fields(layers, size=size)
+    cell = max(2, min(draw.CELL, 320 // size))
+    boxes = [(int(r.get("x")), int(r.get("y")), int(r.get("width")))
+             for r in _svg_root(fig).iter("{http://www.w3.org/2000/svg}rect")
+             if r.get("fill") == "none" and int(r.get("width")) > 22]
+    assert [w // cell for _, _, w in boxes] == expected
+    for (x, y, w), (x2, y2, w2) in itertools.pairwise(boxes):
+        assert (x - draw._M) % cell == 0 and (y - 30) % cell == 0  # on grid lines
+        assert x2 <= x and y2 <= y and x + w <= x2 + w2 and y + w <= y2 + w2  # nested
+
+
+def test_receptive_fields_desc_flag_controls_the_svg_desc():
+    ns = "{http://www.w3.org/2000/svg}"
+    with_desc = draw.receptive_fields([(3, 1, 0, 1)])
+    without = draw.receptive_fields([(3, 1, 0, 1)], desc=False)
+    assert _svg_root(with_desc).find(f"{ns}desc").text == with_desc.caption
+    assert _svg_root(without).find(f"{ns}desc") is None
+    assert without.caption == with_desc.caption  # the visible caption is still there

@@ -74,6 +74,18 @@ def is_pair(value: Any) -> bool:
     return isinstance(value, tuple | list)
 
 
+def output_position(out_yx: Any, oh: int, ow: int) -> tuple[int, int]:
+    """The output pixel ``(y, x)`` to study in an oh×ow output; ``None`` means its centre."""
+    if out_yx is None:
+        return oh // 2, ow // 2
+    if not isinstance(out_yx, tuple | list) or len(out_yx) != 2:
+        raise TypeError(f"out_yx must be a (y, x) pair, got {out_yx!r}")
+    oy, ox = as_int(out_yx[0], "out_yx y", 0), as_int(out_yx[1], "out_yx x", 0)
+    if oy >= oh or ox >= ow:
+        raise ValueError(f"out_yx {(oy, ox)} lies outside the {oh}x{ow} output")
+    return oy, ox
+
+
 def as_bool(value: Any, name: str) -> bool:
     """Return ``value`` if it is a bool, else raise ``TypeError``."""
     if not isinstance(value, bool):

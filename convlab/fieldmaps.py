@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from convlab._validate import as_int, as_pair
+from convlab._validate import as_int, as_pair, output_position
 from convlab.arithmetic import conv_output_size, parse_layers, receptive_field
 
 
@@ -47,14 +47,7 @@ def field_box(
     for _name, k, s, p, d in rows:
         oh = conv_output_size(oh, k, s, p, d)
         ow = conv_output_size(ow, k, s, p, d)
-    if out_yx is None:
-        oy, ox = oh // 2, ow // 2
-    else:
-        if not isinstance(out_yx, tuple | list) or len(out_yx) != 2:
-            raise TypeError(f"out_yx must be a (y, x) pair, got {out_yx!r}")
-        oy, ox = as_int(out_yx[0], "out_yx y", 0), as_int(out_yx[1], "out_yx x", 0)
-        if oy >= oh or ox >= ow:
-            raise ValueError(f"out_yx {(oy, ox)} lies outside the {oh}x{ow} output")
+    oy, ox = output_position(out_yx, oh, ow)
     if not rows:
         return oy, ox, 1, 1
     last = receptive_field(layers)[-1]

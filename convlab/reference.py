@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from convlab._validate import IntOrPair, as_int, as_pair, check_tensor
+from convlab._validate import IntOrPair, as_int, as_pair, check_tensor, output_position
 
 # ---------------------------------------------------------------------------------------------
 # Validation shared by the functions below
@@ -379,14 +379,7 @@ def gradient_receptive_field(
     if out.dim() != 4:
         raise TypeError(f"the model must output (N, C, H, W), got shape {tuple(out.shape)}")
     oh, ow = out.shape[2:]
-    if out_yx is None:
-        oy, ox = oh // 2, ow // 2
-    else:
-        if not isinstance(out_yx, tuple | list) or len(out_yx) != 2:
-            raise TypeError(f"out_yx must be a (y, x) pair, got {out_yx!r}")
-        oy, ox = as_int(out_yx[0], "out_yx y", 0), as_int(out_yx[1], "out_yx x", 0)
-        if oy >= oh or ox >= ow:
-            raise ValueError(f"out_yx {(oy, ox)} lies outside the {oh}x{ow} output")
+    oy, ox = output_position(out_yx, oh, ow)
     out[0, 0, oy, ox].backward()
     assert x.grad is not None
     return x.grad[0].abs().sum(dim=0).detach()

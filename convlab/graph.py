@@ -131,6 +131,20 @@ def _saved_tensors(fn: Any) -> list[torch.Tensor]:
     return found
 
 
+def _constant_label(fn: Any, slot: int) -> str:
+    """Label of an unnamed input that is not recorded (a ``None`` slot of ``fn``): ``constant``,
+    with its value if ``fn`` saved it as a 0-d tensor (``_saved_self`` for slot 0,
+    ``_saved_other`` for slot 1, as binary operations name their inputs)."""
+    attr = {0: "_saved_self", 1: "_saved_other"}.get(slot)
+    try:
+        value = getattr(fn, attr, None) if attr else None
+    except RuntimeError:  # saved tensors freed by a previous backward()
+        value = None
+    if isinstance(value, torch.Tensor) and value.dim() == 0 and not value.requires_grad:
+        return f"constant {draw.num(value)}"
+    return "constant"
+
+
 def trace_graph(tensor: torch.Tensor,
                 names: dict[str, torch.Tensor] | None = None) -> AutogradGraph:
     """Walk ``tensor.grad_fn`` and its ``next_functions`` and return the graph as data.
@@ -139,7 +153,9 @@ def trace_graph(tensor: torch.Tensor,
     ``AccumulateGrad.variable`` is ``names["a"]`` is labelled ``a``; an operation whose output is
     a named tensor says so in its detail line; a named tensor that does not require grad is
     recognised in a ``None`` slot when the operation saved it for backward (e.g. ``mul`` saves
-    both factors; ``add`` saves neither, so its ``None`` slot is labelled ``(no grad)``). Named
+    both factors). Any other ``None`` slot is a constant: labelled with its value when the
+    operation saved it as a 0-d tensor (``a * 2`` -> ``constant 2``), else ``constant`` (``add``
+    saves neither input). Named
     tensors that are not in the graph are returned as ``"unreachable"`` nodes.
 
     Every backward node reachable from ``tensor.grad_fn`` becomes exactly one node (``op`` or
@@ -204,9 +220,9 @@ def trace_graph(tensor: torch.Tensor,
                 for k, v in names.items():
                     if not v.requires_grad and any(v is s for s in saved):
                         saved_names.append(k)
-            for nxt, _ in slots:
+            for slot, (nxt, _) in enumerate(slots):
                 if nxt is None:
-                    label = saved_names.pop(0) if saved_names else "(no grad)"
+                    label = saved_names.pop(0) if saved_names else _constant_label(fn, slot)
                     if label in names:
                         placed.add(id(names[label]))
                         detail = f"requires_grad=False · {_shape(names[label])}"
@@ -231,10 +247,10 @@ def trace_graph(tensor: torch.Tensor,
 
 # ----------------------------------------------------------------------------- layout + SVG
 
-_LABEL_PX = 13
-_DETAIL_PX = 11
+_LABEL_PX = 14
+_DETAIL_PX = 13
 _CHAR = 0.6  # monospace glyph width as a fraction of the font size
-_LINE = 13  # pixels per detail line
+_LINE = 16  # pixels per detail line
 _HGAP = 22  # horizontal gap between nodes in a row
 _VGAP = 34  # vertical gap between rows (room for the arrows)
 _MARGIN = 12
@@ -254,7 +270,7 @@ def _node_size(n: GraphNode) -> tuple[float, float]:
     lines = _lines(n)
     width = max([len(n.label) * _LABEL_PX * _CHAR] + [len(t) * _DETAIL_PX * _CHAR for t in lines])
     width += 36 if n.kind == "op" else 16  # an ellipse needs more room than a box
-    return width, 22.0 + _LINE * len(lines)
+    return width, 24.0 + _LINE * len(lines)
 
 
 def _layout(g: AutogradGraph) -> tuple[dict[int, tuple[float, float]], float, float]:
@@ -286,7 +302,7 @@ def _layout(g: AutogradGraph) -> tuple[dict[int, tuple[float, float]], float, fl
             order[i] = r - (len(row) - 1) / 2
     row_width = [sum(sizes[i][0] for i in row) + _HGAP * (len(row) - 1) for row in rows]
     graph_w = max(row_width, default=0.0)
-    top = _MARGIN + 18 * len(_LEGEND) + 10
+    top = _MARGIN + 20 * len(_LEGEND) + 10
     pos: dict[int, tuple[float, float]] = {}
     y = top
     for row, rw in zip(rows, row_width, strict=True):
@@ -334,7 +350,7 @@ def _draw_node(n: GraphNode, x: float, y: float) -> str:
                  f'stroke-width="{stroke_w}"{dash}/>')
     label_color = _MUTED if n.kind == "unreachable" else _STROKE
     lines = _lines(n)
-    first = y - h / 2 + 16
+    first = y - h / 2 + 17
     texts = _text(x, first, n.label, _LABEL_PX, label_color, "bold")
     for k, line in enumerate(lines):
         texts += _text(x, first + _LINE * (k + 1), line, _DETAIL_PX, _MUTED)
@@ -344,7 +360,7 @@ def _draw_node(n: GraphNode, x: float, y: float) -> str:
 def _legend() -> str:
     parts = []
     for row, (shape, kind, dash, text) in enumerate(_LEGEND):
-        y = _MARGIN + 18 * row
+        y = _MARGIN + 20 * row
         if shape == "rect":
             parts.append(f'<rect x="{_MARGIN}" y="{y}" width="22" height="13" '
                          f'fill="{_FILL[kind]}" stroke="{_STROKE}" stroke-width="1.5"{dash}/>')

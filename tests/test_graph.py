@@ -175,3 +175,28 @@ def test_graph_matches_pytorch(flags: list[bool], program: list[tuple[str, int, 
     assert leaves_in_figure == given_grad
     fig = autograd_graph(out, names)
     ET.fromstring(fig.svg)
+
+
+@pytest.mark.parametrize(("make", "label"), [
+    (lambda a: a * 2, "constant 2"),                    # mul saves the wrapped 0-d scalar
+    (lambda a: torch.tensor(2.5) * a, "constant 2.5"),  # an unnamed 0-d tensor, first input
+    (lambda a: a + 3, "constant"),                      # add saves neither input: no value
+    (lambda a: a * torch.ones(2), "constant"),          # not a scalar: no value written
+])
+def test_unnamed_constant_is_labelled_constant(make, label) -> None:
+    a = torch.tensor([1.0, 2.0], requires_grad=True)
+    y = make(a).sum()
+    (slot,) = [nxt for nxt, _ in y.grad_fn.next_functions[0][0].next_functions if nxt is None]
+    assert slot is None  # PyTorch did not record the constant
+    g = trace_graph(y, {"a": a})
+    assert g.labels("no_grad") == [label]
+    fig = autograd_graph(y, {"a": a})
+    assert "(no grad)" not in fig.svg and f">{label}</text>" in fig.svg
+
+
+def test_node_text_is_at_least_13_px() -> None:
+    a = torch.tensor([1.0, 2.0], requires_grad=True)
+    fig = autograd_graph((a * 2).sum(), {"a": a})
+    sizes = [float(t.get("font-size"))
+             for t in ET.fromstring(fig.svg).iter("{http://www.w3.org/2000/svg}text")]
+    assert sizes and min(sizes) >= 13

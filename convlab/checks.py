@@ -571,38 +571,9 @@ def check_param_count(fn: Callable[..., Any], *,
         (lambda c_in, c_out, k, bias: not bias, "wrong only with bias=False: then there are no "
          "biases at all."),
     ]
-    result = _not_callable("check_param_count", fn, "my_param_count")
-    if result is not None:
-        return result
-    runner = _Runner(fn, time_limit)
-    stopped = ""
-    results: list[CaseResult] = []
-    messages: list[str] = []
-    expected_all: list[int] = []
-    got_all: list[int | None] = []
-    for case in _PARAM_CASES:
-        expected = truth(**case)
-        kwargs = {} if case["bias"] else {"bias": False}
-        description = f"c_in={case['c_in']}, c_out={case['c_out']}, k={case['k']}, " \
-                      f"bias={case['bias']}"
-        outcome = runner.call(case["c_in"], case["c_out"], case["k"], **kwargs)
-        if not outcome.ok:
-            if outcome.stop:
-                stopped = outcome.problem
-                break
-            results.append(CaseResult(description, False, expected, None, outcome.problem))
-            expected_all.append(expected)
-            got_all.append(None)
-            continue
-        value, problem = _as_int(outcome.value, "a parameter count")
-        passed = value == expected
-        message = problem or ("" if passed else f"expected {expected}, got {value}")
-        results.append(CaseResult(description, passed, expected, outcome.value, message))
-        expected_all.append(expected)
-        got_all.append(value)
-    messages += _diagnose_scalars(_PARAM_CASES[:len(got_all)], expected_all, got_all, variants,
-                                  conditions)
-    return _finish("check_param_count", results, messages, stopped)
+    return _scalar_check("check_param_count", fn, "my_param_count", _PARAM_CASES, truth,
+                         ("c_in", "c_out", "k", "bias"), {"bias": True}, variants, conditions,
+                         "a parameter count", time_limit)
 
 
 # --------------------------------------------------------------------------- tensor checks

@@ -130,7 +130,8 @@ class CheckResult:
         failing = [case for case in self.cases if not case.passed]
         lines += [case.line() for case in failing[:_MAX_SHOWN]]
         if len(failing) > _MAX_SHOWN:
-            lines.append(f"  … and {len(failing) - _MAX_SHOWN} more failing cases.")
+            more = len(failing) - _MAX_SHOWN
+            lines.append(f"  … and {more} more failing case{'s' if more > 1 else ''}.")
         lines += self.messages
         return "\n".join(lines)
 

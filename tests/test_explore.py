@@ -472,3 +472,23 @@ def test_gradient_explorer_explains_a_kernel_that_does_not_fit():
     invalid, _, valid = _check_gradient_explorer(
         explore.gradient_explorer(3, (1, 3), (1,), (0,), (1, 2), 2), 3)
     assert invalid == 4 and valid > 0  # k=3 d=2 spans 5 > 3: one combination, four positions
+
+
+# ---------------------------------------------------------------------------------------------
+# The explorers page shows all six explorers within the page budget
+# ---------------------------------------------------------------------------------------------
+
+PAGE_STATE_BUDGET = 1_250_000  # widget state bytes on one page (the page must stay < 1.5 MB)
+
+
+def test_explorers_page_has_every_explorer_within_the_page_budget():
+    from pathlib import Path
+
+    page = Path(__file__).resolve().parents[1] / "book" / "explorers.md"
+    cells = re.findall(r"```\{code-cell\} ipython3\n(.*?)```", page.read_text(), re.S)
+    calls = [line.strip() for cell in cells for line in cell.splitlines()
+             if line.strip().startswith("explore.")]
+    names = {re.match(r"explore\.(\w+)\(", c).group(1) for c in calls}
+    assert names == {f.__name__ for f in EXPLORERS.values()}
+    total = sum(explore.state_size(eval(call, {"explore": explore})) for call in calls)
+    assert total <= PAGE_STATE_BUDGET, f"{total} bytes of widget state on the explorers page"

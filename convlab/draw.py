@@ -921,7 +921,7 @@ class TransposedScene:
                     f"{counted(op, 'computed row/column', 'computed rows/columns')} that "
                     "padding would crop)")
         else:
-            crop = f"cropped by {p} on each side"
+            crop = f"cropped by {p} on each side" if p else "not cropped (padding 0)"
         return (f"Transposed conv, input {self.i}×{self.i}, kernel {self.k}×{self.k}, stride "
                 f"{self.s}, padding {p}, output_padding {op}, dilation {self.d}: "
                 f"every input value times the kernel is added at stride {self.s}; the full "
@@ -1070,7 +1070,12 @@ class TransposedScene:
             title = f"Transposed convolution step {step + 1}/{self.i * self.i}: input ({r}, {c})"
             note = f"orange frames: input ({r}, {c}) × kernel"
         body = self.grid_part(step, counts) + self.crop_part(note)
-        return Figure(self.svg(body, title, self.caption if desc else ""), self.caption)
+        # a standalone picture ends under its last legend line (layers keep the common height)
+        lines = len(self.legend(self.p + self.o > self.f, note))
+        height = min(self.height, self.legend_y + 16 * (lines - 1) + 10 if lines
+                     else self.legend_y - 8)
+        svg = svg_doc(self.width, height, title, self.caption if desc else "", body)
+        return Figure(svg, self.caption)
 
 
 def transposed_scatter(i: int = 2, k: int = 3, s: int = 1, p: int = 0, output_padding: int = 0,

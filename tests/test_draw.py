@@ -505,3 +505,18 @@ def test_receptive_fields_desc_flag_controls_the_svg_desc():
     assert _svg_root(with_desc).find(f"{ns}desc").text == with_desc.caption
     assert _svg_root(without).find(f"{ns}desc") is None
     assert without.caption == with_desc.caption  # the visible caption is still there
+
+
+def test_standalone_transposed_figure_ends_under_its_legend():
+    fig = draw.transposed_scatter(2, 3, 2, 0, 0)
+    assert "not cropped (padding 0)" in fig.caption and "cropped by 0" not in fig.caption
+    root = _svg_root(fig)
+    ns = "{http://www.w3.org/2000/svg}"
+    full = F.conv_transpose2d(torch.ones(1, 1, 2, 2), torch.ones(1, 1, 3, 3), stride=2)
+    bottom = 36 + full.shape[-1] * draw.CELL  # the grid's lower edge
+    height = float(root.get("viewBox").split()[3])
+    assert bottom < height <= bottom + 12  # no legend, no empty band
+    lowest = max(int(t.get("y")) for t in root.iter(f"{ns}text"))
+    step = _svg_root(draw.transposed_scatter(2, 3, 2, 0, 0, step=1))
+    note = max(int(t.get("y")) for t in step.iter(f"{ns}text"))
+    assert lowest < height and note < float(step.get("viewBox").split()[3]) <= note + 12

@@ -180,11 +180,21 @@ class _Explorer:
         """The explorer: a heading, the sliders, then the parts; with class convlab-explorer."""
         heading = widgets.HTML(f"<b style='color:#111'>{draw._e(title)}</b>", layout=self.layout,
                                style=self.style)
-        box = widgets.VBox([heading, *self.sliders.values(), *parts])
+        controls = [slider if len(self.values[name]) > 1 else self._fixed(name, slider)
+                    for name, slider in self.sliders.items()]
+        box = widgets.VBox([heading, *controls, *parts])
         box.add_class("convlab-explorer")
         box.convlab_sliders = dict(self.sliders)
         box.convlab_links = tuple(self.links)
         return box
+
+    def _fixed(self, name: str, slider: widgets.SelectionSlider) -> widgets.HTML:
+        """A parameter with a single value is stated, not offered as a slider that cannot move."""
+        text = f"{slider.description}: {slider.label} (fixed here)"
+        fixed = widgets.HTML(f"<span style='color:#111'>{draw._e(text)}</span>",
+                             layout=self.layout, style=self.style)
+        fixed.add_class(f"convlab-fixed-{name}")
+        return fixed
 
 
 def layered(*layers: widgets.Widget) -> widgets.GridBox:

@@ -492,3 +492,17 @@ def test_explorers_page_has_every_explorer_within_the_page_budget():
     assert names == {f.__name__ for f in EXPLORERS.values()}
     total = sum(explore.state_size(eval(call, {"explore": explore})) for call in calls)
     assert total <= PAGE_STATE_BUDGET, f"{total} bytes of widget state on the explorers page"
+
+
+def test_a_parameter_with_one_value_is_stated_not_offered_as_a_slider():
+    root = explore.transposed_conv_explorer(input_sizes=(2,), kernel_sizes=(2, 3),
+                                            strides=(1,), paddings=(0, 1),
+                                            output_paddings=(0,), dilations=(1,))
+    shown_sliders = [w for w in root.children if isinstance(w, widgets.SelectionSlider)]
+    names = {c.removeprefix("convlab-slider-") for w in shown_sliders for c in w._dom_classes}
+    assert names == {"k", "p"}
+    fixed = [w for w in root.children if any(c.startswith("convlab-fixed-") for c in
+                                             getattr(w, "_dom_classes", ()))]
+    assert {c for w in fixed for c in w._dom_classes} == {
+        "convlab-fixed-i", "convlab-fixed-s", "convlab-fixed-op", "convlab-fixed-d"}
+    assert all("(fixed here)" in w.value for w in fixed)

@@ -58,7 +58,10 @@
   }
 
   function check(root) {
-    var d = JSON.parse(root.getAttribute("data-quiz"));
+    // An untrusted notebook output has its data stripped by JupyterLab's sanitizer.
+    var data = root.getAttribute("data-quiz");
+    if (!data) return;
+    var d = JSON.parse(data);
     var inputs = root.querySelectorAll("input"), r = [];
     if (d.kind === "number" || d.kind === "shape") r = inputs[0].value;
     else for (var i = 0; i < inputs.length; i++) if (inputs[i].checked) r.push(i);

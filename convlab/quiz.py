@@ -65,6 +65,7 @@ margin:0 0 .4em;padding:0}
 .convlab-quiz input[type=text]{font:inherit;padding:.15em .4em;min-width:12em}
 .convlab-quiz-check{font:inherit;margin:.4em .4em 0 0;padding:.15em .9em;cursor:pointer}
 .convlab-quiz-note{font-weight:400;opacity:.8}
+.convlab-quiz-untrusted{display:none}
 .convlab-quiz-feedback{margin:.5em 0 0;padding-left:.5em;border-left:4px solid transparent}
 .convlab-quiz-feedback[data-correct=true]{border-color:#009E73}
 .convlab-quiz-feedback[data-correct=false]{border-color:#D55E00}
@@ -221,7 +222,10 @@ class Question:
 
     def _repr_html_(self) -> str:
         qid = self.id
+        # data-lm-suppress-shortcuts: in JupyterLab, Shift+Enter in a quiz checks the answer
+        # instead of re-running the cell (which would wipe the learner's answer).
         attrs = (f'class="convlab-quiz" id="{qid}" data-kind="{self.kind}" '
+                 'data-lm-suppress-shortcuts="true" '
                  f'data-quiz="{html.escape(json.dumps(self.data), quote=True)}"')
         if self.kind in ("number", "shape"):
             example = "e.g. 12" if self.kind == "number" else "e.g. (1, 8, 14, 14)"
@@ -243,6 +247,10 @@ class Question:
                     "</fieldset>")
         return (f"{_CSS}<div {attrs}>{body}"
                 '<button type="button" class="convlab-quiz-check">Check</button>'
+                # Hidden by the quiz's own <style>; shows only where a notebook viewer strips
+                # styles and scripts from untrusted output (then the check cannot run).
+                '<p class="convlab-quiz-untrusted">This check needs its script: re-run this '
+                "cell (or trust the notebook) to use it.</p>"
                 f'<p class="convlab-quiz-feedback" id="{qid}-fb" role="status" '
                 'aria-live="polite"></p></div>'
                 f"<script>{_embedded_js()}</script>")

@@ -177,7 +177,7 @@ def test_html_contract():
     for q in all_kinds():
         page = q._repr_html_()
         root = re.search(r'<div class="convlab-quiz" id="([^"]+)" data-kind="([a-z]+)" '
-                         r'data-quiz="([^"]+)">', page)
+                         r'data-lm-suppress-shortcuts="true" data-quiz="([^"]+)">', page)
         assert root is not None, page
         qid, kind, data = root.groups()
         assert kind == q.kind and qid == q.id
@@ -186,6 +186,9 @@ def test_html_contract():
         assert (f'<p class="convlab-quiz-feedback" id="{qid}-fb" role="status" '
                 'aria-live="polite"></p>') in page
         assert page.count("<script>") == 1 and quiz._embedded_js() in page
+        # the note for untrusted outputs is hidden by the quiz's own style
+        assert '<p class="convlab-quiz-untrusted">' in page
+        assert ".convlab-quiz-untrusted{display:none}" in page
         if kind in ("number", "shape"):
             assert f'<label class="convlab-quiz-question" for="{qid}-in">' in page
             assert f'<input type="text" id="{qid}-in"' in page
@@ -398,3 +401,27 @@ def test_javascript_normalises_random_text_exactly_like_python():
     for parsed in (numbers, shapes):  # the random texts cover valid and invalid answers
         assert 50 < sum(v is not None for v in parsed) < len(texts) - 50
     assert js_feedback(pairs) == expected
+
+
+@pytest.mark.browser
+def test_a_quiz_stripped_of_its_data_is_ignored_without_a_console_error():
+    """JupyterLab's sanitizer strips data-quiz from untrusted outputs; Check must not throw."""
+    from playwright.sync_api import sync_playwright
+
+    live, stripped = all_kinds()[0], all_kinds()[1]
+    body = live._repr_html_() + re.sub(r' data-quiz="[^"]*"', "", stripped._repr_html_().replace(
+        stripped.id, "cq-stripped"))
+    errors: list[str] = []
+    with sync_playwright() as p:
+        chromium = os.environ.get("CONVLAB_CHROMIUM", "/usr/bin/chromium")
+        browser = p.chromium.launch(executable_path=chromium, headless=True,
+                                    args=["--no-sandbox"])
+        page = browser.new_page()
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.set_content(f"<!doctype html><html lang='en'><body>{body}</body></html>")
+        page.locator("#cq-stripped .convlab-quiz-check").click()
+        assert page.locator("#cq-stripped .convlab-quiz-feedback").inner_text() == ""
+        assert not page.locator(".convlab-quiz-untrusted").first.is_visible()
+        browser.close()
+    assert errors == []

@@ -47,12 +47,21 @@ node_modules/.installed: package.json package-lock.json | prereqs
 	@touch $@
 
 # jupyter-cache re-executes a chapter only when its own cells change. When the convlab package
-# (which draws the figures and explorers) changes, start from a clean build instead.
-_build/.convlab-stamp: $(wildcard convlab/*.py convlab/*.js book/_ext/*.py)
-	rm -rf _build/.jupyter_cache _build/.doctrees _build/html
-	@mkdir -p _build && touch $@
+# (which draws the figures and explorers) or the site extension changes, start from a clean
+# build instead. The stamp holds a hash of their contents (not file times, which a fresh clone
+# or a restored CI cache would get wrong).
+CONVLAB_SOURCES := $(sort $(wildcard convlab/*.py convlab/*.js book/_ext/*.py))
+.PHONY: convlab-stamp
+convlab-stamp:
+	@mkdir -p _build
+	@h=$$(cat $(CONVLAB_SOURCES) | sha256sum | cut -d' ' -f1); \
+	  if [ "$$(cat _build/.convlab-stamp 2>/dev/null)" != "$$h" ]; then \
+	    echo "convlab changed: clean build"; \
+	    rm -rf _build/.jupyter_cache _build/.doctrees _build/html; \
+	    echo "$$h" > _build/.convlab-stamp; \
+	  fi
 
-book: $(VENV)/.installed node_modules/.installed _build/.convlab-stamp
+book: $(VENV)/.installed node_modules/.installed convlab-stamp
 	$(BIN)/jupyter-book build . $(BUILD_FLAGS)
 	@echo "Built: _build/html/index.html  (view it with 'make serve')"
 

@@ -74,7 +74,8 @@ def test_workflow_caches_pip_npm_and_executed_notebooks() -> None:
     assert uses["actions/setup-python"]["with"]["cache"] == "pip"
     assert uses["actions/setup-python"]["with"]["python-version"] == "3.11"
     assert uses["actions/setup-node"]["with"]["cache"] == "npm"
-    assert uses["actions/cache"]["with"]["path"] == "_build/.jupyter_cache"
+    cached = uses["actions/cache"]["with"]["path"].split()
+    assert cached == ["_build/.jupyter_cache", "_build/.convlab-stamp"]
 
 
 def test_make_publish_uses_ghp_import_on_the_built_site() -> None:

@@ -1362,9 +1362,17 @@ def check_training_loop(train_fn: Callable[..., Any], *,
                 for a, b in zip(got, want_losses, strict=True)):
             cases.append(CaseResult("returned losses", True))
         else:
-            cases.append(CaseResult("returned losses", False, [round(v, 4) for v in want_losses],
-                                    losses, "expected one loss per batch, computed before "
-                                    f"that batch's step: {[round(v, 4) for v in want_losses]}"))
+            want = [round(v, 4) for v in want_losses]
+            if got is not None and len(got) == len(want_losses):
+                first = next(b for b, (a, w) in enumerate(zip(got, want_losses, strict=True))
+                             if not math.isclose(a, w, rel_tol=1e-4, abs_tol=1e-6))
+                problem = (f"your per-batch losses {[round(v, 4) for v in got]} differ from a "
+                           f"correct loop's {want} from batch {first + 1} on")
+            else:
+                count = "" if got is None else f" (you returned {len(got)})"
+                problem = (f"expected one loss per batch{count}, computed before that "
+                           f"batch's step: {want}")
+            cases.append(CaseResult("returned losses", False, want, losses, problem))
             if params_ok:
                 messages.append("Hint: the parameters are right; append loss.item() once per "
                                 "batch and return the list.")

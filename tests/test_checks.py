@@ -624,3 +624,19 @@ def test_notebook_display_wraps_feedback_to_the_page_width_without_losing_words(
     assert max(len(line) for line in shown.splitlines()) <= 86
     assert any(len(line) > 86 for line in result.feedback().splitlines())
     assert shown.split() == result.feedback().split()
+
+
+def test_training_loop_feedback_shows_both_loss_lists_when_the_lengths_match():
+    def no_zero_grad(model, optimizer, batches, loss_fn):
+        losses = []
+        for x, y in batches:
+            loss = loss_fn(model(x), y)
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item())
+        return losses
+
+    text = repr(checks.check_training_loop(no_zero_grad))
+    assert "your per-batch losses [" in text and "differ from a correct loop's [" in text
+    assert "from batch 3 on" in text  # batches 1 and 2 agree: the stale gradient starts at 2
+    assert "expected one loss per batch" not in text

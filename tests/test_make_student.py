@@ -200,8 +200,12 @@ def run_student(path: Path, cwd: Path) -> tuple[list[tuple[str, list[str]]], nbf
 
 
 def unexpected(errors: list[tuple[str, list[str]]]) -> list[str]:
+    """Errors a student notebook should not have: anything but a stub's NotImplementedError
+    or the intended error of a cell tagged raises-exception — and never a NameError, the mark of
+    code that used something only a removed solution defined."""
     return [name for name, tags in errors
-            if name != "NotImplementedError" and "raises-exception" not in tags]
+            if name == "NameError"
+            or (name != "NotImplementedError" and "raises-exception" not in tags)]
 
 
 def grading_example():
@@ -236,5 +240,20 @@ def test_student_notebooks_run_to_the_stubs(tmp_path):
     out = tmp_path / "book"
     make_student.make(ROOT / "book", out)
     for chapter in chapters:
-        errors, _ = run_student(out / "student" / f"{chapter.stem}.ipynb", ROOT / "book")
+        student_path = out / "student" / f"{chapter.stem}.ipynb"
+        assert_no_solution_survives(student_path, out / "instructor" / f"{chapter.stem}.ipynb")
+        errors, _ = run_student(student_path, ROOT / "book")
         assert unexpected(errors) == [], f"{chapter.name}: {errors}"
+
+
+def assert_no_solution_survives(student_path: Path, instructor_path: Path) -> None:
+    """No solution cell, directive or solution text of the instructor copy is in the student's."""
+    student = nbformat.read(student_path, as_version=4)
+    instructor = nbformat.read(instructor_path, as_version=4)
+    text = "\n".join(c.source for c in student.cells)
+    assert not any("solution" in c.metadata.get("tags", []) for c in student.cells)
+    assert "{solution" not in text, f"{student_path.name}: a solution directive survived"
+    solutions = [c.source for c in instructor.cells if "solution" in c.metadata.get("tags", [])]
+    assert solutions, f"{instructor_path.name} has no solution cells to compare with"
+    leaked = [src.splitlines()[0] for src in solutions if src.strip() and src in text]
+    assert not leaked, f"{student_path.name}: solution code survived: {leaked}"

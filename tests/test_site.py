@@ -197,6 +197,35 @@ def test_every_chapter_has_at_least_three_quick_checks() -> None:
         assert count >= 3, f"{page} has {count} quick checks"
 
 
+def _hinted_wrong_answer(kind: str, data: dict) -> tuple[object, str] | None:
+    """A wrong answer the quiz has a specific hint for, and the start of that hint."""
+    for value, message in data.get("hints", []):
+        if kind in ("number", "shape"):
+            return value, " ".join(message.split())
+        if value not in data["correct"]:  # choice/cells: a wrongly ticked option
+            return {value}, " ".join(message.split())
+    return None
+
+
+def _give(quiz: object, kind: str, answer: object) -> None:
+    """Enter one answer with the keyboard: a number, a shape or a set of ticked options."""
+    if kind == "number":
+        box = quiz.locator("input[type=text]")
+        box.fill(f"{answer:g}")
+        box.press("Enter")
+    elif kind == "shape":
+        box = quiz.locator("input[type=text]")
+        box.fill("(" + ", ".join(map(str, answer)) + ")")
+        box.press("Enter")
+    else:
+        options = quiz.locator(".convlab-quiz-options input")
+        for i in range(options.count()):
+            if options.nth(i).is_checked() != (i in answer):
+                options.nth(i).focus()
+                options.nth(i).press("Space")
+        quiz.locator("button.convlab-quiz-check").press("Enter")
+
+
 def _answer(quiz: object, data: dict, kind: str, right: bool) -> None:
     """Type or tick an answer, right or wrong, the way a reader would (keyboard only)."""
     if kind in ("number", "shape"):
@@ -244,13 +273,13 @@ def test_quick_checks_grade_answers_in_the_browser(
                 _answer(quiz, data, kind, right=False)
                 assert feedback.get_attribute("data-correct") == "false", kind
                 assert feedback.inner_text().startswith("✗"), "wrong is said in words too"
-            if kind == "number" and data.get("hints"):
-                value, message = data["hints"][0]
-                box = quiz.locator("input[type=text]")
-                box.fill(f"{value:g}")
-                box.press("Enter")
+            hinted = _hinted_wrong_answer(kind, data)
+            if hinted is not None:
+                answer, message = hinted
+                _give(quiz, kind, answer)
                 assert feedback.get_attribute("data-correct") == "false"
-                assert message.split()[0] in feedback.inner_text(), "the specific hint is shown"
+                assert message[:40] in " ".join(feedback.inner_text().split()), (
+                    f"the specific hint for {answer!r} is not shown ({kind})")
             _answer(quiz, data, kind, right=True)
             assert feedback.get_attribute("data-correct") == "true", (kind, data)
             assert feedback.inner_text().startswith("✓")
@@ -319,8 +348,8 @@ def test_explorer_frames_match_their_sliders(browser: object, site: Site, page_p
         for n in range(explorers.count()):
             root = explorers.nth(n)
             root.scroll_into_view_if_needed()
-            if n == 0 and urlparse(site.base).path == "":
-                shot = SCREENSHOTS / screenshot_name(site, page_path, "-explorer-before")
+            if urlparse(site.base).path == "":
+                shot = SCREENSHOTS / screenshot_name(site, page_path, f"-explorer{n}-before")
                 root.screenshot(path=str(shot))
             assert root.evaluate(FRAMES_MATCH_SLIDERS) == []
             assert root.evaluate(LAYERS_ALIGNED), "the layers of a picture do not overlay"
@@ -335,8 +364,8 @@ def test_explorer_frames_match_their_sliders(browser: object, site: Site, page_p
                 page.wait_for_function(FRAMES_MATCH_SLIDERS.replace(
                     "return wrong;", "return wrong.length === 0;"), arg=root.element_handle(),
                     timeout=5_000)
-            if n == 0 and urlparse(site.base).path == "":
-                shot = SCREENSHOTS / screenshot_name(site, page_path, "-explorer-after")
+            if urlparse(site.base).path == "":
+                shot = SCREENSHOTS / screenshot_name(site, page_path, f"-explorer{n}-after")
                 root.screenshot(path=str(shot))
         assert visit.problems == [], "\n".join(visit.problems)
     finally:

@@ -290,6 +290,11 @@ def _shape(value: Any, what: str) -> list[int]:
     return [int(v) for v in items]
 
 
+def _plain(text: str) -> str:
+    """Feedback is shown as plain text (textContent), so `code` back-ticks are dropped."""
+    return text.replace("`", "")
+
+
 def _text(value: Any, what: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise TypeError(f"{what} must be a non-empty str, got {value!r}")
@@ -312,9 +317,10 @@ def number(question: str, answer: Any, *, hints: dict[Any, str] | None = None,
         if _near(wrong, value, tolerance):
             raise ValueError(f"the hint for {key} would be shown for a correct answer "
                              f"({value} ± {tolerance})")
-        pairs.append([wrong, _text(text, f"the hint for {key}")])
+        pairs.append([wrong, _plain(_text(text, f"the hint for {key}"))])
     return Question("number", _text(question, "question"),
-                    {"answer": value, "tolerance": tolerance, "hints": pairs, "revisit": revisit})
+                    {"answer": value, "tolerance": tolerance, "hints": pairs,
+                     "revisit": _plain(revisit)})
 
 
 def shape(question: str, answer: Any, *, hints: dict[Any, str] | None = None,
@@ -330,13 +336,13 @@ def shape(question: str, answer: Any, *, hints: dict[Any, str] | None = None,
         wrong = _shape(key, "a hint's key")
         if wrong == value:
             raise ValueError(f"the hint for {key} would be shown for the correct answer")
-        pairs.append([wrong, _text(text, f"the hint for {key}")])
+        pairs.append([wrong, _plain(_text(text, f"the hint for {key}"))])
     return Question("shape", _text(question, "question"),
-                    {"answer": value, "hints": pairs, "revisit": revisit})
+                    {"answer": value, "hints": pairs, "revisit": _plain(revisit)})
 
 
 def _indexed_hints(hints: dict[Any, str] | None, index_of: Any) -> list[list[Any]]:
-    pairs = [[index_of(key), _text(text, f"the hint for {key!r}")]
+    pairs = [[index_of(key), _plain(_text(text, f"the hint for {key!r}"))]
              for key, text in (hints or {}).items()]
     return sorted(pairs, key=lambda pair: pair[0])
 
@@ -362,7 +368,7 @@ def choice(question: str, options: list[str], correct: int | set[int], *,
         raise ValueError("correct must name at least one option")
     return Question("choice", _text(question, "question"),
                     {"correct": right, "multiple": multiple,
-                     "hints": _indexed_hints(hints, index_of), "revisit": revisit},
+                     "hints": _indexed_hints(hints, index_of), "revisit": _plain(revisit)},
                     items)
 
 
@@ -387,7 +393,7 @@ def cells(question: str, labels: list[str], changed: set[str], *,
     right = sorted(index_of(label) for label in set(changed))
     return Question("cells", _text(question, "question"),
                     {"correct": right, "multiple": True,
-                     "hints": _indexed_hints(hints, index_of), "revisit": revisit},
+                     "hints": _indexed_hints(hints, index_of), "revisit": _plain(revisit)},
                     items)
 
 

@@ -425,3 +425,11 @@ def test_a_quiz_stripped_of_its_data_is_ignored_without_a_console_error():
         assert not page.locator(".convlab-quiz-untrusted").first.is_visible()
         browser.close()
     assert errors == []
+
+
+def test_hints_and_revisit_are_plain_text_without_backticks():
+    q = quiz.number("Size of `conv(x)`?", answer=3, hints={5: "`F.conv2d` has no padding"},
+                    revisit="the `padding` argument")
+    assert q.feedback("5") == (False, "✗ Not quite. F.conv2d has no padding")
+    assert q.feedback("7") == (False, "✗ Not quite. Revisit: the padding argument")
+    assert "<code>conv(x)</code>" in q._repr_html_()

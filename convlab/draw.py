@@ -276,7 +276,44 @@ def output_size_formula(i: int, k: int, s: int = 1, p: int = 0, d: int = 1) -> s
             f"= ⌊{i + 2 * p - d * (k - 1) - 1}/{s}⌋+1 = {o}")
 
 
-class ConvScene:
+class _GridScene:
+    """What the convolution pictures share (ch1 ConvScene, ch3 GradientScene): the parameters,
+    the output size from :func:`convlab.conv_output_size` (its ``ValueError`` raised, or with
+    ``strict=False`` kept in ``error``), and the layout of the padded-input, kernel and output
+    grids. ``fit`` = (largest padded input, kernel, output) of a series of scenes drawn at the
+    same size, so that parts that do not depend on i are identical across i (explorers).
+    """
+
+    def __init__(self, i: int, k: int, s: int, p: int, d: int,
+                 fit: tuple[int, int, int] | None, strict: bool) -> None:
+        self.i, self.k, self.s, self.p, self.d = i, k, s, p, d
+        self.error = ""
+        try:
+            self.o = conv_output_size(i, k, s, p, d)
+        except ValueError as err:
+            if strict:
+                raise
+            self.error, self.o = str(err), 0
+        self.n = i + 2 * p
+        fit_n, fit_k, fit_o = fit if fit is not None else (self.n, k, self.o)
+        self.ix, self.text_y, self.top = _M, 16, 56
+        self.kx = self.ix + fit_n * CELL + _GAP
+        self.ox = self.kx + fit_k * CELL + _GAP + 10
+        self.width = max(self.ox + fit_o * CELL + _M, 560)
+        self.height = self.top + max(fit_n, fit_k, fit_o) * CELL + 20
+
+    @property
+    def params(self) -> str:
+        return f"i={self.i} k={self.k} s={self.s} p={self.p} d={self.d}"
+
+    def svg(self, body: str, title: str, desc: str = "", layer: str = "") -> str:
+        """This scene's SVG around ``body``; ``layer`` is ``""`` for a standalone picture,
+        ``"bottom"`` or ``"top"`` for an explorer layer (inline, opaque or transparent)."""
+        return svg_doc(self.width, self.height, title, desc, body, standalone=not layer,
+                       background=None if layer == "top" else "#fff")
+
+
+class ConvScene(_GridScene):
     """One convolution configuration laid out as input (padded), kernel and output grids (ch1).
 
     ``base()`` is the part that does not depend on the output position (made of
@@ -291,14 +328,7 @@ class ConvScene:
     def __init__(self, i: int, k: int, s: int = 1, p: int = 0, d: int = 1,
                  x: torch.Tensor | None = None, w: torch.Tensor | None = None,
                  fit: tuple[int, int, int] | None = None, strict: bool = True) -> None:
-        self.i, self.k, self.s, self.p, self.d = i, k, s, p, d
-        self.error = ""
-        try:
-            self.o = conv_output_size(i, k, s, p, d)
-        except ValueError as err:
-            if strict:
-                raise
-            self.error, self.o = str(err), 0
+        super().__init__(i, k, s, p, d, fit, strict)
         self.x = example_input(i) if x is None else x.to(torch.float32)
         self.w = example_kernel(k) if w is None else w.to(torch.float32)
         self.xp = F.pad(self.x, (p, p, p, p))
@@ -307,20 +337,6 @@ class ConvScene:
                               dilation=d)[0, 0]
             if tuple(self.y.shape) != (self.o, self.o):
                 raise AssertionError(f"F.conv2d gave {tuple(self.y.shape)}, formula {self.o}")
-        self.n = i + 2 * p
-        # ``fit`` = (largest padded input, kernel, output) of a series of scenes drawn at the
-        # same size, so that parts that do not depend on i are identical across i (explorers).
-        fit_n, fit_k, fit_o = fit if fit is not None else (self.n, k, self.o)
-        self.ix, self.text_y, self.top = _M, 16, 56
-        self.kx = self.ix + fit_n * CELL + _GAP
-        self.ox = self.kx + fit_k * CELL + _GAP + 10
-        grid_h = max(fit_n, fit_k, fit_o) * CELL
-        self.width = max(self.ox + fit_o * CELL + _M, 560)
-        self.height = self.top + grid_h + 20
-
-    @property
-    def params(self) -> str:
-        return f"i={self.i} k={self.k} s={self.s} p={self.p} d={self.d}"
 
     @property
     def caption(self) -> str:
@@ -416,12 +432,6 @@ class ConvScene:
                         extra=" stroke-width='3'")
                 + _texts(ox, oy, [[num(self.y[row, col])]])  # the value, over its fill
                 + _label(self.ix, self.text_y, text, extra=f" font-size='{size}'"))
-
-    def svg(self, body: str, title: str, desc: str = "", layer: str = "") -> str:
-        """This scene's SVG around ``body``; ``layer`` is ``""`` for a standalone picture,
-        ``"bottom"`` or ``"top"`` for an explorer layer (inline, opaque or transparent)."""
-        return svg_doc(self.width, self.height, title, desc, body, standalone=not layer,
-                       background=None if layer == "top" else "#fff")
 
     def figure(self, row: int = 0, col: int = 0) -> Figure:
         """The whole picture (base and overlay) as one figure."""
@@ -618,7 +628,7 @@ def pixel_gradient(i: int, w: torch.Tensor, s: int = 1, p: int = 0, d: int = 1,
     return grad[0, 0]
 
 
-class GradientScene:
+class GradientScene(_GridScene):
     """Backpropagation from one output pixel of a convolution (ch3): the padded input with the
     pixels that receive a gradient highlighted (their gradient written in them), the kernel
     (:func:`gradient_kernel`), and the output with the pixel ``backward`` starts from.
@@ -633,27 +643,9 @@ class GradientScene:
 
     def __init__(self, i: int = 7, k: int = 3, s: int = 1, p: int = 0, d: int = 1,
                  fit: tuple[int, int, int] | None = None, strict: bool = True) -> None:
-        self.i, self.k, self.s, self.p, self.d = i, k, s, p, d
-        self.error = ""
-        try:
-            self.o = conv_output_size(i, k, s, p, d)
-        except ValueError as err:
-            if strict:
-                raise
-            self.error, self.o = str(err), 0
+        super().__init__(i, k, s, p, d, fit, strict)
         self.w = gradient_kernel(k)
-        self.n = i + 2 * p
         self.span = d * (k - 1) + 1
-        fit_n, fit_k, fit_o = fit if fit is not None else (self.n, k, self.o)
-        self.ix, self.text_y, self.top = _M, 16, 56
-        self.kx = self.ix + fit_n * CELL + _GAP
-        self.ox = self.kx + fit_k * CELL + _GAP + 10
-        self.width = max(self.ox + fit_o * CELL + _M, 560)
-        self.height = self.top + max(fit_n, fit_k, fit_o) * CELL + 20
-
-    @property
-    def params(self) -> str:
-        return f"i={self.i} k={self.k} s={self.s} p={self.p} d={self.d}"
 
     def exists(self, row: int, col: int) -> bool:
         """Whether output pixel (row, col) exists (the kernel fits and it is inside the output)."""
@@ -663,6 +655,7 @@ class GradientScene:
         """``∂y[row, col] / ∂x`` by autograd (:func:`pixel_gradient`), shape ``[i, i]``."""
         return pixel_gradient(self.i, self.w, self.s, self.p, self.d, (row, col))
 
+    @property
     def caption(self) -> str:
         """Parameters, the output size (with the formula) and what the highlighted pixels are
         (for any output pixel; :meth:`summary` adds the numbers for one pixel)."""
@@ -764,12 +757,6 @@ class GradientScene:
                 + _texts(ox, oy, [["1"]])
                 + _label(ix, self.text_y, self.summary(row, col)))
 
-    def svg(self, body: str, title: str, desc: str = "", layer: str = "") -> str:
-        """This scene's SVG around ``body``; ``layer`` is ``""`` for a standalone picture,
-        ``"bottom"`` or ``"top"`` for an explorer layer (inline, opaque or transparent)."""
-        return svg_doc(self.width, self.height, title, desc, body, standalone=not layer,
-                       background=None if layer == "top" else "#fff")
-
     def figure(self, row: int = 0, col: int = 0) -> Figure:
         """The whole picture as one figure; raises ``ValueError`` if the pixel does not exist."""
         if self.error:
@@ -779,7 +766,7 @@ class GradientScene:
                              f"{self.o}×{self.o}")
         body = self.input_part() + self.kernel_part() + self.output_part() + self.overlay(row, col)
         title = f"Gradient of output pixel ({row}, {col}), {self.params}"
-        caption = self.caption() + " " + self.summary(row, col) + "."
+        caption = self.caption + " " + self.summary(row, col) + "."
         return Figure(self.svg(body, title, caption), caption)
 
 

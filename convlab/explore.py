@@ -197,6 +197,32 @@ class _Explorer:
         return fixed
 
 
+def _grid_layers(scene_of: Callable[[dict[str, Any]], Any]) -> tuple[FrameFn, FrameFn, FrameFn]:
+    """The input, kernel and output layers of a convolution picture (``draw.ConvScene`` or
+    ``draw.GradientScene``) for the slider values ``q``; shared by the conv and gradient
+    explorers. A configuration PyTorch refuses shows the reason instead of an output grid."""
+
+    def input_layer(q: dict[str, Any]) -> str:
+        sc = scene_of(q)
+        return sc.svg(sc.input_part(), f"input {sc.i}×{sc.i}, padding {sc.p}", layer="bottom")
+
+    def kernel_layer(q: dict[str, Any]) -> str:
+        sc = scene_of(q)
+        return sc.svg(sc.kernel_part(), f"kernel {sc.k}×{sc.k}", layer="top")
+
+    def output_layer(q: dict[str, Any]) -> str:
+        sc = scene_of(q)
+        if sc.error:
+            svg = sc.svg(sc.output_part(), f"Convolution {sc.params}: no output", layer="top")
+            text = f"{sc.error}. PyTorch refuses it too (F.conv2d raises a RuntimeError)."
+            return f"<figure style='margin:0;padding:0'>{svg}{_message(text)}</figure>"
+        svg = sc.svg(sc.output_part(), f"Convolution {sc.params}: output {sc.o}×{sc.o}",
+                     layer="top")
+        return draw.html_figure(svg, sc.caption)
+
+    return input_layer, kernel_layer, output_layer
+
+
 def layered(*layers: widgets.Widget) -> widgets.GridBox:
     """Draw ``layers`` on top of each other (all in one CSS grid cell, later ones on top).
 
@@ -293,23 +319,7 @@ def conv_explorer(input_sizes: Sequence[int] = (4, 5), kernel_sizes: Sequence[in
     def sc_of(q: dict[str, Any]) -> draw.ConvScene:
         return scene(q["i"], q["k"], q["s"], q["p"], q["d"])
 
-    def input_layer(q: dict[str, Any]) -> str:
-        sc = sc_of(q)
-        return sc.svg(sc.input_part(), f"input {sc.i}×{sc.i}, padding {sc.p}", layer="bottom")
-
-    def kernel_layer(q: dict[str, Any]) -> str:
-        sc = sc_of(q)
-        return sc.svg(sc.kernel_part(), f"kernel {sc.k}×{sc.k}", layer="top")
-
-    def output_layer(q: dict[str, Any]) -> str:
-        sc = sc_of(q)
-        if sc.error:
-            svg = sc.svg(sc.output_part(), f"Convolution {sc.params}: no output", layer="top")
-            text = f"{sc.error}. PyTorch refuses it too (F.conv2d raises a RuntimeError)."
-            return f"<figure style='margin:0;padding:0'>{svg}{_message(text)}</figure>"
-        svg = sc.svg(sc.output_part(), f"Convolution {sc.params}: output {sc.o}×{sc.o}",
-                     layer="top")
-        return draw.html_figure(svg, sc.caption)
+    input_layer, kernel_layer, output_layer = _grid_layers(sc_of)
 
     def window_layer(q: dict[str, Any]) -> str:
         sc = sc_of(q)
@@ -395,23 +405,7 @@ def gradient_explorer(i: int = 7, kernel_sizes: Sequence[int] = (1, 2, 3),
     def sc_of(q: dict[str, Any]) -> draw.GradientScene:
         return scene(q["k"], q["s"], q["p"], q["d"])
 
-    def input_layer(q: dict[str, Any]) -> str:
-        sc = sc_of(q)
-        return sc.svg(sc.input_part(), f"input {sc.i}×{sc.i}, padding {sc.p}", layer="bottom")
-
-    def kernel_layer(q: dict[str, Any]) -> str:
-        sc = sc_of(q)
-        return sc.svg(sc.kernel_part(), f"kernel {sc.k}×{sc.k}", layer="top")
-
-    def output_layer(q: dict[str, Any]) -> str:
-        sc = sc_of(q)
-        if sc.error:
-            svg = sc.svg(sc.output_part(), f"Convolution {sc.params}: no output", layer="top")
-            text = f"{sc.error}. PyTorch refuses it too (F.conv2d raises a RuntimeError)."
-            return f"<figure style='margin:0;padding:0'>{svg}{_message(text)}</figure>"
-        svg = sc.svg(sc.output_part(), f"Convolution {sc.params}: output {sc.o}×{sc.o}",
-                     layer="top")
-        return draw.html_figure(svg, sc.caption())
+    input_layer, kernel_layer, output_layer = _grid_layers(sc_of)
 
     def gradient_layer(q: dict[str, Any]) -> str:
         sc = sc_of(q)

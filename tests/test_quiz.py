@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -279,87 +278,81 @@ def test_javascript_grades_exactly_like_python():
 
 
 @pytest.mark.browser
-def test_quizzes_work_by_keyboard_in_chromium():
-    from playwright.sync_api import sync_playwright
-
+def test_quizzes_work_by_keyboard_in_chromium(browser):
     questions = all_kinds()
     body = "".join(q._repr_html_() for q in questions)
     body += questions[0]._repr_html_().replace(questions[0].id, "cq-second-copy")
     errors: list[str] = []
     requests: list[str] = []
-    with sync_playwright() as p:
-        chromium = os.environ.get("CONVLAB_CHROMIUM", "/usr/bin/chromium")
-        browser = p.chromium.launch(executable_path=chromium, headless=True,
-                                    args=["--no-sandbox"])
-        page = browser.new_page()
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.on("request", lambda r: requests.append(r.url))
-        page.set_content(f"<!doctype html><html lang='en'><body>{body}</body></html>")
-        roots = page.locator(".convlab-quiz")
-        assert roots.count() == 6
-        assert page.evaluate("Object.keys(window.convlabQuiz).sort().join()") == (
-            "feedback,number,shape")
+    page = browser.new_page()
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("request", lambda r: requests.append(r.url))
+    page.set_content(f"<!doctype html><html lang='en'><body>{body}</body></html>")
+    roots = page.locator(".convlab-quiz")
+    assert roots.count() == 6
+    assert page.evaluate("Object.keys(window.convlabQuiz).sort().join()") == (
+        "feedback,number,shape")
 
-        def feedback(index):
-            out = roots.nth(index).locator(".convlab-quiz-feedback")
-            return out.get_attribute("data-correct"), out.inner_text()
+    def feedback(index):
+        out = roots.nth(index).locator(".convlab-quiz-feedback")
+        return out.get_attribute("data-correct"), out.inner_text()
 
-        number_input = roots.nth(0).get_by_label("Output size for i=28, k=5, p=2?")
-        number_input.fill("24")
-        number_input.press("Enter")
-        assert feedback(0) == ("false", "✗ Not quite. 24 is the size without padding: padding "
-                                        "adds 2p.")
-        number_input.fill(" 28.0")
-        number_input.press("Enter")
-        assert feedback(0) == ("true", "✓ Correct!")
+    number_input = roots.nth(0).get_by_label("Output size for i=28, k=5, p=2?")
+    number_input.fill("24")
+    number_input.press("Enter")
+    assert feedback(0) == ("false", "✗ Not quite. 24 is the size without padding: padding "
+                                    "adds 2p.")
+    number_input.fill(" 28.0")
+    number_input.press("Enter")
+    assert feedback(0) == ("true", "✓ Correct!")
 
-        shape_input = roots.nth(1).locator("input")
-        shape_input.fill("torch.Size([1, 8, 14, 14])")
-        shape_input.press("Tab")  # to the Check button
-        page.keyboard.press("Enter")
-        assert feedback(1) == ("true", "✓ Correct!")
+    shape_input = roots.nth(1).locator("input")
+    shape_input.fill("torch.Size([1, 8, 14, 14])")
+    shape_input.press("Tab")  # to the Check button
+    page.keyboard.press("Enter")
+    assert feedback(1) == ("true", "✓ Correct!")
 
-        roots.nth(2).get_by_label("np.convolve").focus()
-        page.keyboard.press("Space")
-        page.keyboard.press("Enter")
-        assert feedback(2) == ("false", "✗ Not quite. np.convolve flips the kernel.")
-        page.keyboard.press("ArrowUp")  # radio group: moves to (and selects) option 0
-        page.keyboard.press("Tab")
-        page.keyboard.press("Space")  # the Check button
-        assert feedback(2) == ("true", "✓ Correct!")
+    roots.nth(2).get_by_label("np.convolve").focus()
+    page.keyboard.press("Space")
+    page.keyboard.press("Enter")
+    assert feedback(2) == ("false", "✗ Not quite. np.convolve flips the kernel.")
+    page.keyboard.press("ArrowUp")  # radio group: moves to (and selects) option 0
+    page.keyboard.press("Tab")
+    page.keyboard.press("Space")  # the Check button
+    assert feedback(2) == ("true", "✓ Correct!")
 
-        roots.nth(4).get_by_text("c", exact=True).click()
-        roots.nth(4).get_by_role("button", name="Check").click()
-        assert feedback(4) == ("true", "✓ Correct!")
+    roots.nth(4).get_by_text("c", exact=True).click()
+    roots.nth(4).get_by_role("button", name="Check").click()
+    assert feedback(4) == ("true", "✓ Correct!")
 
-        copy = roots.nth(5).locator("input")  # a quiz added after quiz.js was defined
-        copy.fill("28")
-        copy.press("Enter")
-        assert feedback(5) == ("true", "✓ Correct!")
+    copy = roots.nth(5).locator("input")  # a quiz added after quiz.js was defined
+    copy.fill("28")
+    copy.press("Enter")
+    assert feedback(5) == ("true", "✓ Correct!")
 
-        # six scripts ran, yet one click grades once (one write to the feedback element)
-        writes = page.evaluate("""() => new Promise(resolve => {
-            const out = document.querySelectorAll('.convlab-quiz-feedback')[0];
-            let count = 0;
-            new MutationObserver(records => { count += records.length; })
-                .observe(out, {childList: true});
-            document.querySelectorAll('.convlab-quiz-check')[0].click();
-            setTimeout(() => resolve(count), 100);
-        })""")
-        assert writes == 1
+    # six scripts ran, yet one click grades once (one write to the feedback element)
+    writes = page.evaluate("""() => new Promise(resolve => {
+        const out = document.querySelectorAll('.convlab-quiz-feedback')[0];
+        let count = 0;
+        new MutationObserver(records => { count += records.length; })
+            .observe(out, {childList: true});
+        document.querySelectorAll('.convlab-quiz-check')[0].click();
+        setTimeout(() => resolve(count), 100);
+    })""")
+    assert writes == 1
 
-        # a quiz inserted later (as JupyterLab does: script first, then attach) also works
-        page.evaluate("""html => {
-            const host = document.createElement('div');
-            host.innerHTML = html;
-            document.body.appendChild(host);
-        }""", quiz.number("Late question?", answer=3)._repr_html_())
-        late = page.get_by_label("Late question?")
-        late.fill("3")
-        late.press("Enter")
-        assert feedback(6) == ("true", "✓ Correct!")
-        browser.close()
+    # a quiz inserted later (as JupyterLab does: script first, then attach) also works
+    page.evaluate("""html => {
+        const host = document.createElement('div');
+        host.innerHTML = html;
+        document.body.appendChild(host);
+    }""", quiz.number("Late question?", answer=3)._repr_html_())
+    late = page.get_by_label("Late question?")
+    late.fill("3")
+    late.press("Enter")
+    assert feedback(6) == ("true", "✓ Correct!")
+    page.close()
     assert errors == []
     assert requests == []
 
@@ -404,26 +397,20 @@ def test_javascript_normalises_random_text_exactly_like_python():
 
 
 @pytest.mark.browser
-def test_a_quiz_stripped_of_its_data_is_ignored_without_a_console_error():
+def test_a_quiz_stripped_of_its_data_is_ignored_without_a_console_error(browser):
     """JupyterLab's sanitizer strips data-quiz from untrusted outputs; Check must not throw."""
-    from playwright.sync_api import sync_playwright
-
     live, stripped = all_kinds()[0], all_kinds()[1]
     body = live._repr_html_() + re.sub(r' data-quiz="[^"]*"', "", stripped._repr_html_().replace(
         stripped.id, "cq-stripped"))
     errors: list[str] = []
-    with sync_playwright() as p:
-        chromium = os.environ.get("CONVLAB_CHROMIUM", "/usr/bin/chromium")
-        browser = p.chromium.launch(executable_path=chromium, headless=True,
-                                    args=["--no-sandbox"])
-        page = browser.new_page()
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.set_content(f"<!doctype html><html lang='en'><body>{body}</body></html>")
-        page.locator("#cq-stripped .convlab-quiz-check").click()
-        assert page.locator("#cq-stripped .convlab-quiz-feedback").inner_text() == ""
-        assert not page.locator(".convlab-quiz-untrusted").first.is_visible()
-        browser.close()
+    page = browser.new_page()
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.set_content(f"<!doctype html><html lang='en'><body>{body}</body></html>")
+    page.locator("#cq-stripped .convlab-quiz-check").click()
+    assert page.locator("#cq-stripped .convlab-quiz-feedback").inner_text() == ""
+    assert not page.locator(".convlab-quiz-untrusted").first.is_visible()
+    page.close()
     assert errors == []
 
 

@@ -370,3 +370,15 @@ def test_explorer_frames_match_their_sliders(browser: object, site: Site, page_p
         assert visit.problems == [], "\n".join(visit.problems)
     finally:
         page.context.close()
+
+
+def test_search_finds_the_chapter_that_teaches_a_term(browser: object, site: Site) -> None:
+    page, visit = open_page(browser, site, "search.html?q=output_padding")
+    try:
+        results = page.locator("#search-results li")
+        results.first.wait_for(timeout=15_000)
+        titles = page.locator("#search-results li a").all_inner_texts()
+        assert any("Transposed convolution" in title for title in titles), titles
+        assert visit.problems == [], "\n".join(visit.problems)
+    finally:
+        page.context.close()

@@ -282,7 +282,10 @@ class _GridScene:
     ``strict=False`` kept in ``error``), and the layout of the padded-input, kernel and output
     grids. ``fit`` = (largest padded input, kernel, output) of a series of scenes drawn at the
     same size, so that parts that do not depend on i are identical across i (explorers).
+    Subclasses set the kernel ``w`` that :meth:`kernel_part` draws.
     """
+
+    w: torch.Tensor
 
     def __init__(self, i: int, k: int, s: int, p: int, d: int,
                  fit: tuple[int, int, int] | None, strict: bool) -> None:
@@ -311,6 +314,14 @@ class _GridScene:
         ``"bottom"`` or ``"top"`` for an explorer layer (inline, opaque or transparent)."""
         return svg_doc(self.width, self.height, title, desc, body, standalone=not layer,
                        background=None if layer == "top" else "#fff")
+
+    def kernel_part(self) -> str:
+        """SVG body: the kernel with its weights (depends on k only)."""
+        k, top = self.k, self.top
+        return "".join([_label(self.kx, top - 8, f"kernel {k}×{k}"),
+                        _rect(self.kx, top, k * CELL, k * CELL, fill=_TINT["kernel"]),
+                        _lines(self.kx, top, k, k, stroke=ROLES["kernel"]),
+                        _texts(self.kx, top, _matrix(self.w))])
 
 
 class ConvScene(_GridScene):
@@ -375,14 +386,9 @@ class ConvScene(_GridScene):
         return "".join(parts)
 
     def kernel_part(self) -> str:
-        """SVG body: the kernel with its weights (depends on k only)."""
-        k, top = self.k, self.top
-        return "".join([_label(self.kx, top - 8, f"kernel {k}×{k}"),
-                        _rect(self.kx, top, k * CELL, k * CELL, fill=_TINT["kernel"]),
-                        _lines(self.kx, top, k, k, stroke=ROLES["kernel"]),
-                        _texts(self.kx, top, _matrix(self.w)),
-                        f"<text x='{self.kx - _GAP // 2}' y='{top + 20}' "
-                        "font-size='22'>⋆</text>"])
+        """SVG body: the kernel with its weights and ⋆ (cross-correlation) before it."""
+        return super().kernel_part() + (f"<text x='{self.kx - _GAP // 2}' y='{self.top + 20}' "
+                                         "font-size='22'>⋆</text>")
 
     def output_part(self) -> str:
         """SVG body: the output grid with the values from ``F.conv2d``."""
@@ -705,13 +711,6 @@ class GradientScene(_GridScene):
                                 extra=f" font-size='11' fill='{_GREY_TEXT}'"))
         return "".join(parts)
 
-    def kernel_part(self) -> str:
-        """SVG body: the kernel with its weights (depends on k only)."""
-        k, top = self.k, self.top
-        return "".join([_label(self.kx, top - 8, f"kernel {k}×{k}"),
-                        _rect(self.kx, top, k * CELL, k * CELL, fill=_TINT["kernel"]),
-                        _lines(self.kx, top, k, k, stroke=ROLES["kernel"]),
-                        _texts(self.kx, top, _matrix(self.w))])
 
     def output_part(self) -> str:
         """SVG body: the empty output grid (depends on the output size only)."""

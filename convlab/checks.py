@@ -892,6 +892,19 @@ def _value_result(name: str, description: str, passed: bool, expected: Any, got:
     return _finish(name, [case], [] if passed else hints)
 
 
+def _count_answer(name: str, description: str, expected: int,
+                  answer: Any) -> tuple[int | None, CheckResult | None]:
+    """A parameter count answered as a number: ``(value, None)``, or ``(None, result)`` saying
+    that it is not answered yet (``...``) or not a whole number."""
+    if answer is ...:
+        return None, _value_result(name, description, False, expected, answer,
+                                   "not answered yet — replace ... with your number", [])
+    value, problem = _as_int(answer, "a parameter count")
+    if value is None:
+        return None, _value_result(name, description, False, expected, answer, problem, [])
+    return value, None
+
+
 def check_output_sizes_table(answers: dict[tuple[int, ...], Any]) -> CheckResult:
     """Check a filled-in table ``{(i, k, s, p, d): o}`` of output sizes (chapter 1).
 
@@ -1047,12 +1060,9 @@ def check_network_params(answer: Any, model: nn.Module) -> CheckResult:
     name = "check_network_params"
     expected = sum(p.numel() for p in model.parameters())
     description = f"parameters of {type(model).__name__}"
-    if answer is ...:
-        return _value_result(name, description, False, expected, answer,
-                             "not answered yet — replace ... with your number", [])
-    value, problem = _as_int(answer, "a parameter count")
-    if value is None:
-        return _value_result(name, description, False, expected, answer, problem, [])
+    value, unanswered = _count_answer(name, description, expected, answer)
+    if unanswered is not None:
+        return unanswered
     passed = value == expected
     rows = _layer_counts(model)
     weights = [c_in // g * c_out * k for _m, c_in, c_out, k, g, _b in rows]
@@ -1093,12 +1103,9 @@ def check_groups_answer(answer: Any, c_in: int, c_out: int, k: int, groups: int,
     name = "check_groups_answer"
     expected = _torch_conv_params(c_in, c_out, k, bias, groups)
     description = f"Conv2d({c_in}, {c_out}, {k}, groups={groups}, bias={bias})"
-    if answer is ...:
-        return _value_result(name, description, False, expected, answer,
-                             "not answered yet — replace ... with your number", [])
-    value, problem = _as_int(answer, "a parameter count")
-    if value is None:
-        return _value_result(name, description, False, expected, answer, problem, [])
+    value, unanswered = _count_answer(name, description, expected, answer)
+    if unanswered is not None:
+        return unanswered
     weights = c_out * (c_in // groups) * k * k
     b = c_out if bias else 0
     variants = {

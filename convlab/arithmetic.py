@@ -302,17 +302,14 @@ def _module_layers(module: Any, name: str) -> list[tuple[str, int, int, int, int
         else:
             p = _square(module.padding, "padding", label, 0)
         return [(label, k, s, p, d)]
-    if isinstance(module, nn.MaxPool2d):
+    if isinstance(module, nn.MaxPool2d | nn.AvgPool2d):
         k = _square(module.kernel_size, "kernel_size", label, 1)
         s = _square(module.stride if module.stride is not None else k, "stride", label, 1)
         p = _square(module.padding, "padding", label, 0)
-        d = _square(module.dilation, "dilation", label, 1)
+        # only max pooling has a dilation; an average-pooling window has no gaps
+        d = _square(module.dilation, "dilation", label, 1) if isinstance(
+            module, nn.MaxPool2d) else 1
         return [(label, k, s, p, d)]
-    if isinstance(module, nn.AvgPool2d):
-        k = _square(module.kernel_size, "kernel_size", label, 1)
-        s = _square(module.stride if module.stride is not None else k, "stride", label, 1)
-        p = _square(module.padding, "padding", label, 0)
-        return [(label, k, s, p, 1)]
     if _is_pass_through(module):
         return []
     raise TypeError(

@@ -6,8 +6,14 @@ the result *is* the feedback. Put the call last in a notebook cell and the cell 
 feedback exactly once; in a script use ``print(result)``, ``result.passed``, ``result.score``.
 
 A checker never raises because of the learner's answer: a wrong type, a wrong shape, an
-exception in the learner's code, a ``NotImplementedError`` stub, or code slower than
-``time_limit`` seconds (the call runs in a daemon thread) is reported in words.
+exception in the learner's code, a ``NotImplementedError`` stub, an exit, an output flood, or
+code slower than ``time_limit`` seconds is reported in words. The learner's function runs in a
+child process (:mod:`convlab.sandbox`) that is killed when the time limit is reached, so nothing
+keeps running afterwards and nothing it does reaches the notebook. Every case counts: the score
+is correct cases / all cases, and a case that raised, did not finish or was not run is failed
+(:mod:`convlab.feedback` words the result). Expected values are computed in the calling
+process; the child only reports what the learner's code returned, whether it changed its inputs
+in place, and whether it called a function the exercise rules out.
 
 Checkers and the learner's signature they expect (chapter in brackets):
 
@@ -49,198 +55,91 @@ import inspect
 import itertools
 import math
 import numbers
-import textwrap
-import threading
-import time
-import traceback
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from convlab import feedback, reference, sandbox
+from convlab.feedback import CaseResult, CheckResult
+from convlab.feedback import show as _show
+
 DEFAULT_TIME_LIMIT = 10.0
 """Seconds a checker lets the learner's code run in total before reporting "too slow"."""
 
-_MAX_SHOWN = 3  # failing cases shown in detail
-
-
-# --------------------------------------------------------------------------- results
-
-
-@dataclass
-class CaseResult:
-    """One case of a check: what was asked, what was expected, what came back."""
-
-    description: str
-    passed: bool
-    expected: Any = None
-    got: Any = None
-    message: str = ""
-
-    def line(self) -> str:
-        """One line of feedback for this case."""
-        mark = "✓" if self.passed else "✗"
-        text = f"  {mark} {self.description}"
-        if not self.passed:
-            text += f": {self.message}" if self.message else (
-                f": expected {_show(self.expected)}, got {_show(self.got)}")
-        return text
-
-
-@dataclass
-class CheckResult:
-    """The outcome of a checker: ``passed``, the individual ``cases`` and the ``messages``.
-
-    Its ``repr`` is the full feedback text, so a notebook cell ending with a checker call shows
-    the feedback once. ``bool(result)`` is ``result.passed``; ``result.score`` is the fraction
-    of cases passed (for grading scripts).
-    """
-
-    passed: bool
-    cases: list[CaseResult] = field(default_factory=list)
-    messages: list[str] = field(default_factory=list)
-    name: str = "check"
-    headline: str = ""  # replaces the case count in the summary (e.g. "not implemented yet")
-
-    @property
-    def score(self) -> float:
-        """Fraction of cases passed (1.0 or 0.0 for checks without cases)."""
-        if not self.cases:
-            return 1.0 if self.passed else 0.0
-        return sum(case.passed for case in self.cases) / len(self.cases)
-
-    def summary(self) -> str:
-        """One line: the check's name, a mark and how many cases passed."""
-        n_ok = sum(case.passed for case in self.cases)
-        if self.headline:
-            return f"{'✓' if self.passed else '✗'} {self.name}: {self.headline}"
-        if self.passed:
-            count = f"all {len(self.cases)} cases correct" if len(self.cases) > 1 else "correct"
-            return f"✓ {self.name}: {count}."
-        count = f"{n_ok} of {len(self.cases)} cases correct" if len(self.cases) > 1 else (
-            "not correct yet")
-        return f"✗ {self.name}: {count}."
-
-    def feedback(self) -> str:
-        """The full feedback: summary, failing cases (at most three), then the messages."""
-        lines = [self.summary()]
-        failing = [case for case in self.cases if not case.passed]
-        lines += [case.line() for case in failing[:_MAX_SHOWN]]
-        if len(failing) > _MAX_SHOWN:
-            more = len(failing) - _MAX_SHOWN
-            lines.append(f"  … and {more} more failing case{'s' if more > 1 else ''}.")
-        lines += self.messages
-        return "\n".join(lines)
-
-    def __bool__(self) -> bool:
-        return self.passed
-
-    def __repr__(self) -> str:
-        return self.feedback()
-
-    __str__ = __repr__
-
-    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
-        """Notebook display: the feedback wrapped to the page width (no sideways scrolling)."""
-        printer.text("\n".join(_wrap(line) for line in self.feedback().splitlines()))
-
-
-_WIDTH = 86  # fits a code-output block of the book without scrolling sideways
-
-
-def _wrap(line: str) -> str:
-    """Wrap one feedback line to the page width, continuation lines indented under the text."""
-    if len(line) <= _WIDTH:
-        return line
-    stripped = line.lstrip(" ")
-    lead = line[: len(line) - len(stripped)]
-    hang = lead + ("  " if stripped[:2] in ("✓ ", "✗ ") else "  ")
-    return textwrap.fill(stripped, width=_WIDTH, initial_indent=lead, subsequent_indent=hang,
-                         break_long_words=False, break_on_hyphens=False)
-
-
-def _show(value: Any) -> str:
-    """A short, readable rendering of a value for feedback."""
-    if isinstance(value, torch.Tensor):
-        if value.numel() <= 16:
-            return f"tensor of shape {tuple(value.shape)} {value.tolist()}"
-        return f"tensor of shape {tuple(value.shape)}"
-    if isinstance(value, torch.Size):
-        return str(tuple(value))
-    if isinstance(value, set | frozenset):
-        return "{" + ", ".join(repr(v) for v in sorted(value, key=repr)) + "}" if value else "{}"
-    try:
-        text = repr(value)
-    except Exception:  # noqa: BLE001 - a learner's object with a broken __repr__
-        text = f"<{type(value).__name__} object>"
-    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _finish(name: str, cases: list[CaseResult], messages: list[str],
-            stopped: str = "") -> CheckResult:
-    """Build the result: passed when there are cases, all pass and the run was not stopped
-    (``stopped`` is the reason: not implemented, too slow); messages de-duplicated."""
+            calls: _Calls | None = None, labels: Sequence[frozenset[str]] = ()) -> CheckResult:
+    """Build the result: passed when there are cases and all pass; the headline says what
+    happened to the learner's code (``calls``); messages de-duplicated, printed output quoted."""
     unique = list(dict.fromkeys(m for m in messages if m))
-    passed = bool(cases) and all(case.passed for case in cases) and not stopped
-    return CheckResult(passed=passed, cases=cases, messages=unique, name=name, headline=stopped)
+    head = ""
+    if calls is not None:
+        head = feedback.headline(cases, calls.outcomes, calls.run, labels)
+        unique += feedback.printed(calls.run)
+    passed = bool(cases) and all(case.passed for case in cases)
+    return CheckResult(passed=passed, cases=cases, messages=unique, name=name, headline=head)
 
 
 # --------------------------------------------------------------------------- running learner code
 
-NOT_IMPLEMENTED = ("not implemented yet — replace the `raise NotImplementedError(...)` line "
-                   "with your code, run that cell, then run this check again.")
-
-
 @dataclass
-class _Outcome:
-    ok: bool
-    value: Any = None
-    problem: str = ""
-    stop: bool = False  # no point in running further cases
+class _Calls:
+    """The learner's function run on a list of calls: one outcome (or problem) per call."""
+
+    outcomes: list[sandbox.Outcome | None]  # None: the call was not made (see ``problems``)
+    problems: list[str]  # why a call could not be made ('' if it was made)
+    run: sandbox.Run | None
+    time_limit: float
+
+    def failure(self, index: int) -> str:
+        """Why call ``index`` did not return, in words ('' if it returned)."""
+        if self.problems[index]:
+            return self.problems[index]
+        outcome = self.outcomes[index]
+        assert outcome is not None
+        return "" if outcome.ok else feedback.problem(outcome, self.time_limit)
+
+    def repeated(self, n: int) -> _Calls:
+        """One call judged in ``n`` cases (its outcome stands behind each of them)."""
+        return _Calls(self.outcomes * n, self.problems * n, self.run, self.time_limit)
+
+    def value(self, index: int) -> Any:
+        outcome = self.outcomes[index]
+        return None if outcome is None else outcome.value
 
 
-class _Runner:
-    """Calls the learner's function in a daemon thread within a total time budget."""
+def _call(fn: Callable[..., Any], calls: Sequence[sandbox.Call], time_limit: float,
+          rules: Sequence[sandbox.Rule] = (),
+          observe: Callable[[sandbox.Call, Any], Any] | None = None) -> _Calls:
+    """Run ``fn`` on every call in a killable child process (calls that cannot bind the
+    learner's signature are not made: their problem says why)."""
+    problems = [_signature_problem(fn, c.args, dict(c.kwargs)) for c in calls]
+    sent = [i for i, text in enumerate(problems) if not text]
+    run = sandbox.run(fn, [calls[i] for i in sent], time_limit=time_limit, rules=rules,
+                      observe=observe) if sent else None
+    outcomes: list[sandbox.Outcome | None] = [None] * len(calls)
+    for j, i in enumerate(sent):
+        outcomes[i] = run.outcomes[j]  # type: ignore[union-attr]
+    return _Calls(outcomes, problems, run, time_limit)
 
-    def __init__(self, fn: Callable[..., Any], time_limit: float) -> None:
-        self.fn = fn
-        self.time_limit = time_limit
-        self.deadline = time.monotonic() + time_limit
 
-    def call(self, *args: Any, **kwargs: Any) -> _Outcome:
-        bad = _signature_problem(self.fn, args, kwargs)
-        if bad:
-            return _Outcome(False, problem=bad)
-        remaining = self.deadline - time.monotonic()
-        if remaining <= 0:
-            return _Outcome(False, problem=self._slow(), stop=True)
-        box: dict[str, Any] = {}
-
-        def target() -> None:
-            try:
-                box["value"] = self.fn(*args, **kwargs)
-            except BaseException as err:  # noqa: BLE001 - report anything the learner raises
-                box["error"] = err
-
-        thread = threading.Thread(target=target, daemon=True, name="convlab-check")
-        thread.start()
-        thread.join(remaining)
-        if thread.is_alive():
-            return _Outcome(False, problem=self._slow(), stop=True)
-        if "error" in box:
-            err = box["error"]
-            if isinstance(err, NotImplementedError):
-                return _Outcome(False, problem=NOT_IMPLEMENTED, stop=True)
-            return _Outcome(False, problem=_describe_error(err))
-        return _Outcome(True, value=box.get("value"))
-
-    def _slow(self) -> str:
-        return (f"your code took longer than {self.time_limit:g} s, so the check stopped "
-                "waiting (it may still be running in the background). Look for a loop that "
-                "never ends, or loops over far more positions than the output has.")
+def _broken_rules(outcome: sandbox.Outcome | None, rule_text: str = "") -> str:
+    """Why a call that returned still fails: a forbidden call or inputs changed in place."""
+    if outcome is None:
+        return ""
+    if outcome.forbidden:
+        return (f"your code calls {' and '.join(outcome.forbidden)}, which this exercise rules "
+                f"out{': ' + rule_text if rule_text else ''}")
+    if outcome.changed_inputs:
+        names = ", ".join(f"`{n}`" for n in outcome.changed_inputs)
+        return (f"the result is not accepted: your function changed its input {names} in place "
+                "(e.g. x += …, x[...] = …, x.add_(…)); compute into a new tensor instead")
+    return ""
 
 
 def _signature_problem(fn: Callable[..., Any], args: tuple, kwargs: dict) -> str:
@@ -262,25 +161,6 @@ def _short(value: Any) -> str:
     if isinstance(value, torch.Tensor):
         return f"<tensor {tuple(value.shape)}>"
     return repr(value)
-
-
-def _describe_error(err: BaseException) -> str:
-    """'raised ValueError: ... (line 3: `code`)' pointing at the learner's own code."""
-    frames = [f for f in traceback.extract_tb(err.__traceback__) if f.filename != __file__]
-    where = ""
-    if frames:
-        last = frames[-1]
-        where = f" (at line {last.lineno}" + (f": `{last.line.strip()}`" if last.line else "")
-        where += ")"
-    return f"your code raised {type(err).__name__}: {err}{where}"
-
-
-def _call_failed(name: str, description: str, outcome: _Outcome) -> CheckResult:
-    """The result of a single-call check whose call raised, was a stub or was too slow."""
-    if outcome.stop:
-        return CheckResult(False, [], [], name, headline=outcome.problem)
-    return CheckResult(False, [CaseResult(description, False, None, None, outcome.problem)], [],
-                       name)
 
 
 def _not_callable(name: str, fn: Any, example: str) -> CheckResult | None:
@@ -305,11 +185,12 @@ def _as_int(value: Any, what: str = "a size") -> tuple[int | None, str]:
         return int(value), ""
     if isinstance(value, numbers.Real):
         if math.isfinite(value) and float(value).is_integer():
-            return None, (f"returned {value!r}, a float: {what} is a whole number — use // "
-                          "(floor division) so the result is an int")
-        return None, (f"returned {value!r}, which is not a whole number: when the division is "
-                      "inexact, use floor division //")
-    return None, f"returned {type(value).__name__} {_show(value)}: expected an int ({what})"
+            return None, (f"returned {value!r}, a float: {what} is an int — use // (floor "
+                          "division), not /")
+        return None, (f"returned {value!r}, not a whole number: {what} is an int — use // "
+                      "(floor division), which rounds down")
+    kind = value.type_name if isinstance(value, sandbox.Unsendable) else type(value).__name__
+    return None, f"returned {kind} {_show(value)}: expected an int ({what})"
 
 
 # --------------------------------------------------------------------------- torch ground truth
@@ -390,39 +271,56 @@ def _scalar_check(name: str, fn: Any, example: str, cases: list[dict[str, int]],
     result = _not_callable(name, fn, example)
     if result is not None:
         return result
-    runner = _Runner(fn, time_limit)
-    stopped = ""
+    calls, labels = [], []
+    for case in cases:
+        args = [case[n] for n in order]
+        while len(args) > 2 and args[-1] == defaults.get(order[len(args) - 1]):
+            args.pop()  # leave trailing defaults out, so a partial signature passes early cases
+        calls.append(sandbox.Call(tuple(args)))
+        labels.append(_scalar_labels(case, defaults))
+    answers = _call(fn, calls, time_limit)
     results: list[CaseResult] = []
     messages: list[str] = []
     expected_all: list[int] = []
     got_all: list[int | None] = []
-    for case in cases:
+    floats = []
+    for index, case in enumerate(cases):
         expected = truth(**case)
-        args = [case[n] for n in order]
-        while len(args) > 2 and args[-1] == defaults.get(order[len(args) - 1]):
-            args.pop()  # leave trailing defaults out, so a partial signature passes early cases
         description = ", ".join(f"{n}={case[n]}" for n in order)
-        outcome = runner.call(*args)
-        if not outcome.ok:
-            if outcome.stop:
-                stopped = outcome.problem
-                break
-            results.append(CaseResult(description, False, expected, None, outcome.problem))
-            expected_all.append(expected)
+        expected_all.append(expected)
+        failure = answers.failure(index)
+        if failure:
+            results.append(CaseResult(description, False, expected, None, failure))
             got_all.append(None)
             continue
-        value, problem = _as_int(outcome.value, what)
+        returned = answers.value(index)
+        value, problem = _as_int(returned, what)
+        if isinstance(returned, float):
+            floats.append(returned)
         passed = value == expected
         message = problem or ("" if passed else f"expected {expected}, got {value}")
-        results.append(CaseResult(description, passed, expected, outcome.value, message))
-        expected_all.append(expected)
+        results.append(CaseResult(description, passed, expected, returned, message))
         got_all.append(value)
-        if problem and "whole number" in problem and "inexact" in problem:
-            messages.append("Hint: wrong only when the division is inexact: use floor "
-                            "division // (the last window must fit entirely).")
-    messages += _diagnose_scalars(cases[:len(got_all)], expected_all, got_all, variants,
-                                  conditions)
-    return _finish(name, results, messages, stopped)
+    if floats:
+        messages.append(f"Hint: your function returns floats ({floats[0]!r}): / is true "
+                        "division, which gives a float even when it divides exactly and a "
+                        "fraction when it does not. Use // (floor division): the result is an "
+                        "int, rounded down as PyTorch does.")
+    messages += _diagnose_scalars(cases, expected_all, got_all, variants, conditions)
+    return _finish(name, results, messages, answers, labels)
+
+
+def _scalar_labels(case: dict[str, Any], defaults: dict[str, Any]) -> frozenset[str]:
+    """Features of a case for the headline: 'd > 1', 'p > 0', 'bias=False'."""
+    labels = set()
+    for key, default in defaults.items():
+        value = case[key]
+        if isinstance(default, bool):
+            if value != default:
+                labels.add(f"{key}={value}")
+        elif value != default:
+            labels.add(f"{key} {'>' if value > default else '<'} {default}")
+    return frozenset(labels)
 
 
 _OUTPUT_SIZE_CASES = [
@@ -580,18 +478,27 @@ def check_param_count(fn: Callable[..., Any], *,
 # --------------------------------------------------------------------------- tensor checks
 
 
-def _as_tensor(value: Any) -> tuple[torch.Tensor | None, str]:
+def _as_tensor(value: Any, expected: torch.Tensor) -> tuple[torch.Tensor | None, str]:
     """The learner's return value as a tensor, or (None, what is wrong with it)."""
     if value is None:
         return None, "returned None — did you forget the `return`?"
     if isinstance(value, torch.Tensor):
         return value.detach(), ""
-    if type(value).__module__ == "numpy":
+    if type(value).__module__ == "numpy" or isinstance(value, list | tuple):
+        kind = "a NumPy array" if type(value).__module__ == "numpy" else (
+            f"a Python {type(value).__name__}")
         try:
-            return torch.as_tensor(value), ""
+            right = _same(torch.tensor(value), expected)
         except (TypeError, ValueError, RuntimeError):
-            return None, f"returned a NumPy value that torch cannot read: {_show(value)}"
-    return None, f"returned {type(value).__name__} {_show(value)}: expected a torch.Tensor"
+            right = False
+        values = " (its values are right)" if right else ""
+        return None, (f"returned {kind}{values}, not a torch.Tensor: compute the output with "
+                      "torch (e.g. start from torch.zeros(...)) or convert it with "
+                      "torch.tensor(...)")
+    kind = value.type_name if isinstance(value, sandbox.Unsendable) else type(value).__name__
+    if kind == "ndarray":
+        kind = "a NumPy array that torch cannot read:"
+    return None, f"returned {kind} {_show(value)}: expected a torch.Tensor"
 
 
 def _same(a: torch.Tensor, b: torch.Tensor) -> bool:
@@ -648,17 +555,21 @@ def _conv2d_cases() -> list[_TensorCase]:
     return cases
 
 
-def _tensor_call(runner: _Runner, case: _TensorCase, with_bias: bool) -> _Outcome:
-    """Call fn(x, w[, b][, stride=..][, padding=..]) leaving defaults out; inputs are copies."""
-    args: list[Any] = [case.x.clone(), case.w.clone()]
-    if with_bias and case.b is not None:
-        args.append(case.b.clone())
+def _tensor_call(case: _TensorCase) -> sandbox.Call:
+    """The call fn(x, w[, b][, stride=..][, padding=..]), leaving defaults out."""
+    args: list[Any] = [case.x, case.w]
+    if case.b is not None:
+        args.append(case.b)
     kwargs = {}
     if case.stride != 1:
         kwargs["stride"] = case.stride
     if case.padding != 0:
         kwargs["padding"] = case.padding
-    return runner.call(*args, **kwargs)
+    return sandbox.Call(tuple(args), kwargs)
+
+
+_TAG_LABELS = {"multi": "several channels", "bias": "a bias", "padding": "padding",
+               "stride": "a stride", "batch": "a batch", "nonsquare": "non-square shapes"}
 
 
 def _structural_hint(results: list[CaseResult], cases: list[_TensorCase]) -> list[str]:
@@ -720,7 +631,45 @@ def _conv2d_variants(case: _TensorCase) -> list[tuple[Callable[[], torch.Tensor]
     return out
 
 
-def check_conv2d(fn: Callable[..., Any], *, time_limit: float = DEFAULT_TIME_LIMIT) -> CheckResult:
+_CONVOLUTIONS = frozenset({
+    "conv1d", "conv2d", "conv3d", "convolution", "_convolution", "_convolution_mode",
+    "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "conv_tbc",
+    "mkldnn_convolution", "_conv_depthwise2d", "thnn_conv2d", "_slow_conv2d_forward",
+    "slow_conv3d", "slow_conv_dilated2d", "slow_conv_transpose2d", "_nnpack_spatial_convolution",
+})
+"""Names of PyTorch's convolution functions and operators (``F.conv2d`` is ``conv2d``,
+``nn.Conv2d`` calls it, ``torch.ops.aten.convolution`` is ``convolution``)."""
+
+_REFERENCE_RULE = sandbox.Rule("convlab's reference implementation", functions=(
+    reference.conv2d_loops, reference.conv2d_unfold, reference.conv_matrix,
+    reference.conv_transpose2d_scatter, reference.conv_transpose2d_zero_insert))
+
+_NO_CONV = ("write the sliding window yourself, without F.conv2d, torch.conv2d, nn.Conv2d or "
+            "convlab's reference functions — the checker compares with F.conv2d, so calling it "
+            "would prove nothing")
+_SINGLE_CHANNEL = ("F.conv2d is allowed only on one input channel and one kernel slice at a "
+                   "time, without bias — the exercise is to build the sum over channels and "
+                   "the bias yourself")
+_NO_CONV_TRANSPOSE = ("build the scatter-add yourself, without F.conv_transpose2d or any other "
+                      "PyTorch convolution or convlab's reference functions — the checker "
+                      "compares with F.conv_transpose2d, so calling it would prove nothing")
+
+
+def _single_channel(op: str, args: tuple, kwargs: dict) -> bool:
+    """Whether a convolution call is a bias-free, single-channel ``conv2d`` (chapter 2's rule)."""
+    if op != "conv2d":
+        return False
+    names = ("input", "weight", "bias")
+    given = dict(zip(names, args, strict=False)) | {k: v for k, v in kwargs.items()
+                                                    if k in names}
+    x, w, b = given.get("input"), given.get("weight"), given.get("bias")
+    return (isinstance(x, torch.Tensor) and isinstance(w, torch.Tensor) and w.dim() == 4
+            and w.shape[0] == 1 and w.shape[1] == 1 and x.dim() >= 3 and x.shape[-3] == 1
+            and b is None)
+
+
+def check_conv2d(fn: Callable[..., Any], *, conv2d: str = "forbidden",
+                 time_limit: float = DEFAULT_TIME_LIMIT) -> CheckResult:
     """Check a sliding-window ``fn(x, w, b=None, stride=1, padding=0)`` against ``F.conv2d``.
 
     ``x`` is ``(N, C_in, H, W)``, ``w`` is ``(C_out, C_in, kH, kW)``, ``b`` is ``(C_out,)``.
@@ -728,47 +677,61 @@ def check_conv2d(fn: Callable[..., Any], *, time_limit: float = DEFAULT_TIME_LIM
     stride (with an inexact division), bias, a batch, a 1×1 kernel and a kernel larger than the
     unpadded input. Arguments left at their default are not passed, so a function without
     ``stride``/``padding`` parameters still passes the plain cases.
+
+    The exercise's rule is enforced: with ``conv2d="forbidden"`` (chapter 1) a case whose code
+    calls any PyTorch convolution (``F.conv2d``, ``torch.conv2d``, ``nn.Conv2d``, ...) or one of
+    convlab's reference implementations fails, however the call is reached (an alias, a
+    lambda); with ``conv2d="single-channel"`` (chapter 2) only bias-free ``F.conv2d`` calls on
+    one input channel and one kernel slice are allowed.
     """
+    rules = {"forbidden": (sandbox.Rule("F.conv2d", torch_ops=_CONVOLUTIONS), _NO_CONV),
+             "single-channel": (sandbox.Rule("F.conv2d on several channels or with a bias",
+                                             torch_ops=_CONVOLUTIONS, allow=_single_channel),
+                                _SINGLE_CHANNEL)}
+    if conv2d not in rules:
+        raise ValueError(f"check_conv2d: conv2d must be 'forbidden' or 'single-channel', got "
+                         f"{conv2d!r}")
     result = _not_callable("check_conv2d", fn, "my_conv2d")
     if result is not None:
         return result
+    rule, text = rules[conv2d]
     cases = _conv2d_cases()
     return _tensor_check("check_conv2d", fn, cases,
                          lambda c: F.conv2d(c.x, c.w, c.b, c.stride, c.padding),
-                         _conv2d_variants, time_limit)
+                         _conv2d_variants, time_limit, (rule, _REFERENCE_RULE), text)
 
 
 def _tensor_check(name: str, fn: Callable[..., Any], cases: list[_TensorCase],
                   truth: Callable[[_TensorCase], torch.Tensor],
                   variants: Callable[[_TensorCase],
                                      list[tuple[Callable[[], torch.Tensor], str]]],
-                  time_limit: float) -> CheckResult:
-    runner = _Runner(fn, time_limit)
-    stopped = ""
+                  time_limit: float, rules: Sequence[sandbox.Rule] = (),
+                  rule_text: str = "") -> CheckResult:
+    answers = _call(fn, [_tensor_call(c) for c in cases], time_limit, rules)
     results: list[CaseResult] = []
     messages: list[str] = []
-    for case in cases:
+    for index, case in enumerate(cases):
         expected = truth(case)
-        outcome = _tensor_call(runner, case, with_bias=True)
-        if not outcome.ok:
-            if outcome.stop:
-                stopped = outcome.problem
-                break
+        failure = answers.failure(index)
+        if failure:
             results.append(CaseResult(case.description, False, tuple(expected.shape), None,
-                                      outcome.problem))
+                                      failure))
             continue
-        got, problem = _as_tensor(outcome.value)
+        got, problem = _as_tensor(answers.value(index), expected)
         if got is None:
-            results.append(CaseResult(case.description, False, expected, outcome.value, problem))
+            results.append(CaseResult(case.description, False, expected, answers.value(index),
+                                      problem))
             continue
+        broken = _broken_rules(answers.outcomes[index], rule_text)
         if _same(got, expected):
-            results.append(CaseResult(case.description, True, expected, got))
+            results.append(CaseResult(case.description, not broken, expected, got, broken))
             continue
         try:
             message = _tensor_mismatch(got, expected, case)
         except (RuntimeError, TypeError, ValueError, IndexError):
             message = f"your output (dtype {got.dtype}, shape {tuple(got.shape)}) differs"
-        results.append(CaseResult(case.description, False, expected, got, message))
+        results.append(CaseResult(case.description, False, expected, got,
+                                  f"{broken}; also, {message}" if broken else message))
         for wrong, hint in variants(case):
             try:
                 matches = _same(got, wrong())
@@ -779,7 +742,8 @@ def _tensor_check(name: str, fn: Callable[..., Any], cases: list[_TensorCase],
                 break
     if not any("Hint:" in m for m in messages):
         messages += _structural_hint(results, cases)
-    return _finish(name, results, messages, stopped)
+    labels = [frozenset(_TAG_LABELS[t] for t in c.tags) for c in cases]
+    return _finish(name, results, messages, answers, labels)
 
 
 def _tensor_mismatch(got: torch.Tensor, expected: torch.Tensor, case: _TensorCase) -> str:
@@ -871,16 +835,19 @@ def check_conv_transpose2d(fn: Callable[..., Any], *,
     ``x`` is ``(N, C_in, H, W)``, ``w`` is ``(C_in, C_out, k, k)`` (PyTorch's layout for
     transposed convolution). Cases (chapter 5): overlapping and non-overlapping windows,
     stride, padding (the crop), several channels and a batch. Arguments left at their default
-    are not passed.
+    are not passed. A case whose code calls a PyTorch convolution (``F.conv_transpose2d``...)
+    or one of convlab's reference implementations fails: the exercise is the scatter-add.
     """
     result = _not_callable("check_conv_transpose2d", fn, "my_conv_transpose2d")
     if result is not None:
         return result
     cases = _transpose_cases()
+    rule = sandbox.Rule("F.conv_transpose2d", torch_ops=_CONVOLUTIONS)
     return _tensor_check("check_conv_transpose2d", fn, cases,
                          lambda c: F.conv_transpose2d(c.x, c.w, stride=c.stride,
                                                       padding=c.padding),
-                         _transpose_variants, time_limit)
+                         _transpose_variants, time_limit, (rule, _REFERENCE_RULE),
+                         _NO_CONV_TRANSPOSE)
 
 
 # --------------------------------------------------------------------------- chapter 1 values
@@ -1295,11 +1262,22 @@ def _reference_training(model: nn.Module, batches: list[tuple[torch.Tensor, torc
     return losses
 
 
-def _params_close(a: nn.Module, b: nn.Module) -> bool:
-    """Same parameters (never raises, even if the learner replaced or retyped them)."""
+def _parameters(model: nn.Module) -> list[torch.Tensor]:
+    """Copies of a module's parameters (sent back from the child after the learner's code)."""
+    return [p.detach().clone() for p in model.parameters()]
+
+
+def _params_close(got: Any, want: nn.Module | list[torch.Tensor]) -> bool:
+    """Same parameters (never raises, whatever the child reported)."""
+    if isinstance(got, nn.Module):
+        got = _parameters(got)
+    if isinstance(want, nn.Module):
+        want = _parameters(want)
     try:
-        return all(torch.allclose(p.double(), q.double(), atol=1e-6, rtol=1e-5)
-                   for p, q in zip(a.parameters(), b.parameters(), strict=True))
+        return isinstance(got, list) and len(got) == len(want) and all(
+            isinstance(p, torch.Tensor) and p.shape == q.shape
+            and torch.allclose(p.double(), q.double(), atol=1e-6, rtol=1e-5)
+            for p, q in zip(got, want, strict=True))
     except (RuntimeError, TypeError, ValueError):
         return False
 
@@ -1330,29 +1308,34 @@ def check_training_loop(train_fn: Callable[..., Any], *,
     _reference_training(accumulate, batches, zero_grad="never")
     _reference_training(frozen, batches, zero_grad="before step")
     optimizer = torch.optim.SGD(learner.parameters(), lr=0.1)
-    outcome = _Runner(train_fn, time_limit).call(
-        learner, optimizer, [(x.clone(), y.clone()) for x, y in batches], nn.MSELoss())
-    description = "4 SGD steps on a linear model"
-    if not outcome.ok:
-        return _call_failed(name, description, outcome)
+    call = sandbox.Call((learner, optimizer, [(x.clone(), y.clone()) for x, y in batches],
+                         nn.MSELoss()))
+    answers = _call(train_fn, [call], time_limit,
+                    observe=lambda c, _value: _parameters(c.args[0]))
+    failure = answers.failure(0)
+    if failure:
+        cases = [CaseResult(n, False, None, None, failure)
+                 for n in ("final parameters", "returned losses")]
+        return _finish(name, cases, [], answers.repeated(len(cases)))
+    trained = answers.outcomes[0].observed  # type: ignore[union-attr]
     cases = []
     messages = []
-    params_ok = _params_close(learner, correct)
+    params_ok = _params_close(trained, correct)
     if params_ok:
         cases.append(CaseResult("final parameters", True))
     else:
         cases.append(CaseResult(
             "final parameters", False, None, None,
             "after training, the parameters differ from those of a correct loop"))
-        if _params_close(learner, accumulate):
+        if _params_close(trained, accumulate):
             messages.append("Hint: gradients accumulate across steps: backward() adds into "
                             ".grad, so call optimizer.zero_grad() once per batch, before "
                             "backward().")
-        elif _params_close(learner, start):
+        elif _params_close(trained, start):
             messages.append("Hint: the parameters never changed: is optimizer.step() called, "
                             "and is zero_grad() called before backward() (not between "
                             "backward() and step())?")
-    losses = outcome.value
+    losses = answers.value(0)
     if losses is None:
         cases.append(CaseResult("returned losses", False, want_losses, None,
                                 "returned None — return the list of per-batch losses"))
@@ -1383,7 +1366,7 @@ def check_training_loop(train_fn: Callable[..., Any], *,
             if params_ok:
                 messages.append("Hint: the parameters are right; append loss.item() once per "
                                 "batch and return the list.")
-    return _finish(name, cases, messages)
+    return _finish(name, cases, messages, answers.repeated(len(cases)))
 
 
 def _gan_setup() -> tuple[nn.Module, nn.Module, torch.Tensor, torch.Tensor]:
@@ -1396,8 +1379,9 @@ def _gan_setup() -> tuple[nn.Module, nn.Module, torch.Tensor, torch.Tensor]:
 
 
 def _reference_d_step(generator: nn.Module, discriminator: nn.Module, real: torch.Tensor,
-                      z: torch.Tensor, variant: str = "correct") -> None:
-    """A discriminator step: correct, or with a typical mistake (for comparison)."""
+                      z: torch.Tensor, variant: str = "sum") -> None:
+    """A discriminator step: correct ("sum" or "mean" of the two losses), or with a typical
+    mistake (for comparison)."""
     optimizer = torch.optim.SGD(discriminator.parameters(), lr=0.1)
     fake = generator(z)
     if variant != "no detach":
@@ -1409,10 +1393,16 @@ def _reference_d_step(generator: nn.Module, discriminator: nn.Module, real: torc
     d_real = discriminator(real)
     loss = (F.binary_cross_entropy_with_logits(d_real, torch.full_like(d_real, real_label))
             + F.binary_cross_entropy_with_logits(d_fake, torch.full_like(d_fake, fake_label)))
+    if variant == "mean":
+        loss = loss / 2
     if variant != "no zero_grad":
         optimizer.zero_grad()
     loss.backward()
     optimizer.step()
+
+
+_STALE_G_GRAD = 0.5  # the generator's .grad before the call: left over from its own step
+_STALE_D_GRAD = 1.0  # the discriminator's: to catch a missing zero_grad
 
 
 def check_gan_discriminator_step(step_fn: Callable[..., Any], *,
@@ -1423,67 +1413,107 @@ def check_gan_discriminator_step(step_fn: Callable[..., Any], *,
     (returns logits), ``d_optimizer = SGD(discriminator.parameters(), lr=0.1)``, 8 real samples
     and 8 latent vectors. The step must make fakes with the generator, score real (label 1) and
     fake (label 0) samples with binary cross-entropy on logits, and update the discriminator.
-    Verified: the generator's parameters get no gradient (the fake batch is detached), and the
-    discriminator's parameters equal a correct step's. The discriminator's ``.grad`` holds stale
-    values before the call, to catch a missing ``zero_grad``.
+    Both networks hold stale gradients before the call. Verified, in four cases: no gradient
+    flows into the generator during the call (hooks on its parameters, so wiping it afterwards
+    with ``generator.zero_grad()`` does not hide it); the generator's stale ``.grad`` is left
+    untouched; its parameters are unchanged; the discriminator's parameters equal a correct
+    step's — with the sum of the two losses or their average (one loss over the concatenated
+    real and fake batch is that average).
     """
     name = "check_gan_discriminator_step"
     result = _not_callable(name, step_fn, "discriminator_step")
     if result is not None:
         return result
     generator, discriminator, real, z = _gan_setup()
-    start_g = copy.deepcopy(generator)
     references = {}
-    for variant in ("correct", "detach D output", "labels swapped", "no zero_grad"):
+    for variant in ("sum", "mean", "detach D output", "labels swapped", "no zero_grad"):
         g_copy, d_copy = copy.deepcopy(generator), copy.deepcopy(discriminator)
         for p in d_copy.parameters():
-            p.grad = torch.ones_like(p)
+            p.grad = torch.full_like(p, _STALE_D_GRAD)
         _reference_d_step(g_copy, d_copy, real, z, variant)
-        references[variant] = d_copy
+        references[variant] = _parameters(d_copy)
+    start_g, start_d = _parameters(generator), _parameters(discriminator)
     d_optimizer = torch.optim.SGD(discriminator.parameters(), lr=0.1)
     for p in discriminator.parameters():
-        p.grad = torch.ones_like(p)  # stale gradients from an earlier step
-    outcome = _Runner(step_fn, time_limit).call(generator, discriminator, d_optimizer,
-                                                real.clone(), z.clone())
-    if not outcome.ok:
-        return _call_failed(name, "one discriminator step", outcome)
-    cases, messages = [], []
-    g_grads = [p.grad for p in generator.parameters()]
-    g_clean = all(g is None or not g.abs().sum().item() for g in g_grads)
-    if g_clean:
-        cases.append(CaseResult("generator gets no gradient", True))
-    else:
-        cases.append(CaseResult("generator gets no gradient", False, None, None,
-                                "the generator's parameters received gradients"))
+        p.grad = torch.full_like(p, _STALE_D_GRAD)  # stale gradients from an earlier step
+    reached: list[str] = []  # filled in the child by the hooks below
+    for p in generator.parameters():
+        p.grad = torch.full_like(p, _STALE_G_GRAD)
+        p.register_hook(lambda grad: reached.append("gradient") or grad)
+
+    def observe(call: sandbox.Call, _value: Any) -> dict[str, Any]:
+        g, d = call.args[0], call.args[1]
+        return {"reached": bool(reached), "g": _parameters(g), "d": _parameters(d),
+                "g_grad": [None if p.grad is None else p.grad.detach().clone()
+                           for p in g.parameters()]}
+
+    call = sandbox.Call((generator, discriminator, d_optimizer, real.clone(), z.clone()))
+    answers = _call(step_fn, [call], time_limit, observe=observe)
+    names = ("no gradient reaches the generator", "the generator's .grad is untouched",
+             "the generator's parameters are unchanged", "the discriminator is updated correctly")
+    failure = answers.failure(0)
+    report = answers.outcomes[0].observed if not failure else None  # type: ignore[union-attr]
+    if failure or not isinstance(report, dict):
+        text = failure or "the checker could not read the networks after your step"
+        cases = [CaseResult(n, False, None, None, text) for n in names]
+        return _finish(name, cases, [], answers.repeated(len(cases)))
+    grads = report.get("g_grad")
+    untouched = isinstance(grads, list) and len(grads) == len(start_g) and all(
+        isinstance(g, torch.Tensor) and bool((g == _STALE_G_GRAD).all()) for g in grads)
+    wiped = isinstance(grads, list) and all(
+        g is None or (isinstance(g, torch.Tensor) and not g.abs().sum().item()) for g in grads)
+    reached_g = bool(report.get("reached"))
+    cases = [
+        CaseResult(names[0], not reached_g, None, None,
+                   "" if not reached_g else "backward() computed gradients for the generator"),
+        CaseResult(names[1], untouched, None, None,
+                   "" if untouched else "the generator's .grad " + (
+                       "was reset (to None or zeros)" if wiped else "changed")),
+        CaseResult(names[2], _params_close(report.get("g"), start_g), None, None,
+                   "the generator's parameters changed in a discriminator step"),
+    ]
+    messages = []
+    if reached_g and wiped:
+        messages.append("Hint: your step let the gradient flow into the generator and then "
+                        "wiped it (generator.zero_grad()). That hides the symptom, not the "
+                        "cause: backward() still ran through the generator, and zeroing wipes "
+                        "gradients the generator's own step may be collecting. Detach the fake "
+                        "batch instead: fake = generator(z).detach().")
+    elif reached_g:
         messages.append("Hint: detach the fake batch before the discriminator sees it "
                         "(fake = generator(z).detach(), or make it under torch.no_grad()): "
                         "otherwise backward() also flows into the generator.")
-    if not _params_close(generator, start_g):
-        cases.append(CaseResult("generator unchanged", False, None, None,
-                                "the generator's parameters changed in a discriminator step"))
-    d_ok = _params_close(discriminator, references["correct"])
-    if d_ok:
-        cases.append(CaseResult("discriminator updated correctly", True))
-    else:
-        cases.append(CaseResult("discriminator updated correctly", False, None, None,
-                                "the discriminator's parameters differ from a correct step's"))
-        d_start = _gan_setup()[1]
-        if _params_close(discriminator, d_start):
+    elif not untouched:
+        messages.append("Hint: a discriminator step should not touch the generator at all: "
+                        "your code changed the generator's .grad (generator.zero_grad()?), "
+                        "which may hold gradients its own step still needs.")
+    d_params = report.get("d")
+    style = next((v for v in ("sum", "mean") if _params_close(d_params, references[v])), "")
+    cases.append(CaseResult(names[3], bool(style), None, None,
+                            "" if style else "the discriminator's parameters differ from a "
+                                             "correct step's"))
+    if style == "mean":
+        messages.append("Your step uses the average of the two losses (or one loss over the "
+                        "concatenated real and fake batch): accepted — its step is half as "
+                        "large as with the sum.")
+    elif not style:
+        if _params_close(d_params, start_d):
             messages.append("Hint: the discriminator did not change: call d_optimizer.step() "
                             "after loss.backward().")
-        elif _params_close(discriminator, references["detach D output"]):
+        elif _params_close(d_params, references["detach D output"]):
             messages.append("Hint: detach the generator's output (the fake images), not the "
                             "discriminator's output: D(fake).detach() cuts the discriminator's "
                             "own gradient for the fake term.")
-        elif _params_close(discriminator, references["labels swapped"]):
+        elif _params_close(d_params, references["labels swapped"]):
             messages.append("Hint: the labels are swapped: real samples are labelled 1, fakes 0.")
-        elif _params_close(discriminator, references["no zero_grad"]):
+        elif _params_close(d_params, references["no zero_grad"]):
             messages.append("Hint: old gradients were added in: call d_optimizer.zero_grad() "
                             "before loss.backward().")
         else:
             messages.append("Hint: the loss should be BCE-with-logits of D(real) against 1 plus "
-                            "BCE-with-logits of D(fake) against 0, and one d_optimizer step.")
-    return _finish(name, cases, messages)
+                            "BCE-with-logits of D(fake) against 0 (or their average), and one "
+                            "d_optimizer step.")
+    return _finish(name, cases, messages, answers.repeated(len(cases)))
 
 
 # --------------------------------------------------------------------------- chapter 4
@@ -1571,24 +1601,21 @@ def check_receptive_field(fn: Callable[..., Any], *,
     result = _not_callable(name, fn, "my_receptive_field")
     if result is not None:
         return result
-    runner = _Runner(fn, time_limit)
-    stopped = ""
+    answers = _call(fn, [sandbox.Call((list(layers),)) for layers in _RF_CASES], time_limit)
     results, messages = [], []
     answered: list[tuple[list, tuple[int, int]]] = []
-    for layers in _RF_CASES:
+    for index, layers in enumerate(_RF_CASES):
         expected = _rf(layers)
         description = "layers=" + (str(layers) if layers else "[] (no layers)")
-        outcome = runner.call(list(layers))
-        if not outcome.ok:
-            if outcome.stop:
-                stopped = outcome.problem
-                break
-            results.append(CaseResult(description, False, expected, None, outcome.problem))
+        failure = answers.failure(index) or _broken_rules(answers.outcomes[index])
+        if failure:
+            results.append(CaseResult(description, False, expected, None, failure))
             continue
-        pair, problem = _as_rf_pair(outcome.value, len(layers))
+        value = answers.value(index)
+        pair, problem = _as_rf_pair(value, len(layers))
         passed = pair == expected
         message = problem or ("" if passed else f"expected (r, j) = {expected}, got {pair}")
-        results.append(CaseResult(description, passed, expected, outcome.value, message))
+        results.append(CaseResult(description, passed, expected, value, message))
         if pair is not None:
             answered.append((layers, pair))
     if any(pair != _rf(layers) for layers, pair in answered):
@@ -1600,7 +1627,10 @@ def check_receptive_field(fn: Callable[..., Any], *,
             if all(pair[1] == _rf(layers)[1] for layers, pair in answered):
                 messages.append("Hint: the jumps are right; r grows by d(k−1)·j_before per "
                                 "layer, starting from 1.")
-    return _finish(name, results, messages, stopped)
+    labels = [frozenset({"strides > 1"} if any(s > 1 for _k, s, _p, _d in layers) else set())
+              | frozenset({"dilation > 1"} if any(d > 1 for *_, d in layers) else set())
+              for layers in _RF_CASES]
+    return _finish(name, results, messages, answers, labels)
 
 
 def _design_layers(layers: Any) -> tuple[list[tuple[int, int, int, int]] | None, str]:
@@ -1668,9 +1698,19 @@ def check_rf_design(layers: Any, target: int = 15, channels: int = 64,
     best, combo = _optimal_design(target, channels, bias)
     reach = CaseResult(f"receptive field ≥ {target}", r >= target, target, r,
                        "" if r >= target else f"your stack reaches r = {r}, {target - r} short")
-    cheap = CaseResult("fewest parameters", r >= target and params == best and not strided
-                       and not odd, best, params,
-                       f"your stack has {params:,} parameters; the best has {best:,}")
+    broken = [text for bad, text in ((strided, "a strided or dilated layer"),
+                                     (odd, f"kernel sizes {odd}")) if bad]
+    if broken:
+        cheap_text = (f"not compared: your stack breaks the exercise's rules ("
+                      f"{' and '.join(broken)}); the fewest parameters with 3×3, 5×5 and 7×7 "
+                      f"stride-1 layers is {best:,}, yours has {params:,}")
+    elif r < target:
+        cheap_text = (f"your {params:,} parameters do not count yet: the stack must reach "
+                      f"r ≥ {target} first (the best that does has {best:,})")
+    else:
+        cheap_text = f"your stack has {params:,} parameters; the best has {best:,}"
+    cheap = CaseResult("fewest parameters", r >= target and params == best and not broken,
+                       best, params, cheap_text)
     if reach.passed and params > best:
         messages.append(f"Hint: two 3×3 layers see as far as one 5×5 (r = 5) with 18·C² instead "
                         f"of 25·C² weights; the optimum for r ≥ {target} is "
@@ -1715,7 +1755,8 @@ def _output_padding_one(value: Any, i: int, k: int, s: int, p: int) -> CaseResul
     if not 0 <= op < s:
         return CaseResult(description, False, expected, value,
                           f"output_padding={op} is not allowed: PyTorch requires "
-                          f"0 ≤ output_padding < stride ({s})")
+                          f"0 ≤ output_padding, and output_padding < stride ({s}) or "
+                          "< dilation (1 here)")
     back = F.conv_transpose2d(torch.zeros(1, 1, o, o), torch.zeros(1, 1, k, k), stride=s,
                               padding=p, output_padding=op).shape[-1]
     if back == i:
@@ -1743,20 +1784,17 @@ def check_output_padding(answer: Any, *, i: int | None = None, k: int = 3, s: in
             messages.append("Hint: the conv floors (i + 2p − k)/s, dropping (i + 2p − k) mod s "
                             "rows; output_padding adds exactly those back.")
         return _finish(name, [case], messages)
-    runner = _Runner(answer, time_limit)
-    stopped = ""
+    calls = [sandbox.Call((c["i"], c["k"], c["s"], c["p"])) for c in _OUTPUT_PADDING_CASES]
+    answers = _call(answer, calls, time_limit)
     results = []
-    for c in _OUTPUT_PADDING_CASES:
-        outcome = runner.call(c["i"], c["k"], c["s"], c["p"])
-        if not outcome.ok:
-            if outcome.stop:
-                stopped = outcome.problem
-                break
-            o, expected = _output_padding_truth(**c)
+    for index, c in enumerate(_OUTPUT_PADDING_CASES):
+        failure = answers.failure(index)
+        if failure:
+            _o, expected = _output_padding_truth(**c)
             results.append(CaseResult(f"i={c['i']}, k={c['k']}, s={c['s']}, p={c['p']}", False,
-                                      expected, None, outcome.problem))
+                                      expected, None, failure))
             continue
-        results.append(_output_padding_one(outcome.value, **c))
+        results.append(_output_padding_one(answers.value(index), **c))
     failing = [(r, c) for r, c in zip(results, _OUTPUT_PADDING_CASES, strict=False)
                if not r.passed]
     if failing and all(_as_int(r.got)[0] == 0 for r, _c in failing):
@@ -1765,7 +1803,9 @@ def check_output_padding(answer: Any, *, i: int | None = None, k: int = 3, s: in
     elif failing:
         messages.append("Hint: output_padding = (i + 2p − k) mod s: the rows the conv's floor "
                         "dropped.")
-    return _finish(name, results, messages, stopped)
+    labels = [frozenset({"an inexact division"} if (c["i"] + 2 * c["p"] - c["k"]) % c["s"]
+                        else set()) for c in _OUTPUT_PADDING_CASES]
+    return _finish(name, results, messages, answers, labels)
 
 
 __all__ = [

@@ -478,7 +478,7 @@ def test_check_output_padding():
     assert checks.check_output_padding(1, i=28, k=3, s=2, p=1).passed
     assert not checks.check_output_padding(0, i=28, k=3, s=2, p=1).passed
     too_big = checks.check_output_padding(2, i=28, k=3, s=2, p=1)
-    assert "0 ≤ output_padding < stride" in repr(too_big)
+    assert "output_padding < stride (2) or < dilation" in repr(too_big)
     assert "pass i=" in repr(checks.check_output_padding(1))
 
 
@@ -523,8 +523,8 @@ def test_checkers_report_stubs_exceptions_wrong_types_and_slowness(checker):
     if checker is not checks.check_gan_discriminator_step:  # its return value is not used
         assert "'seven'" in run(checker, wrong_type)
     started = time.monotonic()
-    assert "took longer than 0.2 s" in run(checker, slow, time_limit=0.2)
-    assert time.monotonic() - started < 1.0
+    assert "did not finish within 0.2 s" in run(checker, slow, time_limit=0.2)
+    assert time.monotonic() - started < 30  # generous: only proves the wait ended
     if checker is checks.check_output_padding:  # also accepts a number (with i=...)
         assert "pass i=" in run(checker, 42)
     else:
@@ -548,7 +548,8 @@ def test_wrong_shape_and_wrong_values_are_described():
         lambda x, w, b=None, stride=1, padding=0: conv2d_ok(x, w, b, stride, padding) * torch.nan))
     assert "NaN" in nan
     as_list = repr(checks.check_conv2d(lambda x, w, b=None, stride=1, padding=0: [[1.0]]))
-    assert "expected a torch.Tensor" in as_list
+    assert "returned a Python list, not a torch.Tensor" in as_list
+    assert "torch.tensor(...)" in as_list
 
 
 def test_structural_hints_for_square_only_and_single_item_code():
@@ -568,8 +569,8 @@ def test_odd_learner_values_are_reported_not_raised():
     import numpy as np
 
     obj = np.array([object()], dtype=object)
-    assert "NumPy value" in repr(checks.check_conv2d(lambda x, w, b=None, stride=1, padding=0:
-                                                     obj))
+    assert "NumPy array that torch cannot read" in repr(checks.check_conv2d(
+        lambda x, w, b=None, stride=1, padding=0: obj))
     complex_out = repr(checks.check_conv2d(
         lambda x, w, b=None, stride=1, padding=0: torch.zeros(2, 2, dtype=torch.complex64)))
     assert "shape (2, 2)" in complex_out

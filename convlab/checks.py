@@ -21,8 +21,9 @@ Checkers and the learner's signature they expect (chapter in brackets):
 * ``check_output_sizes_table(answers)`` — ``{(i, k, s, p, d): o}`` (trailing entries may be
   omitted: ``(i, k)``, ``(i, k, s)``, ...; a value ``...`` means "not filled in yet") [1]
 * ``check_same_padding(p, k=7, d=1)`` — the padding that keeps the size at stride 1 [1]
-* ``check_conv2d(fn)`` — ``fn(x, w, b=None, stride=1, padding=0) -> Tensor`` on
-  ``(N, C, H, W)`` input against ``F.conv2d`` [1, 2]
+* ``check_conv2d(fn, conv2d="forbidden")`` — ``fn(x, w, b=None, stride=1, padding=0) ->
+  Tensor`` on ``(N, C, H, W)`` input against ``F.conv2d``, with no convolution call allowed
+  [1]; ``conv2d="single-channel"`` allows bias-free single-channel ``F.conv2d`` calls [2]
 * ``check_param_count(fn)`` — ``fn(c_in, c_out, k, bias=True) -> int`` for one ``Conv2d`` [2]
 * ``check_network_params(answer, model)`` — an ``int``: the parameter count of ``model`` [2]
 * ``check_groups_answer(answer, c_in, c_out, k, groups, bias=True)`` — an ``int``: the
@@ -42,7 +43,7 @@ Checkers and the learner's signature they expect (chapter in brackets):
   ``target`` with the fewest parameters [4]
 * ``check_transposed_output_size(fn)`` — ``fn(i, k, s=1, p=0, output_padding=0, d=1)`` [5]
 * ``check_conv_transpose2d(fn)`` — scatter-add ``fn(x, w, stride=1, padding=0)`` against
-  ``F.conv_transpose2d`` (``w`` is ``(C_in, C_out, k, k)``) [5]
+  ``F.conv_transpose2d`` (``w`` is ``(C_in, C_out, k, k)``), no convolution call allowed [5]
 * ``check_output_padding(answer, *, i=None, k=3, s=2, p=1)`` — ``answer`` is a function
   ``fn(i, k, s, p) -> output_padding`` (checked on many cases) or an ``int`` for the given
   ``i, k, s, p``; verified by running ``Conv2d`` then ``ConvTranspose2d`` [5]
@@ -68,7 +69,7 @@ from convlab.feedback import CaseResult, CheckResult
 from convlab.feedback import show as _show
 
 DEFAULT_TIME_LIMIT = 10.0
-"""Seconds a checker lets the learner's code run in total before reporting "too slow"."""
+"""Seconds a checker lets the learner's code run (all cases together) before stopping it."""
 
 
 
@@ -128,13 +129,12 @@ def _call(fn: Callable[..., Any], calls: Sequence[sandbox.Call], time_limit: flo
     return _Calls(outcomes, problems, run, time_limit)
 
 
-def _broken_rules(outcome: sandbox.Outcome | None, rule_text: str = "") -> str:
+def _broken_rules(outcome: sandbox.Outcome | None) -> str:
     """Why a call that returned still fails: a forbidden call or inputs changed in place."""
     if outcome is None:
         return ""
     if outcome.forbidden:
-        return (f"your code calls {' and '.join(outcome.forbidden)}, which this exercise rules "
-                f"out{': ' + rule_text if rule_text else ''}")
+        return f"your code calls {' and '.join(outcome.forbidden)}, which this exercise rules out"
     if outcome.changed_inputs:
         names = ", ".join(f"`{n}`" for n in outcome.changed_inputs)
         return (f"the result is not accepted: your function changed its input {names} in place "
@@ -722,7 +722,7 @@ def _tensor_check(name: str, fn: Callable[..., Any], cases: list[_TensorCase],
             results.append(CaseResult(case.description, False, expected, answers.value(index),
                                       problem))
             continue
-        broken = _broken_rules(answers.outcomes[index], rule_text)
+        broken = _broken_rules(answers.outcomes[index])
         if _same(got, expected):
             results.append(CaseResult(case.description, not broken, expected, got, broken))
             continue
@@ -742,6 +742,8 @@ def _tensor_check(name: str, fn: Callable[..., Any], cases: list[_TensorCase],
                 break
     if not any("Hint:" in m for m in messages):
         messages += _structural_hint(results, cases)
+    if rule_text and any(o is not None and o.forbidden for o in answers.outcomes):
+        messages.insert(0, f"The rule: {rule_text}.")
     labels = [frozenset(_TAG_LABELS[t] for t in c.tags) for c in cases]
     return _finish(name, results, messages, answers, labels)
 

@@ -39,29 +39,26 @@ def size_ok(i, k, s=1, p=0, d=1):
 
 
 def conv2d_ok(x, w, b=None, stride=1, padding=0):
-    n, _c_in, h, wd = x.shape
-    c_out, _, kh, kw = w.shape
+    """A learner's convolution: one loop over output positions, a dot product per window."""
+    kh, kw = w.shape[-2:]
     xp = F.pad(x, (padding,) * 4)
-    oh, ow = (h + 2 * padding - kh) // stride + 1, (wd + 2 * padding - kw) // stride + 1
-    out = torch.zeros(n, c_out, oh, ow)
-    for r in range(oh):
-        for c in range(ow):
-            window = xp[:, :, r * stride:r * stride + kh, c * stride:c * stride + kw]
-            out[:, :, r, c] = torch.einsum("nchw,ochw->no", window, w)
-    if b is not None:
-        out = out + b.view(1, -1, 1, 1)
-    return out
+    rows = range(0, xp.shape[-2] - kh + 1, stride)
+    cols = range(0, xp.shape[-1] - kw + 1, stride)
+    out = torch.stack([torch.stack([
+        torch.tensordot(xp[:, :, r:r + kh, c:c + kw], w, dims=([1, 2, 3], [1, 2, 3]))
+        for c in cols], dim=-1) for r in rows], dim=-2)
+    return out if b is None else out + b.view(1, -1, 1, 1)
 
 
 def train(model, optimizer, batches, loss_fn):
-    losses = []
-    for x, y in batches:
+    """A learner's training loop (one step per batch, gradients zeroed first)."""
+    def step(x, y):
         optimizer.zero_grad()
         loss = loss_fn(model(x), y)
         loss.backward()
         optimizer.step()
-        losses.append(loss.item())
-    return losses
+        return loss.item()
+    return [step(x, y) for x, y in batches]
 
 
 def _fork_and_reap() -> None:

@@ -8,42 +8,10 @@ import time
 import pytest
 import torch
 import torch.nn.functional as F
+from learner_answers import conv2d_ok, size_ok, train_ok, transpose_ok
 from torch import nn
 
 from convlab import checks
-
-# --------------------------------------------------------------------------- learner-style answers
-# Written the way a learner would (loops, plain formulas), independently of convlab.
-
-
-def size_ok(i, k, s=1, p=0, d=1):
-    return (i + 2 * p - d * (k - 1) - 1) // s + 1
-
-
-def conv2d_ok(x, w, b=None, stride=1, padding=0):
-    n, _c_in, h, wd = x.shape
-    c_out, _, kh, kw = w.shape
-    xp = F.pad(x, (padding,) * 4)
-    oh, ow = (h + 2 * padding - kh) // stride + 1, (wd + 2 * padding - kw) // stride + 1
-    out = torch.zeros(n, c_out, oh, ow)
-    for r in range(oh):
-        for c in range(ow):
-            window = xp[:, :, r * stride:r * stride + kh, c * stride:c * stride + kw]
-            out[:, :, r, c] = torch.einsum("nchw,ochw->no", window, w)
-    if b is not None:
-        out += b.view(1, -1, 1, 1)
-    return out
-
-
-def transpose_ok(x, w, stride=1, padding=0):
-    n, c_in, h, wd = x.shape
-    _, c_out, k, _ = w.shape
-    out = torch.zeros(n, c_out, (h - 1) * stride + k, (wd - 1) * stride + k)
-    for r in range(h):
-        for c in range(wd):
-            out[:, :, r * stride:r * stride + k, c * stride:c * stride + k] += torch.einsum(
-                "ni,iokl->nokl", x[:, :, r, c], w)
-    return out[:, :, padding:out.shape[2] - padding, padding:out.shape[3] - padding]
 
 
 def message_text(result: checks.CheckResult) -> str:
@@ -302,17 +270,6 @@ def test_check_prediction():
     assert checks.check_prediction([2.0, 0.0, 6.0], torch.tensor([2.0, 0.0, 6.0])).passed
     assert not checks.check_prediction(torch.tensor([2.0, 0.0]), [2.0, 0.0, 6.0]).passed
     assert not checks.check_prediction("[2, 0, 6]", [2.0, 0.0, 6.0]).passed
-
-
-def train_ok(model, optimizer, batches, loss_fn):
-    losses = []
-    for x, y in batches:
-        optimizer.zero_grad()
-        loss = loss_fn(model(x), y)
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
-    return losses
 
 
 def train_no_zero_grad(model, optimizer, batches, loss_fn):

@@ -136,6 +136,49 @@ def test_conv_transpose2d_scatter_and_zero_insert_equal_torch(config):
                 fn(x, w, b, **kwargs)
 
 
+@st.composite
+def grouped_transpose_configs(draw):
+    """Random conv_transpose2d arguments with groups (weight [C_in, C_out/groups, kH, kW])."""
+    g = draw(st.integers(1, 3))
+    c_in_g, c_out_g = draw(st.integers(1, 2)), draw(st.integers(1, 3))
+    h, w = draw(st.integers(1, 5)), draw(st.integers(1, 5))
+    kh, kw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    gen = torch.Generator().manual_seed(draw(st.integers(0, 2**31)))
+    x = torch.randn(draw(st.integers(1, 2)), c_in_g * g, h, w, dtype=DT, generator=gen)
+    wt = torch.randn(c_in_g * g, c_out_g, kh, kw, dtype=DT, generator=gen)
+    b = torch.randn(c_out_g * g, dtype=DT, generator=gen) if draw(st.booleans()) else None
+    kwargs = dict(stride=draw(pair(1, 3)), padding=draw(pair(0, 3)),
+                  output_padding=draw(pair(0, 2)), dilation=draw(pair(1, 2)), groups=g)
+    return x, wt, b, kwargs
+
+
+@FAST
+@given(grouped_transpose_configs())
+def test_zero_insert_with_groups_equals_torch(config):
+    x, w, b, kwargs = config
+    kind, expected = outcome(F.conv_transpose2d, x, w, b, **kwargs)
+    if kind == "ok" and expected.numel() == 0:
+        kind = "refused"  # see test_conv_transpose2d_scatter_and_zero_insert_equal_torch
+    if kind == "ok":
+        torch.testing.assert_close(conv_transpose2d_zero_insert(x, w, b, **kwargs), expected)
+    else:
+        with pytest.raises(ValueError, match="must be smaller than stride|would crop"):
+            conv_transpose2d_zero_insert(x, w, b, **kwargs)
+
+
+@FAST
+@given(c_x=st.integers(1, 6), c_w=st.integers(1, 6), groups=st.integers(1, 4))
+def test_transposed_group_mismatches_refused_exactly_when_torch_refuses(c_x, c_w, groups):
+    x = torch.ones(1, c_x, 3, 3, dtype=DT)
+    w = torch.ones(c_w, 2, 3, 3, dtype=DT)
+    kind, expected = outcome(F.conv_transpose2d, x, w, groups=groups)
+    if kind == "ok":
+        torch.testing.assert_close(conv_transpose2d_zero_insert(x, w, groups=groups), expected)
+    else:
+        with pytest.raises(ValueError, match=r"groups \d+ must divide|x has \d+ channels"):
+            conv_transpose2d_zero_insert(x, w, groups=groups)
+
+
 def test_transposed_example_from_the_issue():
     x, w = torch.ones(1, 1, 2, 2, dtype=DT), torch.ones(1, 1, 2, 2, dtype=DT)
     with pytest.raises(RuntimeError):
@@ -262,6 +305,10 @@ BAD = [
      ["x has 4 channels but w expects w.shape[0] = 6"]),
     (conv_transpose2d_zero_insert, (X, WT), {"padding": 4}, ValueError,
      ["padding 4 would crop the 7x7 full output to -1x-1"]),
+    (conv_transpose2d_zero_insert, (X, WT[:, :1]), {"groups": 3}, ValueError,
+     ["groups 3 must divide in_channels 4 (w.shape[0])", "4 % 3 = 1"]),
+    (conv_transpose2d_zero_insert, (X, WT), {"groups": 0}, ValueError,
+     ["groups must be a positive integer, got 0"]),
     (conv_transpose2d_scatter, (X, WT), {"output_padding": -1}, ValueError,
      ["output_padding must be a non-negative integer, got -1"]),
     (conv_matrix, ((5, 5), W[0]), {}, TypeError, ["w must be a 4-D tensor"]),

@@ -137,11 +137,17 @@ def conv_input_sizes(
 ) -> range | tuple[range, range]:
     """Every input size that a convolution maps to output size ``o`` (ch1, ch5).
 
-    Because the output formula rounds down, a stride ``s > 1`` makes ``s`` consecutive input
-    sizes give the same output size. This is why a transposed convolution, which goes from
-    ``o`` back to an input size, needs ``output_padding`` to say which one it means: the
-    transposed convolutions with ``output_padding`` ``0, 1, ..., s-1`` produce exactly these
-    sizes (``output_padding`` ``j`` gives the ``j``-th, unless padding cut the range at 1).
+    Because the output formula rounds down, a stride ``s > 1`` makes up to ``s`` consecutive
+    input sizes give the same output size. This is why a transposed convolution, which goes from
+    ``o`` back to an input size, needs ``output_padding`` to say which one it means:
+    ``output_padding`` ``a`` gives the input size ``(o-1)s - 2p + d(k-1) + 1 + a``, where ``a``
+    is the remainder ``(i + 2p - d(k-1) - 1) mod s`` of that input size ``i``. Usually the
+    sizes are ``lowest, ..., lowest + s - 1`` with ``lowest = (o-1)s - 2p + d(k-1) + 1``, and
+    ``output_padding`` ``j`` gives the ``j``-th. When padding makes ``lowest < 1`` the range is
+    cut at 1: the first ``1 - lowest`` values of ``output_padding`` give no valid size (PyTorch
+    and :func:`conv_transpose_output_size` refuse them) and ``output_padding`` ``j`` gives the
+    ``(j - (1 - lowest))``-th size, e.g. ``conv_input_sizes(2, 1, s=3, p=2)`` is ``range(1, 3)``,
+    reached by ``output_padding`` 1 and 2.
 
     Raises ``ValueError`` if no positive input size gives output ``o`` (heavy padding makes
     even input 1 produce a larger output). Any argument may be a pair; then a pair of ranges

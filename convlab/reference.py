@@ -83,32 +83,40 @@ def _conv_out_hw(in_hw, k, s, p, d) -> tuple[int, int]:
 
 
 def _check_transpose_args(
-    x: Any, w: Any, b: Any, stride: Any, padding: Any, output_padding: Any, dilation: Any
+    x: Any, w: Any, b: Any, stride: Any, padding: Any, output_padding: Any, dilation: Any,
+    groups: Any = 1,
 ):
-    """Validate conv_transpose2d arguments; return (s, p, op, d, output hw)."""
+    """Validate conv_transpose2d arguments; return (s, p, op, d, output hw).
+
+    With ``groups`` > 1, ``w`` is ``[C_in, C_out/groups, kH, kW]`` as in PyTorch.
+    """
     from convlab.arithmetic import conv_transpose_output_size
 
     check_tensor(x, "x", 4, "(N, C_in, H, W)")
-    check_tensor(w, "w", 4, "(C_in, C_out, kH, kW)")
+    check_tensor(w, "w", 4, "(C_in, C_out/groups, kH, kW)")
     if x.dtype != w.dtype:
         raise TypeError(f"x has dtype {x.dtype} but w has dtype {w.dtype}; use one dtype")
     s = as_pair(stride, "stride", 1)
     p = as_pair(padding, "padding", 0)
     op = as_pair(output_padding, "output_padding", 0)
     d = as_pair(dilation, "dilation", 1)
-    c_in, c_out, kh, kw = w.shape
-    if min(kh, kw) < 1 or c_out < 1 or c_in < 1:
+    groups = as_int(groups, "groups", 1)
+    c_in, c_out_g, kh, kw = w.shape
+    if min(kh, kw) < 1 or c_out_g < 1 or c_in < 1:
         raise ValueError(f"w must have positive sizes, got shape {tuple(w.shape)}")
     if min(x.shape[2:]) < 1:
         raise ValueError(f"x must have positive height and width, got shape {tuple(x.shape)}")
     if x.shape[1] != c_in:
         raise ValueError(
             f"x has {x.shape[1]} channels but w expects w.shape[0] = {c_in} "
-            "(a transposed conv weight is [C_in, C_out, kH, kW])"
+            "(a transposed conv weight is [C_in, C_out/groups, kH, kW])"
         )
+    if c_in % groups:
+        raise ValueError(f"groups {groups} must divide in_channels {c_in} (w.shape[0]); "
+                         f"{c_in} % {groups} = {c_in % groups}")
     out_hw = conv_transpose_output_size(tuple(x.shape[2:]), (kh, kw), s, p, op, d)
     assert isinstance(out_hw, tuple)
-    _check_bias(b, c_out, x)
+    _check_bias(b, c_out_g * groups, x)
     return s, p, op, d, out_hw
 
 
@@ -239,30 +247,35 @@ def conv_transpose2d_zero_insert(
     padding: IntOrPair = 0,
     output_padding: IntOrPair = 0,
     dilation: IntOrPair = 1,
+    groups: int = 1,
 ) -> torch.Tensor:
     """Transposed convolution as zero insertion + an ordinary convolution (ch5).
 
     1. insert ``s-1`` zeros between neighbouring inputs;
     2. pad ``d(k-1)-p`` on top/left and ``d(k-1)-p+output_padding`` on bottom/right
        (a negative amount crops instead);
-    3. convolve (stride 1, same dilation) with the kernel flipped in both spatial axes and with
-       its in/out channel axes swapped (``[C_in, C_out, kH, kW]`` -> ``[C_out, C_in, kH, kW]``).
+    3. convolve (stride 1, same dilation, same groups) with the kernel flipped in both spatial
+       axes and with its in/out channel axes swapped within each group
+       (``[C_in, C_out/g, kH, kW]`` -> ``[C_out, C_in/g, kH, kW]``).
 
-    Equal to ``F.conv_transpose2d(x, w, b, stride, padding, output_padding, 1, dilation)``.
+    Equal to ``F.conv_transpose2d(x, w, b, stride, padding, output_padding, groups, dilation)``
+    for every argument ``F.conv_transpose2d`` takes (``w`` is ``[C_in, C_out/groups, kH, kW]``).
     """
     (sh, sw), (ph, pw), (oph, opw), (dh, dw), _ = _check_transpose_args(
-        x, w, b, stride, padding, output_padding, dilation
+        x, w, b, stride, padding, output_padding, dilation, groups
     )
     n, c_in, ih, iw = x.shape
-    _, _, kh, kw = w.shape
+    _, c_out_g, kh, kw = w.shape
     spread = x.new_zeros(n, c_in, (ih - 1) * sh + 1, (iw - 1) * sw + 1)
     spread[:, :, ::sh, ::sw] = x  # s-1 zeros between neighbours
     top, left = dh * (kh - 1) - ph, dw * (kw - 1) - pw
     bottom, right = top + oph, left + opw
     # F.pad pads with zeros for positive amounts and crops for negative ones
     padded = F.pad(spread, (left, right, top, bottom))
-    kernel = w.flip(2, 3).transpose(0, 1)  # flipped, [C_out, C_in, kH, kW]
-    return F.conv2d(padded, kernel, b, stride=1, padding=0, dilation=(dh, dw))
+    # per group: [C_in/g, C_out/g, kH, kW] -> [C_out/g, C_in/g, kH, kW], flipped
+    kernel = (w.flip(2, 3).reshape(groups, c_in // groups, c_out_g, kh, kw)
+              .transpose(1, 2).reshape(groups * c_out_g, c_in // groups, kh, kw))
+    return F.conv2d(padded, kernel, b, stride=1, padding=0, dilation=(dh, dw), groups=groups)
 
 
 def conv_matrix(
@@ -338,26 +351,35 @@ def _ones_stack(layers: Any, channels: int, input_hw: tuple[int, int]) -> nn.Seq
     return nn.Sequential(*modules)
 
 
+_FIELDS = ("theoretical", "effective")
+
+
 def gradient_receptive_field(
     model_or_layers: Any,
     input_hw: IntOrPair,
     out_yx: tuple[int, int] | None = None,
     channels: int = 1,
+    *,
+    field: str = "theoretical",
 ) -> torch.Tensor:
     """Measure a receptive field with autograd: ``|d out[0, 0, y, x] / d input|`` (ch4).
 
-    ``model_or_layers``:
+    ``field`` says which field is measured, whatever ``model_or_layers`` is:
 
-    - a list of ``(k, s, p, d)`` tuples and/or modules gives the *theoretical* field: every
-      spatial layer becomes a ``Conv2d`` with all-ones weights (float64, no bias), so every
-      path adds a positive amount and no cancellation can hide a pixel. Pooling layers become
-      such sum-pools too: ``MaxPool2d`` would route the gradient to a single element per
-      window (the largest), which measures where the maximum happened to be, not which pixels
-      *could* influence the output. Activations, BatchNorm, Dropout are left out (they do not
-      move information between pixels).
-    - an ``nn.Module`` (e.g. an ``nn.Sequential``) is used as given (a float64 copy in eval
-      mode), so the map shows its *effective* field for an all-ones input: MaxPool, ReLU and
-      zero weights can make it smaller than the theoretical one.
+    - ``"theoretical"`` (the default; the one :func:`convlab.arithmetic.receptive_field`
+      computes): ``model_or_layers`` is a list of ``(k, s, p, d)`` tuples and/or modules, or an
+      ``nn.Sequential``; only its geometry is used. Every spatial layer becomes a ``Conv2d``
+      with all-ones weights (float64, no bias), so every path adds a positive amount and no
+      cancellation can hide a pixel. Pooling layers become such sum-pools too: ``MaxPool2d``
+      would route the gradient to a single element per window (the largest), which measures
+      where the maximum happened to be, not which pixels *could* influence the output.
+      Activations, BatchNorm, Dropout are left out (they do not move information between
+      pixels).
+    - ``"effective"``: ``model_or_layers`` must be an ``nn.Module``; it runs as given (a float64
+      copy in eval mode, its own weights, ReLU, max pooling), so the map shows which pixels
+      influence the output for an all-ones input: it can be smaller than the theoretical field
+      (max pooling passes the gradient to one element per window, ReLU blocks negative paths,
+      zero weights cut paths).
 
     The input is ``(1, channels, H, W)`` of ones; ``out_yx`` defaults to the centre output
     pixel ``(oH // 2, oW // 2)``. Returns the ``H × W`` float64 map of gradient magnitudes,
@@ -365,7 +387,15 @@ def gradient_receptive_field(
     """
     h, wd = as_pair(input_hw, "input_hw", 1)
     channels = as_int(channels, "channels", 1)
-    if isinstance(model_or_layers, nn.Module):
+    if field not in _FIELDS:
+        raise ValueError(f"field must be 'theoretical' or 'effective', got {field!r}")
+    if field == "effective":
+        if not isinstance(model_or_layers, nn.Module):
+            raise TypeError(
+                "field='effective' runs a real model, so model_or_layers must be an nn.Module "
+                f"(e.g. an nn.Sequential), got {type(model_or_layers).__name__}; a list of "
+                "(k, s, p, d) tuples has only a theoretical field"
+            )
         model = copy.deepcopy(model_or_layers).double().eval()
     else:
         model = _ones_stack(model_or_layers, channels, (h, wd))

@@ -143,6 +143,36 @@ def test_output_padding_picks_one_of_the_input_sizes(k, s, p, d, o):
         assert set(conv_input_sizes(o, k, s, p, d)) == reached
 
 
+@FAST
+@given(k=st.integers(1, 6), s=st.integers(1, 4), p=st.integers(0, 3), d=st.integers(1, 3),
+       o=st.integers(1, 8))
+def test_output_padding_equal_to_the_remainder_gives_each_input_back(k, s, p, d, o):
+    """conv_input_sizes' docstring: output_padding a = (i + 2p - d(k-1) - 1) mod s gives i."""
+    try:
+        inputs = conv_input_sizes(o, k, s, p, d)
+    except ValueError:
+        return  # no input maps to o (checked against torch above)
+    lowest = (o - 1) * s - 2 * p + d * (k - 1) + 1
+    for i in inputs:
+        a = (i + 2 * p - d * (k - 1) - 1) % s
+        assert a == i - lowest  # so output_padding j gives the (j - (1 - lowest))-th size
+        assert torch_transpose_shape((o, o), (k, k), s, p, a, d) == (i, i)
+    for j in range(s):  # where the range is cut at 1, these give no valid size
+        if lowest + j < 1:
+            assert torch_transpose_shape((o, o), (k, k), s, p, j, d) is None
+            with pytest.raises(ValueError, match="would crop"):
+                conv_transpose_output_size(o, k, s, p, j, d)
+
+
+def test_output_padding_at_the_cut_edge():
+    """k=1, s=3, p=2: inputs 1 and 2 give output 2; output_padding 1 and 2 reach them."""
+    assert list(conv_input_sizes(2, 1, s=3, p=2)) == [1, 2]
+    assert torch_transpose_shape((2, 2), (1, 1), 3, 2, 0, 1) is None
+    assert [torch_transpose_shape((2, 2), (1, 1), 3, 2, j, 1)[0] for j in (1, 2)] == [1, 2]
+    assert [conv_transpose_output_size(2, 1, s=3, p=2, output_padding=j) for j in (1, 2)] \
+        == [1, 2]
+
+
 def test_torch_quirk_empty_transposed_output_is_refused():
     """torch may return a 0x0 tensor instead of raising; convlab refuses with the reason."""
     assert torch_transpose_shape((1, 1), (4, 4), 1, 2, 0, 1) is None  # empty or raises

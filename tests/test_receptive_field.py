@@ -239,17 +239,53 @@ def test_dilation_leaves_holes_inside_the_box():
 
 def test_maxpool_module_routes_gradient_to_one_element_but_tuples_see_the_full_field():
     pool = nn.MaxPool2d(2)
-    grad = gradient_receptive_field(nn.Sequential(pool), (4, 4), out_yx=(0, 0))
+    grad = gradient_receptive_field(nn.Sequential(pool), (4, 4), out_yx=(0, 0),
+                                    field="effective")
     assert int((grad != 0).sum()) == 1  # MaxPool as given: a single input pixel
-    grad = gradient_receptive_field([pool], (4, 4), out_yx=(0, 0))
-    assert nonzero_extent(grad) == (0, 0, 2, 2)  # theoretical field
-    assert int((grad != 0).sum()) == 4
+    for layers in ([pool], nn.Sequential(pool)):  # the default: the theoretical field
+        grad = gradient_receptive_field(layers, (4, 4), out_yx=(0, 0))
+        assert nonzero_extent(grad) == (0, 0, 2, 2)
+        assert int((grad != 0).sum()) == 4
+
+
+def _worked_case() -> nn.Sequential:
+    torch.manual_seed(0)
+    return nn.Sequential(
+        nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 8, 3, padding=1), nn.ReLU(),
+        nn.MaxPool2d(2, stride=2),
+        nn.Conv2d(8, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 8, 3, padding=1),
+    )
+
+
+def test_sequential_gives_the_same_field_as_receptive_field_unless_asked_for_effective():
+    model = _worked_case()
+    r = receptive_field(model)[-1].r
+    assert nonzero_extent(gradient_receptive_field(model, 40))[2:] == (r, r) == (14, 14)
+    # run as given: ties in max pooling on an all-ones input pass the gradient to one
+    # element per window, so the real module's field is smaller (13 x 13 here)
+    effective = nonzero_extent(gradient_receptive_field(model, 40, field="effective"))
+    assert max(effective[2:]) < r
+
+
+@FAST
+@given(st.lists(layer, min_size=1, max_size=3))
+def test_theoretical_field_of_a_sequential_equals_that_of_its_tuples(layers):
+    modules = nn.Sequential(*[nn.Conv2d(1, 1, k, stride=s, padding=p, dilation=d)
+                              for k, s, p, d in layers])
+    try:
+        expected = gradient_receptive_field(layers, 24)
+    except ValueError:  # a layer does not fit: the module is refused the same way
+        with pytest.raises(ValueError, match="cannot run on an input of 24x24"):
+            gradient_receptive_field(modules, 24)
+        return
+    torch.testing.assert_close(gradient_receptive_field(modules, 24), expected)
 
 
 def test_module_is_used_as_given_and_left_untouched():
     conv = nn.Conv2d(2, 2, 3, padding=1)
     before = conv.weight.detach().clone()
-    grad = gradient_receptive_field(nn.Sequential(conv, nn.ReLU(), conv), (8, 8), channels=2)
+    grad = gradient_receptive_field(nn.Sequential(conv, nn.ReLU(), conv), (8, 8), channels=2,
+                                    field="effective")
     assert grad.shape == (8, 8)
     assert conv.weight.dtype == torch.float32 and torch.equal(conv.weight, before)
     assert conv.training
@@ -263,7 +299,12 @@ def test_module_is_used_as_given_and_left_untouched():
         (([(3,)], (5, 5)), {"out_yx": 1}, TypeError, "(y, x) pair"),
         (([(3,)], (5, 5)), {"channels": 0}, ValueError, "channels must be a positive integer"),
         (([(3,)], 0), {}, ValueError, "input_hw must be a positive integer"),
-        ((nn.Conv2d(3, 1, 3), (5, 5)), {}, ValueError, "cannot run on a 1x1x5x5 input"),
+        ((nn.Conv2d(3, 1, 3), (5, 5)), {"field": "effective"}, ValueError,
+         "cannot run on a 1x1x5x5 input"),
+        (([(3,)], (5, 5)), {"field": "effective"}, TypeError,
+         "field='effective' runs a real model, so model_or_layers must be an nn.Module"),
+        (([(3,)], (5, 5)), {"field": "real"}, ValueError,
+         "field must be 'theoretical' or 'effective', got 'real'"),
     ],
 )
 def test_gradient_receptive_field_bad_input(args, kwargs, exc, fragment):

@@ -105,35 +105,53 @@ def test_gradients_flow_like_torch():
 
 @st.composite
 def transpose_configs(draw):
-    """Random conv_transpose2d arguments, including invalid output_padding and cropping."""
-    c_in, c_out = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    """Random conv_transpose2d arguments, including invalid output_padding, cropping and groups
+    (weight [C_in, C_out/groups, kH, kW])."""
+    g = draw(st.integers(1, 3))
+    c_in_g, c_out_g = draw(st.integers(1, 2)), draw(st.integers(1, 3))
     n = draw(st.integers(1, 2))
     h, w = draw(st.integers(1, 5)), draw(st.integers(1, 5))
     kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
     gen = torch.Generator().manual_seed(draw(st.integers(0, 2**31)))
-    x = torch.randn(n, c_in, h, w, dtype=DT, generator=gen)
-    wt = torch.randn(c_in, c_out, kh, kw, dtype=DT, generator=gen)
-    b = torch.randn(c_out, dtype=DT, generator=gen) if draw(st.booleans()) else None
+    x = torch.randn(n, c_in_g * g, h, w, dtype=DT, generator=gen)
+    wt = torch.randn(c_in_g * g, c_out_g, kh, kw, dtype=DT, generator=gen)
+    b = torch.randn(c_out_g * g, dtype=DT, generator=gen) if draw(st.booleans()) else None
     kwargs = dict(stride=draw(pair(1, 3)), padding=draw(pair(0, 4)),
                   output_padding=draw(pair(0, 2)), dilation=draw(pair(1, 3)))
-    return x, wt, b, kwargs
+    return x, wt, b, kwargs, g
 
 
 @FAST
 @given(transpose_configs())
 def test_conv_transpose2d_scatter_and_zero_insert_equal_torch(config):
-    x, w, b, kwargs = config
-    kind, expected = outcome(F.conv_transpose2d, x, w, b, **kwargs)
+    x, w, b, kwargs, groups = config
+    kind, expected = outcome(F.conv_transpose2d, x, w, b, groups=groups, **kwargs)
     if kind == "ok" and expected.numel() == 0:
         # torch's oneDNN path returns an empty tensor for an output size of exactly 0 (its
         # reference path raises "Output size is too small"); convlab refuses every size < 1
         kind = "refused"
-    for fn in (conv_transpose2d_scatter, conv_transpose2d_zero_insert):
+    calls = [lambda: conv_transpose2d_zero_insert(x, w, b, groups=groups, **kwargs)]
+    if groups == 1:  # the scatter-add version has no groups
+        calls.append(lambda: conv_transpose2d_scatter(x, w, b, **kwargs))
+    for call in calls:
         if kind == "ok":
-            torch.testing.assert_close(fn(x, w, b, **kwargs), expected)
+            torch.testing.assert_close(call(), expected)
         else:
             with pytest.raises(ValueError, match="must be smaller than stride|would crop"):
-                fn(x, w, b, **kwargs)
+                call()
+
+
+@FAST
+@given(c_x=st.integers(1, 6), c_w=st.integers(1, 6), groups=st.integers(1, 4))
+def test_transposed_group_mismatches_refused_exactly_when_torch_refuses(c_x, c_w, groups):
+    x = torch.ones(1, c_x, 3, 3, dtype=DT)
+    w = torch.ones(c_w, 2, 3, 3, dtype=DT)
+    kind, expected = outcome(F.conv_transpose2d, x, w, groups=groups)
+    if kind == "ok":
+        torch.testing.assert_close(conv_transpose2d_zero_insert(x, w, groups=groups), expected)
+    else:
+        with pytest.raises(ValueError, match=r"groups \d+ must divide|x has \d+ channels"):
+            conv_transpose2d_zero_insert(x, w, groups=groups)
 
 
 def test_transposed_example_from_the_issue():
@@ -262,6 +280,10 @@ BAD = [
      ["x has 4 channels but w expects w.shape[0] = 6"]),
     (conv_transpose2d_zero_insert, (X, WT), {"padding": 4}, ValueError,
      ["padding 4 would crop the 7x7 full output to -1x-1"]),
+    (conv_transpose2d_zero_insert, (X, WT[:, :1]), {"groups": 3}, ValueError,
+     ["groups 3 must divide in_channels 4 (w.shape[0])", "4 % 3 = 1"]),
+    (conv_transpose2d_zero_insert, (X, WT), {"groups": 0}, ValueError,
+     ["groups must be a positive integer, got 0"]),
     (conv_transpose2d_scatter, (X, WT), {"output_padding": -1}, ValueError,
      ["output_padding must be a non-negative integer, got -1"]),
     (conv_matrix, ((5, 5), W[0]), {}, TypeError, ["w must be a 4-D tensor"]),

@@ -15,10 +15,12 @@ that have widgets (``nb_ipywidgets_js``) and Sphinx adds MathJax only to pages w
 from __future__ import annotations
 
 import base64
+import copy
 import html
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 from xml.sax.saxutils import escape
 
@@ -255,7 +257,39 @@ def add_social_card(app: Sphinx) -> None:
     make_social_card(Path(app.outdir).parent / "site_assets" / SOCIAL_CARD)
 
 
+def merge_streams_in_place(outputs: list) -> list:
+    """Merge a cell's stream outputs into one per stream name, in the cell itself.
+
+    A cell that prints over time reaches the build as several ``stdout`` chunks, split wherever
+    the kernel happened to flush — even in the middle of a line. With ``nb_merge_streams``
+    myst-nb 1.4 merges them for the page, but (a) it strips each chunk and appends a newline,
+    so a line split between two chunks is shown on two lines, and (b) it appends to the first
+    chunk *in place* and then writes ``_sources/<page>.ipynb`` with the later chunks still in
+    it, so the downloaded notebook showed those lines twice. This replacement joins the chunks
+    verbatim (as nbclient's own ``coalesce_streams`` does) and writes the merged list back into
+    the cell, so the page and the downloaded notebook carry the same single stream
+    (``tests/test_notebook_outputs.py`` checks the built files).
+    """
+    merged: list = []
+    first: dict[str, Any] = {}
+    for output in outputs:
+        if output.get("output_type") != "stream":
+            merged.append(output)
+        elif output["name"] in first:
+            first[output["name"]]["text"] += output["text"]
+        else:
+            output = copy.deepcopy(output)
+            first[output["name"]] = output
+            merged.append(output)
+    outputs[:] = merged
+    return outputs
+
+
 def setup(app: Sphinx) -> dict[str, object]:
+    from myst_nb.core import render
+
+    # myst-nb's renderer looks the function up in its own module namespace
+    render.coalesce_streams = merge_streams_in_place
     app.connect("config-inited", vendor_assets)
     app.connect("builder-inited", add_social_card)
     app.connect("html-page-context", page_metadata)

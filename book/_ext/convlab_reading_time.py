@@ -105,10 +105,12 @@ class Counts:
 
 @dataclass
 class ChapterCounts:
-    """The counts of a chapter's three parts and its number of going-further blocks."""
+    """The counts of a chapter's three parts, its number of going-further blocks and its code
+    cells in order, each with the part it belongs to (``tests/test_core_route.py`` reads them)."""
 
     parts: dict[str, Counts] = field(default_factory=lambda: {p: Counts() for p in PARTS})
     further_blocks: int = 0
+    code_cells: list[tuple[Part, str]] = field(default_factory=list)
 
     def __getitem__(self, part: Part) -> Counts:
         return self.parts[part]
@@ -160,6 +162,7 @@ def count_chapter(text: str) -> ChapterCounts:
     for cell in nb.cells:
         if cell.cell_type == "code":
             counts = result[part()]
+            result.code_cells.append((part(), cell.source))
             counts.code_lines += sum(1 for ln in cell.source.splitlines() if ln.strip())
             counts.explorers += len(_EXPLORER.findall(cell.source))
         elif cell.cell_type == "markdown":

@@ -275,7 +275,7 @@ class ReadingTimeDirective(SphinxDirective):
             raise self.error(f"{{reading-time}}: {err}") from None
         line = reading_time_line(counts)
         node = nodes.paragraph("", "", classes=["convlab-reading-time"])
-        node += nodes.Text("⏱ " + line)
+        node += nodes.Text(line)
         return [node]
 
 

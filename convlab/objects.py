@@ -60,6 +60,14 @@ def _hex(v: int) -> str:
     return f"{v:#x}"
 
 
+def _box(x: int, y: int, w: int, role: str, cls: str, text: str, text_dy: int) -> str:
+    """A 44-pixel-high box in a role's tint and colour with a monospace first line."""
+    return (draw._rect(x, y, w, 44, fill=draw._TINT[role], stroke=draw.ROLES[role],
+                       extra=" stroke-width='1.5'")
+            + f"<text class='{cls}' x='{x + 8}' y='{y + text_dy}' text-anchor='start'{_MONO}>"
+            f"{draw._e(text)}</text>")
+
+
 def _panel(x0: int, y0: int, moment: Sequence[Binding], heading: str,
            seen: set[int]) -> tuple[str, int, int]:
     """One moment: names, objects and storages with arrows; returns (svg, width, height).
@@ -99,10 +107,7 @@ def _panel(x0: int, y0: int, moment: Sequence[Binding], heading: str,
     for oid in objects:
         b = first[oid]
         y = obj_y[oid]
-        body.append(draw._rect(x_obj, y, _OBJ_W, 44, fill=draw._TINT["kernel"],
-                               stroke=draw.ROLES["kernel"], extra=" stroke-width='1.5'"))
-        body.append(f"<text class='cl-object' x='{x_obj + 8}' y='{y + 18}' text-anchor='start'"
-                    f"{_MONO}>id {_hex(oid)}</text>")
+        body.append(_box(x_obj, y, _OBJ_W, "kernel", "cl-object", f"id {_hex(oid)}", 18))
         new = " · new" if seen and oid not in seen else ""
         body.append(draw._label(x_obj + 8, y + 36, f"Tensor · requires_grad={b.requires_grad}"
                                 + new, extra=" font-size='11'"))
@@ -112,11 +117,8 @@ def _panel(x0: int, y0: int, moment: Sequence[Binding], heading: str,
     for ptr in storages:
         y = store_y[ptr]
         vals = store_values[ptr]
-        body.append(draw._rect(x_store, y, store_w, 44, fill=draw._TINT["input"],
-                               stroke=draw.ROLES["input"], extra=" stroke-width='1.5'"))
+        body.append(_box(x_store, y, store_w, "input", "cl-storage", _hex(ptr), 15))
         new = " (new)" if seen and ptr not in seen else ""
-        body.append(f"<text class='cl-storage' x='{x_store + 8}' y='{y + 15}' "
-                    f"text-anchor='start'{_MONO}>{_hex(ptr)}</text>")
         if new:
             body.append(draw._label(x_store + store_w - 6, y + 15, new, anchor="end",
                                     extra=" font-size='11'"))

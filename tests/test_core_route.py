@@ -20,22 +20,15 @@ skipping reader would have no such name, or a different value.
 from __future__ import annotations
 
 import ast
-import importlib.util
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 from IPython.core.inputtransformer2 import TransformerManager
+from myst_samples import ROOT, chapter, reading_time_module
 
-ROOT = Path(__file__).resolve().parent.parent
+rt = reading_time_module()
 CHAPTERS = sorted((ROOT / "book").glob("0[1-5]_*.md"))
-_SPEC = importlib.util.spec_from_file_location(
-    "convlab_reading_time", ROOT / "book" / "_ext" / "convlab_reading_time.py")
-assert _SPEC is not None and _SPEC.loader is not None
-rt = importlib.util.module_from_spec(_SPEC)
-sys.modules.setdefault(_SPEC.name, rt)
-_SPEC.loader.exec_module(rt)
 
 #: At most this many words of prose on a chapter's core route (exercises and going-further
 #: blocks not counted), as the style guide asks.
@@ -158,19 +151,7 @@ def test_route_rebinding_first_and_local_names_are_independent() -> None:
 
 
 def test_markers_split_a_chapter_into_route_and_block_cells() -> None:
-    text = textwrap.dedent("""\
-        ---
-        jupytext:
-          text_representation:
-            extension: .md
-            format_name: myst
-            format_version: 0.13
-        kernelspec:
-          display_name: Python 3
-          language: python
-          name: python3
-        ---
-
+    text = chapter("""
         ```{code-cell} ipython3
         a = 1
         ```

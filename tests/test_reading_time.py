@@ -2,37 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
+from myst_samples import ROOT, chapter, reading_time_module
 
-ROOT = Path(__file__).resolve().parent.parent
-_SPEC = importlib.util.spec_from_file_location(
-    "convlab_reading_time", ROOT / "book" / "_ext" / "convlab_reading_time.py")
-assert _SPEC is not None and _SPEC.loader is not None
-rt = importlib.util.module_from_spec(_SPEC)
-sys.modules[_SPEC.name] = rt  # the Sphinx build below imports the same module
-_SPEC.loader.exec_module(rt)
-
-HEADER = """---
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-    format_version: 0.13
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
-"""
-
-
-def chapter(body: str) -> str:
-    return HEADER + textwrap.dedent(body)
+rt = reading_time_module()
 
 
 SAMPLE = chapter("""

@@ -68,6 +68,11 @@ def _box(x: int, y: int, w: int, role: str, cls: str, text: str, text_dy: int) -
             f"{draw._e(text)}</text>")
 
 
+def _arrow(x1: int, y1: int, x2: int, y2: int) -> str:
+    return (f"<path d='M{x1} {y1}L{x2} {y2}' stroke='#111' fill='none' "
+            "marker-end='url(#cl-obj-arrow)'/>")
+
+
 def _panel(x0: int, y0: int, moment: Sequence[Binding], heading: str,
            seen: set[int]) -> tuple[str, int, int]:
     """One moment: names, objects and storages with arrows; returns (svg, width, height).
@@ -102,8 +107,7 @@ def _panel(x0: int, y0: int, moment: Sequence[Binding], heading: str,
         body.append(f"<text class='cl-name' x='{x_name + _NAME_W // 2}' y='{y + 27}'"
                     f"{_MONO} font-size='14' font-weight='bold'>{draw._e(b.name)}</text>")
         oy = obj_y[b.object_id] + 22
-        body.append(f"<path d='M{x_name + _NAME_W} {y + 22}L{x_obj - 3} {oy}' stroke='#111' "
-                    "fill='none' marker-end='url(#cl-obj-arrow)'/>")
+        body.append(_arrow(x_name + _NAME_W, y + 22, x_obj - 3, oy))
     for oid in objects:
         b = first[oid]
         y = obj_y[oid]
@@ -112,8 +116,7 @@ def _panel(x0: int, y0: int, moment: Sequence[Binding], heading: str,
         body.append(draw._label(x_obj + 8, y + 36, f"Tensor · requires_grad={b.requires_grad}"
                                 + new, extra=" font-size='11'"))
         sy = store_y[b.storage_ptr] + 22
-        body.append(f"<path d='M{x_obj + _OBJ_W} {y + 22}L{x_store - 3} {sy}' stroke='#111' "
-                    "fill='none' marker-end='url(#cl-obj-arrow)'/>")
+        body.append(_arrow(x_obj + _OBJ_W, y + 22, x_store - 3, sy))
     for ptr in storages:
         y = store_y[ptr]
         vals = store_values[ptr]

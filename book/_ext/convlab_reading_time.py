@@ -11,6 +11,12 @@ markdown cell of its own, so the block can hold prose *and* code cells::
     ```{going-further-end}
     ```
 
+Why markers and not one ``{admonition}``: myst-nb maps a MyST notebook one-to-one onto notebook
+cells, so a code cell cannot sit inside a directive (jupyter-book issue #1178); sphinx-exercise
+solves the same problem for solutions with gated ``solution-start`` / ``solution-end``
+directives, and these markers work the same way. In JupyterLab (no MyST renderer installed)
+each marker shows as a one-line fenced block naming the block, which reads sensibly.
+
 The title must begin with ``Going further:``. At read time :class:`NestGoingFurther` moves
 everything between the markers into one admonition with the classes ``going-further`` and
 ``dropdown`` (sphinx-togglebutton makes it collapsible, collapsed at first);

@@ -106,6 +106,19 @@ def test_time_line_rounds_and_formats() -> None:
         "Core route ≈ 5 min (with exercises ≈ 5 min) · everything ≈ 5 min")
 
 
+COLON_SAMPLE = SAMPLE.replace(
+    "```{going-further-start} Going further: more\n```",
+    ":::{going-further-start} Going further: more\n:::").replace(
+    "```{going-further-end}\n```", ":::{going-further-end}\n:::")
+
+
+def test_colon_fenced_markers_count_like_backtick_ones() -> None:
+    assert COLON_SAMPLE != SAMPLE
+    a, b = rt.count_chapter(SAMPLE), rt.count_chapter(COLON_SAMPLE)
+    assert a.parts == b.parts and b.further_blocks == 1
+    assert [p for p, _ in b.code_cells] == ["core", "further", "exercise", "exercise", "exercise"]
+
+
 def test_explorers_are_counted_in_code_cells() -> None:
     c = rt.count_chapter(chapter("""
         ```{code-cell} ipython3
@@ -160,6 +173,7 @@ def test_unbalanced_markers_are_refused(body: str, rule: str) -> None:
 
 def _build(tmp_path: Path, text: str) -> tuple[int, str, str]:
     from sphinx.application import Sphinx
+    from sphinx.util.docutils import docutils_namespace
 
     src = tmp_path / "src"
     src.mkdir()
@@ -173,7 +187,8 @@ def _build(tmp_path: Path, text: str) -> tuple[int, str, str]:
         """))
     (src / "index.md").write_text(text)
     out, warnings = tmp_path / "html", tmp_path / "warnings.txt"
-    with warnings.open("w") as warn:
+    # a fresh docutils registry per build, as sphinx.testing does: several builds in one process
+    with warnings.open("w") as warn, docutils_namespace():
         app = Sphinx(str(src), str(src), str(out), str(tmp_path / "doctrees"), "html",
                      status=None, warning=warn, freshenv=True)
         app.build()
@@ -181,11 +196,13 @@ def _build(tmp_path: Path, text: str) -> tuple[int, str, str]:
     return app.statuscode, html, warnings.read_text()
 
 
-def test_block_renders_collapsible_with_its_cells_and_time_line(tmp_path: Path) -> None:
-    status, html, warnings = _build(tmp_path, SAMPLE)
+@pytest.mark.parametrize("text", [SAMPLE, COLON_SAMPLE], ids=["backticks", "colons"])
+def test_block_renders_collapsible_with_its_cells_and_time_line(tmp_path: Path,
+                                                                 text: str) -> None:
+    status, html, warnings = _build(tmp_path, text)
     assert status == 0, warnings
     assert "going-further" not in warnings and "reading-time" not in warnings, warnings
-    line = rt.reading_time_line(rt.count_chapter(SAMPLE))
+    line = rt.reading_time_line(rt.count_chapter(text))
     assert f'<p class="convlab-reading-time">{line}</p>' in html
     block = html[html.index('<div class="going-further dropdown admonition">'):]
     block = block[:block.index("Exercises")]

@@ -3,19 +3,22 @@
 **Going-further blocks.** Optional depth sits between two marker directives, each in a
 markdown cell of its own, so the block can hold prose *and* code cells::
 
-    ```{going-further-start} Going further: im2col and one matrix multiply
-    ```
+    :::{going-further-start} Going further: im2col and one matrix multiply
+    :::
 
     ... markdown and code cells ...
 
-    ```{going-further-end}
-    ```
+    :::{going-further-end}
+    :::
+
+(Backtick fences work too; colon fences are recommended for the markers because a notebook
+interface without a MyST renderer shows them as a line of text that names the block, where a
+backtick fence would show an empty code box.)
 
 Why markers and not one ``{admonition}``: myst-nb maps a MyST notebook one-to-one onto notebook
 cells, so a code cell cannot sit inside a directive (jupyter-book issue #1178); sphinx-exercise
 solves the same problem for solutions with gated ``solution-start`` / ``solution-end``
-directives, and these markers work the same way. In JupyterLab (no MyST renderer installed)
-each marker shows as a one-line fenced block naming the block, which reads sensibly.
+directives, and these markers work the same way.
 
 The title must begin with ``Going further:``. At read time :class:`NestGoingFurther` moves
 everything between the markers into one admonition with the classes ``going-further`` and

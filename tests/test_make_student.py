@@ -12,6 +12,7 @@ from pathlib import Path
 import jupytext
 import nbformat
 import pytest
+from myst_samples import HEADER
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -19,18 +20,6 @@ spec = importlib.util.spec_from_file_location("make_student", ROOT / "tools" / "
 make_student = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(make_student)
 
-HEADER = """---
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-    format_version: 0.13
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
-"""
 
 # Every piece of solution text contains SECRET; nothing with SECRET may reach the student copy.
 CHAPTER = HEADER + """

@@ -269,17 +269,17 @@ def write_root_redirect(app: Sphinx, exception: Exception | None) -> None:
     """Write ``index.html``, the site root, as a small page that redirects to the first page.
 
     sphinx-external-toc writes a bare ``<meta http-equiv="Refresh">`` there, with no icon link,
-    so Chromium asks for ``/favicon.ico``: a 404 (and a console error) whenever it does so
-    before the redirect — outside the site under a sub-path. This page names its icon, has a
-    title and language, and a link for browsers that do not follow the refresh.
+    so Chromium asks for ``/favicon.ico``: a 404 (and a console error) whenever the answer comes
+    back before the redirect — and under a sub-path that address is not even the site's. An icon
+    file would be fetched too and then cut off by the redirect (a failed request), so this page
+    carries its icon inline (a data: URI, no request at all), plus a title, a language and a
+    link for browsers that do not follow the refresh.
     """
     if exception is not None or app.builder.name != "html":
         return
     first = f"{app.config.root_doc}.html"
-    favicon = Path(app.config.html_favicon or "").name
-    icon = f'<link rel="icon" href="_static/{favicon}" />\n' if favicon else ""
     (Path(app.outdir) / "index.html").write_text(
-        REDIRECT.format(first=html.escape(first), icon=icon,
+        REDIRECT.format(first=html.escape(first), icon=_data_uri(BOOK_STATIC / "favicon.svg"),
                         title=html.escape(app.config.html_title or app.config.project)),
         encoding="utf-8")
 
@@ -289,7 +289,8 @@ REDIRECT = """<!DOCTYPE html>
 <head>
 <meta charset="utf-8" />
 <title>{title}</title>
-{icon}<meta http-equiv="Refresh" content="0; url={first}" />
+<link rel="icon" href="{icon}" />
+<meta http-equiv="Refresh" content="0; url={first}" />
 </head>
 <body>
 <p><a href="{first}">Go to the start of the course</a>.</p>

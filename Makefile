@@ -46,23 +46,32 @@ node_modules/.installed: package.json package-lock.json | prereqs
 	npm ci --no-audit --no-fund --ignore-scripts
 	@touch $@
 
-# jupyter-cache re-executes a chapter only when its own cells change. When the convlab package
-# (which draws the figures and explorers) or the site extension changes, start from a clean
-# build instead. The stamp holds a hash of their contents (not file times, which a fresh clone
-# or a restored CI cache would get wrong).
-CONVLAB_SOURCES := $(sort $(wildcard convlab/*.py convlab/*.js book/_ext/*.py))
-.PHONY: convlab-stamp
-convlab-stamp:
-	@mkdir -p _build
-	@h=$$(cat $(CONVLAB_SOURCES) | sha256sum | cut -d' ' -f1); \
-	  if [ "$$(cat _build/.convlab-stamp 2>/dev/null)" != "$$h" ]; then \
-	    echo "convlab changed: clean build"; \
-	    rm -rf _build/.jupyter_cache _build/.doctrees _build/html; \
-	    echo "$$h" > _build/.convlab-stamp; \
-	  fi
+# Torch (and numpy's BLAS) run on one thread in the build, in the notebook kernels it starts
+# (they inherit the environment) and in the tests. The course's tensors are tiny: on a 2-core
+# machine shared with other work, torch's default of one thread per core makes a clean build
+# about 1.6x slower and chapter 4's receptive-field cell up to 40x slower. Set here, where the
+# build and the tests start; `import convlab` sets nothing. (`make lab` keeps torch's default.)
+book test lint unit site browser student bench: export OMP_NUM_THREADS := 1
+book test lint unit site browser student bench: export MKL_NUM_THREADS := 1
+book test lint unit site browser student bench: export OPENBLAS_NUM_THREADS := 1
 
-book: $(VENV)/.installed node_modules/.installed convlab-stamp
+# A no-change `make book` only checks: _build/.book-built is newer than every input.
+# When an input changed, tools/build_stamp.py first decides whether the cached executions are
+# still valid: it hashes the *code* of convlab and the site extension (syntax trees without
+# docstrings, plus JS/CSS), so a comment, a docstring or a revert costs no clean build. Then
+# jupyter-cache re-executes only the chapters whose cells changed.
+BOOK_INPUTS := _config.yml _toc.yml requirements.txt package-lock.json tools/make_student.py \
+  tools/build_stamp.py $(wildcard book/*.md book/_ext/*.py book/_static/* \
+  convlab/*.py convlab/*.js convlab/*.css) \
+  $(if $(wildcard _build/html/index.html),,book-missing)
+.PHONY: book-missing
+
+_build/.book-built: $(BOOK_INPUTS) $(VENV)/.installed node_modules/.installed
+	@$(BIN)/python tools/build_stamp.py
 	$(BIN)/jupyter-book build . $(BUILD_FLAGS)
+	@touch $@
+
+book: _build/.book-built
 	@echo "Built: _build/html/index.html  (view it with 'make serve')"
 
 lint: $(VENV)/.installed-dev

@@ -104,6 +104,7 @@ bench: $(VENV)/.installed-dev node_modules/.installed
 	$(BIN)/python bench/reference_speed.py
 	$(BIN)/python bench/page_weight.py
 	$(BIN)/python bench/check_overhead.py
+	$(BIN)/python bench/transfer_size.py
 	$(BIN)/python bench/build_time.py
 
 publish: $(VENV)/.installed-dev

@@ -79,6 +79,74 @@ def vendor_assets(app: Sphinx, config: Config) -> None:
         app.add_css_file(css.name)
     # Loaded on every page, before the widget manager: tiny and inert without widgets.
     app.add_js_file("convlab-site.js", priority=200)
+    configure_reading_aids(config)
+
+
+def configure_reading_aids(config: Config) -> None:
+    """MathJax and theme settings every reader needs (keyboard, screen reader, dark mode).
+
+    * Formulas stay out of the Tab order (MathJax 3's menu setting ``inTabOrder``); its
+      assistive MathML (on by default) still lets screen readers read them.
+    * The dark colour mode gets its own logo (``logo-dark.svg``: a light wordmark).
+    """
+    mathjax = dict(config.mathjax3_config or {})
+    options = dict(mathjax.get("options", {}))
+    menu = dict(options.get("menuOptions", {}))
+    menu["settings"] = {**menu.get("settings", {}), "inTabOrder": False, "assistiveMml": True}
+    options["menuOptions"] = menu
+    mathjax["options"] = options
+    config.mathjax3_config = mathjax
+    theme_options = dict(config.html_theme_options or {})
+    theme_options["logo"] = {**theme_options.get("logo", {}), "image_dark": "logo-dark.svg",
+                             "alt_text": "ConvLab - Home"}
+    config.html_theme_options = theme_options
+
+
+# Fixes to the theme's and myst-nb's HTML that no setting reaches (axe-core rules in brackets).
+# Each is (what it fixes, pattern, replacement); tests/test_a11y_browser.py runs axe on every page.
+HTML_FIXES: list[tuple[str, re.Pattern[str], str]] = [
+    # [label-content-name-mismatch] myst-nb names its hide-input toggle "Toggle hidden content"
+    # while it shows "Show code cell source": let the visible text be the name.
+    ("hide-input toggle", re.compile(r'<summary aria-label="Toggle hidden content">'),
+     "<summary>"),
+    # [label-content-name-mismatch] the search field shows "Search Ctrl+K" but is named
+    # "Search": let the visible text be the name.
+    ("search field", re.compile(
+        r'(<button class="btn search-button-field search-button__button[^"]*" title="Search")'
+        r' aria-label="Search"'), r"\1"),
+    # [label-content-name-mismatch] the colour-mode icons carry titles (Light, Dark, System
+    # Settings) that become text inside a button named "Color mode": the icons are decoration.
+    ("colour-mode icons", re.compile(
+        r'(<i class="theme-switch [^"]*" data-mode="[a-z]+") +title="[^"]*"'),
+     r'\1 aria-hidden="true"'),
+    # [region] the logo in the sidebar sits outside every landmark: put it in a navigation
+    # landmark of its own (it is the link home).
+    ("logo landmark", re.compile(
+        r'(?<!<nav aria-label="Home">)(<a class="navbar-brand logo" href="[^"]*">.*?</a>)', re.S),
+     r'<nav aria-label="Home">\1</nav>'),
+]
+
+
+def accessible_html(text: str) -> str:
+    """``text`` (one page of the built site) with :data:`HTML_FIXES` applied.
+
+    Idempotent: a page that is fixed already stays as it is (pages Sphinx did not rewrite in an
+    incremental build are fixed again).
+    """
+    for _what, pattern, replacement in HTML_FIXES:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def fix_built_pages(app: Sphinx, exception: Exception | None) -> None:
+    """Apply :func:`accessible_html` to every page of the built site."""
+    if exception is not None or app.builder.name != "html":
+        return
+    for page in Path(app.outdir).rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        fixed = accessible_html(text)
+        if fixed != text:
+            page.write_text(fixed, encoding="utf-8")
 
 
 SOCIAL_CARD = "social-card.png"
@@ -345,4 +413,5 @@ def setup(app: Sphinx) -> dict[str, object]:
     app.connect("build-finished", write_notebook_sets)
     # Before sphinx-external-toc's own redirect (priority 500), which then sees the file exists.
     app.connect("build-finished", write_root_redirect, priority=400)
+    app.connect("build-finished", fix_built_pages)
     return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "1.0"}

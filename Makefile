@@ -99,6 +99,7 @@ bench: $(VENV)/.installed-dev node_modules/.installed
 	$(BIN)/python bench/reference_speed.py
 	$(BIN)/python bench/page_weight.py
 	$(BIN)/python bench/build_time.py
+	$(BIN)/python bench/grading_speed.py
 
 publish: $(VENV)/.installed-dev
 	@test -f _build/html/index.html || { echo "Nothing built yet: run 'make book' first."; exit 1; }

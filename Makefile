@@ -4,6 +4,7 @@
 #   make serve    serve _build/html on http://127.0.0.1:8000
 #   make lab      JupyterLab on the chapters (the .md files open as notebooks)
 #   make student  student (no solutions) and instructor notebooks in _build/notebooks
+#   make assignments  an nbgrader course folder in _build/course (see book/instructors.md)
 #   make bench    benchmarks (print figures and ratios)
 #   make publish  push _build/html to the gh-pages branch (ghp-import)
 #   make clean    remove _build (keeps .venv and node_modules)
@@ -16,10 +17,10 @@ PORT ?= 8000
 BUILD_FLAGS := -W -n --keep-going
 
 .DEFAULT_GOAL := help
-.PHONY: help book test lint unit site browser serve lab student bench publish clean prereqs
+.PHONY: help book test lint unit site browser serve lab student assignments bench publish clean prereqs
 
 help:
-	@sed -n '2,10p' Makefile | sed 's/^# *//'
+	@sed -n '2,11p' Makefile | sed 's/^# *//'
 
 prereqs:
 	@command -v $(PYTHON) >/dev/null 2>&1 || command -v python3 >/dev/null 2>&1 || \
@@ -100,12 +101,16 @@ lab: $(VENV)/.installed
 student: $(VENV)/.installed
 	$(BIN)/python tools/make_student.py --src book --out _build/notebooks
 
+assignments: $(VENV)/.installed
+	$(BIN)/python tools/make_assignments.py --src book --out _build/course
+
 bench: $(VENV)/.installed-dev node_modules/.installed
 	$(BIN)/python bench/reference_speed.py
 	$(BIN)/python bench/page_weight.py
 	$(BIN)/python bench/check_overhead.py
 	$(BIN)/python bench/transfer_size.py
 	$(BIN)/python bench/build_time.py
+	$(BIN)/python bench/grading_speed.py
 
 publish: $(VENV)/.installed-dev
 	@test -f _build/html/index.html || { echo "Nothing built yet: run 'make book' first."; exit 1; }

@@ -33,6 +33,7 @@ import itertools
 import json
 from collections.abc import Callable, Sequence
 from functools import cache
+from importlib import resources
 from typing import Any
 
 import ipywidgets as widgets
@@ -176,13 +177,15 @@ class _Explorer:
             self.stacks[key] = stack
         return self.stacks[key]
 
-    def root(self, title: str, parts: Sequence[widgets.Widget]) -> widgets.VBox:
-        """The explorer: a heading, the sliders, then the parts; with class convlab-explorer."""
+    def root(self, title: str, parts: Sequence[widgets.Widget],
+             cls: type[widgets.VBox] = widgets.VBox) -> widgets.VBox:
+        """The explorer (a ``cls``): a heading, the sliders, then the parts; with class
+        convlab-explorer."""
         heading = widgets.HTML(f"<b style='color:#111'>{draw._e(title)}</b>", layout=self.layout,
                                style=self.style)
         controls = [slider if len(self.values[name]) > 1 else self._fixed(name, slider)
                     for name, slider in self.sliders.items()]
-        box = widgets.VBox([heading, *controls, *parts])
+        box = cls([heading, *controls, *parts])
         box.add_class("convlab-explorer")
         box.convlab_sliders = dict(self.sliders)
         box.convlab_links = tuple(self.links)
@@ -279,66 +282,101 @@ def state_size(root: widgets.Widget) -> int:
 
 
 # ---------------------------------------------------------------------------------------------
+# Explorers drawn in the page (route (b)): ipywidgets sliders, explorers.js computes and draws
+# ---------------------------------------------------------------------------------------------
+
+
+def explorers_js() -> str:
+    """The explorers' JavaScript (``convlab/explorers.js``), read from the package."""
+    return resources.files("convlab").joinpath("explorers.js").read_text(encoding="utf-8")
+
+
+class PageExplorer(widgets.VBox):
+    """An explorer whose picture ``explorers.js`` draws in the page (route (b)).
+
+    Displaying it shows the widget (heading, sliders, the picture's placeholder) and then the
+    script, as a second output of the cell: the static site runs it like any page script, a
+    live kernel's front end runs it because the output is trusted. The script computes the
+    numbers of the chosen slider values, draws them and keeps readouts and ``aria-valuetext``
+    on the value shown. ``convlab_spec`` is the data the script reads (kind, slider values).
+    """
+
+    convlab_spec: dict[str, Any]
+
+    def _ipython_display_(self, **kwargs: Any) -> None:
+        from IPython.display import HTML, display
+
+        display(self._repr_mimebundle_(**kwargs), raw=True)
+        display(HTML(f"<script>{explorers_js()}</script>"))
+
+
+def _within(name: str, values: Sequence[int], tested: tuple[int, ...]) -> tuple[int, ...]:
+    """``values`` as a tuple, refused unless every one lies in the ``tested`` range."""
+    values = tuple(values)
+    outside = [v for v in values if v not in tested]
+    if not values or outside:
+        raise ValueError(
+            f"slider {name!r}: values {outside or 'none'} are outside {tested[0]}…{tested[-1]}, "
+            "the range whose every state the tests prove equal to PyTorch")
+    return values
+
+
+def _page_explorer(kind: str, title: str, values: dict[str, tuple[Any, ...]],
+                   defaults: dict[str, Any], labels: dict[str, str]) -> PageExplorer:
+    """Sliders over ``values`` (shown as ``labels``, starting at ``defaults``) and a
+    placeholder that ``explorers.js`` replaces with the ``kind`` explorer's picture."""
+    ex = _Explorer()
+    for name, options in values.items():
+        ex.slider(name, labels[name], options, defaults[name])
+    spec = {"kind": kind, "values": {name: list(v) for name, v in values.items()}}
+    picture = Frame(
+        value=f"<div class='convlab-js-picture' data-spec='{draw._e(json.dumps(spec))}'>"
+        "<p>This explorer draws with its script: run this cell (or trust the notebook).</p>"
+        "</div>", layout=ex.layout)
+    explorer = ex.root(title, [picture], cls=PageExplorer)
+    explorer.add_class(f"convlab-explorer-{kind}")
+    explorer.convlab_spec = spec
+    return explorer
+
+
+# ---------------------------------------------------------------------------------------------
 # ch1: convolution explorer
 # ---------------------------------------------------------------------------------------------
 
 
-def conv_explorer(input_sizes: Sequence[int] = (4, 5), kernel_sizes: Sequence[int] = (2, 3),
-                  strides: Sequence[int] = (1, 2), paddings: Sequence[int] = (0, 1),
-                  dilations: Sequence[int] = (1, 2), positions: int = 3) -> widgets.VBox:
+#: The slider ranges whose every state ``tests/test_explorers_js.py`` proves equal to PyTorch
+#: (``explorers.js`` computes in the page; an explorer refuses values outside these ranges).
+CONV_RANGES: dict[str, tuple[int, ...]] = {
+    "i": tuple(range(3, 11)), "k": tuple(range(1, 6)), "s": (1, 2, 3), "p": (0, 1, 2, 3),
+    "d": (1, 2, 3)}
+
+
+def conv_explorer(input_sizes: Sequence[int] = CONV_RANGES["i"],
+                  kernel_sizes: Sequence[int] = CONV_RANGES["k"],
+                  strides: Sequence[int] = CONV_RANGES["s"],
+                  paddings: Sequence[int] = CONV_RANGES["p"],
+                  dilations: Sequence[int] = CONV_RANGES["d"]) -> PageExplorer:
     """Sliders for input size i, kernel k, stride s, padding p, dilation d and the output
-    position (ch1). Shows the padded input with the kernel window at that position, the output
-    with the cell highlighted, its multiply-add (values from ``F.conv2d``) and
-    ``o = ⌊(i+2p−d(k−1)−1)/s⌋+1`` with the numbers substituted (from ``conv_output_size``).
+    position (row, col) (ch1). Shows the padded input with the kernel window at that position,
+    the output with the cell highlighted, its multiply-add and
+    ``o = ⌊(i+2p−d(k−1)−1)/s⌋+1`` with the numbers substituted.
 
-    The position slider visits the top-left ``positions x positions`` output cells; a cell
-    outside a smaller output says so. A kernel that does not fit shows the reason instead.
+    Route (b): ``explorers.js`` computes and draws in the page; ``tests/test_explorers_js.py``
+    proves its numbers equal to ``F.pad``/``F.conv2d``/``F.unfold`` (and its refusals equal to
+    PyTorch's messages) on every state of :data:`CONV_RANGES`. The position sliders reach the
+    largest output of the ranges; past the current output they snap back to its last cell.
+    A kernel that does not fit shows PyTorch's message and the rule in words.
     """
-    ex = _Explorer()
-    ex.slider("i", "input size i", input_sizes, 5)
-    ex.slider("k", "kernel size k", kernel_sizes, 3)
-    ex.slider("s", "stride s", strides, 1)
-    ex.slider("p", "padding p", paddings, 0)
-    ex.slider("d", "dilation d", dilations, 1)
-    cells = tuple((r, c) for r in range(positions) for c in range(positions))
-    ex.slider("pos", "output (row,col)", cells, (0, 0))
-
-    valid = []
-    for i, k, s, p, d in itertools.product(input_sizes, kernel_sizes, strides, paddings,
-                                           dilations):
-        try:
-            valid.append((i + 2 * p, k, conv_output_size(i, k, s, p, d)))
-        except ValueError:
-            pass
-    fit = tuple(max(v[j] for v in valid) for j in range(3)) if valid else None
-
-    @cache
-    def scene(i: int, k: int, s: int, p: int, d: int) -> draw.ConvScene:
-        return draw.ConvScene(i, k, s, p, d, fit=fit, strict=False)
-
-    def sc_of(q: dict[str, Any]) -> draw.ConvScene:
-        return scene(q["i"], q["k"], q["s"], q["p"], q["d"])
-
-    input_layer, kernel_layer, output_layer = _grid_layers(sc_of)
-
-    def window_layer(q: dict[str, Any]) -> str:
-        sc = sc_of(q)
-        if sc.error:
-            return ""
-        row, col = q["pos"]
-        if row < sc.o and col < sc.o:
-            title = f"Window at output ({row}, {col}): {sc.arithmetic(row, col)}"
-        else:
-            title = f"Output cell ({row}, {col}) does not exist: the output is {sc.o}×{sc.o}"
-        return sc.svg(sc.overlay(row, col), title, layer="top")
-
-    # every layer is built over all sliders; the levels a layer does not depend on collapse
-    order = ["i", "p", "k", "d", "s", "pos"]
-    picture = layered(ex.tree(order, input_layer), ex.tree(order, kernel_layer),
-                      ex.tree(order, output_layer),
-                      ex.tree(["p", "k", "d", "s", "pos", "i"], window_layer))
-    return ex.root("Convolution explorer: move the sliders (or focus one and use the arrow keys)",
-                   [picture])
+    ranges = {"i": input_sizes, "k": kernel_sizes, "s": strides, "p": paddings, "d": dilations}
+    values = {name: _within(name, v, CONV_RANGES[name]) for name, v in ranges.items()}
+    largest = max((conv_output_size(i, k, s, p, d) for i, k, s, p, d in itertools.product(
+        *values.values()) if d * (k - 1) + 1 <= i + 2 * p), default=1)
+    values["row"] = values["col"] = tuple(range(largest))
+    defaults = {"i": 5, "k": 3, "s": 1, "p": 0, "d": 1, "row": 0, "col": 0}
+    labels = {"i": "input size i", "k": "kernel size k", "s": "stride s", "p": "padding p",
+              "d": "dilation d", "row": "output row", "col": "output column"}
+    return _page_explorer("conv", "Convolution explorer: move the sliders (or focus one and "
+                          "use the arrow keys)", values, defaults, labels)
 
 
 # ---------------------------------------------------------------------------------------------

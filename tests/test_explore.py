@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import itertools
+import json
 import re
 import xml.etree.ElementTree as ET
 
@@ -26,7 +28,11 @@ EXPLORERS = {
 BUDGET = 400_000  # bytes of embedded widget state per explorer (a page must stay < 1.5 MB)
 
 
-@pytest.fixture(scope="module", params=sorted(EXPLORERS))
+#: Explorers drawn in the page by explorers.js (route (b)); the others switch precomputed frames.
+PAGE_EXPLORERS = {"conv"}
+
+
+@pytest.fixture(scope="module", params=sorted(set(EXPLORERS) - PAGE_EXPLORERS))
 def built(request):
     return request.param, EXPLORERS[request.param]()
 
@@ -132,62 +138,6 @@ def test_lean_widgets_sync_only_what_the_browser_needs():
     assert "titles" not in s.get_state()
 
 
-def _conv_case(labels):
-    return (int(labels["i"]), int(labels["k"]), int(labels["s"]), int(labels["p"]),
-            int(labels["d"]))
-
-
-def _check_conv_explorer(root) -> tuple[int, int]:
-    """Every combination shows torch's output size and multiply-add; returns how many
-    combinations were refused and how many positions were outside the output."""
-    links = _link_map(root)
-    seen_invalid = seen_outside = 0
-    for index, labels in _combos(root):
-        i, k, s, p, d = _conv_case(labels)
-        row, col = (int(v) for v in labels["pos"].split(","))
-        text = " ".join(f.value for f in _shown(root.children[-1], links, index))
-        x = explore.draw.example_input(i)[None, None]
-        w = explore.draw.example_kernel(k)[None, None]
-        try:
-            y = F.conv2d(x, w, stride=s, padding=p, dilation=d)[0, 0]
-        except RuntimeError:
-            seen_invalid += 1
-            assert "Not a valid configuration" in text and "does not fit" in text
-            continue
-        o = y.shape[-1]
-        assert f"output {o}×{o}" in text
-        assert f"= {o}</figcaption>" in text  # the formula's result in the caption
-        if row >= o or col >= o:
-            seen_outside += 1
-            assert f"({row}, {col}) does not exist" in text
-            continue
-        m = re.search(rf"y\[{row},{col}\] = ([^<]*) = (-?[\d.]+)<", text)
-        assert m, f"no arithmetic for {labels}"
-        total = sum(float(a) * float(b) for a, b in
-                    (term.split("·") for term in m.group(1).split(" + ")))
-        assert total == float(y[row, col]) == float(m.group(2))
-    return seen_invalid, seen_outside
-
-
-def test_conv_explorer_frames_show_torch_results():
-    seen_invalid, seen_outside = _check_conv_explorer(explore.conv_explorer())
-    assert seen_invalid and seen_outside
-
-
-@settings(max_examples=8, deadline=None)
-@given(sizes=st.sets(st.integers(2, 7), min_size=1, max_size=2),
-       kernels=st.sets(st.integers(1, 4), min_size=1, max_size=2),
-       strides=st.sets(st.integers(1, 3), min_size=1, max_size=2),
-       paddings=st.sets(st.integers(0, 2), min_size=1, max_size=2),
-       dilations=st.sets(st.integers(1, 3), min_size=1, max_size=2),
-       positions=st.integers(1, 3))
-def test_conv_explorer_any_ranges(sizes, kernels, strides, paddings, dilations, positions):
-    root = explore.conv_explorer(tuple(sorted(sizes)), tuple(sorted(kernels)),
-                                 tuple(sorted(strides)), tuple(sorted(paddings)),
-                                 tuple(sorted(dilations)), positions)
-    _check_conv_explorer(root)
-
-
 @settings(max_examples=8, deadline=None)
 @given(sizes=st.sets(st.integers(1, 4), min_size=1, max_size=2),
        kernels=st.sets(st.integers(1, 4), min_size=1, max_size=2),
@@ -275,36 +225,78 @@ def test_receptive_field_explorer_shows_r_per_layer():
 
 
 def test_slider_ranges_are_keyword_arguments():
-    root = explore.conv_explorer(input_sizes=(5,), kernel_sizes=(3,), strides=(1,),
-                                 paddings=(1,), dilations=(1,), positions=2)
-    assert [len(s.options) for s in root.convlab_sliders.values()] == [1, 1, 1, 1, 1, 4]
+    root = explore.transposed_conv_explorer(input_sizes=(2,), kernel_sizes=(3,), strides=(1,),
+                                            paddings=(1,), output_paddings=(0,),
+                                            dilations=(1, 2))
+    assert [len(s.options) for s in root.convlab_sliders.values()] == [1, 1, 1, 1, 1, 2]
     with pytest.raises(ValueError, match="at least one value"):
-        explore.conv_explorer(strides=())
+        explore.transposed_conv_explorer(strides=())
 
 
-def test_conv_explorer_draws_o_by_o_output_cells():
-    """The output layer of each valid frame writes exactly o·o numbers, o from F.conv2d."""
+# ---------------------------------------------------------------------------------------------
+# Explorers drawn in the page (route (b)); their numbers: tests/test_explorers_js.py
+
+
+@pytest.mark.parametrize("name", sorted(PAGE_EXPLORERS))
+def test_page_explorer_offers_the_tested_ranges(name):
+    root = EXPLORERS[name]()
+    assert isinstance(root, explore.PageExplorer)
+    assert "convlab-explorer" in root._dom_classes
+    assert f"convlab-explorer-{name}" in root._dom_classes
+    spec = root.convlab_spec
+    assert spec["kind"] == name
+    for key, slider in root.convlab_sliders.items():
+        assert isinstance(slider, widgets.SelectionSlider)
+        assert f"convlab-slider-{key}" in slider._dom_classes
+        assert [label for label, _ in slider.options] == [str(v) for v in spec["values"][key]]
+    (picture,) = [w for w in root.children if isinstance(w, explore.Frame)]
+    m = re.search(r"class='convlab-js-picture' data-spec='([^']*)'", picture.value)
+    assert m and json.loads(html.unescape(m.group(1))) == spec
+
+
+def test_conv_explorer_ranges_and_positions():
     root = explore.conv_explorer()
-    links = _link_map(root)
-    output_layer = root.children[-1].children[2]
-    checked = 0
-    for index, labels in _combos(root):
-        if labels["pos"] != "0,0":
-            continue
-        i, k, s, p, d = _conv_case(labels)
+    values = root.convlab_spec["values"]
+    for name in "ikspd":
+        assert tuple(values[name]) == explore.CONV_RANGES[name]
+    assert values["i"] == list(range(3, 11)) and values["k"] == list(range(1, 6))
+    assert values["s"] == [1, 2, 3] and values["p"] == [0, 1, 2, 3] and values["d"] == [1, 2, 3]
+    # the position sliders reach every cell of the largest output torch gives in these ranges
+    sizes = []
+    for i, k, s, p, d in itertools.product(*(values[n] for n in "ikspd")):
         try:
-            o = F.conv2d(torch.zeros(1, 1, i, i), torch.zeros(1, 1, k, k), stride=s, padding=p,
-                         dilation=d).shape[-1]
+            sizes.append(F.conv2d(torch.zeros(1, 1, i, i), torch.zeros(1, 1, k, k), stride=s,
+                                  padding=p, dilation=d).shape[-1])
         except RuntimeError:
-            continue
-        (frame,) = _shown(output_layer, links, index)
-        svg = re.search(r"<svg.*</svg>", frame.value).group(0)
-        texts = [t.text for t in ET.fromstring(svg).iter() if t.tag.endswith("text")]
-        assert texts[0] == f"output {o}×{o}"
-        numbers = [v for t in texts[1:] if t != "=" for v in t.split()]
-        assert len(numbers) == o * o
-        checked += 1
-    assert checked > 10
+            pass
+    largest = max(sizes)
+    assert values["row"] == values["col"] == list(range(largest))
+    small = explore.conv_explorer(input_sizes=(4,), kernel_sizes=(3,), strides=(1,),
+                                  paddings=(0,), dilations=(1,))
+    assert small.convlab_spec["values"]["row"] == [0, 1]
+
+
+def test_conv_explorer_refuses_untested_ranges():
+    with pytest.raises(ValueError, match=r"slider 'i': values \[11\] are outside 3…10"):
+        explore.conv_explorer(input_sizes=(5, 11))
+    with pytest.raises(ValueError, match="outside 1…3"):
+        explore.conv_explorer(dilations=())
+
+
+def test_page_explorer_display_sends_the_widget_and_its_script():
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    published = []
+    shell.display_pub.publish = lambda data, **kw: published.append(data)
+    try:
+        from IPython.display import display
+
+        display(explore.conv_explorer())
+    finally:
+        InteractiveShell.clear_instance()
+    assert "application/vnd.jupyter.widget-view+json" in published[0]
+    assert published[1]["text/html"] == f"<script>{explore.explorers_js()}</script>"
 
 
 @pytest.mark.slow
@@ -352,7 +344,7 @@ def test_layers_of_one_picture_have_identical_svg_boxes(built):
     name, root = built
     links = _link_map(root)
     grids = [w for w in explore.all_widgets(root) if isinstance(w, widgets.GridBox)]
-    layered = {"conv", "transposed", "gradient"}
+    layered = {"transposed", "gradient"}
     assert bool(grids) == (name in layered), f"{name}: layered pictures {len(grids)}"
     for index, labels in _combos(root):
         for grid in grids:

@@ -1,0 +1,373 @@
+/* ConvLab explorers drawn in the page (route (b) of GUIDE.md section 3).
+ *
+ * The sliders are ipywidgets SelectionSliders made by convlab/explore.py; this file computes
+ * the numbers of the chosen configuration and draws the picture under the sliders, in a live
+ * kernel (JupyterLab) and on the static site alike. Every number it computes is proved equal
+ * to PyTorch on every reachable slider state by tests/test_explorers_js.py (run in node).
+ *
+ * The same file is a node module (module.exports: the pure functions the tests call) and, in
+ * a browser, installs window.ConvLabExplorers once and binds every explorer picture
+ * (an element with class convlab-js-picture and a data-spec JSON) to its sliders.
+ */
+(function (root, factory) {
+  "use strict";
+  var api = factory();
+  if (typeof module === "object" && module.exports) {
+    module.exports = api;
+  } else if (!root.ConvLabExplorers) {
+    root.ConvLabExplorers = api;
+    api.start(root.document);
+  }
+})(typeof self !== "undefined" ? self : this, function () {
+  "use strict";
+
+  /* ---------------------------------------------------------------- numbers (tested) */
+
+  /** x[r][c] = (3r + c) mod 5, as convlab.draw.example_input. */
+  function exampleInput(i) {
+    var x = [];
+    for (var r = 0; r < i; r += 1) {
+      var row = [];
+      for (var c = 0; c < i; c += 1) { row.push((3 * r + c) % 5); }
+      x.push(row);
+    }
+    return x;
+  }
+
+  /** w[r][c] = (r + 2c + 1) mod 3, as convlab.draw.example_kernel. */
+  function exampleKernel(k) {
+    var w = [];
+    for (var r = 0; r < k; r += 1) {
+      var row = [];
+      for (var c = 0; c < k; c += 1) { row.push((r + 2 * c + 1) % 3); }
+      w.push(row);
+    }
+    return w;
+  }
+
+  /** x with p zeros on every side (F.pad). */
+  function pad(x, p) {
+    var n = x.length + 2 * p;
+    var out = [];
+    for (var r = 0; r < n; r += 1) {
+      var row = [];
+      for (var c = 0; c < n; c += 1) {
+        var inside = r >= p && c >= p && r < n - p && c < n - p;
+        row.push(inside ? x[r - p][c - p] : 0);
+      }
+      out.push(row);
+    }
+    return out;
+  }
+
+  /**
+   * One convolution configuration (ch1): padded input, kernel, output size and values, or the
+   * rule it breaks (convlab.conv_output_size's words) and PyTorch's own message (F.conv2d).
+   */
+  function conv(i, k, s, p, d) {
+    var x = exampleInput(i);
+    var w = exampleKernel(k);
+    var xp = pad(x, p);
+    var n = i + 2 * p;
+    var span = d * (k - 1) + 1;
+    var state = { i: i, k: k, s: s, p: p, d: d, n: n, span: span, x: x, w: w, xp: xp };
+    if (span > n) {
+      state.error = "kernel " + k + (d !== 1 ? " (dilated to " + span + ")" : "") +
+        " does not fit the padded input " + i + "+2·" + p + "=" + n;
+      state.torch = "Calculated padded input size per channel: (" + n + " x " + n +
+        "). Kernel size: (" + span + " x " + span +
+        "). Kernel size can't be greater than actual input size";
+      state.o = 0;
+      state.y = [];
+      return state;
+    }
+    var o = Math.floor((n - span) / s) + 1;
+    var y = [];
+    for (var r = 0; r < o; r += 1) {
+      var row = [];
+      for (var c = 0; c < o; c += 1) {
+        var sum = 0;
+        for (var u = 0; u < k; u += 1) {
+          for (var v = 0; v < k; v += 1) { sum += w[u][v] * xp[r * s + d * u][c * s + d * v]; }
+        }
+        row.push(sum);
+      }
+      y.push(row);
+    }
+    state.o = o;
+    state.y = y;
+    return state;
+  }
+
+  /** The k×k (weight, input) pairs whose products sum to output cell (row, col). */
+  function convTerms(st, row, col) {
+    var terms = [];
+    for (var u = 0; u < st.k; u += 1) {
+      var line = [];
+      for (var v = 0; v < st.k; v += 1) {
+        line.push([st.w[u][v], st.xp[row * st.s + st.d * u][col * st.s + st.d * v]]);
+      }
+      terms.push(line);
+    }
+    return terms;
+  }
+
+  /* ---------------------------------------------------------------- drawing */
+
+  var ROLE = { kernel: "#E69F00", output: "#009E73", current: "#0072B2", cropped: "#D55E00",
+    padding: "#D9D9D9" };
+  var TINT = { kernel: "#FBE5B5", current: "#CCE3F0", output: "#CCEBE1" };
+  var GREY = "#666666";
+  var COLUMN = 740; /* the book's text column, in pixels */
+
+  function esc(text) {
+    return String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
+      .replace(/'/g, "&#x27;").replace(/"/g, "&quot;");
+  }
+
+  /** Estimated width of text in a sans-serif font of size px (generous, as draw.text_width). */
+  function textWidth(text, size) { return Math.round(0.62 * size * String(text).length) + 4; }
+
+  function rect(x, y, w, h, fill, stroke, extra) {
+    return "<rect x='" + x + "' y='" + y + "' width='" + w + "' height='" + h + "' fill='" +
+      (fill || "none") + "'" + (stroke ? " stroke='" + stroke + "'" : "") + (extra || "") + "/>";
+  }
+
+  function label(x, y, text, extra) {
+    return "<text x='" + x + "' y='" + y + "' text-anchor='start'" + (extra || "") + ">" +
+      esc(text) + "</text>";
+  }
+
+  /** A rows×cols grid of cells at (x, y): outline, lines and (optional) centred texts. */
+  function grid(x, y, values, cell, fill, stroke, font, textFill) {
+    var rows = values.length;
+    var cols = rows ? values[0].length : 0;
+    var out = [rect(x, y, cols * cell, rows * cell, fill, stroke || "#333")];
+    var d = "";
+    for (var r = 1; r < rows; r += 1) { d += "M" + x + " " + (y + r * cell) + "h" + cols * cell; }
+    for (var c = 1; c < cols; c += 1) { d += "M" + (x + c * cell) + " " + y + "v" + rows * cell; }
+    if (d) { out.push("<path d='" + d + "' stroke='" + (stroke || "#333") + "'/>"); }
+    for (r = 0; r < rows; r += 1) {
+      for (c = 0; c < cols; c += 1) {
+        var v = values[r][c];
+        if (v === "" || v === null) { continue; }
+        var t = typeof v === "object" ? v : { text: v };
+        out.push("<text x='" + (x + c * cell + cell / 2) + "' y='" +
+          (y + r * cell + cell / 2 + font * 0.35) + "' font-size='" + font + "'" +
+          (t.fill || textFill ? " fill='" + (t.fill || textFill) + "'" : "") + ">" +
+          esc(t.text) + "</text>");
+      }
+    }
+    return out.join("");
+  }
+
+  function svg(width, height, title, body) {
+    var scale = Math.min(1.4, Math.max(1, COLUMN / width));
+    return "<svg width='" + Math.round(width * scale) + "' height='" +
+      Math.round(height * scale) + "' viewBox='0 0 " + width + " " + height +
+      "' role='img' font-family='sans-serif' font-size='12' text-anchor='middle' " +
+      "style='display:block;max-width:100%;height:auto;background:#fff'><title>" +
+      esc(title) + "</title>" + body + "</svg>";
+  }
+
+  function factor(v) { return v < 0 ? "(" + v + ")" : String(v); }
+
+  function refusal(rule, torchMessage) {
+    return "<div role='status' class='convlab-refused' style='max-width:640px;padding:8px;" +
+      "line-height:1.4;border-left:4px solid " + ROLE.cropped + ";background:#FBE9DE;" +
+      "color:#111'><b>PyTorch refuses this configuration.</b> The rule: " + esc(rule) +
+      ". PyTorch says: <code>" + esc(torchMessage) + "</code></div>";
+  }
+
+  var TEXT = "margin:4px 0 0;font-size:13px;line-height:1.45;max-width:" + COLUMN +
+    "px;color:#111;background:#fff";
+
+  /** The convolution explorer's picture (ch1) for slider values q; row/col already valid. */
+  function drawConv(q) {
+    var st = conv(q.i, q.k, q.s, q.p, q.d);
+    var n = st.n, k = st.k, o = st.o, p = st.p;
+    var cells = n + k + Math.max(o, 1);
+    var cell = Math.max(18, Math.min(26, Math.floor((COLUMN - 90) / cells)));
+    var font = cell >= 24 ? 12 : 10;
+    var m = 8, gap = 26, top = 28;
+    var ix = m, kx = ix + n * cell + gap, ox = kx + k * cell + gap + 10;
+    var inputLabel = "input " + st.i + "×" + st.i + (p ? ", padded to " + n + "×" + n : "");
+    var outputLabel = st.error ? "no output" : "output " + o + "×" + o;
+    var width = Math.max(ox + Math.max(o * cell, textWidth(outputLabel, 12)) + m,
+      ix + textWidth(inputLabel, 12) + m);
+    var rows = Math.max(n, k, o);
+    var height = top + rows * cell + (p ? 22 : 8);
+    if (p) { width = Math.max(width, ix + textWidth("grey hatched = zero padding", 11) + m); }
+    var inputValues = st.xp.map(function (row, r) {
+      return row.map(function (v, c) {
+        var inside = r >= p && c >= p && r < n - p && c < n - p;
+        return inside ? String(v) : { text: "0", fill: GREY };
+      });
+    });
+    var body = [label(ix, top - 8, inputLabel), rect(ix, top, n * cell, n * cell, "#fff")];
+    if (p) {
+      var hatch = "";
+      for (var r = 0; r < n; r += 1) {
+        for (var c = 0; c < n; c += 1) {
+          if (r < p || c < p || r >= n - p || c >= n - p) {
+            body.push(rect(ix + c * cell, top + r * cell, cell, cell, ROLE.padding));
+            hatch += "M" + (ix + c * cell) + " " + (top + r * cell + cell) + "l" + cell + " -" +
+              cell;
+          }
+        }
+      }
+      body.push("<path d='" + hatch + "' stroke='#B3B3B3'/>");
+    }
+    body.push(grid(ix, top, inputValues, cell, "none", "#333", font));
+    if (p) {
+      body.push(label(ix, top + n * cell + 16, "grey hatched = zero padding",
+        " font-size='11' fill='" + GREY + "'"));
+    }
+    body.push(label(kx, top - 8, "kernel " + k + "×" + k));
+    body.push(grid(kx, top, st.w.map(function (row) { return row.map(String); }), cell,
+      TINT.kernel, ROLE.kernel, font));
+    body.push("<text x='" + (kx - gap / 2) + "' y='" + (top + 18) + "' font-size='20'>⋆</text>");
+    if (st.error) {
+      body.push(label(ox, top - 8, outputLabel, " fill='" + ROLE.cropped + "'"));
+      var title = "Convolution i=" + st.i + " k=" + k + " s=" + st.s + " p=" + p + " d=" + st.d +
+        ": refused";
+      return { frame: frameText(q, ["i", "k", "s", "p", "d"]),
+        html: svg(width, height, title, body.join("")) + refusal(st.error, st.torch),
+        state: st };
+    }
+    var row = q.row, col = q.col;
+    body.push(label(ox, top - 8, outputLabel));
+    body.push("<text x='" + (ox - gap / 2 - 5) + "' y='" + (top + 16) + "'>=</text>");
+    body.push(grid(ox, top, st.y.map(function (line) { return line.map(String); }), cell,
+      TINT.output, ROLE.output, font));
+    /* the window, the taps it reads, the output cell */
+    var x0 = ix + col * st.s * cell, y0 = top + row * st.s * cell;
+    var taps = "";
+    for (var u = 0; u < k; u += 1) {
+      for (var v = 0; v < k; v += 1) {
+        taps += "M" + (x0 + v * st.d * cell + 2) + " " + (y0 + u * st.d * cell + 2) + "h" +
+          (cell - 4) + "v" + (cell - 4) + "h-" + (cell - 4) + "z";
+      }
+    }
+    body.push("<path d='" + taps + "' fill='none' stroke='" + ROLE.kernel + "' stroke-width='2'/>");
+    body.push(rect(x0, y0, st.span * cell, st.span * cell, "none", ROLE.kernel,
+      " stroke-width='3' stroke-dasharray='6 3'"));
+    body.push(grid(ox + col * cell, top + row * cell, [[String(st.y[row][col])]], cell,
+      TINT.current, ROLE.current, font));
+    body.push(rect(ox + col * cell, top + row * cell, cell, cell, "none", ROLE.current,
+      " stroke-width='3'"));
+    var lines = convTerms(st, row, col).map(function (line) {
+      return line.map(function (t) { return factor(t[0]) + "·" + factor(t[1]); }).join(" + ");
+    });
+    var sum = "<div class='convlab-sum' style='" + TEXT + "'><code>y[" + row + "," + col +
+      "] = " + lines.map(esc).join(" +<br>&nbsp;&nbsp;&nbsp;&nbsp;") + " = " + st.y[row][col] +
+      "</code></div>";
+    var formula = "o = ⌊(i+2p−d(k−1)−1)/s⌋+1 = ⌊(" + st.i + "+2·" + p + "−" + st.d + "·(" + k +
+      "−1)−1)/" + st.s + "⌋+1 = ⌊" + (n - st.span) + "/" + st.s + "⌋+1 = " + o;
+    var caption = "Input " + st.i + "×" + st.i + " with " +
+      (p ? "zero padding p=" + p + " (grey, hatched)" : "no padding (p=0)") + ", kernel " + k +
+      "×" + k + " with dilation " + st.d + " (window spans " + st.span + "×" + st.span +
+      "), stride " + st.s + " → output " + o + "×" + o + "; window at output (" + row + ", " +
+      col + "). " + formula;
+    var title2 = "Convolution i=" + st.i + " k=" + k + " s=" + st.s + " p=" + p + " d=" + st.d +
+      ": output " + o + "×" + o + ", window at (" + row + ", " + col + ")";
+    return { frame: frameText(q, ["i", "k", "s", "p", "d", "row", "col"]),
+      html: svg(width, height, title2, body.join("")) + sum +
+        "<p class='convlab-caption' style='" + TEXT + "'>" + esc(caption) + "</p>",
+      state: st };
+  }
+
+  function frameText(q, names) {
+    return names.map(function (name) { return name + "=" + q[name]; }).join(" ");
+  }
+
+  /** Largest valid value for the position sliders of an explorer (snap), per kind. */
+  var LIMITS = {
+    conv: function (q) {
+      var st = conv(q.i, q.k, q.s, q.p, q.d);
+      return { row: Math.max(st.o - 1, 0), col: Math.max(st.o - 1, 0) };
+    }
+  };
+  var DRAW = { conv: drawConv };
+
+  /* ---------------------------------------------------------------- binding to sliders */
+
+  function sliderOf(rootEl, name) {
+    var box = rootEl.querySelector(".convlab-slider-" + name);
+    var target = box && box.querySelector(".slider");
+    return target && target.noUiSlider ? { box: box, api: target.noUiSlider } : null;
+  }
+
+  function bind(picture) {
+    var rootEl = picture.closest(".convlab-explorer");
+    if (!rootEl) { return false; }
+    var spec = JSON.parse(picture.getAttribute("data-spec"));
+    var sliders = {};
+    for (var name in spec.values) {
+      if (spec.values[name].length < 2) { continue; }
+      var found = sliderOf(rootEl, name);
+      if (!found) { return false; } /* not rendered yet */
+      sliders[name] = found;
+    }
+    picture.setAttribute("data-bound", "1");
+    var busy = false;
+    function values() {
+      var q = {};
+      for (var key in spec.values) {
+        var options = spec.values[key];
+        q[key] = sliders[key] ? options[Math.round(Number(sliders[key].api.get()))] : options[0];
+      }
+      return q;
+    }
+    function update() {
+      if (busy) { return; }
+      busy = true;
+      try {
+        var q = values();
+        var limits = LIMITS[spec.kind] ? LIMITS[spec.kind](q) : {};
+        for (var key in limits) { /* a position past the output snaps back to its last cell */
+          if (sliders[key] && q[key] > limits[key]) {
+            sliders[key].api.set(spec.values[key].indexOf(limits[key]));
+            q[key] = limits[key];
+          }
+        }
+        var drawn = DRAW[spec.kind](q);
+        picture.setAttribute("data-frame", drawn.frame);
+        picture.innerHTML = drawn.html;
+        for (key in sliders) { /* the readout shows the value, read-only; so does the handle */
+          var readout = sliders[key].box.querySelector(".widget-readout");
+          var handle = sliders[key].box.querySelector(".noUi-handle");
+          if (readout) {
+            readout.textContent = String(q[key]);
+            readout.contentEditable = "false";
+          }
+          if (handle) { handle.setAttribute("aria-valuetext", String(q[key])); }
+        }
+      } finally {
+        busy = false;
+      }
+    }
+    for (var key in sliders) { sliders[key].api.on("update.convlab", update); }
+    update();
+    return true;
+  }
+
+  function bindAll(doc) {
+    var pictures = doc.querySelectorAll(".convlab-js-picture:not([data-bound])");
+    for (var n = 0; n < pictures.length; n += 1) { bind(pictures[n]); }
+  }
+
+  function start(doc) {
+    if (!doc || !doc.body) { return; }
+    var pending = false;
+    new MutationObserver(function () {
+      if (pending) { return; }
+      pending = true;
+      (self.requestAnimationFrame || setTimeout)(function () { pending = false; bindAll(doc); });
+    }).observe(doc.body, { childList: true, subtree: true });
+    bindAll(doc);
+  }
+
+  return { exampleInput: exampleInput, exampleKernel: exampleKernel, pad: pad, conv: conv,
+    convTerms: convTerms, drawConv: drawConv, limits: LIMITS, start: start };
+});

@@ -1,0 +1,101 @@
+"""explorers.js computes in the page (route (b)): its numbers equal PyTorch's on EVERY state.
+
+The explorers drawn by ``convlab/explorers.js`` compute their numbers in JavaScript. These
+tests run that file in node, enumerate every reachable slider state (the ranges in
+``convlab.explore``) and compare each number with PyTorch: 0 mismatches allowed.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import shutil
+import subprocess
+from importlib import resources
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from convlab import conv_output_size, draw, explore
+
+NODE = shutil.which("node")
+
+
+def run_node(body: str) -> object:
+    """Run ``body`` in node with ``api`` = explorers.js's exports; return what it prints (JSON)."""
+    if NODE is None:
+        pytest.fail("these tests need Node.js (`node`), which `make book` also needs")
+    path = resources.files("convlab").joinpath("explorers.js")
+    script = f"const api = require({json.dumps(str(path))});\n{body}"
+    done = subprocess.run([NODE, "-e", script], capture_output=True, text=True, check=False,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+CONV_STATES = list(itertools.product(*(explore.CONV_RANGES[n] for n in "ikspd")))
+
+
+@pytest.fixture(scope="module")
+def conv_states() -> dict[str, dict]:
+    """explorers.js's view of every convolution configuration, with the multiply-add terms of
+    every output cell."""
+    states = json.dumps(CONV_STATES)
+    return run_node(f"""
+const out = {{}};
+for (const [i, k, s, p, d] of {states}) {{
+  const st = api.conv(i, k, s, p, d);
+  const terms = [];
+  for (let r = 0; r < st.o; r++) for (let c = 0; c < st.o; c++)
+    terms.push(api.convTerms(st, r, c));
+  const lim = api.limits.conv({{i, k, s, p, d}});
+  out[[i, k, s, p, d].join(',')] = {{o: st.o, y: st.y, xp: st.xp, w: st.w, error: st.error,
+    torch: st.torch, terms, limits: [lim.row, lim.col]}};
+}}
+console.log(JSON.stringify(out));
+""")
+
+
+def test_conv_every_state_equals_torch(conv_states: dict[str, dict]) -> None:
+    mismatches = []
+    assert len(conv_states) == len(CONV_STATES) == 8 * 5 * 3 * 4 * 3
+    for i, k, s, p, d in CONV_STATES:
+        js = conv_states[f"{i},{k},{s},{p},{d}"]
+        x, w = draw.example_input(i), draw.example_kernel(k)
+        xp = F.pad(x, (p, p, p, p))
+        if js["xp"] != xp.tolist() or js["w"] != w.tolist():
+            mismatches.append((i, k, s, p, d, "input or kernel"))
+        try:
+            y = F.conv2d(x[None, None], w[None, None], stride=s, padding=p, dilation=d)[0, 0]
+        except RuntimeError as err:
+            with pytest.raises(ValueError) as rule:
+                conv_output_size(i, k, s, p, d)
+            if js["torch"] != str(err) or js["error"] != str(rule.value) or js["o"] != 0:
+                mismatches.append((i, k, s, p, d, "refusal", js["torch"], str(err)))
+            continue
+        o = y.shape[-1]
+        if js.get("error") is not None or js["o"] != o or js["y"] != y.tolist():
+            mismatches.append((i, k, s, p, d, "output"))
+        if js["limits"] != [o - 1, o - 1]:
+            mismatches.append((i, k, s, p, d, "position limits"))
+        # every output cell's multiply-add: its input values are torch's window (F.unfold),
+        # its weights the kernel, and the products sum to the output value
+        windows = F.unfold(xp[None, None], k, dilation=d, stride=s)[0].T.reshape(-1, k, k)
+        pairs = torch.tensor(js["terms"]).reshape(-1, k, k, 2)
+        if (pairs.shape[0] != o * o or not torch.equal(pairs[..., 1], windows)
+                or not torch.equal(pairs[..., 0], w.expand(o * o, k, k))
+                or not torch.equal((pairs[..., 0] * pairs[..., 1]).sum((1, 2)), y.flatten())):
+            mismatches.append((i, k, s, p, d, "multiply-add terms"))
+    assert mismatches == [], f"{len(mismatches)} mismatches, first: {mismatches[:5]}"
+
+
+def test_conv_refusals_are_reachable_and_shown() -> None:
+    """The ranges include configurations PyTorch refuses; their picture states the rule and
+    PyTorch's message."""
+    html = run_node("console.log(JSON.stringify(api.drawConv("
+                    "{i: 3, k: 5, s: 1, p: 0, d: 2, row: 0, col: 0}).html));")
+    assert "kernel 5 (dilated to 9) does not fit the padded input 3+2·0=3" in html
+    with pytest.raises(RuntimeError) as err:
+        F.conv2d(torch.zeros(1, 1, 3, 3), torch.zeros(1, 1, 5, 5), dilation=2)
+    assert draw._e(str(err.value)) in html

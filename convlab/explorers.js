@@ -238,8 +238,9 @@
     var row = q.row, col = q.col;
     body.push(label(ox, top - 8, outputLabel));
     body.push("<text x='" + (ox - gap / 2 - 5) + "' y='" + (top + 16) + "'>=</text>");
-    body.push(grid(ox, top, st.y.map(function (line) { return line.map(String); }), cell,
-      TINT.output, ROLE.output, font));
+    body.push("<g class='convlab-output'>" + grid(ox, top, st.y.map(function (line) {
+      return line.map(String);
+    }), cell, TINT.output, ROLE.output, font) + "</g>");
     /* the window, the taps it reads, the output cell */
     var x0 = ix + col * st.s * cell, y0 = top + row * st.s * cell;
     var taps = "";

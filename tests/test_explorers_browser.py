@@ -1,0 +1,190 @@
+"""Explorers drawn in the page (route (b), ``convlab/explorers.js``) on the built site.
+
+For each such explorer, on every page that shows it: every slider is moved across its whole
+range with the keyboard; at every state visited, the readout, the handle's ``aria-valuetext``
+and the picture's ``data-frame`` agree, the numbers drawn equal PyTorch's, no SVG text runs
+past its frame, and the sliders stay where they were. Screenshots of the largest
+configurations go to ``_build/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlparse
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from convlab import draw
+
+from conftest import SCREENSHOTS, SITE, Site
+
+pytestmark = [pytest.mark.site, pytest.mark.browser]
+
+CONV_PAGES = [p for p in ("book/01_convolution.html", "book/explorers.html")
+              if (SITE / p).is_file()]
+
+# What the reader sees in one explorer: slider readouts and handles, the picture's data-frame,
+# the drawn output numbers, the multiply-add's result, a refusal, texts outside their SVG.
+SEEN = """root => {
+  const sliders = {};
+  for (const box of root.querySelectorAll('[class*="convlab-slider-"]')) {
+    const name = Array.from(box.classList).find(c => c.startsWith('convlab-slider-'))
+      .slice('convlab-slider-'.length);
+    const handle = box.querySelector('.noUi-handle');
+    const readout = box.querySelector('.widget-readout');
+    sliders[name] = {readout: readout.textContent.trim(), editable: readout.isContentEditable,
+                     valuetext: handle.getAttribute('aria-valuetext'),
+                     top: handle.getBoundingClientRect().top};
+  }
+  const picture = root.querySelector('.convlab-js-picture');
+  const outside = [];
+  for (const svg of picture.querySelectorAll('svg')) {
+    const [, , w, h] = svg.getAttribute('viewBox').split(' ').map(Number);
+    for (const t of svg.querySelectorAll('text')) {
+      const b = t.getBBox();
+      if (b.x < -0.5 || b.y < -0.5 || b.x + b.width > w + 0.5 || b.y + b.height > h + 0.5)
+        outside.push(t.textContent);
+    }
+  }
+  const sum = picture.querySelector('.convlab-sum');
+  const refused = picture.querySelector('.convlab-refused');
+  const kids = Array.from(root.children).map(c => c.getBoundingClientRect());
+  let band = 0;
+  for (let n = 1; n < kids.length; n++) band = Math.max(band, kids[n].top - kids[n - 1].bottom);
+  const pic = picture.getBoundingClientRect();
+  const last = Array.from(picture.children).map(c => c.getBoundingClientRect().bottom);
+  band = Math.max(band, root.getBoundingClientRect().bottom - Math.max(...last));
+  return {sliders, frame: picture.getAttribute('data-frame'),
+          output: Array.from(picture.querySelectorAll('.convlab-output text'))
+            .map(t => Number(t.textContent)),
+          sum: sum ? sum.textContent : null, refused: refused ? refused.textContent : null,
+          outside, band, width: pic.width};
+}"""
+
+
+def open_explorers(browser: object, site: Site, page_path: str) -> tuple[object, list[str]]:
+    """The page, loaded from 127.0.0.1 only, with its JS pictures drawn; console errors."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("request", lambda r: errors.append(f"request left 127.0.0.1: {r.url}")
+            if urlparse(r.url).hostname not in ("127.0.0.1", None, "") and
+            not r.url.startswith("data:") else None)
+    page.goto(site.url(page_path), wait_until="load")
+    page.wait_for_function("document.querySelectorAll('.convlab-js-picture').length > 0 && "
+                           "Array.from(document.querySelectorAll('.convlab-js-picture'))"
+                           ".every(p => p.hasAttribute('data-frame'))", timeout=30_000)
+    return page, errors
+
+
+def conv_torch(q: dict[str, int]) -> tuple[torch.Tensor | None, str]:
+    """F.conv2d of the explorer's example input and kernel, or PyTorch's refusal."""
+    x, w = draw.example_input(q["i"]), draw.example_kernel(q["k"])
+    try:
+        return F.conv2d(x[None, None], w[None, None], stride=q["s"], padding=q["p"],
+                        dilation=q["d"])[0, 0], ""
+    except RuntimeError as err:
+        return None, str(err)
+
+
+def check_conv_state(seen: dict) -> dict[str, int]:
+    """Assert that what the reader sees agrees with itself and with torch; the state."""
+    q = {k: int(v) for k, v in (pair.split("=") for pair in seen["frame"].split())}
+    for name, s in seen["sliders"].items():
+        assert not s["editable"], f"the {name} readout accepts typing"
+        assert s["readout"] == s["valuetext"], (name, s)
+        if name in q:
+            assert s["readout"] == str(q[name]), f"{name}: readout {s['readout']}, picture {q}"
+    assert seen["outside"] == [], f"text outside its SVG at {q}: {seen['outside']}"
+    y, refusal = conv_torch(q)
+    if y is None:
+        assert seen["refused"] and draw._e(refusal) in draw._e(seen["refused"]), (q, refusal)
+        assert seen["output"] == []
+        return q
+    o = y.shape[-1]
+    assert seen["refused"] is None
+    assert seen["output"] == y.flatten().tolist(), f"output at {q}"
+    # the position snaps to the last cell of a smaller output; the sum is that cell's value
+    assert q["row"] < o and q["col"] < o
+    assert seen["sum"].startswith(f"y[{q['row']},{q['col']}] = ")
+    assert float(seen["sum"].rsplit("=", 1)[1]) == y[q["row"], q["col"]].item()
+    return q
+
+
+@pytest.mark.parametrize("page_path", CONV_PAGES)
+def test_conv_explorer_every_slider_over_its_range(browser: object, site: Site,
+                                                   page_path: str) -> None:
+    page, errors = open_explorers(browser, site, page_path)
+    try:
+        root = page.locator(".convlab-explorer-conv").first
+        root.scroll_into_view_if_needed()
+        seen = root.evaluate(SEEN)
+        check_conv_state(seen)
+        assert seen["band"] <= 80, f"empty band of {seen['band']} px at the default settings"
+        tops = {name: s["top"] for name, s in seen["sliders"].items()}
+        visited = set()
+        for name in ("i", "k", "s", "p", "d", "row", "col"):
+            if name == "row":  # a large output, so that the positions have room to move
+                for big in ("i", "p"):
+                    root.locator(f".convlab-slider-{big} .noUi-handle").press("End")
+            handle = root.locator(f".convlab-slider-{name} .noUi-handle")
+            handle.focus()
+            start = int(float(handle.get_attribute("aria-valuenow")))
+            handle.press("Home")
+            count = int(float(handle.get_attribute("aria-valuemax"))) + 1
+            for step in range(count):
+                if step:
+                    handle.press("ArrowRight")
+                seen = root.evaluate(SEEN)
+                q = check_conv_state(seen)
+                visited.add(tuple(sorted(q.items())))
+                moved = {n: s["top"] for n, s in seen["sliders"].items() if s["top"] != tops[n]}
+                assert moved == {}, f"sliders moved under the pointer at {q}: {moved}"
+            handle.press("Home")  # back to where it started
+            for _ in range(start):
+                handle.press("ArrowRight")
+        assert len(visited) >= 45
+        # the largest configuration, and a refused one, by keyboard
+        for name, key in (("i", "End"), ("p", "End"), ("k", "End"), ("d", "Home"),
+                          ("s", "Home"), ("row", "End"), ("col", "End")):
+            root.locator(f".convlab-slider-{name} .noUi-handle").press(key)
+        q = check_conv_state(root.evaluate(SEEN))
+        assert (q["i"], q["p"], q["k"], q["row"], q["col"]) == (10, 3, 5, 11, 11)
+        if urlparse(site.base).path == "":
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            name = re.sub(r"\W", "_", page_path.removesuffix(".html"))
+            root.screenshot(path=str(SCREENSHOTS / f"largest-conv-{name}.png"))
+        for name, key in (("i", "Home"), ("p", "Home"), ("d", "End")):
+            root.locator(f".convlab-slider-{name} .noUi-handle").press(key)
+        seen = root.evaluate(SEEN)
+        check_conv_state(seen)
+        assert seen["refused"] and "PyTorch says" in seen["refused"]
+        assert errors == [], errors
+    finally:
+        page.context.close()
+
+
+@pytest.mark.parametrize("page_path", CONV_PAGES[:1])
+def test_conv_explorer_by_pointer(browser: object, site: Site, page_path: str) -> None:
+    """A click on a slider's track moves it; typing into a readout changes nothing."""
+    page, errors = open_explorers(browser, site, page_path)
+    try:
+        root = page.locator(".convlab-explorer-conv").first
+        root.scroll_into_view_if_needed()
+        track = root.locator(".convlab-slider-i .noUi-target")
+        box = track.bounding_box()
+        page.mouse.click(box["x"] + box["width"] - 2, box["y"] + box["height"] / 2)
+        q = check_conv_state(root.evaluate(SEEN))
+        assert q["i"] == 10
+        readout = root.locator(".convlab-slider-d .widget-readout")
+        readout.click()
+        page.keyboard.type("3")
+        q = check_conv_state(root.evaluate(SEEN))
+        assert q["d"] == 1 and readout.inner_text().strip() == "1"
+        assert errors == [], errors
+    finally:
+        page.context.close()

@@ -42,7 +42,7 @@ import torch.nn.functional as F
 import traitlets
 
 from convlab import draw
-from convlab.arithmetic import conv_output_size
+from convlab.arithmetic import conv_output_size, conv_transpose_output_size
 
 FrameFn = Callable[[dict[str, Any]], str]
 
@@ -322,13 +322,15 @@ def _within(name: str, values: Sequence[int], tested: tuple[int, ...]) -> tuple[
 
 
 def _page_explorer(kind: str, title: str, values: dict[str, tuple[Any, ...]],
-                   defaults: dict[str, Any], labels: dict[str, str]) -> PageExplorer:
+                   defaults: dict[str, Any], labels: dict[str, str],
+                   data: dict[str, Any] | None = None) -> PageExplorer:
     """Sliders over ``values`` (shown as ``labels``, starting at ``defaults``) and a
-    placeholder that ``explorers.js`` replaces with the ``kind`` explorer's picture."""
+    placeholder that ``explorers.js`` replaces with the ``kind`` explorer's picture; ``data``
+    (computed here, with torch) goes into the spec the script reads."""
     ex = _Explorer()
     for name, options in values.items():
         ex.slider(name, labels[name], options, defaults[name])
-    spec = {"kind": kind, "values": {name: list(v) for name, v in values.items()}}
+    spec = {"kind": kind, "values": {name: list(v) for name, v in values.items()}, **(data or {})}
     picture = Frame(
         value=f"<div class='convlab-js-picture' data-spec='{draw._e(json.dumps(spec))}'>"
         "<p>This explorer draws with its script: run this cell (or trust the notebook).</p>"
@@ -505,60 +507,61 @@ def _torch_transpose_error(i: int, k: int, s: int, p: int, op: int, d: int) -> s
         y = F.conv_transpose2d(torch.zeros(1, 1, i, i), torch.zeros(1, 1, k, k), stride=s,
                                padding=p, output_padding=op, dilation=d)
     except RuntimeError as err:
-        return f"PyTorch says: “{str(err).splitlines()[0]}”"
+        return str(err).splitlines()[0]
     h, w = y.shape[-2:]
-    return f"PyTorch does not raise here but returns an empty {h}×{w} output."
+    return f"(no error: it returns an empty {h}×{w} output)"
 
 
-def transposed_conv_explorer(input_sizes: Sequence[int] = (2, 3),
-                             kernel_sizes: Sequence[int] = (2, 3), strides: Sequence[int] = (1, 2),
-                             paddings: Sequence[int] = (0, 1, 2),
-                             output_paddings: Sequence[int] = (0, 1),
-                             dilations: Sequence[int] = (1, 2)) -> widgets.VBox:
+#: Slider ranges of the transposed convolution explorer whose every state
+#: ``tests/test_explorers_js.py`` proves equal to PyTorch; output_padding takes every value
+#: PyTorch accepts somewhere in them (smaller than the stride or the dilation).
+TRANSPOSED_RANGES: dict[str, tuple[int, ...]] = {
+    "i": tuple(range(1, 6)), "k": tuple(range(1, 6)), "s": (1, 2, 3), "p": (0, 1, 2, 3),
+    "op": (0, 1, 2), "d": (1, 2)}
+
+
+def transposed_refusals(values: dict[str, tuple[int, ...]]) -> dict[str, Any]:
+    """For every configuration of ``values`` that PyTorch refuses (or turns into an empty
+    output): convlab's rule in words and PyTorch's own message, as indices into ``texts``.
+    Computed here, with torch, for ``explorers.js`` to show (route (a) for the messages)."""
+    texts: list[str] = []
+    refused: dict[str, list[int]] = {}
+    for i, k, s, p, op, d in itertools.product(*(values[n] for n in TRANSPOSED_RANGES)):
+        try:
+            conv_transpose_output_size(i, k, s, p, op, d)
+        except ValueError as err:
+            pair = []
+            for text in (str(err), _torch_transpose_error(i, k, s, p, op, d)):
+                if text not in texts:
+                    texts.append(text)
+                pair.append(texts.index(text))
+            refused[f"{i},{k},{s},{p},{op},{d}"] = pair
+    return {"texts": texts, "refused": refused}
+
+
+def transposed_conv_explorer(input_sizes: Sequence[int] = TRANSPOSED_RANGES["i"],
+                             kernel_sizes: Sequence[int] = TRANSPOSED_RANGES["k"],
+                             strides: Sequence[int] = TRANSPOSED_RANGES["s"],
+                             paddings: Sequence[int] = TRANSPOSED_RANGES["p"],
+                             output_paddings: Sequence[int] = TRANSPOSED_RANGES["op"],
+                             dilations: Sequence[int] = TRANSPOSED_RANGES["d"]) -> PageExplorer:
     """Sliders for input size, kernel, stride, padding, output_padding and dilation (ch5):
-    scatter-add into the full grid, the border that padding crops, and the output size (from
-    ``F.conv_transpose2d`` and ``conv_transpose_output_size``). A configuration PyTorch refuses
-    shows PyTorch's message and convlab's explanation instead of a picture."""
-    ex = _Explorer()
-    ex.slider("i", "input size i", input_sizes, 2)
-    ex.slider("k", "kernel size k", kernel_sizes, 3)
-    ex.slider("s", "stride s", strides, 2)
-    ex.slider("p", "padding p", paddings, 0)
-    ex.slider("op", "output_padding", output_paddings, 0)
-    ex.slider("d", "dilation d", dilations, 1)
+    scatter-add into the full grid, the border that padding crops, and the output with its
+    size. A configuration PyTorch refuses shows PyTorch's message and the rule in words.
 
-    fit = (max(input_sizes), max(kernel_sizes),
-           max((i - 1) * s + d * (k - 1) + 1 + op for i, k, s, op, d in itertools.product(
-               input_sizes, kernel_sizes, strides, output_paddings, dilations)))
-
-    @cache
-    def scene(i: int, k: int, s: int, p: int, op: int, d: int) -> draw.TransposedScene:
-        return draw.TransposedScene(i, k, s, p, op, d, fit=fit, strict=False)
-
-    def sc_of(q: dict[str, Any]) -> draw.TransposedScene:
-        return scene(*(q[n] for n in ("i", "k", "s", "p", "op", "d")))
-
-    def grid_layer(q: dict[str, Any]) -> str:
-        sc = sc_of(q)
-        return sc.svg(sc.grid_part(counts=False),
-                      f"Scatter-add: input {sc.i}×{sc.i}, kernel {sc.k}×{sc.k}, full "
-                      f"{sc.f}×{sc.f}", layer="bottom")
-
-    def crop_layer(q: dict[str, Any]) -> str:
-        sc = sc_of(q)
-        if sc.error:
-            torch_msg = _torch_transpose_error(sc.i, sc.k, sc.s, sc.p, sc.op, sc.d)
-            svg = sc.svg(sc.crop_part(), f"Transposed convolution {sc.params}: refused",
-                         layer="top")
-            text = f"{sc.error}. {torch_msg}"
-            return f"<figure style='margin:0;padding:0'>{svg}{_message(text)}</figure>"
-        svg = sc.svg(sc.crop_part(), f"Transposed convolution {sc.params}: output {sc.o}×{sc.o}",
-                     layer="top")
-        return draw.html_figure(svg, sc.caption)
-
-    order = ["i", "k", "s", "d", "p", "op"]
-    picture = layered(ex.tree(order, grid_layer), ex.tree(order, crop_layer))
-    return ex.root("Transposed convolution explorer: scatter-add, then crop", [picture])
+    Route (b) for the numbers: ``explorers.js`` computes the scatter-add in the page and
+    ``tests/test_explorers_js.py`` proves it equal to ``F.conv_transpose2d`` on every state of
+    :data:`TRANSPOSED_RANGES`; the refusals' texts are computed here with torch and convlab
+    (:func:`transposed_refusals`) and only shown by the script.
+    """
+    given = {"i": input_sizes, "k": kernel_sizes, "s": strides, "p": paddings,
+             "op": output_paddings, "d": dilations}
+    values = {name: _within(name, v, TRANSPOSED_RANGES[name]) for name, v in given.items()}
+    defaults = {"i": 2, "k": 3, "s": 2, "p": 0, "op": 0, "d": 1}
+    labels = {"i": "input size i", "k": "kernel size k", "s": "stride s", "p": "padding p",
+              "op": "output_padding", "d": "dilation d"}
+    return _page_explorer("transposed", "Transposed convolution explorer: scatter-add, then crop",
+                          values, defaults, labels, transposed_refusals(values))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -278,6 +278,173 @@
       state: st };
   }
 
+  /**
+   * One transposed convolution (ch5) drawn as scatter-add: input x[r][c] = 1 + r·i + c, kernel
+   * as exampleKernel; the full (i−1)s + d(k−1) + 1 grid of sums; valid when output_padding is
+   * smaller than the stride or the dilation and o = full − 2p + output_padding ≥ 1; then the
+   * output y is rows/columns p … p+o−1 of the full grid (0 past its end).
+   */
+  function transposed(i, k, s, p, op, d) {
+    var x = [], r, c, u, v;
+    for (r = 0; r < i; r += 1) {
+      var xr = [];
+      for (c = 0; c < i; c += 1) { xr.push(1 + r * i + c); }
+      x.push(xr);
+    }
+    var w = exampleKernel(k);
+    var f = (i - 1) * s + d * (k - 1) + 1;
+    var full = [], count = [];
+    for (r = 0; r < f; r += 1) {
+      full.push(new Array(f).fill(0));
+      count.push(new Array(f).fill(0));
+    }
+    for (r = 0; r < i; r += 1) {
+      for (c = 0; c < i; c += 1) {
+        for (u = 0; u < k; u += 1) {
+          for (v = 0; v < k; v += 1) {
+            full[r * s + u * d][c * s + v * d] += x[r][c] * w[u][v];
+            count[r * s + u * d][c * s + v * d] += 1;
+          }
+        }
+      }
+    }
+    var o = f - 2 * p + op;
+    var st = { i: i, k: k, s: s, p: p, op: op, d: d, x: x, w: w, f: f, full: full,
+      count: count, o: o, valid: op < Math.max(s, d) && o >= 1, y: [] };
+    if (st.valid) {
+      for (r = 0; r < o; r += 1) {
+        var yr = [];
+        for (c = 0; c < o; c += 1) {
+          yr.push(r + p < f && c + p < f ? full[r + p][c + p] : 0);
+        }
+        st.y.push(yr);
+      }
+    }
+    return st;
+  }
+
+  function hatchPath(x, y, cells, cell) {
+    return cells.map(function (rc) {
+      return "M" + (x + rc[1] * cell) + " " + (y + rc[0] * cell + cell) + "l" + cell + " -" +
+        cell;
+    }).join("");
+  }
+
+  /** The transposed convolution explorer's picture (ch5) for slider values q. */
+  function drawTransposed(q, spec) {
+    var st = transposed(q.i, q.k, q.s, q.p, q.op, q.d);
+    var key = [q.i, q.k, q.s, q.p, q.op, q.d].join(",");
+    var refused = spec.refused ? spec.refused[key] : null;
+    var i = st.i, k = st.k, f = st.f, p = st.p, o = st.o;
+    var size = st.valid ? Math.max(f, p + o) : f;
+    var cell = Math.max(17, Math.min(26, Math.floor((COLUMN - 100) / (i + k + size))));
+    var font = cell >= 24 ? 12 : cell >= 20 ? 10 : 9;
+    var m = 8, gap = 26, top = 28;
+    var kx = m + i * cell + gap, gx = kx + k * cell + gap + 14;
+    var fullLabel = st.valid ? "full " + f + "×" + f + " (sums), output " + o + "×" + o +
+      " (green)" : "full " + f + "×" + f + " (sums): no output";
+    var width = Math.max(gx + size * cell + m, gx + textWidth(fullLabel, 12) + m,
+      m + textWidth("input " + i + "×" + i, 12) + gap + textWidth("kernel " + k + "×" + k, 12));
+    var height = top + Math.max(size, i, k) * cell + 8;
+    var body = [label(m, top - 8, "input " + i + "×" + i), label(kx, top - 8, "kernel " + k +
+      "×" + k), grid(m, top, st.x.map(function (row) { return row.map(String); }), cell,
+      "#E6F3FB", "#56B4E9", font), grid(kx, top, st.w.map(function (row) {
+      return row.map(String);
+    }), cell, TINT.kernel, ROLE.kernel, font)];
+    var sums = [], r, c;
+    for (r = 0; r < size; r += 1) {
+      var row = [];
+      for (c = 0; c < size; c += 1) { row.push(r < f && c < f ? String(st.full[r][c]) : ""); }
+      sums.push(row);
+    }
+    var kept = function (n) { return st.valid && n >= p && n < p + o; };
+    if (!st.valid) {
+      body.push(label(gx, top - 8, fullLabel, " fill='" + ROLE.cropped + "'"));
+      body.push("<g class='convlab-full'>" + grid(gx, top, sums, cell, "#fff", "#333", font) +
+        "</g>");
+      var title = "Transposed convolution i=" + i + " k=" + k + " s=" + st.s + " p=" + p +
+        " op=" + st.op + " d=" + st.d + ": refused";
+      var rule = refused ? spec.texts[refused[0]] : "";
+      var said = refused ? spec.texts[refused[1]] : "";
+      return { frame: frameText(q, ["i", "k", "s", "p", "op", "d"]),
+        html: svg(width, height, title, body.join("")) + refusal(rule, said), state: st };
+    }
+    body.push(label(gx, top - 8, fullLabel));
+    var cropped = [], outText = [];
+    for (r = 0; r < size; r += 1) {
+      for (c = 0; c < size; c += 1) {
+        if (!(kept(r) && kept(c))) { cropped.push([r, c]); }
+      }
+    }
+    body.push(rect(gx, top, size * cell, size * cell, "#fff"));
+    if (cropped.length) {
+      body.push("<path d='" + cropped.map(function (rc) {
+        return "M" + (gx + rc[1] * cell) + " " + (top + rc[0] * cell) + "h" + cell + "v" + cell +
+          "h-" + cell + "z";
+      }).join("") + "' fill='#EFA27A' fill-opacity='.45'/>");
+      body.push("<path d='" + hatchPath(gx, top, cropped, cell) + "' stroke='" + ROLE.cropped +
+        "' stroke-opacity='.5'/>");
+    }
+    var beyond = "";
+    for (r = 0; r < size; r += 1) {
+      for (c = 0; c < size; c += 1) {
+        if (kept(r) && kept(c)) {
+          outText.push(["", r, c]);
+          if (r >= f || c >= f) {
+            beyond += "M" + (gx + c * cell) + " " + (top + r * cell) + "h" + cell + "v" + cell +
+              "h-" + cell + "z";
+          }
+        }
+      }
+    }
+    var shown = sums.map(function (row, rr) {
+      return row.map(function (v, cc) { return kept(rr) && kept(cc) ? "" : v; });
+    });
+    var outputs = sums.map(function (row, rr) {
+      return row.map(function (v, cc) {
+        return kept(rr) && kept(cc) ? String(st.y[rr - p][cc - p]) : "";
+      });
+    });
+    body.push(grid(gx, top, shown, cell, "none", "#333", font, GREY));
+    body.push("<g class='convlab-output' font-weight='bold'>" +
+      grid(gx, top, outputs, cell, "none", "#333", font) + "</g>");
+    if (beyond) {
+      body.push("<path d='" + beyond + "' fill='none' stroke='#555' stroke-dasharray='3 2'/>");
+    }
+    body.push(rect(gx + p * cell, top + p * cell, o * cell, o * cell, "none", ROLE.output,
+      " stroke-width='3'"));
+    var rows = "";
+    for (r = 0; r < size; r += 1) {
+      rows += "<text x='" + (gx - 3) + "' y='" + (top + r * cell + cell / 2 + 3) + "'" +
+        (kept(r) ? " font-weight='bold'" : " fill='" + GREY + "'") + ">" + r + "</text>";
+    }
+    body.push("<g font-size='10' text-anchor='end'>" + rows + "</g>");
+    var end = p - st.op;
+    var legend = [];
+    if (p || st.op) {
+      legend.push("Kept (green frame, bold): rows/columns " + p + "…" + (p + o - 1) +
+        " of the full grid; cropped (hatched, grey numbers): " + p + " at the top/left, " +
+        Math.max(end, 0) + " at the bottom/right.");
+    } else {
+      legend.push("Padding 0 and output_padding 0: the output is the whole full grid.");
+    }
+    if (beyond) {
+      legend.push("Dashed cells: output_padding " + st.op + " reaches past the full grid, " +
+        "where no kernel copy lands, so PyTorch gives 0 (+ bias) there.");
+    } else if (st.op) {
+      legend.push("output_padding " + st.op + " keeps " + st.op + " more computed row(s)/" +
+        "column(s) at the bottom/right that padding would crop (not zeros).");
+    }
+    var caption = "Every input value times the kernel is added into the full grid at stride " +
+      st.s + " (dilation " + st.d + "); o = (" + i + "−1)·" + st.s + " − 2·" + p + " + " +
+      st.d + "·(" + k + "−1) + " + st.op + " + 1 = " + o + ".";
+    var title3 = "Transposed convolution i=" + i + " k=" + k + " s=" + st.s + " p=" + p +
+      " op=" + st.op + " d=" + st.d + ": output " + o + "×" + o;
+    return { frame: frameText(q, ["i", "k", "s", "p", "op", "d"]),
+      html: svg(width, height, title3, body.join("")) + "<p class='convlab-caption' style='" +
+        TEXT + "'>" + esc(legend.join(" ")) + " " + esc(caption) + "</p>", state: st };
+  }
+
   function frameText(q, names) {
     return names.map(function (name) { return name + "=" + q[name]; }).join(" ");
   }
@@ -289,7 +456,7 @@
       return { row: Math.max(st.o - 1, 0), col: Math.max(st.o - 1, 0) };
     }
   };
-  var DRAW = { conv: drawConv };
+  var DRAW = { conv: drawConv, transposed: drawTransposed };
 
   /* ---------------------------------------------------------------- binding to sliders */
 
@@ -332,7 +499,7 @@
             q[key] = limits[key];
           }
         }
-        var drawn = DRAW[spec.kind](q);
+        var drawn = DRAW[spec.kind](q, spec);
         picture.setAttribute("data-frame", drawn.frame);
         picture.innerHTML = drawn.html;
         for (key in sliders) { /* the readout shows the value, read-only; so does the handle */
@@ -370,5 +537,6 @@
   }
 
   return { exampleInput: exampleInput, exampleKernel: exampleKernel, pad: pad, conv: conv,
-    convTerms: convTerms, drawConv: drawConv, limits: LIMITS, start: start };
+    convTerms: convTerms, drawConv: drawConv,
+    transposed: transposed, drawTransposed: drawTransposed, limits: LIMITS, start: start };
 });

@@ -29,7 +29,7 @@ BUDGET = 400_000  # bytes of embedded widget state per explorer (a page must sta
 
 
 #: Explorers drawn in the page by explorers.js (route (b)); the others switch precomputed frames.
-PAGE_EXPLORERS = {"conv"}
+PAGE_EXPLORERS = {"conv", "transposed"}
 
 
 @pytest.fixture(scope="module", params=sorted(set(EXPLORERS) - PAGE_EXPLORERS))
@@ -138,21 +138,6 @@ def test_lean_widgets_sync_only_what_the_browser_needs():
     assert "titles" not in s.get_state()
 
 
-@settings(max_examples=8, deadline=None)
-@given(sizes=st.sets(st.integers(1, 4), min_size=1, max_size=2),
-       kernels=st.sets(st.integers(1, 4), min_size=1, max_size=2),
-       strides=st.sets(st.integers(1, 3), min_size=1, max_size=2),
-       paddings=st.sets(st.integers(0, 3), min_size=1, max_size=2),
-       output_paddings=st.sets(st.integers(0, 2), min_size=1, max_size=2),
-       dilations=st.sets(st.integers(1, 2), min_size=1, max_size=2))
-def test_transposed_explorer_any_ranges(sizes, kernels, strides, paddings, output_paddings,
-                                        dilations):
-    root = explore.transposed_conv_explorer(
-        tuple(sorted(sizes)), tuple(sorted(kernels)), tuple(sorted(strides)),
-        tuple(sorted(paddings)), tuple(sorted(output_paddings)), tuple(sorted(dilations)))
-    _check_transposed_explorer(root)
-
-
 def test_channels_explorer_counts_match_nn_conv2d():
     root = explore.channels_explorer()
     links = _link_map(root)
@@ -162,35 +147,6 @@ def test_channels_explorer_counts_match_nn_conv2d():
         n = sum(t.numel() for t in torch.nn.Conv2d(c_in, c_out, k).parameters())
         assert f"= {n}" in text and f"has {n} parameters: equal" in text
         assert text.count("kernel ") >= c_out
-
-
-def _check_transposed_explorer(root) -> int:
-    """Every combination shows torch's output size, or torch's refusal; returns the number of
-    refused combinations."""
-    links = _link_map(root)
-    refused = 0
-    for index, labels in _combos(root):
-        i, k, s, p, op, d = (int(labels[n]) for n in ("i", "k", "s", "p", "op", "d"))
-        text = " ".join(f.value for f in _shown(root.children[-1], links, index))
-        try:
-            y = F.conv_transpose2d(torch.ones(1, 1, i, i), torch.ones(1, 1, k, k), stride=s,
-                                   padding=p, output_padding=op, dilation=d)
-        except RuntimeError as err:
-            refused += 1
-            assert "Not a valid configuration" in text
-            assert str(err).splitlines()[0][:40] in text.replace("&#x27;", "'")
-            continue
-        o = y.shape[-1]
-        if o == 0:  # PyTorch returns an empty tensor; convlab refuses and says so
-            refused += 1
-            assert "Not a valid configuration" in text and "empty 0×0 output" in text
-            continue
-        assert f"output {o}×{o}" in text and f"= {o}." in text
-    return refused
-
-
-def test_transposed_explorer_sizes_and_refusals():
-    assert _check_transposed_explorer(explore.transposed_conv_explorer())
 
 
 def test_image_kernel_explorer_shapes():
@@ -230,7 +186,7 @@ def test_slider_ranges_are_keyword_arguments():
                                             dilations=(1, 2))
     assert [len(s.options) for s in root.convlab_sliders.values()] == [1, 1, 1, 1, 1, 2]
     with pytest.raises(ValueError, match="at least one value"):
-        explore.transposed_conv_explorer(strides=())
+        explore.channels_explorer(kernel_sizes=())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -344,7 +300,7 @@ def test_layers_of_one_picture_have_identical_svg_boxes(built):
     name, root = built
     links = _link_map(root)
     grids = [w for w in explore.all_widgets(root) if isinstance(w, widgets.GridBox)]
-    layered = {"transposed", "gradient"}
+    layered = {"gradient"}
     assert bool(grids) == (name in layered), f"{name}: layered pictures {len(grids)}"
     for index, labels in _combos(root):
         for grid in grids:

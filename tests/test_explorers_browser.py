@@ -24,6 +24,8 @@ pytestmark = [pytest.mark.site, pytest.mark.browser]
 
 CONV_PAGES = [p for p in ("book/01_convolution.html", "book/explorers.html")
               if (SITE / p).is_file()]
+TRANSPOSED_PAGES = [p for p in ("book/05_transposed_convolution.html", "book/explorers.html")
+                    if (SITE / p).is_file()]
 
 # What the reader sees in one explorer: slider readouts and handles, the picture's data-frame,
 # the drawn output numbers, the multiply-add's result, a refusal, texts outside their SVG.
@@ -188,3 +190,74 @@ def test_conv_explorer_by_pointer(browser: object, site: Site, page_path: str) -
         assert errors == [], errors
     finally:
         page.context.close()
+
+
+def transposed_torch(q: dict[str, int]) -> tuple[torch.Tensor | None, str]:
+    """F.conv_transpose2d of the explorer's input and kernel, or what PyTorch says."""
+    x = torch.arange(1, q["i"] ** 2 + 1, dtype=torch.float32).view(1, 1, q["i"], q["i"])
+    w = draw.example_kernel(q["k"])[None, None]
+    try:
+        y = F.conv_transpose2d(x, w, stride=q["s"], padding=q["p"], output_padding=q["op"],
+                               dilation=q["d"])[0, 0]
+    except RuntimeError as err:
+        return None, str(err).splitlines()[0]
+    return (y, "") if y.numel() else (None, "empty")
+
+
+def check_transposed_state(seen: dict) -> dict[str, int]:
+    q = {k: int(v) for k, v in (pair.split("=") for pair in seen["frame"].split())}
+    for name, s in seen["sliders"].items():
+        assert not s["editable"], f"the {name} readout accepts typing"
+        assert s["readout"] == s["valuetext"] == str(q[name]), (name, s, q)
+    assert seen["outside"] == [], f"text outside its SVG at {q}: {seen['outside']}"
+    y, said = transposed_torch(q)
+    if y is None:
+        assert seen["refused"] and "PyTorch says" in seen["refused"], q
+        if said != "empty":
+            assert draw._e(said) in draw._e(seen["refused"]), (q, said)
+        return q
+    assert seen["refused"] is None, q
+    assert seen["output"] == y.flatten().tolist(), f"output at {q}"
+    return q
+
+
+def test_transposed_explorer_every_slider_over_its_range(browser: object, site: Site) -> None:
+    for page_path in TRANSPOSED_PAGES:
+        page, errors = open_explorers(browser, site, page_path)
+        try:
+            root = page.locator(".convlab-explorer-transposed").first
+            root.scroll_into_view_if_needed()
+            seen = root.evaluate(SEEN)
+            check_transposed_state(seen)
+            assert seen["band"] <= 80, f"empty band of {seen['band']} px at the defaults"
+            tops = {name: s["top"] for name, s in seen["sliders"].items()}
+            visited, refused = set(), 0
+            for name in ("i", "k", "s", "p", "op", "d"):
+                handle = root.locator(f".convlab-slider-{name} .noUi-handle")
+                handle.focus()
+                start = int(float(handle.get_attribute("aria-valuenow")))
+                handle.press("Home")
+                count = int(float(handle.get_attribute("aria-valuemax"))) + 1
+                for step in range(count):
+                    if step:
+                        handle.press("ArrowRight")
+                    seen = root.evaluate(SEEN)
+                    q = check_transposed_state(seen)
+                    visited.add(tuple(sorted(q.items())))
+                    refused += seen["refused"] is not None
+                    assert {n: s["top"] for n, s in seen["sliders"].items()} == tops, q
+                handle.press("Home")
+                for _ in range(start):
+                    handle.press("ArrowRight")
+            assert len(visited) >= 15 and refused > 0
+            for name in ("i", "k", "s", "op", "d"):  # the largest output: i5 k5 s3 op2 d2
+                root.locator(f".convlab-slider-{name} .noUi-handle").press("End")
+            q = check_transposed_state(root.evaluate(SEEN))
+            assert (q["i"], q["k"], q["s"], q["op"], q["d"]) == (5, 5, 3, 2, 2)
+            if urlparse(site.base).path == "":
+                SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+                name = re.sub(r"\W", "_", page_path.removesuffix(".html"))
+                root.screenshot(path=str(SCREENSHOTS / f"largest-transposed-{name}.png"))
+            assert errors == [], errors
+        finally:
+            page.context.close()

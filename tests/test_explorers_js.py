@@ -99,3 +99,54 @@ def test_conv_refusals_are_reachable_and_shown() -> None:
     with pytest.raises(RuntimeError) as err:
         F.conv2d(torch.zeros(1, 1, 3, 3), torch.zeros(1, 1, 5, 5), dilation=2)
     assert draw._e(str(err.value)) in html
+
+
+TRANSPOSED_STATES = list(itertools.product(*explore.TRANSPOSED_RANGES.values()))
+
+
+def test_transposed_every_state_equals_torch() -> None:
+    states = json.dumps(TRANSPOSED_STATES)
+    got = run_node(f"""
+const out = {{}};
+for (const [i, k, s, p, op, d] of {states}) {{
+  const st = api.transposed(i, k, s, p, op, d);
+  out[[i, k, s, p, op, d].join(',')] = {{x: st.x, w: st.w, full: st.full, o: st.o,
+                                         valid: st.valid, y: st.y}};
+}}
+console.log(JSON.stringify(out));
+""")
+    assert len(got) == len(TRANSPOSED_STATES) == 5 * 5 * 3 * 4 * 3 * 2
+    refusals = explore.transposed_refusals(explore.TRANSPOSED_RANGES)["refused"]
+    mismatches = []
+    for i, k, s, p, op, d in TRANSPOSED_STATES:
+        key = f"{i},{k},{s},{p},{op},{d}"
+        js = got[key]
+        x = torch.arange(1, i * i + 1, dtype=torch.float32).view(1, 1, i, i)
+        w = draw.example_kernel(k)[None, None]
+        full = F.conv_transpose2d(x, w, stride=s, dilation=d)[0, 0]
+        if js["x"] != x[0, 0].tolist() or js["w"] != w[0, 0].tolist():
+            mismatches.append((key, "input or kernel"))
+        if js["full"] != full.tolist():
+            mismatches.append((key, "full grid"))
+        try:
+            y = F.conv_transpose2d(x, w, stride=s, padding=p, output_padding=op,
+                                   dilation=d)[0, 0]
+        except RuntimeError:
+            y = None
+        if y is None or y.numel() == 0:  # refused by torch (or an empty output)
+            if js["valid"] or key not in refusals:
+                mismatches.append((key, "refusal"))
+            continue
+        if not js["valid"] or key in refusals or js["o"] != y.shape[-1] or js["y"] != y.tolist():
+            mismatches.append((key, "output"))
+    assert mismatches == [], f"{len(mismatches)} mismatches, first: {mismatches[:5]}"
+
+
+def test_transposed_refusal_shows_the_rule_and_torchs_message() -> None:
+    spec = explore.transposed_conv_explorer().convlab_spec
+    html = run_node(f"console.log(JSON.stringify(api.drawTransposed("
+                    f"{{i: 2, k: 3, s: 1, p: 0, op: 1, d: 1}}, {json.dumps(spec)}).html));")
+    with pytest.raises(RuntimeError) as err:
+        F.conv_transpose2d(torch.zeros(1, 1, 2, 2), torch.zeros(1, 1, 3, 3), output_padding=1)
+    assert draw._e(str(err.value)) in html
+    assert "output_padding 1 must be smaller than stride 1 or dilation 1" in html

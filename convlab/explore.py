@@ -1,26 +1,37 @@
 """Slider explorers that work in a live kernel *and* on the static site (ch1–ch5).
 
-How they work: every picture an explorer can show is computed in Python when the cell runs
-(numbers from PyTorch or :mod:`convlab.arithmetic`, drawn by :mod:`convlab.draw`). The pictures
-("frames") are ``ipywidgets.HTML`` widgets with inline SVG (or a small PNG), placed in nested
-``ipywidgets.Stack`` containers, one nesting level per slider. Each slider's ``index`` is
-``jslink``-ed to the ``selected_index`` of every stack on its level, so moving a slider flips the
-stacks in the browser, without a kernel and without custom JavaScript. Identical frames are one
-shared widget, and a level where all choices give the same picture collapses, so a part of the
-picture that depends on fewer sliders costs fewer frames. Pictures are split into such parts
-and drawn as layers on top of each other (:func:`layered`: same-size SVGs in one CSS grid cell).
-Frames, stacks and links are lean subclasses (:class:`Frame`, :class:`FrameStack`,
-:class:`FrameLink`) of the built-in widgets that leave default-valued traits out of the page.
+Every explorer is a ``VBox`` of ipywidgets ``SelectionSlider``s and a picture. Two ways to
+make the picture, both keeping the rule that every number a reader sees equals what PyTorch
+computes (GUIDE.md section 3); which explorer takes which route:
+
+* **frames** (``channels_explorer``, ``receptive_field_explorer``, ``image_kernel_explorer``):
+  every picture is computed in Python when the cell runs (numbers from PyTorch or
+  :mod:`convlab.arithmetic`, drawn by :mod:`convlab.draw`) and put into nested
+  ``ipywidgets.Stack`` containers, one level per slider, ``jslink``-ed to the sliders: moving a
+  slider flips the stacks in the browser, without a kernel and without custom JavaScript.
+  Identical frames are one shared widget and a level where all choices look the same collapses.
+  Frames, stacks and links are lean subclasses (:class:`Frame`, :class:`FrameStack`,
+  :class:`FrameLink`) that leave default-valued traits out of the page.
+* **route (b), computed in the page** (``conv_explorer``, ``transposed_conv_explorer``,
+  ``gradient_explorer``): a :class:`PageExplorer`. ``convlab/explorers.js`` (sent with the
+  widget as a second output of the cell) reads the sliders, computes the numbers and draws
+  them; ``tests/test_explorers_js.py`` runs that code in node on **every** state of the slider
+  ranges (:data:`CONV_RANGES`, :data:`TRANSPOSED_RANGES`, :data:`GRADIENT_RANGES`) and compares
+  with PyTorch: 0 mismatches. Texts PyTorch produces (its error messages for the transposed
+  convolution) are computed here with torch and only shown by the script. Explorers refuse
+  slider values outside the tested ranges.
 
 Conventions that tests (and the browser tests of the built site) rely on:
 
-* the root widget has the CSS class ``convlab-explorer``;
+* the root widget has the CSS class ``convlab-explorer`` (and ``convlab-explorer-<kind>`` for a
+  page explorer);
 * each slider is a ``SelectionSlider`` with a ``description`` label and the CSS class
-  ``convlab-slider-<name>``; its readout shows the real value;
-* each frame contains an element with a ``data-frame`` attribute: space-separated ``name=value``
-  pairs, where ``name`` is a slider name and ``value`` its readout. A frame names only the
-  sliders it depends on (a frame shown for several values of a slider omits that slider), so
-  at any moment every ``name=value`` in a shown frame equals that slider's readout.
+  ``convlab-slider-<name>``; its readout shows the real value, read-only;
+* each shown picture has an element with a ``data-frame`` attribute: space-separated
+  ``name=value`` pairs, where ``name`` is a slider name and ``value`` its readout. A frame names
+  only the sliders it depends on, so at any moment every ``name=value`` in a shown frame equals
+  that slider's readout (a page explorer's position sliders snap back to the last cell of a
+  smaller output, so their readout stays a valid value).
 
 The root widget carries ``convlab_sliders`` (name -> slider) and ``convlab_links`` (the jslinks)
 for tests. :func:`state_size` measures the bytes its embedded widget state costs on a page.
@@ -32,7 +43,6 @@ import base64
 import itertools
 import json
 from collections.abc import Callable, Sequence
-from functools import cache
 from importlib import resources
 from typing import Any
 
@@ -96,13 +106,6 @@ def _label(value: Any) -> str:
 def frame_attr(**params: Any) -> str:
     """The ``data-frame`` text for the given slider values, e.g. ``i=5 k=3``."""
     return " ".join(f"{name}={_label(v)}" for name, v in params.items())
-
-
-def _message(text: str) -> str:
-    """An explanation frame for an invalid configuration."""
-    return (f"<div role='status' style='max-width:640px;padding:8px;line-height:1.4;"
-            f"border-left:4px solid {draw.ROLES['cropped']};background:#FBE9DE'>"
-            f"<b>Not a valid configuration.</b> {draw._e(text)}</div>")
 
 
 class _Explorer:
@@ -198,44 +201,6 @@ class _Explorer:
                              layout=self.layout, style=self.style)
         fixed.add_class(f"convlab-fixed-{name}")
         return fixed
-
-
-def _grid_layers(scene_of: Callable[[dict[str, Any]], Any]) -> tuple[FrameFn, FrameFn, FrameFn]:
-    """The input, kernel and output layers of a convolution picture (``draw.ConvScene`` or
-    ``draw.GradientScene``) for the slider values ``q``; shared by the conv and gradient
-    explorers. A configuration PyTorch refuses shows the reason instead of an output grid."""
-
-    def input_layer(q: dict[str, Any]) -> str:
-        sc = scene_of(q)
-        return sc.svg(sc.input_part(), f"input {sc.i}×{sc.i}, padding {sc.p}", layer="bottom")
-
-    def kernel_layer(q: dict[str, Any]) -> str:
-        sc = scene_of(q)
-        return sc.svg(sc.kernel_part(), f"kernel {sc.k}×{sc.k}", layer="top")
-
-    def output_layer(q: dict[str, Any]) -> str:
-        sc = scene_of(q)
-        if sc.error:
-            svg = sc.svg(sc.output_part(), f"Convolution {sc.params}: no output", layer="top")
-            text = f"{sc.error}. PyTorch refuses it too (F.conv2d raises a RuntimeError)."
-            return f"<figure style='margin:0;padding:0'>{svg}{_message(text)}</figure>"
-        svg = sc.svg(sc.output_part(), f"Convolution {sc.params}: output {sc.o}×{sc.o}",
-                     layer="top")
-        return draw.html_figure(svg, sc.caption)
-
-    return input_layer, kernel_layer, output_layer
-
-
-def layered(*layers: widgets.Widget) -> widgets.GridBox:
-    """Draw ``layers`` on top of each other (all in one CSS grid cell, later ones on top).
-
-    Used to factor a picture into parts that depend on fewer sliders (each part is an SVG of
-    the same size with a transparent background), so that fewer frames are needed.
-    """
-    area = widgets.Layout(grid_area="a")
-    for w in layers:
-        w.layout = area
-    return widgets.GridBox(list(layers), layout=widgets.Layout(grid_template_areas='"a"'))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -410,59 +375,39 @@ def channels_explorer(in_channels: Sequence[int] = (1, 2, 3, 4),
 # ---------------------------------------------------------------------------------------------
 
 
-def gradient_explorer(i: int = 7, kernel_sizes: Sequence[int] = (1, 2, 3),
-                      strides: Sequence[int] = (1, 2), paddings: Sequence[int] = (0, 1),
-                      dilations: Sequence[int] = (1, 2), positions: int = 3) -> widgets.VBox:
-    """Backprop from one output pixel (ch3): sliders for k, s, p, d and the output position on
-    an ``i x i`` input. Each frame shows the input pixels whose gradient is non-zero (computed by
-    ``torch.autograd.grad`` of that one pixel of ``F.conv2d``, float64, kernel weights
-    1…k²), their gradient values, the window, and a caption with the output size (from
-    ``conv_output_size``): the highlighted pixels are the pixel's receptive field.
+#: Slider ranges of the gradient explorer whose every state (and every output pixel)
+#: ``tests/test_explorers_js.py`` proves equal to ``torch.autograd``.
+GRADIENT_RANGES: dict[str, tuple[int, ...]] = {
+    "i": tuple(range(5, 11)), "k": tuple(range(1, 6)), "s": (1, 2, 3), "p": (0, 1, 2, 3),
+    "d": (1, 2, 3)}
 
-    The position slider visits the top-left ``positions x positions`` output pixels; a pixel
-    outside a smaller output, or a kernel that does not fit, shows an explanation instead.
+
+def gradient_explorer(input_sizes: Sequence[int] = GRADIENT_RANGES["i"],
+                      kernel_sizes: Sequence[int] = GRADIENT_RANGES["k"],
+                      strides: Sequence[int] = GRADIENT_RANGES["s"],
+                      paddings: Sequence[int] = GRADIENT_RANGES["p"],
+                      dilations: Sequence[int] = GRADIENT_RANGES["d"]) -> PageExplorer:
+    """Backprop from one output pixel (ch3): sliders for the input size i, k, s, p, d and the
+    output pixel (row, col). The picture shows the input pixels whose gradient is non-zero, their
+    gradient (kernel weights 1…k²), the window, the output size and a one-line summary: the
+    highlighted pixels are the pixel's receptive field.
+
+    Route (b): ``explorers.js`` computes ∂y[row, col]/∂x in the page;
+    ``tests/test_explorers_js.py`` proves it equal to ``torch.autograd`` (the full Jacobian of
+    ``F.conv2d``) for every state of :data:`GRADIENT_RANGES` and every output pixel. The
+    position sliders snap back to the last pixel of a smaller output; a kernel that does not fit
+    shows PyTorch's message and the rule in words.
     """
-    ex = _Explorer()
-    ex.slider("k", "kernel size k", kernel_sizes, 3)
-    ex.slider("s", "stride s", strides, 1)
-    ex.slider("p", "padding p", paddings, 0)
-    ex.slider("d", "dilation d", dilations, 1)
-    cells = tuple((r, c) for r in range(positions) for c in range(positions))
-    ex.slider("pos", "output (row,col)", cells, (1, 1) if positions > 1 else (0, 0))
-
-    sizes = []
-    for k, s, p, d in itertools.product(kernel_sizes, strides, paddings, dilations):
-        try:
-            sizes.append(conv_output_size(i, k, s, p, d))
-        except ValueError:
-            pass
-    fit = (i + 2 * max(paddings), max(kernel_sizes), max(sizes, default=0))
-
-    @cache
-    def scene(k: int, s: int, p: int, d: int) -> draw.GradientScene:
-        return draw.GradientScene(i, k, s, p, d, fit=fit, strict=False)
-
-    def sc_of(q: dict[str, Any]) -> draw.GradientScene:
-        return scene(q["k"], q["s"], q["p"], q["d"])
-
-    input_layer, kernel_layer, output_layer = _grid_layers(sc_of)
-
-    def gradient_layer(q: dict[str, Any]) -> str:
-        sc = sc_of(q)
-        if sc.error:
-            return ""
-        row, col = q["pos"]
-        if sc.exists(row, col):  # no parameters in the title: equal pictures stay one frame
-            title = f"Gradient of output pixel ({row}, {col})"
-        else:
-            title = f"Output pixel ({row}, {col}) does not exist: the output is {sc.o}×{sc.o}"
-        return sc.svg(sc.overlay(row, col), title, layer="top")
-
-    order = ["p", "k", "d", "s", "pos"]
-    picture = layered(ex.tree(order, input_layer), ex.tree(order, kernel_layer),
-                      ex.tree(order, output_layer), ex.tree(order, gradient_layer))
-    return ex.root("Gradient explorer: backward from one output pixel — which input pixels "
-                   "get a gradient?", [picture])
+    given = {"i": input_sizes, "k": kernel_sizes, "s": strides, "p": paddings, "d": dilations}
+    values = {name: _within(name, v, GRADIENT_RANGES[name]) for name, v in given.items()}
+    largest = max((conv_output_size(i, k, s, p, d) for i, k, s, p, d in itertools.product(
+        *values.values()) if d * (k - 1) + 1 <= i + 2 * p), default=1)
+    values["row"] = values["col"] = tuple(range(largest))
+    defaults = {"i": 7, "k": 3, "s": 1, "p": 0, "d": 1, "row": 1, "col": 1}
+    labels = {"i": "input size i", "k": "kernel size k", "s": "stride s", "p": "padding p",
+              "d": "dilation d", "row": "output row", "col": "output column"}
+    return _page_explorer("gradient", "Gradient explorer: backward from one output pixel — "
+                          "which input pixels get a gradient?", values, defaults, labels)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -445,18 +445,145 @@
         TEXT + "'>" + esc(legend.join(" ")) + " " + esc(caption) + "</p>", state: st };
   }
 
+  /**
+   * Backward from one output pixel (ch3): ∂y[row][col]/∂x for y = conv2d(x, w) with the kernel
+   * weights 1…k² (row by row). Each tap (u, v) of the window at (row, col) that reads an input
+   * pixel (not the padding) gives that pixel the weight w[u][v]; taps never share a pixel.
+   * Returns the size (or the refusal, as conv) and the [a, b, gradient] of every such pixel.
+   */
+  function gradient(i, k, s, p, d, row, col) {
+    var st = conv(i, k, s, p, d);
+    var entries = [];
+    if (!st.error && row < st.o && col < st.o) {
+      for (var u = 0; u < k; u += 1) {
+        for (var v = 0; v < k; v += 1) {
+          var a = row * s + u * d - p, b = col * s + v * d - p;
+          if (a >= 0 && b >= 0 && a < i && b < i) { entries.push([a, b, u * k + v + 1]); }
+        }
+      }
+    }
+    return { i: i, k: k, s: s, p: p, d: d, o: st.o, n: st.n, span: st.span, error: st.error,
+      torch: st.torch, entries: entries };
+  }
+
+  /** The gradient explorer's picture (ch3) for slider values q; row/col already valid. */
+  function drawGradient(q) {
+    var g = gradient(q.i, q.k, q.s, q.p, q.d, q.row, q.col);
+    var n = g.n, k = g.k, o = g.o, p = g.p, r, c;
+    var cell = Math.max(18, Math.min(26, Math.floor((COLUMN - 90) / (n + k + Math.max(o, 1)))));
+    var font = cell >= 24 ? 12 : 10;
+    var m = 8, gap = 26, top = 28;
+    var ix = m, kx = ix + n * cell + gap, ox = kx + k * cell + gap + 10;
+    var inputLabel = "input " + g.i + "×" + g.i + (p ? ", padded to " + n + "×" + n : "") +
+      ": ∂y/∂x";
+    var outputLabel = g.error ? "no output" : "output " + o + "×" + o;
+    var padNote = "grey hatched = zero padding: not an input, no gradient";
+    var width = Math.max(ox + Math.max(o * cell, textWidth(outputLabel, 12)) + m,
+      ix + textWidth(inputLabel, 12) + m, p ? ix + textWidth(padNote, 11) + m : 0);
+    var height = top + Math.max(n, k, o) * cell + (p ? 22 : 8);
+    var body = [label(ix, top - 8, inputLabel), rect(ix, top, n * cell, n * cell, "#fff")];
+    var empty = [];
+    for (r = 0; r < n; r += 1) { empty.push(new Array(n).fill("")); }
+    if (p) {
+      var hatch = "";
+      for (r = 0; r < n; r += 1) {
+        for (c = 0; c < n; c += 1) {
+          if (r < p || c < p || r >= n - p || c >= n - p) {
+            body.push(rect(ix + c * cell, top + r * cell, cell, cell, ROLE.padding));
+            hatch += "M" + (ix + c * cell) + " " + (top + r * cell + cell) + "l" + cell + " -" +
+              cell;
+          }
+        }
+      }
+      body.push("<path d='" + hatch + "' stroke='#B3B3B3'/>");
+      body.push(label(ix, top + n * cell + 16, padNote, " font-size='11' fill='" + GREY + "'"));
+    }
+    var weights = [];
+    for (r = 0; r < k; r += 1) {
+      var wr = [];
+      for (c = 0; c < k; c += 1) { wr.push(String(r * k + c + 1)); }
+      weights.push(wr);
+    }
+    body.push(label(kx, top - 8, "kernel " + k + "×" + k));
+    body.push(grid(kx, top, weights, cell, TINT.kernel, ROLE.kernel, font));
+    var params = "i=" + g.i + " k=" + k + " s=" + g.s + " p=" + p + " d=" + g.d;
+    if (g.error) {
+      body.push(grid(ix, top, empty, cell, "none", "#333", font));
+      body.push(label(ox, top - 8, outputLabel, " fill='" + ROLE.cropped + "'"));
+      return { frame: frameText(q, ["i", "k", "s", "p", "d"]),
+        html: svg(width, height, "Gradient explorer " + params + ": refused", body.join("")) +
+          refusal(g.error, g.torch), state: g };
+    }
+    var values = empty.map(function (line) { return line.slice(); });
+    var fill = "";
+    g.entries.forEach(function (e) {
+      values[e[0] + p][e[1] + p] = String(e[2]);
+      fill += "M" + (ix + (e[1] + p) * cell) + " " + (top + (e[0] + p) * cell) + "h" + cell +
+        "v" + cell + "h-" + cell + "z";
+    });
+    if (fill) {
+      body.push("<path d='" + fill + "' fill='#F2D6E6' stroke='#CC79A7' stroke-width='2'/>");
+    }
+    body.push("<g class='convlab-gradient'>" + grid(ix, top, values, cell, "none", "#333", font) +
+      "</g>");
+    var row = q.row, col = q.col, s = g.s, d = g.d;
+    body.push(label(ox, top - 8, outputLabel));
+    var outCells = [];
+    for (r = 0; r < o; r += 1) { outCells.push(new Array(o).fill("")); }
+    body.push(grid(ox, top, outCells, cell, TINT.output, ROLE.output, font));
+    var x0 = ix + col * s * cell, y0 = top + row * s * cell, taps = "";
+    for (var u = 0; u < k; u += 1) {
+      for (var v = 0; v < k; v += 1) {
+        taps += "M" + (x0 + v * d * cell + 3) + " " + (y0 + u * d * cell + 3) + "h" + (cell - 6) +
+          "v" + (cell - 6) + "h-" + (cell - 6) + "z";
+      }
+    }
+    body.push("<path d='" + taps + "' fill='none' stroke='" + ROLE.kernel + "' stroke-width='2'/>");
+    body.push(rect(x0, y0, g.span * cell, g.span * cell, "none", ROLE.kernel,
+      " stroke-width='3' stroke-dasharray='6 3'"));
+    body.push(grid(ox + col * cell, top + row * cell, [["1"]], cell, TINT.current, ROLE.current,
+      font));
+    body.push(rect(ox + col * cell, top + row * cell, cell, cell, "none", ROLE.current,
+      " stroke-width='3'"));
+    var summary;
+    if (!g.entries.length) {
+      summary = "Backward from y[" + row + "," + col + "]: " + (k === 1 ? "its only tap reads" :
+        "all " + k * k + " taps read") + " padding, no input pixel gets a gradient (y is " +
+        "0 + bias).";
+    } else {
+      var rs = g.entries.map(function (e) { return e[0]; });
+      var cs = g.entries.map(function (e) { return e[1]; });
+      var h = Math.max.apply(null, rs) - Math.min.apply(null, rs) + 1;
+      var w = Math.max.apply(null, cs) - Math.min.apply(null, cs) + 1;
+      var lost = k * k - g.entries.length;
+      summary = "Backward from y[" + row + "," + col + "]: " + g.entries.length + " input pixel" +
+        (g.entries.length === 1 ? " gets" : "s get") + " a gradient, spanning " + h + "×" + w +
+        (lost ? " (" + lost + " of " + k * k + " taps on the padding)" : "") +
+        "; each holds the weight that multiplied it.";
+    }
+    var caption = "Input " + g.i + "×" + g.i + ", kernel " + k + "×" + k + " (weights 1…" +
+      k * k + "), stride " + s + ", padding " + p + ", dilation " + d + " → output " + o +
+      "×" + o + ". The highlighted input pixels are the receptive field of the output pixel " +
+      "and the footprint of its gradient; the window spans d(k−1)+1 = " + g.span + " pixels" +
+      (d > 1 && k > 1 ? ", reading every " + (d === 2 ? "second" : "third") +
+        " pixel (holes)" : "") + ".";
+    return { frame: frameText(q, ["i", "k", "s", "p", "d", "row", "col"]),
+      html: svg(width, height, "Gradient of output pixel (" + row + ", " + col + "), " + params,
+        body.join("")) + "<p class='convlab-caption' style='" + TEXT + "'><b>" + esc(summary) +
+        "</b> " + esc(caption) + "</p>", state: g };
+  }
+
   function frameText(q, names) {
     return names.map(function (name) { return name + "=" + q[name]; }).join(" ");
   }
 
   /** Largest valid value for the position sliders of an explorer (snap), per kind. */
-  var LIMITS = {
-    conv: function (q) {
-      var st = conv(q.i, q.k, q.s, q.p, q.d);
-      return { row: Math.max(st.o - 1, 0), col: Math.max(st.o - 1, 0) };
-    }
-  };
-  var DRAW = { conv: drawConv, transposed: drawTransposed };
+  function lastCell(q) {
+    var st = conv(q.i, q.k, q.s, q.p, q.d);
+    return { row: Math.max(st.o - 1, 0), col: Math.max(st.o - 1, 0) };
+  }
+  var LIMITS = { conv: lastCell, gradient: lastCell };
+  var DRAW = { conv: drawConv, transposed: drawTransposed, gradient: drawGradient };
 
   /* ---------------------------------------------------------------- binding to sliders */
 
@@ -538,5 +665,6 @@
 
   return { exampleInput: exampleInput, exampleKernel: exampleKernel, pad: pad, conv: conv,
     convTerms: convTerms, drawConv: drawConv,
-    transposed: transposed, drawTransposed: drawTransposed, limits: LIMITS, start: start };
+    transposed: transposed, drawTransposed: drawTransposed, gradient: gradient,
+    drawGradient: drawGradient, limits: LIMITS, start: start };
 });

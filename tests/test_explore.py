@@ -12,8 +12,6 @@ import ipywidgets as widgets
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from convlab import explore
 
@@ -29,7 +27,7 @@ BUDGET = 400_000  # bytes of embedded widget state per explorer (a page must sta
 
 
 #: Explorers drawn in the page by explorers.js (route (b)); the others switch precomputed frames.
-PAGE_EXPLORERS = {"conv", "transposed"}
+PAGE_EXPLORERS = {"conv", "gradient", "transposed"}
 
 
 @pytest.fixture(scope="module", params=sorted(set(EXPLORERS) - PAGE_EXPLORERS))
@@ -287,31 +285,6 @@ def test_state_size_is_what_the_executed_notebook_embeds(tmp_path):
 # ---------------------------------------------------------------------------------------------
 
 
-def _svg_box(html):
-    """(width, height, viewBox) of the outermost <svg> of a frame, or None without one."""
-    m = re.search(r"<svg\b([^>]*)>", html)
-    if not m:
-        return None
-    attrs = dict(re.findall(r"([\w-]+)='([^']*)'", m.group(1)))
-    return attrs.get("width"), attrs.get("height"), attrs.get("viewBox")
-
-
-def test_layers_of_one_picture_have_identical_svg_boxes(built):
-    name, root = built
-    links = _link_map(root)
-    grids = [w for w in explore.all_widgets(root) if isinstance(w, widgets.GridBox)]
-    layered = {"gradient"}
-    assert bool(grids) == (name in layered), f"{name}: layered pictures {len(grids)}"
-    for index, labels in _combos(root):
-        for grid in grids:
-            layers = [_shown(child, links, index) for child in grid.children]
-            assert all(len(frames) == 1 for frames in layers)
-            boxes = {_svg_box(frames[0].value) for frames in layers} - {None}
-            assert len(boxes) == 1, f"{name} {labels}: layer boxes {boxes}"
-            (width, height, _), = boxes
-            assert int(width) > 0 and int(height) > 0
-
-
 def test_figures_in_frames_reset_the_theme_padding(built):
     """A theme's <figure> padding/margin would shift a layer off the ones under it: every
     figure (and figcaption) in a frame sets margin and padding inline."""
@@ -322,104 +295,6 @@ def test_figures_in_frames_reset_the_theme_padding(built):
                 style = re.search(r"style='([^']*)'", tag)
                 assert style, tag
                 assert "margin:0" in style.group(1) and "padding:" in style.group(1), tag
-
-
-# ---------------------------------------------------------------------------------------------
-# ch3: gradient explorer
-# ---------------------------------------------------------------------------------------------
-
-
-def _numbers_by_cell(svg, x0, y0, cell):
-    """{(row, col): value} of the numbers written in a grid at (x0, y0): each <text> is one row
-    of the grid, each character has its own x (numbers separated by spaces)."""
-    out = {}
-    for m in re.finditer(r"<text x='([^']*)' y='(\d+)'[^>]*>([^<]*)</text>", svg):
-        xs, y, chars = [int(v) for v in m.group(1).split()], int(m.group(2)), m.group(3)
-        assert len(xs) == len(chars)
-        row = (y - y0) // cell
-        token, first = "", None
-        for x, ch in [*zip(xs, chars, strict=True), (None, " ")]:
-            if ch == " ":
-                if token:
-                    out[(row, (first - x0) // cell)] = float(token)
-                token, first = "", None
-            else:
-                token, first = token + ch, x if first is None else first
-    return out
-
-
-def _check_gradient_explorer(root, i) -> tuple[int, int, int]:
-    """For every combination: the highlighted cells are exactly the non-zero entries of the
-    gradient of that output pixel (own autograd run), with their values; returns how many
-    combinations had a kernel that does not fit, a position outside, a valid pixel."""
-    links = _link_map(root)
-    input_layer, _, output_layer, gradient_layer = root.children[-1].children
-    counts = [0, 0, 0]
-    for index, labels in _combos(root):
-        k, s, p, d = (int(labels[n]) for n in ("k", "s", "p", "d"))
-        row, col = (int(v) for v in labels["pos"].split(","))
-        text = " ".join(f.value for f in _shown(root.children[-1], links, index))
-        w = torch.arange(1, k * k + 1, dtype=torch.float64).view(1, 1, k, k)
-        x = torch.rand(1, 1, i, i, dtype=torch.float64, requires_grad=True)
-        try:
-            y = F.conv2d(x, w, stride=s, padding=p, dilation=d)
-        except RuntimeError:
-            counts[0] += 1
-            assert "Not a valid configuration" in text and "does not fit" in text
-            assert "data-role='gradient'" not in text
-            continue
-        o = y.shape[-1]
-        assert f"output {o}×{o}" in text and f"= {o}." in text  # caption: size and formula
-        if row >= o or col >= o:
-            counts[1] += 1
-            assert f"Output pixel ({row}, {col}) does not exist" in text
-            assert "data-role='gradient'" not in text
-            continue
-        counts[2] += 1
-        y[0, 0, row, col].backward()
-        expected = {(r, c): float(x.grad[0, 0, r, c]) for r in range(i) for c in range(i)
-                    if x.grad[0, 0, r, c] != 0}
-        (bottom,) = _shown(input_layer, links, index)
-        grid = re.search(r"<rect x='(\d+)' y='(\d+)' width='(\d+)' height='\d+' fill='#fff'",
-                         bottom.value)
-        x0, y0, side = (int(v) for v in grid.groups())
-        cell = side // (i + 2 * p)
-        (top,) = _shown(gradient_layer, links, index)
-        path = re.search(r"<path data-role='gradient' d='([^']*)'", top.value).group(1)
-        corners = [(int(a), int(b)) for a, b in re.findall(r"M(\d+) (\d+)", path)]
-        cells = {((b - y0) // cell - p, (a - x0) // cell - p) for a, b in corners}
-        assert cells == set(expected), f"{labels}: drawn {sorted(cells)}"
-        values = re.search(r"<g data-role='gradient-values'>(.*?)</g>", top.value).group(1)
-        written = _numbers_by_cell(values, x0, y0, cell)
-        assert written == {(r + p, c + p): v for (r, c), v in expected.items()}, labels
-        assert f"{len(expected)} input pixel" in text or (
-            not expected and "no input pixel gets a gradient" in text)
-    return tuple(counts)
-
-
-def test_gradient_explorer_highlights_the_autograd_gradient():
-    invalid, outside, valid = _check_gradient_explorer(explore.gradient_explorer(), 7)
-    assert invalid == 0 and outside > 0 and valid > 100
-
-
-@settings(max_examples=6, deadline=None)
-@given(i=st.integers(3, 6),
-       kernels=st.sets(st.integers(1, 4), min_size=1, max_size=2),
-       strides=st.sets(st.integers(1, 3), min_size=1, max_size=2),
-       paddings=st.sets(st.integers(0, 2), min_size=1, max_size=2),
-       dilations=st.sets(st.integers(1, 3), min_size=1, max_size=2),
-       positions=st.integers(1, 3))
-def test_gradient_explorer_any_ranges(i, kernels, strides, paddings, dilations, positions):
-    root = explore.gradient_explorer(i, tuple(sorted(kernels)), tuple(sorted(strides)),
-                                     tuple(sorted(paddings)), tuple(sorted(dilations)),
-                                     positions)
-    _check_gradient_explorer(root, i)
-
-
-def test_gradient_explorer_explains_a_kernel_that_does_not_fit():
-    invalid, _, valid = _check_gradient_explorer(
-        explore.gradient_explorer(3, (1, 3), (1,), (0,), (1, 2), 2), 3)
-    assert invalid == 4 and valid > 0  # k=3 d=2 spans 5 > 3: one combination, four positions
 
 
 # ---------------------------------------------------------------------------------------------

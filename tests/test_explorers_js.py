@@ -150,3 +150,47 @@ def test_transposed_refusal_shows_the_rule_and_torchs_message() -> None:
         F.conv_transpose2d(torch.zeros(1, 1, 2, 2), torch.zeros(1, 1, 3, 3), output_padding=1)
     assert draw._e(str(err.value)) in html
     assert "output_padding 1 must be smaller than stride 1 or dilation 1" in html
+
+
+GRADIENT_STATES = list(itertools.product(*explore.GRADIENT_RANGES.values()))
+
+
+def test_gradient_every_state_and_pixel_equals_autograd() -> None:
+    """∂y[row, col]/∂x from explorers.js equals torch.autograd's for every configuration and
+    every output pixel (the rows of the Jacobian of F.conv2d), and refusals equal torch's."""
+    states = json.dumps(GRADIENT_STATES)
+    got = run_node(f"""
+const out = {{}};
+for (const [i, k, s, p, d] of {states}) {{
+  const first = api.gradient(i, k, s, p, d, 0, 0);
+  const pixels = [];
+  for (let r = 0; r < first.o; r++) for (let c = 0; c < first.o; c++)
+    pixels.push(api.gradient(i, k, s, p, d, r, c).entries);
+  out[[i, k, s, p, d].join(',')] = {{o: first.o, error: first.error || null,
+                                     torch: first.torch || null, pixels}};
+}}
+console.log(JSON.stringify(out));
+""")
+    assert len(got) == len(GRADIENT_STATES) == 6 * 5 * 3 * 4 * 3
+    mismatches = []
+    for i, k, s, p, d in GRADIENT_STATES:
+        js = got[f"{i},{k},{s},{p},{d}"]
+        w = draw.gradient_kernel(k)[None, None]
+        x = torch.zeros(1, 1, i, i, dtype=torch.float64)
+        try:
+            y = F.conv2d(x, w, stride=s, padding=p, dilation=d)
+        except RuntimeError as err:
+            if js["error"] is None or js["torch"] != str(err):
+                mismatches.append((i, k, s, p, d, "refusal"))
+            continue
+        o = y.shape[-1]
+        jac = torch.autograd.functional.jacobian(
+            lambda t, w=w, s=s, p=p, d=d: F.conv2d(t, w, stride=s, padding=p, dilation=d)[0, 0],
+            x, vectorize=True).reshape(o * o, i, i)
+        dense = torch.zeros(o * o, i, i, dtype=torch.float64)
+        for n, entries in enumerate(js["pixels"]):
+            for a, b, g in entries:
+                dense[n, a, b] = g
+        if js["error"] is not None or js["o"] != o or not torch.equal(dense, jac):
+            mismatches.append((i, k, s, p, d, "gradient"))
+    assert mismatches == [], f"{len(mismatches)} mismatches, first: {mismatches[:5]}"

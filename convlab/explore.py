@@ -4,7 +4,7 @@ Every explorer is a ``VBox`` of ipywidgets ``SelectionSlider``s and a picture. T
 make the picture, both keeping the rule that every number a reader sees equals what PyTorch
 computes (GUIDE.md section 3); which explorer takes which route:
 
-* **frames** (``channels_explorer``, ``receptive_field_explorer``, ``image_kernel_explorer``):
+* **frames** (``receptive_field_explorer``, ``image_kernel_explorer``):
   every picture is computed in Python when the cell runs (numbers from PyTorch or
   :mod:`convlab.arithmetic`, drawn by :mod:`convlab.draw`) and put into nested
   ``ipywidgets.Stack`` containers, one level per slider, ``jslink``-ed to the sliders: moving a
@@ -13,10 +13,12 @@ computes (GUIDE.md section 3); which explorer takes which route:
   Frames, stacks and links are lean subclasses (:class:`Frame`, :class:`FrameStack`,
   :class:`FrameLink`) that leave default-valued traits out of the page.
 * **route (b), computed in the page** (``conv_explorer``, ``transposed_conv_explorer``,
-  ``gradient_explorer``): a :class:`PageExplorer`. ``convlab/explorers.js`` (sent with the
-  widget as a second output of the cell) reads the sliders, computes the numbers and draws
-  them; ``tests/test_explorers_js.py`` runs that code in node on **every** state of the slider
-  ranges (:data:`CONV_RANGES`, :data:`TRANSPOSED_RANGES`, :data:`GRADIENT_RANGES`) and compares
+  ``gradient_explorer``, ``channels_explorer``): a :class:`PageExplorer`.
+  ``convlab/explorers.js`` (sent with the widget as a second output of the cell) reads the
+  sliders, computes the numbers and draws them; ``tests/test_explorers_js.py`` runs that code
+  in node on **every** state of the slider ranges (:data:`CONV_RANGES`,
+  :data:`TRANSPOSED_RANGES`, :data:`GRADIENT_RANGES`,
+  :data:`CHANNELS_RANGES`) and compares
   with PyTorch: 0 mismatches. Texts PyTorch produces (its error messages for the transposed
   convolution) are computed here with torch and only shown by the script. Explorers refuse
   slider values outside the tested ranges.
@@ -351,23 +353,32 @@ def conv_explorer(input_sizes: Sequence[int] = CONV_RANGES["i"],
 # ---------------------------------------------------------------------------------------------
 
 
-def channels_explorer(in_channels: Sequence[int] = (1, 2, 3, 4),
-                      out_channels: Sequence[int] = (1, 2, 3, 4),
-                      kernel_sizes: Sequence[int] = (1, 3, 5)) -> widgets.VBox:
-    """Sliders for C_in, C_out and k (ch2): the kernel stack (one ``C_in × k × k`` kernel and
-    one bias per output channel) and the parameter count ``C_out·(C_in·k·k+1)`` from
-    ``conv_params``, checked equal to an actual ``nn.Conv2d``'s parameter count."""
-    ex = _Explorer()
-    ex.slider("cin", "in channels C_in", in_channels, 3)
-    ex.slider("cout", "out channels C_out", out_channels, 2)
-    ex.slider("k", "kernel size k", kernel_sizes, 3)
+#: Slider ranges of the channels explorer whose every state ``tests/test_explorers_js.py``
+#: proves equal to ``nn.Conv2d`` (weight shape, parameter count, which inputs each kernel reads).
+CHANNELS_RANGES: dict[str, tuple[int, ...]] = {
+    "cin": (1, 2, 3, 4), "cout": (1, 2, 3, 4), "k": tuple(range(1, 6)), "g": (1, 2, 3, 4)}
 
-    def make(q: dict[str, Any]) -> str:
-        fig = draw.kernel_stack(q["cin"], q["cout"], q["k"], desc=False)
-        return draw.html_figure(fig.svg, fig.caption)
 
-    return ex.root("Channels explorer: one kernel (C_in×k×k, plus one bias) per output channel",
-                   [ex.tree(["cin", "cout", "k"], make)])
+def channels_explorer(in_channels: Sequence[int] = CHANNELS_RANGES["cin"],
+                      out_channels: Sequence[int] = CHANNELS_RANGES["cout"],
+                      kernel_sizes: Sequence[int] = CHANNELS_RANGES["k"],
+                      groups: Sequence[int] = CHANNELS_RANGES["g"]) -> PageExplorer:
+    """Sliders for C_in, C_out, k and groups (ch2): the kernels (one ``C_in/groups × k × k``
+    kernel and one bias per output channel, coloured by group, each naming the input channels
+    it reads) and the parameter count ``C_out·(C_in/groups·k·k+1)``. Groups that do not divide
+    both channel counts show PyTorch's message and the rule in words.
+
+    Route (b): ``explorers.js`` computes in the page; ``tests/test_explorers_js.py`` proves its
+    weight shapes, counts, channel wiring and refusals equal to ``nn.Conv2d``/``F.conv2d`` on
+    every state of :data:`CHANNELS_RANGES`.
+    """
+    given = {"cin": in_channels, "cout": out_channels, "k": kernel_sizes, "g": groups}
+    values = {name: _within(name, v, CHANNELS_RANGES[name]) for name, v in given.items()}
+    defaults = {"cin": 3, "cout": 2, "k": 3, "g": 1}
+    labels = {"cin": "in channels C_in", "cout": "out channels C_out", "k": "kernel size k",
+              "g": "groups"}
+    return _page_explorer("channels", "Channels explorer: one kernel (C_in/groups×k×k, plus one "
+                          "bias) per output channel", values, defaults, labels)
 
 
 # ---------------------------------------------------------------------------------------------

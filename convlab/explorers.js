@@ -573,6 +573,92 @@
         "</b> " + esc(caption) + "</p>", state: g };
   }
 
+  /**
+   * nn.Conv2d(C_in, C_out, k, groups=g) (ch2): refused unless g divides both channel counts
+   * (PyTorch's nn.Conv2d message); otherwise the weight shape C_out × C_in/g × k × k, the
+   * parameter count C_out·(C_in/g·k·k + 1) and, per output channel, the input channels its
+   * kernel reads (those of its group).
+   */
+  function channels(cin, cout, k, g) {
+    var st = { cin: cin, cout: cout, k: k, g: g };
+    if (cin % g || cout % g) {
+      var name = cin % g ? "in_channels" : "out_channels";
+      var c = cin % g ? cin : cout;
+      st.error = "groups " + g + " must divide " + name + " " + c + " (" + c + " % " + g +
+        " = " + c % g + "); in_channels=" + cin + ", out_channels=" + cout;
+      st.torch = name + " must be divisible by groups";
+      return st;
+    }
+    st.depth = cin / g;
+    st.weight = [cout, cin / g, k, k];
+    st.params = cout * (cin / g * k * k + 1);
+    st.reads = [];
+    for (var o = 0; o < cout; o += 1) {
+      var group = Math.floor(o / (cout / g)), first = group * st.depth, chans = [];
+      for (var j = 0; j < st.depth; j += 1) { chans.push(first + j); }
+      st.reads.push(chans);
+    }
+    return st;
+  }
+
+  var GROUP_FILL = ["#E6F3FB", "#FBE5B5", "#CCEBE1", "#F2D6E6"];
+  var GROUP_LINE = ["#56B4E9", "#E69F00", "#009E73", "#CC79A7"];
+
+  /** The channels explorer's picture (ch2) for slider values q. */
+  function drawChannels(q) {
+    var st = channels(q.cin, q.cout, q.k, q.g);
+    var m = 8, top = 40, rowH = 58, kc = 10, o, j;
+    var cin = st.cin, cout = st.cout, k = st.k;
+    var title = "nn.Conv2d(" + cin + ", " + cout + ", " + k + ", groups=" + st.g + ")";
+    var body = [label(m, 18, "input: " + cin + " channel" + (cin > 1 ? "s" : ""),
+      " font-size='14'")];
+    var inputH = cin * 34;
+    for (j = 0; j < cin; j += 1) {
+      var grp = st.error ? 0 : Math.floor(j / st.depth);
+      body.push(rect(m, top + j * 34, 60, 28, GROUP_FILL[grp], GROUP_LINE[grp]));
+      body.push("<text x='" + (m + 30) + "' y='" + (top + j * 34 + 18) + "'>c" + j + "</text>");
+    }
+    if (st.error) {
+      var h0 = top + Math.max(inputH, 40) + 8;
+      return { frame: frameText(q, ["cin", "cout", "k", "g"]),
+        html: svg(300, h0, title + ": refused", body.join("")) + refusal(st.error, st.torch),
+        state: st };
+    }
+    var kx = 110, ox = 470;
+    body.push(label(kx, 18, cout + " kernel" + (cout > 1 ? "s" : "") + ", each " + st.depth +
+      "×" + k + "×" + k, " font-size='14'"));
+    body.push(label(ox, 18, "output: " + cout + " channel" + (cout > 1 ? "s" : ""),
+      " font-size='14'"));
+    var kernels = "";
+    for (o = 0; o < cout; o += 1) {
+      var y = top + o * rowH, g = Math.floor(o / (cout / st.g)), size = k * kc;
+      for (j = st.depth - 1; j >= 0; j -= 1) {
+        kernels += rect(kx + j * 5, y + j * 5, size, size, GROUP_FILL[g], GROUP_LINE[g]);
+      }
+      var reads = st.reads[o];
+      var text = "weight[" + o + "], b[" + o + "]: reads c" + reads[0] +
+        (reads.length > 1 ? "…c" + reads[reads.length - 1] : "");
+      kernels += label(kx + size + 5 * (st.depth - 1) + 8, y + 14, text,
+        " font-size='12' class='convlab-reads'");
+      kernels += rect(ox, y + 2, 48, 34, TINT.output, ROLE.output);
+      kernels += "<text x='" + (ox + 24) + "' y='" + (y + 23) + "' font-size='12'>out " + o +
+        "</text>";
+    }
+    body.push(kernels);
+    var height = top + Math.max(cout * rowH, inputH) + 8;
+    var width = ox + Math.max(60, textWidth("output: 4 channels", 14)) + m;
+    var formula = "parameters = C_out·(C_in/groups·k·k + 1) = " + cout + "·(" + cin + "/" +
+      st.g + "·" + k + "·" + k + " + 1) = " + st.params;
+    var caption = "weight shape (" + st.weight.join(", ") + "): each of the " + cout +
+      " kernels covers the " + st.depth + " input channel" + (st.depth > 1 ? "s" : "") +
+      " of its group" + (st.g > 1 ? " (colours: " + st.g + " groups)" : "") +
+      " and makes one output channel, plus one bias each.";
+    return { frame: frameText(q, ["cin", "cout", "k", "g"]),
+      html: svg(width, height, title + ": " + st.params + " parameters", body.join("")) +
+        "<p class='convlab-caption' style='" + TEXT + "'><b class='convlab-params'>" +
+        esc(formula) + "</b>. " + esc(caption) + "</p>", state: st };
+  }
+
   function frameText(q, names) {
     return names.map(function (name) { return name + "=" + q[name]; }).join(" ");
   }
@@ -583,7 +669,8 @@
     return { row: Math.max(st.o - 1, 0), col: Math.max(st.o - 1, 0) };
   }
   var LIMITS = { conv: lastCell, gradient: lastCell };
-  var DRAW = { conv: drawConv, transposed: drawTransposed, gradient: drawGradient };
+  var DRAW = { conv: drawConv, transposed: drawTransposed, gradient: drawGradient,
+    channels: drawChannels };
 
   /* ---------------------------------------------------------------- binding to sliders */
 
@@ -605,7 +692,7 @@
       sliders[name] = found;
     }
     picture.setAttribute("data-bound", "1");
-    var busy = false;
+    var busy = false, tallest = 0;
     function values() {
       var q = {};
       for (var key in spec.values) {
@@ -629,6 +716,10 @@
         var drawn = DRAW[spec.kind](q, spec);
         picture.setAttribute("data-frame", drawn.frame);
         picture.innerHTML = drawn.html;
+        /* never shrink while the reader explores: a shorter page would scroll, and the sliders
+         * would move under the pointer */
+        tallest = Math.max(tallest, picture.offsetHeight);
+        picture.style.minHeight = tallest + "px";
         for (key in sliders) { /* the readout shows the value, read-only; so does the handle */
           var readout = sliders[key].box.querySelector(".widget-readout");
           var handle = sliders[key].box.querySelector(".noUi-handle");
@@ -666,5 +757,5 @@
   return { exampleInput: exampleInput, exampleKernel: exampleKernel, pad: pad, conv: conv,
     convTerms: convTerms, drawConv: drawConv,
     transposed: transposed, drawTransposed: drawTransposed, gradient: gradient,
-    drawGradient: drawGradient, limits: LIMITS, start: start };
+    drawGradient: drawGradient, channels: channels, drawChannels: drawChannels, limits: LIMITS, start: start };
 });

@@ -27,7 +27,7 @@ BUDGET = 400_000  # bytes of embedded widget state per explorer (a page must sta
 
 
 #: Explorers drawn in the page by explorers.js (route (b)); the others switch precomputed frames.
-PAGE_EXPLORERS = {"conv", "gradient", "transposed"}
+PAGE_EXPLORERS = {"channels", "conv", "gradient", "transposed"}
 
 
 @pytest.fixture(scope="module", params=sorted(set(EXPLORERS) - PAGE_EXPLORERS))
@@ -136,17 +136,6 @@ def test_lean_widgets_sync_only_what_the_browser_needs():
     assert "titles" not in s.get_state()
 
 
-def test_channels_explorer_counts_match_nn_conv2d():
-    root = explore.channels_explorer()
-    links = _link_map(root)
-    for index, labels in _combos(root):
-        c_in, c_out, k = int(labels["cin"]), int(labels["cout"]), int(labels["k"])
-        text = " ".join(f.value for f in _shown(root.children[-1], links, index))
-        n = sum(t.numel() for t in torch.nn.Conv2d(c_in, c_out, k).parameters())
-        assert f"= {n}" in text and f"has {n} parameters: equal" in text
-        assert text.count("kernel ") >= c_out
-
-
 def test_image_kernel_explorer_shapes():
     root = explore.image_kernel_explorer()
     links = _link_map(root)
@@ -184,7 +173,7 @@ def test_slider_ranges_are_keyword_arguments():
                                             dilations=(1, 2))
     assert [len(s.options) for s in root.convlab_sliders.values()] == [1, 1, 1, 1, 1, 2]
     with pytest.raises(ValueError, match="at least one value"):
-        explore.channels_explorer(kernel_sizes=())
+        explore.receptive_field_explorer(kernel_sizes=())
 
 
 # ---------------------------------------------------------------------------------------------

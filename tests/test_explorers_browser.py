@@ -24,6 +24,8 @@ pytestmark = [pytest.mark.site, pytest.mark.browser]
 
 CONV_PAGES = [p for p in ("book/01_convolution.html", "book/explorers.html")
               if (SITE / p).is_file()]
+GRADIENT_PAGES = [p for p in ("book/03_detach_and_autograd.html", "book/explorers.html")
+                  if (SITE / p).is_file()]
 TRANSPOSED_PAGES = [p for p in ("book/05_transposed_convolution.html", "book/explorers.html")
                     if (SITE / p).is_file()]
 
@@ -60,6 +62,8 @@ SEEN = """root => {
   band = Math.max(band, root.getBoundingClientRect().bottom - Math.max(...last));
   return {sliders, frame: picture.getAttribute('data-frame'),
           output: Array.from(picture.querySelectorAll('.convlab-output text'))
+            .map(t => Number(t.textContent)),
+          gradient: Array.from(picture.querySelectorAll('.convlab-gradient text'))
             .map(t => Number(t.textContent)),
           sum: sum ? sum.textContent : null, refused: refused ? refused.textContent : null,
           outside, band, width: pic.width};
@@ -261,3 +265,79 @@ def test_transposed_explorer_every_slider_over_its_range(browser: object, site: 
             assert errors == [], errors
         finally:
             page.context.close()
+
+
+def check_gradient_state(seen: dict) -> dict[str, int]:
+    """Readouts agree; the gradient values drawn are torch.autograd's non-zero ones."""
+    q = {k: int(v) for k, v in (pair.split("=") for pair in seen["frame"].split())}
+    for name, s in seen["sliders"].items():
+        assert not s["editable"], f"the {name} readout accepts typing"
+        assert s["readout"] == s["valuetext"] == str(q[name]), (name, s, q)
+    assert seen["outside"] == [], f"text outside its SVG at {q}: {seen['outside']}"
+    x = torch.zeros(1, 1, q["i"], q["i"], dtype=torch.float64, requires_grad=True)
+    w = draw.gradient_kernel(q["k"])[None, None]
+    try:
+        y = F.conv2d(x, w, stride=q["s"], padding=q["p"], dilation=q["d"])
+    except RuntimeError as err:
+        assert seen["refused"] and draw._e(str(err)) in draw._e(seen["refused"]), q
+        return q
+    assert seen["refused"] is None, q
+    o = y.shape[-1]
+    assert q["row"] < o and q["col"] < o, f"position outside the {o}×{o} output: {q}"
+    (grad,) = torch.autograd.grad(y[0, 0, q["row"], q["col"]], x)
+    assert seen["gradient"] == grad[0, 0][grad[0, 0] != 0].tolist(), f"gradient at {q}"
+    return q
+
+
+def test_gradient_explorer_every_slider_over_its_range(browser: object, site: Site) -> None:
+    for page_path in GRADIENT_PAGES:
+        page, errors = open_explorers(browser, site, page_path)
+        try:
+            root = page.locator(".convlab-explorer-gradient").first
+            root.scroll_into_view_if_needed()
+            seen = root.evaluate(SEEN)
+            check_gradient_state(seen)
+            assert seen["band"] <= 80, f"empty band of {seen['band']} px at the defaults"
+            tops = {name: s["top"] for name, s in seen["sliders"].items()}
+            visited = set()
+            for name in ("i", "k", "s", "p", "d", "row", "col"):
+                if name == "row":
+                    for big in ("i", "p"):
+                        root.locator(f".convlab-slider-{big} .noUi-handle").press("End")
+                handle = root.locator(f".convlab-slider-{name} .noUi-handle")
+                handle.focus()
+                start = int(float(handle.get_attribute("aria-valuenow")))
+                handle.press("Home")
+                count = int(float(handle.get_attribute("aria-valuemax"))) + 1
+                for step in range(count):
+                    if step:
+                        handle.press("ArrowRight")
+                    seen = root.evaluate(SEEN)
+                    visited.add(tuple(sorted(check_gradient_state(seen).items())))
+                    assert {n: s["top"] for n, s in seen["sliders"].items()} == tops
+                handle.press("Home")
+                for _ in range(start):
+                    handle.press("ArrowRight")
+            assert len(visited) >= 45
+            for name, key in (("k", "End"), ("d", "Home"), ("row", "End"), ("col", "End")):
+                root.locator(f".convlab-slider-{name} .noUi-handle").press(key)
+            q = check_gradient_state(root.evaluate(SEEN))
+            assert (q["i"], q["p"], q["k"]) == (10, 3, 5)
+            if urlparse(site.base).path == "":
+                SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+                name = re.sub(r"\W", "_", page_path.removesuffix(".html"))
+                root.screenshot(path=str(SCREENSHOTS / f"largest-gradient-{name}.png"))
+            assert errors == [], errors
+        finally:
+            page.context.close()
+
+
+PAGE_BUDGET = 1_000_000  # bytes of HTML per page (issue 18)
+
+
+def test_every_page_within_the_page_budget() -> None:
+    pages = sorted(SITE.rglob("*.html"))
+    assert pages, "no built site: run `make book` first"
+    heavy = {p.relative_to(SITE).as_posix(): p.stat().st_size for p in pages
+             if p.stat().st_size > PAGE_BUDGET}
+    assert heavy == {}, f"pages over {PAGE_BUDGET:,} bytes: {heavy}"

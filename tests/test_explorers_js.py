@@ -17,7 +17,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from convlab import conv_output_size, draw, explore
+from convlab import conv_output_size, conv_params, draw, explore
 
 NODE = shutil.which("node")
 
@@ -193,4 +193,42 @@ console.log(JSON.stringify(out));
                 dense[n, a, b] = g
         if js["error"] is not None or js["o"] != o or not torch.equal(dense, jac):
             mismatches.append((i, k, s, p, d, "gradient"))
+    assert mismatches == [], f"{len(mismatches)} mismatches, first: {mismatches[:5]}"
+
+
+CHANNELS_STATES = list(itertools.product(*explore.CHANNELS_RANGES.values()))
+
+
+def test_channels_every_state_equals_nn_conv2d() -> None:
+    """Weight shape, parameter count, refusals (PyTorch's and convlab's words) and which input
+    channels each output channel reads, for every state, against nn.Conv2d / F.conv2d."""
+    states = json.dumps(CHANNELS_STATES)
+    got = run_node(f"""
+const out = {{}};
+for (const [cin, cout, k, g] of {states}) out[[cin, cout, k, g].join(',')] =
+  api.channels(cin, cout, k, g);
+console.log(JSON.stringify(out));
+""")
+    assert len(got) == len(CHANNELS_STATES) == 4 * 4 * 5 * 4
+    mismatches = []
+    for cin, cout, k, g in CHANNELS_STATES:
+        js = got[f"{cin},{cout},{k},{g}"]
+        try:
+            conv = torch.nn.Conv2d(cin, cout, k, groups=g)
+        except ValueError as err:
+            with pytest.raises(ValueError) as rule:
+                conv_params(cin, cout, k, groups=g)
+            if js.get("torch") != str(err) or js.get("error") != str(rule.value):
+                mismatches.append((cin, cout, k, g, "refusal", js.get("torch"), str(err)))
+            continue
+        params = sum(t.numel() for t in conv.parameters())
+        # output channel o reads input channel c iff a signal in c alone reaches o
+        reads = []
+        for o in range(cout):
+            reads.append([c for c in range(cin) if F.conv2d(
+                torch.eye(cin)[c].view(1, cin, 1, 1).expand(1, cin, k, k),
+                torch.ones(cout, cin // g, k, k), groups=g)[0, o].abs().sum().item() > 0])
+        if (js.get("error") or js["weight"] != list(conv.weight.shape)
+                or js["params"] != params or js["reads"] != reads):
+            mismatches.append((cin, cout, k, g, "conv"))
     assert mismatches == [], f"{len(mismatches)} mismatches, first: {mismatches[:5]}"

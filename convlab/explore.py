@@ -320,6 +320,22 @@ CONV_RANGES: dict[str, tuple[int, ...]] = {
     "d": (1, 2, 3)}
 
 
+_CONV_LABELS = {"i": "input size i", "k": "kernel size k", "s": "stride s", "p": "padding p",
+                "d": "dilation d", "row": "output row", "col": "output column"}
+
+
+def _conv_sliders(tested: dict[str, tuple[int, ...]], *given: Sequence[int]
+                  ) -> dict[str, tuple[int, ...]]:
+    """Slider values of a convolution picture (conv and gradient explorers): i, k, s, p, d
+    (``given``, within ``tested``) and the output row and column, up to the largest output."""
+    values = {name: _within(name, v, tested[name])
+              for name, v in zip(("i", "k", "s", "p", "d"), given, strict=True)}
+    largest = max((conv_output_size(i, k, s, p, d) for i, k, s, p, d in itertools.product(
+        *values.values()) if d * (k - 1) + 1 <= i + 2 * p), default=1)
+    values["row"] = values["col"] = tuple(range(largest))
+    return values
+
+
 def conv_explorer(input_sizes: Sequence[int] = CONV_RANGES["i"],
                   kernel_sizes: Sequence[int] = CONV_RANGES["k"],
                   strides: Sequence[int] = CONV_RANGES["s"],
@@ -336,16 +352,11 @@ def conv_explorer(input_sizes: Sequence[int] = CONV_RANGES["i"],
     largest output of the ranges; past the current output they snap back to its last cell.
     A kernel that does not fit shows PyTorch's message and the rule in words.
     """
-    ranges = {"i": input_sizes, "k": kernel_sizes, "s": strides, "p": paddings, "d": dilations}
-    values = {name: _within(name, v, CONV_RANGES[name]) for name, v in ranges.items()}
-    largest = max((conv_output_size(i, k, s, p, d) for i, k, s, p, d in itertools.product(
-        *values.values()) if d * (k - 1) + 1 <= i + 2 * p), default=1)
-    values["row"] = values["col"] = tuple(range(largest))
+    values = _conv_sliders(CONV_RANGES, input_sizes, kernel_sizes, strides, paddings,
+                           dilations)
     defaults = {"i": 5, "k": 3, "s": 1, "p": 0, "d": 1, "row": 0, "col": 0}
-    labels = {"i": "input size i", "k": "kernel size k", "s": "stride s", "p": "padding p",
-              "d": "dilation d", "row": "output row", "col": "output column"}
     return _page_explorer("conv", "Convolution explorer: move the sliders (or focus one and "
-                          "use the arrow keys)", values, defaults, labels)
+                          "use the arrow keys)", values, defaults, _CONV_LABELS)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -409,16 +420,11 @@ def gradient_explorer(input_sizes: Sequence[int] = GRADIENT_RANGES["i"],
     position sliders snap back to the last pixel of a smaller output; a kernel that does not fit
     shows PyTorch's message and the rule in words.
     """
-    given = {"i": input_sizes, "k": kernel_sizes, "s": strides, "p": paddings, "d": dilations}
-    values = {name: _within(name, v, GRADIENT_RANGES[name]) for name, v in given.items()}
-    largest = max((conv_output_size(i, k, s, p, d) for i, k, s, p, d in itertools.product(
-        *values.values()) if d * (k - 1) + 1 <= i + 2 * p), default=1)
-    values["row"] = values["col"] = tuple(range(largest))
+    values = _conv_sliders(GRADIENT_RANGES, input_sizes, kernel_sizes, strides, paddings,
+                           dilations)
     defaults = {"i": 7, "k": 3, "s": 1, "p": 0, "d": 1, "row": 1, "col": 1}
-    labels = {"i": "input size i", "k": "kernel size k", "s": "stride s", "p": "padding p",
-              "d": "dilation d", "row": "output row", "col": "output column"}
     return _page_explorer("gradient", "Gradient explorer: backward from one output pixel — "
-                          "which input pixels get a gradient?", values, defaults, labels)
+                          "which input pixels get a gradient?", values, defaults, _CONV_LABELS)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -176,9 +176,11 @@
     return "<div role='status' class='convlab-refused' style='max-width:640px;padding:8px;" +
       "line-height:1.4;border-left:4px solid " + ROLE.cropped + ";background:#FBE9DE;" +
       "color:#111'><b>PyTorch refuses this configuration.</b> The rule: " + esc(rule) +
-      ". PyTorch says: <code>" + esc(torchMessage) + "</code></div>";
+      ". PyTorch says: <code style='" + CODE + "'>" + esc(torchMessage) + "</code></div>";
   }
 
+  /* explicit colours: the pictures are light in the theme's dark mode too */
+  var CODE = "color:#111;background:#F3F3F3;font-size:12px";
   var TEXT = "margin:4px 0 0;font-size:13px;line-height:1.45;max-width:" + COLUMN +
     "px;color:#111;background:#fff";
 
@@ -260,7 +262,8 @@
     var lines = convTerms(st, row, col).map(function (line) {
       return line.map(function (t) { return factor(t[0]) + "·" + factor(t[1]); }).join(" + ");
     });
-    var sum = "<div class='convlab-sum' style='" + TEXT + "'><code>y[" + row + "," + col +
+    var sum = "<div class='convlab-sum' style='" + TEXT + "'><code style='" + CODE + "'>y[" +
+      row + "," + col +
       "] = " + lines.map(esc).join(" +<br>&nbsp;&nbsp;&nbsp;&nbsp;") + " = " + st.y[row][col] +
       "</code></div>";
     var formula = "o = ⌊(i+2p−d(k−1)−1)/s⌋+1 = ⌊(" + st.i + "+2·" + p + "−" + st.d + "·(" + k +
@@ -757,5 +760,6 @@
   return { exampleInput: exampleInput, exampleKernel: exampleKernel, pad: pad, conv: conv,
     convTerms: convTerms, drawConv: drawConv,
     transposed: transposed, drawTransposed: drawTransposed, gradient: gradient,
-    drawGradient: drawGradient, channels: channels, drawChannels: drawChannels, limits: LIMITS, start: start };
+    drawGradient: drawGradient, channels: channels, drawChannels: drawChannels, limits: LIMITS,
+    start: start };
 });

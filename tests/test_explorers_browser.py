@@ -22,12 +22,12 @@ from conftest import SCREENSHOTS, SITE, Site
 
 pytestmark = [pytest.mark.site, pytest.mark.browser]
 
-CONV_PAGES = [p for p in ("book/01_convolution.html", "book/explorers.html")
-              if (SITE / p).is_file()]
-GRADIENT_PAGES = [p for p in ("book/03_detach_and_autograd.html", "book/explorers.html")
-                  if (SITE / p).is_file()]
-TRANSPOSED_PAGES = [p for p in ("book/05_transposed_convolution.html", "book/explorers.html")
-                    if (SITE / p).is_file()]
+#: kind -> the chapter that shows it (every explorer is also on book/explorers.html)
+CHAPTER = {"conv": "book/01_convolution.html", "channels": "book/02_multichannel_kernels.html",
+           "gradient": "book/03_detach_and_autograd.html",
+           "transposed": "book/05_transposed_convolution.html"}
+EXPLORER_PAGES = [(kind, page) for kind, chapter in sorted(CHAPTER.items())
+                  for page in (chapter, "book/explorers.html")]
 
 # What the reader sees in one explorer: slider readouts and handles, the picture's data-frame,
 # the drawn output numbers, the multiply-add's result, a refusal, texts outside their SVG.
@@ -65,6 +65,9 @@ SEEN = """root => {
             .map(t => Number(t.textContent)),
           gradient: Array.from(picture.querySelectorAll('.convlab-gradient text'))
             .map(t => Number(t.textContent)),
+          reads: Array.from(picture.querySelectorAll('.convlab-reads'))
+            .map(t => t.textContent),
+          params: (picture.querySelector('.convlab-params') || {}).textContent || null,
           sum: sum ? sum.textContent : null, refused: refused ? refused.textContent : null,
           outside, band, width: pic.width};
 }"""
@@ -121,63 +124,9 @@ def check_conv_state(seen: dict) -> dict[str, int]:
     return q
 
 
-@pytest.mark.parametrize("page_path", CONV_PAGES)
-def test_conv_explorer_every_slider_over_its_range(browser: object, site: Site,
-                                                   page_path: str) -> None:
-    page, errors = open_explorers(browser, site, page_path)
-    try:
-        root = page.locator(".convlab-explorer-conv").first
-        root.scroll_into_view_if_needed()
-        seen = root.evaluate(SEEN)
-        check_conv_state(seen)
-        assert seen["band"] <= 80, f"empty band of {seen['band']} px at the default settings"
-        tops = {name: s["top"] for name, s in seen["sliders"].items()}
-        visited = set()
-        for name in ("i", "k", "s", "p", "d", "row", "col"):
-            if name == "row":  # a large output, so that the positions have room to move
-                for big in ("i", "p"):
-                    root.locator(f".convlab-slider-{big} .noUi-handle").press("End")
-            handle = root.locator(f".convlab-slider-{name} .noUi-handle")
-            handle.focus()
-            start = int(float(handle.get_attribute("aria-valuenow")))
-            handle.press("Home")
-            count = int(float(handle.get_attribute("aria-valuemax"))) + 1
-            for step in range(count):
-                if step:
-                    handle.press("ArrowRight")
-                seen = root.evaluate(SEEN)
-                q = check_conv_state(seen)
-                visited.add(tuple(sorted(q.items())))
-                moved = {n: s["top"] for n, s in seen["sliders"].items() if s["top"] != tops[n]}
-                assert moved == {}, f"sliders moved under the pointer at {q}: {moved}"
-            handle.press("Home")  # back to where it started
-            for _ in range(start):
-                handle.press("ArrowRight")
-        assert len(visited) >= 45
-        # the largest configuration, and a refused one, by keyboard
-        for name, key in (("i", "End"), ("p", "End"), ("k", "End"), ("d", "Home"),
-                          ("s", "Home"), ("row", "End"), ("col", "End")):
-            root.locator(f".convlab-slider-{name} .noUi-handle").press(key)
-        q = check_conv_state(root.evaluate(SEEN))
-        assert (q["i"], q["p"], q["k"], q["row"], q["col"]) == (10, 3, 5, 11, 11)
-        if urlparse(site.base).path == "":
-            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-            name = re.sub(r"\W", "_", page_path.removesuffix(".html"))
-            root.screenshot(path=str(SCREENSHOTS / f"largest-conv-{name}.png"))
-        for name, key in (("i", "Home"), ("p", "Home"), ("d", "End")):
-            root.locator(f".convlab-slider-{name} .noUi-handle").press(key)
-        seen = root.evaluate(SEEN)
-        check_conv_state(seen)
-        assert seen["refused"] and "PyTorch says" in seen["refused"]
-        assert errors == [], errors
-    finally:
-        page.context.close()
-
-
-@pytest.mark.parametrize("page_path", CONV_PAGES[:1])
-def test_conv_explorer_by_pointer(browser: object, site: Site, page_path: str) -> None:
+def test_conv_explorer_by_pointer(browser: object, site: Site) -> None:
     """A click on a slider's track moves it; typing into a readout changes nothing."""
-    page, errors = open_explorers(browser, site, page_path)
+    page, errors = open_explorers(browser, site, CHAPTER["conv"])
     try:
         root = page.locator(".convlab-explorer-conv").first
         root.scroll_into_view_if_needed()
@@ -225,48 +174,6 @@ def check_transposed_state(seen: dict) -> dict[str, int]:
     return q
 
 
-def test_transposed_explorer_every_slider_over_its_range(browser: object, site: Site) -> None:
-    for page_path in TRANSPOSED_PAGES:
-        page, errors = open_explorers(browser, site, page_path)
-        try:
-            root = page.locator(".convlab-explorer-transposed").first
-            root.scroll_into_view_if_needed()
-            seen = root.evaluate(SEEN)
-            check_transposed_state(seen)
-            assert seen["band"] <= 80, f"empty band of {seen['band']} px at the defaults"
-            tops = {name: s["top"] for name, s in seen["sliders"].items()}
-            visited, refused = set(), 0
-            for name in ("i", "k", "s", "p", "op", "d"):
-                handle = root.locator(f".convlab-slider-{name} .noUi-handle")
-                handle.focus()
-                start = int(float(handle.get_attribute("aria-valuenow")))
-                handle.press("Home")
-                count = int(float(handle.get_attribute("aria-valuemax"))) + 1
-                for step in range(count):
-                    if step:
-                        handle.press("ArrowRight")
-                    seen = root.evaluate(SEEN)
-                    q = check_transposed_state(seen)
-                    visited.add(tuple(sorted(q.items())))
-                    refused += seen["refused"] is not None
-                    assert {n: s["top"] for n, s in seen["sliders"].items()} == tops, q
-                handle.press("Home")
-                for _ in range(start):
-                    handle.press("ArrowRight")
-            assert len(visited) >= 15 and refused > 0
-            for name in ("i", "k", "s", "op", "d"):  # the largest output: i5 k5 s3 op2 d2
-                root.locator(f".convlab-slider-{name} .noUi-handle").press("End")
-            q = check_transposed_state(root.evaluate(SEEN))
-            assert (q["i"], q["k"], q["s"], q["op"], q["d"]) == (5, 5, 3, 2, 2)
-            if urlparse(site.base).path == "":
-                SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-                name = re.sub(r"\W", "_", page_path.removesuffix(".html"))
-                root.screenshot(path=str(SCREENSHOTS / f"largest-transposed-{name}.png"))
-            assert errors == [], errors
-        finally:
-            page.context.close()
-
-
 def check_gradient_state(seen: dict) -> dict[str, int]:
     """Readouts agree; the gradient values drawn are torch.autograd's non-zero ones."""
     q = {k: int(v) for k, v in (pair.split("=") for pair in seen["frame"].split())}
@@ -289,49 +196,6 @@ def check_gradient_state(seen: dict) -> dict[str, int]:
     return q
 
 
-def test_gradient_explorer_every_slider_over_its_range(browser: object, site: Site) -> None:
-    for page_path in GRADIENT_PAGES:
-        page, errors = open_explorers(browser, site, page_path)
-        try:
-            root = page.locator(".convlab-explorer-gradient").first
-            root.scroll_into_view_if_needed()
-            seen = root.evaluate(SEEN)
-            check_gradient_state(seen)
-            assert seen["band"] <= 80, f"empty band of {seen['band']} px at the defaults"
-            tops = {name: s["top"] for name, s in seen["sliders"].items()}
-            visited = set()
-            for name in ("i", "k", "s", "p", "d", "row", "col"):
-                if name == "row":
-                    for big in ("i", "p"):
-                        root.locator(f".convlab-slider-{big} .noUi-handle").press("End")
-                handle = root.locator(f".convlab-slider-{name} .noUi-handle")
-                handle.focus()
-                start = int(float(handle.get_attribute("aria-valuenow")))
-                handle.press("Home")
-                count = int(float(handle.get_attribute("aria-valuemax"))) + 1
-                for step in range(count):
-                    if step:
-                        handle.press("ArrowRight")
-                    seen = root.evaluate(SEEN)
-                    visited.add(tuple(sorted(check_gradient_state(seen).items())))
-                    assert {n: s["top"] for n, s in seen["sliders"].items()} == tops
-                handle.press("Home")
-                for _ in range(start):
-                    handle.press("ArrowRight")
-            assert len(visited) >= 45
-            for name, key in (("k", "End"), ("d", "Home"), ("row", "End"), ("col", "End")):
-                root.locator(f".convlab-slider-{name} .noUi-handle").press(key)
-            q = check_gradient_state(root.evaluate(SEEN))
-            assert (q["i"], q["p"], q["k"]) == (10, 3, 5)
-            if urlparse(site.base).path == "":
-                SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-                name = re.sub(r"\W", "_", page_path.removesuffix(".html"))
-                root.screenshot(path=str(SCREENSHOTS / f"largest-gradient-{name}.png"))
-            assert errors == [], errors
-        finally:
-            page.context.close()
-
-
 PAGE_BUDGET = 1_000_000  # bytes of HTML per page (issue 18)
 
 
@@ -341,3 +205,112 @@ def test_every_page_within_the_page_budget() -> None:
     heavy = {p.relative_to(SITE).as_posix(): p.stat().st_size for p in pages
              if p.stat().st_size > PAGE_BUDGET}
     assert heavy == {}, f"pages over {PAGE_BUDGET:,} bytes: {heavy}"
+
+
+def check_channels_state(seen: dict) -> dict[str, int]:
+    """Readouts agree; the parameter count and each kernel's inputs are nn.Conv2d's."""
+    q = {k: int(v) for k, v in (pair.split("=") for pair in seen["frame"].split())}
+    for name, s in seen["sliders"].items():
+        assert not s["editable"], f"the {name} readout accepts typing"
+        assert s["readout"] == s["valuetext"] == str(q[name]), (name, s, q)
+    assert seen["outside"] == [], f"text outside its SVG at {q}: {seen['outside']}"
+    try:
+        conv = torch.nn.Conv2d(q["cin"], q["cout"], q["k"], groups=q["g"])
+    except ValueError as err:
+        assert seen["refused"] and str(err) in seen["refused"], q
+        return q
+    assert seen["refused"] is None, q
+    params = sum(t.numel() for t in conv.parameters())
+    assert seen["params"].endswith(f"= {params}"), (q, seen["params"])
+    per_group = q["cin"] // q["g"]
+    for o, text in enumerate(seen["reads"]):
+        first = o // (q["cout"] // q["g"]) * per_group
+        span = f"c{first}" + (f"…c{first + per_group - 1}" if per_group > 1 else "")
+        assert text == f"weight[{o}], b[{o}]: reads {span}", (q, text)
+    assert len(seen["reads"]) == conv.weight.shape[0]
+    return q
+
+
+
+
+CHECKS = {"conv": check_conv_state, "gradient": check_gradient_state,
+          "transposed": check_transposed_state, "channels": check_channels_state}
+ORDER = {"conv": ("i", "k", "s", "p", "d", "row", "col"), "channels": ("cin", "cout", "k", "g"),
+         "gradient": ("i", "k", "s", "p", "d", "row", "col"),
+         "transposed": ("i", "k", "s", "p", "op", "d")}
+# Key presses (from the state the traversal leaves) to the largest configuration, what it is,
+# then presses to a configuration PyTorch refuses.
+LARGEST = {
+    "conv": ((("k", "End"), ("d", "Home"), ("s", "Home"), ("row", "End"), ("col", "End")),
+             {"i": 10, "p": 3, "k": 5, "row": 11, "col": 11}),
+    "gradient": ((("k", "End"), ("d", "Home"), ("s", "Home"), ("row", "End"), ("col", "End")),
+                 {"i": 10, "p": 3, "k": 5, "row": 11, "col": 11}),
+    "transposed": ((("i", "End"), ("k", "End"), ("s", "End"), ("op", "End"), ("d", "End")),
+                   {"i": 5, "k": 5, "s": 3, "op": 2, "d": 2}),
+    "channels": ((("cin", "End"), ("cout", "End"), ("k", "End"), ("g", "End")),
+                 {"cin": 4, "cout": 4, "k": 5, "g": 4}),
+}
+REFUSE = {"conv": (("i", "Home"), ("p", "Home"), ("d", "End")),
+          "gradient": (("i", "Home"), ("p", "Home"), ("d", "End")),
+          "transposed": (("s", "Home"), ("d", "Home"), ("op", "End")),
+          "channels": (("cin", "Home"), ("g", "End"))}
+
+
+def press(root: object, moves: tuple[tuple[str, str], ...]) -> None:
+    for name, key in moves:
+        root.locator(f".convlab-slider-{name} .noUi-handle").press(key)
+
+
+@pytest.mark.parametrize(("kind", "page_path"), EXPLORER_PAGES)
+def test_explorer_every_slider_over_its_range(browser: object, site: Site, kind: str,
+                                              page_path: str) -> None:
+    """Every slider from its first to its last value by keyboard (the others where they
+    were; the position sliders on a large output): at each state the readouts, the handles'
+    aria-valuetext and the picture agree, the numbers are PyTorch's, no text leaves its SVG and
+    no slider moves; then the largest configuration (screenshot) and a refused one."""
+    check = CHECKS[kind]
+    page, errors = open_explorers(browser, site, page_path)
+    try:
+        root = page.locator(f".convlab-explorer-{kind}").first
+        root.scroll_into_view_if_needed()
+        seen = root.evaluate(SEEN)
+        check(seen)
+        assert seen["band"] <= 80, f"empty band of {seen['band']} px at the default settings"
+        tops = {name: s["top"] for name, s in seen["sliders"].items()}
+        visited = set()
+        for name in ORDER[kind]:
+            if name == "row":  # a large output, so that the positions have room to move
+                press(root, (("i", "End"), ("p", "End")))
+            handle = root.locator(f".convlab-slider-{name} .noUi-handle")
+            handle.focus()
+            start = int(float(handle.get_attribute("aria-valuenow")))
+            handle.press("Home")
+            count = int(float(handle.get_attribute("aria-valuemax"))) + 1
+            for step in range(count):
+                if step:
+                    handle.press("ArrowRight")
+                seen = root.evaluate(SEEN)
+                visited.add(tuple(sorted(check(seen).items())))
+                moved = {n: s["top"] for n, s in seen["sliders"].items() if s["top"] != tops[n]}
+                assert moved == {}, f"sliders moved under the pointer: {moved}"
+            handle.press("Home")  # back to where it started
+            for _ in range(start):
+                handle.press("ArrowRight")
+        assert len(visited) >= sum(len(v) for v in root.evaluate(
+            "r => JSON.parse(r.querySelector('.convlab-js-picture').dataset.spec).values")
+            .values()) // 2
+        moves, largest = LARGEST[kind]
+        press(root, moves)
+        q = check(root.evaluate(SEEN))
+        assert {name: q[name] for name in largest} == largest
+        if urlparse(site.base).path == "":
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            name = re.sub(r"\W", "_", page_path.removesuffix(".html"))
+            root.screenshot(path=str(SCREENSHOTS / f"largest-{kind}-{name}.png"))
+        press(root, REFUSE[kind])
+        seen = root.evaluate(SEEN)
+        check(seen)
+        assert seen["refused"] and "PyTorch says" in seen["refused"], seen["frame"]
+        assert errors == [], errors
+    finally:
+        page.context.close()

@@ -627,7 +627,8 @@
         html: svg(300, h0, title + ": refused", body.join("")) + refusal(st.error, st.torch),
         state: st };
     }
-    var kx = 110, ox = 470;
+    var kx = Math.max(110, m + textWidth("input: " + cin + " channels", 14) + 14);
+    var ox = kx + 360;
     body.push(label(kx, 18, cout + " kernel" + (cout > 1 ? "s" : "") + ", each " + st.depth +
       "×" + k + "×" + k, " font-size='14'"));
     body.push(label(ox, 18, "output: " + cout + " channel" + (cout > 1 ? "s" : ""),
@@ -635,9 +636,12 @@
     var kernels = "";
     for (o = 0; o < cout; o += 1) {
       var y = top + o * rowH, g = Math.floor(o / (cout / st.g)), size = k * kc;
-      for (j = st.depth - 1; j >= 0; j -= 1) {
+      for (j = st.depth - 1; j > 0; j -= 1) {
         kernels += rect(kx + j * 5, y + j * 5, size, size, GROUP_FILL[g], GROUP_LINE[g]);
       }
+      var slice = [];
+      for (j = 0; j < k; j += 1) { slice.push(new Array(k).fill("")); }
+      kernels += grid(kx, y, slice, kc, GROUP_FILL[g], GROUP_LINE[g], 9);
       var reads = st.reads[o];
       var text = "weight[" + o + "], b[" + o + "]: reads c" + reads[0] +
         (reads.length > 1 ? "…c" + reads[reads.length - 1] : "");

@@ -314,3 +314,70 @@ def test_explorer_every_slider_over_its_range(browser: object, site: Site, kind:
         assert errors == [], errors
     finally:
         page.context.close()
+
+
+@pytest.mark.slow
+def test_page_explorers_in_a_live_kernel(browser: object, tmp_path) -> None:
+    """JupyterLab on 127.0.0.1 (stopped by its PID): run a notebook that shows every page
+    explorer; each draws its picture, and a slider moved by keyboard changes it."""
+    import json
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("from convlab import explore")] + [
+        nbformat.v4.new_code_cell(f"explore.{fn}()") for fn in (
+            "conv_explorer", "channels_explorer", "gradient_explorer",
+            "transposed_conv_explorer")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nbformat.write(nb, tmp_path / "live.ipynb")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    lab = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", "--allow-root", "--no-browser", "--ip=127.0.0.1",
+         f"--port={port}", "--ServerApp.token=convlab", f"--ServerApp.root_dir={tmp_path}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(120):
+            try:
+                with urllib.request.urlopen(
+                        f"http://127.0.0.1:{port}/api/status?token=convlab") as r:
+                    json.load(r)
+                break
+            except OSError:
+                time.sleep(0.5)
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(f"http://127.0.0.1:{port}/lab/tree/live.ipynb?token=convlab")
+        page.wait_for_selector(".jp-Notebook", timeout=120_000)
+        page.wait_for_timeout(3000)
+        page.click(".jp-Notebook")
+        page.keyboard.press("Control+Shift+c")  # the command palette
+        page.keyboard.type("Run All Cells")
+        page.keyboard.press("Enter")
+        for kind in ("conv", "channels", "gradient", "transposed"):
+            picture = page.locator(f".convlab-explorer-{kind} .convlab-js-picture")
+            picture.wait_for(timeout=120_000)
+            page.wait_for_function("p => p.hasAttribute('data-frame')",
+                                   arg=picture.element_handle(), timeout=60_000)
+            before = picture.get_attribute("data-frame")
+            handle = page.locator(f".convlab-explorer-{kind} .noUi-handle").first
+            handle.focus()
+            handle.press("End")
+            after = picture.get_attribute("data-frame")
+            assert after != before, f"{kind}: {before} -> {after}"
+            readout = page.locator(f".convlab-explorer-{kind} .widget-readout").first
+            assert f"={readout.inner_text().strip()}" in after
+        assert errors == [], errors
+        page.close()
+    finally:
+        lab.terminate()
+        lab.wait(timeout=30)

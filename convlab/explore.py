@@ -354,7 +354,7 @@ def conv_explorer(input_sizes: Sequence[int] = CONV_RANGES["i"],
     """
     values = _conv_sliders(CONV_RANGES, input_sizes, kernel_sizes, strides, paddings,
                            dilations)
-    defaults = {"i": 5, "k": 3, "s": 1, "p": 0, "d": 1, "row": 0, "col": 0}
+    defaults = {"i": 6, "k": 3, "s": 1, "p": 0, "d": 1, "row": 0, "col": 0}
     return _page_explorer("conv", "Convolution explorer: move the sliders (or focus one and "
                           "use the arrow keys)", values, defaults, _CONV_LABELS)
 

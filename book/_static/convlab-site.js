@@ -45,6 +45,9 @@
       if (readout && readout.textContent.trim()) {
         handle.setAttribute("aria-valuetext", readout.textContent.trim());
       }
+      /* A SelectionSlider's readout accepts typing but ignores it: keep it read-only so it
+       * always shows the value the picture uses. */
+      if (readout && readout.isContentEditable) { readout.contentEditable = "false"; }
     }
   }
   /* Explorers announce what they show: when a slider changes the frame, the caption of the
@@ -122,7 +125,8 @@
   }
   document.addEventListener("DOMContentLoaded", function () {
     new MutationObserver(schedule).observe(document.body,
-      { childList: true, subtree: true, characterData: true });
+      { childList: true, subtree: true, characterData: true, attributes: true,
+        attributeFilter: ["contenteditable"] });
     schedule();
   });
 })();

@@ -14,6 +14,8 @@ mode on a 390×844 phone screen (``phone_dark_visit``).
   against the page (light and dark); MathJax formulas are not Tab stops but carry assistive
   MathML.
 * Every image has a text alternative that is not its file name (read from the built HTML).
+* Every icon on screen shows its glyph (the theme's Font Awesome webfont; the all-icons script
+  is not loaded, see ``book/_ext/convlab_site.py``).
 * Explorer frame changes are announced by a polite live region.
 
 Screenshots of every chapter in dark mode at 390 px are written to ``_build/screenshots/a11y/``
@@ -169,6 +171,29 @@ def test_formulas_are_read_but_not_tab_stops(visit: Visit) -> None:
     assert counts["formulas"] > 0, "no formula was typeset"
     assert counts["tabStops"] == 0, f"{counts['tabStops']} formulas are Tab stops"
     assert counts["readable"] == counts["formulas"], counts
+
+
+# Every icon on screen (<i class="fa-…">, drawn with the theme's Font Awesome webfont and the
+# glyphs in convlab.css) that shows no glyph: no ::before content, or nothing drawn.
+BLANK_ICONS = """async () => {
+  await document.fonts.ready;
+  return Array.from(document.querySelectorAll('i[class*="fa-"]'))
+    .filter(i => i.getClientRects().length > 0)
+    .filter(i => !/^"\\S+"$/.test(getComputedStyle(i, '::before').content)
+      || i.getBoundingClientRect().width === 0)
+    .map(i => i.className);
+}"""
+
+
+@AT_ROOT
+@pytest.mark.parametrize("page_path", PAGES)
+def test_every_icon_shows_a_glyph(visit: Visit) -> None:
+    blank = visit.page.evaluate(BLANK_ICONS)
+    assert blank == [], f"{visit.page_path}: icons without a glyph: {blank}"
+    loaded = visit.page.evaluate("""() => Array.from(document.fonts)
+        .filter(f => f.family.includes('Font Awesome') && f.status === 'loaded').length""")
+    icons = visit.page.evaluate("""() => document.querySelectorAll('i[class*="fa-"]').length""")
+    assert icons == 0 or loaded > 0, "no Font Awesome webfont was loaded"
 
 
 FOCUSABLE = {

@@ -1,6 +1,7 @@
 # ConvLab — build and test the course.
 #   make book     set up .venv + site JavaScript, execute every chapter, render _build/html
 #   make test     ruff, unit tests, strict book build, browser tests (headless Chromium)
+#   make term     the site for a term without public answers, in _build/term/_build/html
 #   make serve    serve _build/html on http://127.0.0.1:8000
 #   make lab      JupyterLab on the chapters (the .md files open as notebooks)
 #   make student  student (no solutions) and instructor notebooks in _build/notebooks
@@ -17,10 +18,10 @@ PORT ?= 8000
 BUILD_FLAGS := -W -n --keep-going
 
 .DEFAULT_GOAL := help
-.PHONY: help book test lint unit site browser serve lab student assignments bench publish clean prereqs
+.PHONY: help book term test lint unit site browser serve lab student assignments bench publish clean prereqs
 
 help:
-	@sed -n '2,11p' Makefile | sed 's/^# *//'
+	@sed -n '2,12p' Makefile | sed 's/^# *//'
 
 prereqs:
 	@command -v $(PYTHON) >/dev/null 2>&1 || command -v python3 >/dev/null 2>&1 || \
@@ -52,9 +53,9 @@ node_modules/.installed: package.json package-lock.json | prereqs
 # machine shared with other work, torch's default of one thread per core makes a clean build
 # about 1.6x slower and chapter 4's receptive-field cell up to 40x slower. Set here, where the
 # build and the tests start; `import convlab` sets nothing. (`make lab` keeps torch's default.)
-book test lint unit site browser student bench: export OMP_NUM_THREADS := 1
-book test lint unit site browser student bench: export MKL_NUM_THREADS := 1
-book test lint unit site browser student bench: export OPENBLAS_NUM_THREADS := 1
+book term test lint unit site browser student bench: export OMP_NUM_THREADS := 1
+book term test lint unit site browser student bench: export MKL_NUM_THREADS := 1
+book term test lint unit site browser student bench: export OPENBLAS_NUM_THREADS := 1
 
 # A no-change `make book` only checks: _build/.book-built is newer than every input.
 # When an input changed, tools/build_stamp.py first decides whether the cached executions are
@@ -74,6 +75,13 @@ _build/.book-built: $(BOOK_INPUTS) $(VENV)/.installed node_modules/.installed
 
 book: _build/.book-built
 	@echo "Built: _build/html/index.html  (view it with 'make serve')"
+
+# A term without public answers (book/_ext/convlab_term.py): the same book with every solution
+# left out of the pages and no source downloads, in its own output folder so the self-study
+# site in _build/html stays as it is. It reuses the default build's cached executions.
+term: _build/.book-built
+	CONVLAB_TERM=1 $(BIN)/jupyter-book build . $(BUILD_FLAGS) --path-output _build/term
+	@echo "Built: _build/term/_build/html/index.html  (publish this folder for the term)"
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check convlab tests tools bench book/_ext

@@ -1,6 +1,7 @@
 """A learner in JupyterLab: the test starts JupyterLab on 127.0.0.1 (with `make lab`'s settings),
-opens chapter 1 as a notebook in headless Chromium and checks that MyST renders (no raw
-directive text), solutions start collapsed, nothing pops up, and the .md file is unchanged; a
+opens chapter 1 as a notebook in headless Chromium, chooses Run > Run All Cells and checks that
+MyST renders (no raw directive text), solutions stay collapsed, nothing pops up, a slider of the
+first explorer changes its picture live, and the .md file is unchanged; a
 second test checks that saving a chapter from JupyterLab writes the same bytes.
 (JupyterLab still shows the tab as modified once the kernel starts: it writes the kernel's
 `language_info` into the notebook's metadata, by design; jupytext leaves that out of the file.)"""
@@ -10,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -86,7 +88,39 @@ def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+# The text of every rendered markdown cell, without editors and math's hidden copies.
+RENDERED_TEXT = (
+    "n => Array.from(n.querySelectorAll('.jp-MarkdownCell.jp-mod-rendered')).map(e => {"
+    " const c = e.cloneNode(true); c.querySelectorAll('.jp-InputArea-editor, .cm-editor,"
+    " annotation, script, .katex-mathml, mjx-assistive-mml').forEach(x => x.remove());"
+    " return c.textContent; }).join('\\n')")
+SHOWN_CODE = ("n => Array.from(n.querySelectorAll('.jp-InputArea-editor'))"
+              ".map(e => e.textContent).join('\\n')")
+# Every code cell has run: an execution count in its prompt, none queued or running ("[*]").
+# (A collapsed cell's prompt is hidden with its code, and empty: those are left out. Waiting
+# for them too is why a first version of this test waited over 12 minutes for a Run All that
+# had finished in seconds.)
+ALL_RUN = ("n => { const p = Array.from(n.querySelectorAll("
+           "'.jp-CodeCell:not(:has(.jp-InputPlaceholder)) .jp-InputPrompt'))"
+           ".map(e => e.textContent.trim());"
+           " return p.length > 0 && p.every(t => /^\\[\\d+\\]:$/.test(t)); }")
+# What an explorer shows: its visible frames' markup.
+DISPLAYED = ("root => Array.from(root.querySelectorAll('[data-frame]'))"
+             ".filter(e => e.offsetParent !== null).map(e => e.outerHTML).join('')")
+SOLUTION_LINE = "span = d * (k - 1) + 1"
+
+
+def _assert_reads_right(notebook) -> None:  # noqa: ANN001 (a Playwright Locator)
+    """MyST renders (no raw directive text) and the solutions' code is collapsed."""
+    assert notebook.locator(".jp-MarkdownCell.jp-mod-rendered").count() > 40
+    text = notebook.evaluate(RENDERED_TEXT)
+    assert not [raw for raw in RAW_DIRECTIVE_TEXT if raw in text]
+    assert SOLUTION_LINE not in notebook.evaluate(SHOWN_CODE)
+    assert notebook.locator(".jp-Cell .jp-InputPlaceholder").count() >= 4
+
+
 def test_a_chapter_reads_and_runs_in_jupyterlab(lab: str) -> None:
+    """A learner opens chapter 1, chooses Run > Run All Cells and plays with the first explorer."""
     from playwright.sync_api import sync_playwright
 
     before = _digest(CHAPTER)
@@ -103,25 +137,38 @@ def test_a_chapter_reads_and_runs_in_jupyterlab(lab: str) -> None:
 
         # No news pop-up covers the chapter.
         assert page.locator(".jp-toast-message", has_text="news").count() == 0
+        _assert_reads_right(notebook)
 
-        # MyST renders: no directive shows as raw text in the rendered markdown.
-        text = notebook.evaluate(
-            "n => Array.from(n.querySelectorAll('.jp-MarkdownCell.jp-mod-rendered')).map(e => {"
-            " const c = e.cloneNode(true); c.querySelectorAll('.jp-InputArea-editor, .cm-editor,"
-            " annotation, script, .katex-mathml, mjx-assistive-mml').forEach(x => x.remove());"
-            " return c.textContent; }).join('\\n')")
-        assert notebook.locator(".jp-MarkdownCell.jp-mod-rendered").count() > 40
-        assert not [raw for raw in RAW_DIRECTIVE_TEXT if raw in text]
+        # Run > Run All Cells, as a learner does; wait until every code cell has run.
+        page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+        page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+        started = time.monotonic()
+        page.wait_for_function(f"({ALL_RUN})(document.querySelector("
+                               f"'.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook'))",
+                               timeout=300_000, polling=1000)
+        print(f"Run All Cells on {CHAPTER.name}: {time.monotonic() - started:.1f} s")
+        errors = notebook.locator(".jp-OutputArea-output[data-mime-type="
+                                  "'application/vnd.jupyter.stderr']").count()
+        print(f"error outputs: {errors}")
+        _assert_reads_right(notebook)   # running shows no solution and no raw directive
 
-        # Solutions start collapsed: their code is not shown.
-        solution_line = "span = d * (k - 1) + 1"
-        assert solution_line not in notebook.evaluate(
-            "n => Array.from(n.querySelectorAll('.jp-InputArea-editor'))"
-            ".map(e => e.textContent).join('\\n')")
-        assert notebook.locator(".jp-Cell .jp-InputPlaceholder").count() >= 4
-
+        # The first explorer: moving a slider changes the picture, live.
+        explorer = notebook.locator(".convlab-explorer").first
+        explorer.scroll_into_view_if_needed()
+        handle = explorer.locator(".noUi-handle[role=slider]").first
+        handle.wait_for()
+        shown = explorer.evaluate(DISPLAYED)
+        assert shown, "the explorer shows no picture"
+        value = handle.get_attribute("aria-valuenow")
+        handle.focus()
+        handle.press("ArrowRight")
+        if handle.get_attribute("aria-valuenow") == value:   # already at the end
+            handle.press("ArrowLeft")
+        assert handle.get_attribute("aria-valuenow") != value, "the slider did not move"
+        page.wait_for_function(f"([root, before]) => ({DISPLAYED})(root) !== before",
+                               arg=[explorer.element_handle(), shown], timeout=10_000)
         browser.close()
-    assert _digest(CHAPTER) == before, "opening the chapter changed the .md file"
+    assert _digest(CHAPTER) == before, "opening and running the chapter changed the .md file"
 
 
 def test_saving_a_chapter_from_jupyterlab_writes_the_same_file() -> None:

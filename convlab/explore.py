@@ -4,7 +4,7 @@ Every explorer is a ``VBox`` of ipywidgets ``SelectionSlider``s and a picture. T
 make the picture, both keeping the rule that every number a reader sees equals what PyTorch
 computes (GUIDE.md section 3); which explorer takes which route:
 
-* **frames** (``receptive_field_explorer``, ``image_kernel_explorer``):
+* **frames** (``receptive_field_explorer``):
   every picture is computed in Python when the cell runs (numbers from PyTorch or
   :mod:`convlab.arithmetic`, drawn by :mod:`convlab.draw`) and put into nested
   ``ipywidgets.Stack`` containers, one level per slider, ``jslink``-ed to the sliders: moving a
@@ -13,12 +13,13 @@ computes (GUIDE.md section 3); which explorer takes which route:
   Frames, stacks and links are lean subclasses (:class:`Frame`, :class:`FrameStack`,
   :class:`FrameLink`) that leave default-valued traits out of the page.
 * **route (b), computed in the page** (``conv_explorer``, ``transposed_conv_explorer``,
-  ``gradient_explorer``, ``channels_explorer``): a :class:`PageExplorer`.
+  ``gradient_explorer``, ``channels_explorer``, ``image_kernel_explorer``): a
+  :class:`PageExplorer`.
   ``convlab/explorers.js`` (sent with the widget as a second output of the cell) reads the
   sliders, computes the numbers and draws them; ``tests/test_explorers_js.py`` runs that code
   in node on **every** state of the slider ranges (:data:`CONV_RANGES`,
   :data:`TRANSPOSED_RANGES`, :data:`GRADIENT_RANGES`,
-  :data:`CHANNELS_RANGES`) and compares
+  :data:`CHANNELS_RANGES`, :data:`IMAGE_RANGES`) and compares
   with PyTorch: 0 mismatches. Texts PyTorch produces (its error messages for the transposed
   convolution) are computed here with torch and only shown by the script. Explorers refuse
   slider values outside the tested ranges.
@@ -531,37 +532,45 @@ def transposed_conv_explorer(input_sizes: Sequence[int] = TRANSPOSED_RANGES["i"]
 # ---------------------------------------------------------------------------------------------
 
 
-_CAPTION = "margin:0;padding:2px 0;text-align:left"  # inline: the book theme pads figcaptions
+#: Slider ranges of the image kernel explorer whose every state ``tests/test_explorers_js.py``
+#: proves equal to ``F.conv2d`` on the photograph (every output value and every gray drawn).
+IMAGE_RANGES: dict[str, tuple[int, ...]] = {"s": (1, 2, 3), "p": (0, 1, 2, 3), "d": (1, 2, 3)}
+
+
+def image_data(size: int = 64) -> dict[str, Any]:
+    """What the image kernel explorer's script reads: the photograph (:func:`draw.photo`) as
+    8-bit grays row by row with its height and width, and the named kernels' weights."""
+    x = draw.photo(size)
+    pixels = (x * 255).round().to(torch.int64)
+    h, w = x.shape
+    return {"image": {"h": int(h), "w": int(w), "pixels": pixels.flatten().tolist()},
+            "kernels": {name: [list(row) for row in weights]
+                        for name, weights in draw.IMAGE_KERNELS.items()}}
 
 
 def image_kernel_explorer(kernels: Sequence[str] = tuple(draw.IMAGE_KERNELS),
-                          strides: Sequence[int] = (1, 2), paddings: Sequence[int] = (0, 1),
-                          size: int = 64) -> widgets.VBox:
-    """A kernel (identity, box blur, Gaussian, Sobel x/y, sharpen, Laplacian), stride and
-    padding applied with ``F.conv2d`` to a grayscale photograph from matplotlib's sample data
-    (ch1); shows the input, the output image (small PNG) and its shape."""
-    ex = _Explorer()
-    ex.slider("kernel", "kernel", kernels, "sobel-x")
-    ex.slider("s", "stride s", strides, 1)
-    ex.slider("p", "padding p", paddings, 1)
-    x = draw.photo(size)
-    src = base64.b64encode(draw.png_bytes(x)).decode("ascii")
-    h, w = x.shape
-    original = widgets.HTML(
-        f"<figure style='margin:0 12px 0 0;padding:0'><img src='data:image/png;base64,{src}' "
-        f"width='{2 * w}' height='{2 * h}' alt='input photograph, grayscale, {h}×{w}' "
-        f"style='image-rendering:pixelated;display:block;margin:0'/>"
-        f"<figcaption style='{_CAPTION}'>input {h}×{w}</figcaption></figure>",
-        layout=ex.layout, style=ex.style)
+                          strides: Sequence[int] = IMAGE_RANGES["s"],
+                          paddings: Sequence[int] = IMAGE_RANGES["p"],
+                          dilations: Sequence[int] = IMAGE_RANGES["d"],
+                          size: int = 64) -> PageExplorer:
+    """A kernel (identity, box blur, Gaussian, Sobel x/y, sharpen, Laplacian), stride, padding
+    and dilation applied to a grayscale photograph from matplotlib's sample data (ch1); shows
+    the input, the output image and ``F.conv2d``'s output shape.
 
-    def make(q: dict[str, Any]) -> str:
-        y, img = draw.photo_conv(q["kernel"], q["s"], q["p"], image=x)
-        weights = " ".join("[" + " ".join(draw.num(v) for v in row) + "]"
-                           for row in draw.IMAGE_KERNELS[q["kernel"]])
-        caption = (f"{q['kernel']} kernel {weights}, stride {q['s']}, padding {q['p']}: "
-                   f"F.conv2d output shape {tuple(y.shape)}")
-        return (f"<figure style='margin:0;padding:0'>{img}<figcaption style='{_CAPTION}'>"
-                f"{draw._e(caption)}</figcaption></figure>")
-
-    pictures = widgets.HBox([original, ex.tree(["kernel", "s", "p"], make)])
-    return ex.root("Image kernel explorer: a kernel slid over a photograph", [pictures])
+    Route (b): the photograph is embedded once (8-bit grays, ``size`` pixels wide);
+    ``explorers.js`` convolves it in the page and draws the output (edge kernels scaled from
+    black to white, others clipped to [0, 1], as :func:`draw.png_bytes`);
+    ``tests/test_explorers_js.py`` proves every output value and every gray drawn equal to
+    ``F.conv2d`` on every state of :data:`IMAGE_RANGES` and every kernel.
+    """
+    kernels = tuple(kernels)
+    unknown = [k for k in kernels if k not in draw.IMAGE_KERNELS]
+    if not kernels or unknown:
+        raise ValueError(f"kernels {unknown or 'none'}: choose among {sorted(draw.IMAGE_KERNELS)}")
+    given = {"s": strides, "p": paddings, "d": dilations}
+    values: dict[str, tuple[Any, ...]] = {"kernel": kernels}
+    values |= {name: _within(name, v, IMAGE_RANGES[name]) for name, v in given.items()}
+    defaults = {"kernel": "sobel-x", "s": 1, "p": 1, "d": 1}
+    labels = {"kernel": "kernel", "s": "stride s", "p": "padding p", "d": "dilation d"}
+    return _page_explorer("image", "Image kernel explorer: a kernel slid over a photograph",
+                          values, defaults, labels, image_data(size))

@@ -181,6 +181,7 @@
 
   /* explicit colours: the pictures are light in the theme's dark mode too */
   var CODE = "color:#111;background:#F3F3F3;font-size:12px";
+  var CAPTION = "margin:0;padding:2px 0;text-align:left;font-size:13px;color:#111";
   var TEXT = "margin:4px 0 0;font-size:13px;line-height:1.45;max-width:" + COLUMN +
     "px;color:#111;background:#fff";
 
@@ -666,6 +667,110 @@
         esc(formula) + "</b>. " + esc(caption) + "</p>", state: st };
   }
 
+  /* ---------------------------------------------------------------- image kernels (ch1) */
+
+  /**
+   * F.conv2d of an h×w grayscale image (8-bit values, row by row; the input is value/255) with
+   * a 3×3 (or any square) kernel, stride s, zero padding p and dilation d, in doubles. Returns
+   * the output height, width and rows.
+   */
+  function imageConv(pixels, h, w, kernel, s, p, d) {
+    var k = kernel.length, span = d * (k - 1) + 1;
+    var oh = Math.floor((h + 2 * p - span) / s) + 1, ow = Math.floor((w + 2 * p - span) / s) + 1;
+    var y = [];
+    for (var r = 0; r < oh; r += 1) {
+      var row = [];
+      for (var c = 0; c < ow; c += 1) {
+        var sum = 0;
+        for (var u = 0; u < k; u += 1) {
+          var a = r * s + u * d - p;
+          if (a < 0 || a >= h) { continue; }
+          for (var v = 0; v < k; v += 1) {
+            var b = c * s + v * d - p;
+            if (b >= 0 && b < w) { sum += kernel[u][v] * (pixels[a * w + b] / 255); }
+          }
+        }
+        row.push(sum);
+      }
+      y.push(row);
+    }
+    return { h: oh, w: ow, y: y };
+  }
+
+  /** Round half to even, as torch.round. */
+  function roundEven(v) {
+    var f = Math.floor(v), diff = v - f;
+    if (diff > 0.5) { return f + 1; }
+    if (diff < 0.5) { return f; }
+    return f % 2 === 0 ? f : f + 1;
+  }
+
+  /**
+   * The 8-bit grays shown for y, row by row (convlab.draw.png_bytes): with normalise the
+   * smallest value is black and the largest white, otherwise values are clipped to [0, 1].
+   */
+  function imageGray(y, normalise) {
+    var flat = [].concat.apply([], y), lo = 0, hi = 1;
+    if (normalise) {
+      lo = Math.min.apply(null, flat);
+      hi = Math.max.apply(null, flat);
+    }
+    return flat.map(function (v) {
+      var t = normalise ? (hi > lo ? (v - lo) / (hi - lo) : 0) : v;
+      return roundEven(Math.min(1, Math.max(0, t)) * 255);
+    });
+  }
+
+  /** An <img> of 8-bit grays (h×w) drawn at scale, through a canvas (browser only). */
+  function grayImage(gray, h, w, scale, alt, cls) {
+    var canvas = document.createElement("canvas");
+    canvas.width = w;
+    canvas.height = h;
+    var ctx = canvas.getContext("2d");
+    var data = ctx.createImageData(w, h);
+    for (var n = 0; n < gray.length; n += 1) {
+      data.data[4 * n] = data.data[4 * n + 1] = data.data[4 * n + 2] = gray[n];
+      data.data[4 * n + 3] = 255;
+    }
+    ctx.putImageData(data, 0, 0);
+    return "<img class='" + cls + "' src='" + canvas.toDataURL("image/png") + "' alt='" +
+      esc(alt) + "' width='" + w * scale + "' height='" + h * scale + "' data-width='" + w +
+      "' data-height='" + h + "' style='image-rendering:pixelated;display:block;margin:0'/>";
+  }
+
+  /** The image kernel explorer's picture (ch1) for slider values q. */
+  function drawImage(q, spec) {
+    var img = spec.image, kernel = spec.kernels[q.kernel];
+    var st = imageConv(img.pixels, img.h, img.w, kernel, q.s, q.p, q.d);
+    var edge = q.kernel !== "sharpen" && [].concat.apply([], kernel).some(function (v) {
+      return v < 0;
+    });
+    var gray = imageGray(st.y, edge);
+    var scale = Math.max(2, Math.floor(2 * img.w / st.w)); /* about as wide as the input */
+    var shape = "(" + st.h + ", " + st.w + ")";
+    var weights = kernel.map(function (row) {
+      return "[" + row.map(function (v) { return String(Math.round(v * 1e4) / 1e4); })
+        .join(" ") + "]";
+    }).join(" ");
+    var figure = "margin:0 12px 0 0;padding:0";
+    var html = "<div style='display:flex;flex-wrap:wrap;align-items:flex-start;color:#111;" +
+      "background:#fff'><figure style='" + figure + "'>" +
+      (spec.inputImage = spec.inputImage || grayImage(img.pixels, img.h, img.w, 2,
+        "input photograph, grayscale, " + img.h + "×" + img.w, "convlab-image-input")) +
+      "<figcaption style='" + CAPTION + "'>input " + img.h + "×" + img.w + "</figcaption>" +
+      "</figure><figure style='" + figure + "'>" +
+      grayImage(gray, st.h, st.w, scale, q.kernel + " kernel, stride " + q.s + ", padding " +
+        q.p + ", dilation " + q.d + ": output " + st.h + "×" + st.w, "convlab-image-output") +
+      "<figcaption style='" + CAPTION + "'>output " + st.h + "×" + st.w +
+      (scale !== 2 ? " (drawn ×" + scale + ")" : "") + "</figcaption></figure></div>" +
+      "<p class='convlab-caption' style='" + TEXT + "'><b class='convlab-shape'>F.conv2d " +
+      "output shape " + esc(shape) + "</b>: " + esc(q.kernel) + " kernel " + esc(weights) +
+      ", stride " + q.s + ", padding " + q.p + ", dilation " + q.d + " (the window spans " +
+      (q.d * 2 + 1) + " pixels). " + (edge ? "Negative weights: shown scaled, the smallest " +
+        "value black and the largest white." : "Shown clipped to [0, 1].") + "</p>";
+    return { frame: frameText(q, ["kernel", "s", "p", "d"]), html: html, state: st };
+  }
+
   function frameText(q, names) {
     return names.map(function (name) { return name + "=" + q[name]; }).join(" ");
   }
@@ -677,7 +782,7 @@
   }
   var LIMITS = { conv: lastCell, gradient: lastCell };
   var DRAW = { conv: drawConv, transposed: drawTransposed, gradient: drawGradient,
-    channels: drawChannels };
+    channels: drawChannels, image: drawImage };
 
   /* ---------------------------------------------------------------- binding to sliders */
 
@@ -764,6 +869,7 @@
   return { exampleInput: exampleInput, exampleKernel: exampleKernel, pad: pad, conv: conv,
     convTerms: convTerms, drawConv: drawConv,
     transposed: transposed, drawTransposed: drawTransposed, gradient: gradient,
-    drawGradient: drawGradient, channels: channels, drawChannels: drawChannels, limits: LIMITS,
+    drawGradient: drawGradient, channels: channels, drawChannels: drawChannels,
+    imageConv: imageConv, imageGray: imageGray, roundEven: roundEven, limits: LIMITS,
     start: start };
 });

@@ -20,14 +20,14 @@ EXPLORERS = {
     "channels": explore.channels_explorer,
     "receptive_field": explore.receptive_field_explorer,
     "transposed": explore.transposed_conv_explorer,
-    "image_kernel": explore.image_kernel_explorer,
+    "image": explore.image_kernel_explorer,
     "gradient": explore.gradient_explorer,
 }
 BUDGET = 400_000  # bytes of embedded widget state per explorer (a page must stay < 1.5 MB)
 
 
 #: Explorers drawn in the page by explorers.js (route (b)); the others switch precomputed frames.
-PAGE_EXPLORERS = {"channels", "conv", "gradient", "transposed"}
+PAGE_EXPLORERS = {"channels", "conv", "gradient", "image", "transposed"}
 
 
 @pytest.fixture(scope="module", params=sorted(set(EXPLORERS) - PAGE_EXPLORERS))
@@ -136,17 +136,22 @@ def test_lean_widgets_sync_only_what_the_browser_needs():
     assert "titles" not in s.get_state()
 
 
-def test_image_kernel_explorer_shapes():
+def test_image_kernel_explorer_embeds_the_photograph_once():
     root = explore.image_kernel_explorer()
-    links = _link_map(root)
+    spec = root.convlab_spec
+    assert spec["values"] == {"kernel": list(explore.draw.IMAGE_KERNELS), "s": [1, 2, 3],
+                              "p": [0, 1, 2, 3], "d": [1, 2, 3]}
     x = explore.draw.photo(64)
-    for index, labels in _combos(root):
-        s, p = int(labels["s"]), int(labels["p"])
-        text = " ".join(f.value for f in _shown(root.children[-1], links, index))
-        w = torch.zeros(1, 1, 3, 3)
-        shape = tuple(F.conv2d(x[None, None], w, stride=s, padding=p).shape[-2:])
-        assert f"output shape {shape}" in text
-        assert text.count("data:image/png;base64,") >= 1
+    image = spec["image"]
+    assert (image["h"], image["w"]) == tuple(x.shape)
+    assert torch.equal(torch.tensor(image["pixels"]).view(x.shape) / 255.0, x)
+    assert spec["kernels"]["sobel-x"] == [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]
+    small = explore.image_kernel_explorer(kernels=("identity",), strides=(2,), dilations=(3,))
+    assert small.convlab_spec["values"]["d"] == [3]
+    with pytest.raises(ValueError, match=r"kernels \['emboss'\]: choose among"):
+        explore.image_kernel_explorer(kernels=("identity", "emboss"))
+    with pytest.raises(ValueError, match=r"slider 'd': values \[4\] are outside 1…3"):
+        explore.image_kernel_explorer(dilations=(4,))
 
 
 def test_receptive_field_explorer_shows_r_per_layer():

@@ -24,6 +24,7 @@ pytestmark = [pytest.mark.site, pytest.mark.browser]
 
 #: kind -> the chapter that shows it (every explorer is also on book/explorers.html)
 CHAPTER = {"conv": "book/01_convolution.html", "channels": "book/02_multichannel_kernels.html",
+           "image": "book/01_convolution.html",
            "gradient": "book/03_detach_and_autograd.html",
            "transposed": "book/05_transposed_convolution.html"}
 EXPLORER_PAGES = [(kind, page) for kind, chapter in sorted(CHAPTER.items())
@@ -31,7 +32,7 @@ EXPLORER_PAGES = [(kind, page) for kind, chapter in sorted(CHAPTER.items())
 
 # What the reader sees in one explorer: slider readouts and handles, the picture's data-frame,
 # the drawn output numbers, the multiply-add's result, a refusal, texts outside their SVG.
-SEEN = """root => {
+SEEN = """async root => {
   const sliders = {};
   for (const box of root.querySelectorAll('[class*="convlab-slider-"]')) {
     const name = Array.from(box.classList).find(c => c.startsWith('convlab-slider-'))
@@ -60,7 +61,22 @@ SEEN = """root => {
   const pic = picture.getBoundingClientRect();
   const last = Array.from(picture.children).map(c => c.getBoundingClientRect().bottom);
   band = Math.max(band, root.getBoundingClientRect().bottom - Math.max(...last));
-  return {sliders, frame: picture.getAttribute('data-frame'),
+  const drawn = picture.querySelector('.convlab-image-output');
+  let image = null;
+  if (drawn) {  // the grays actually painted, read back through a canvas
+    await drawn.decode();
+    const c = document.createElement('canvas');
+    c.width = Number(drawn.dataset.width);
+    c.height = Number(drawn.dataset.height);
+    const ctx = c.getContext('2d');
+    ctx.drawImage(drawn, 0, 0, c.width, c.height);
+    const px = ctx.getImageData(0, 0, c.width, c.height).data;
+    image = {h: c.height, w: c.width,
+             gray: Array.from({length: c.width * c.height}, (_, n) => px[4 * n])};
+  }
+  return {sliders, image,
+          shape: (picture.querySelector('.convlab-shape') || {}).textContent || null,
+          frame: picture.getAttribute('data-frame'),
           output: Array.from(picture.querySelectorAll('.convlab-output text'))
             .map(t => Number(t.textContent)),
           gradient: Array.from(picture.querySelectorAll('.convlab-gradient text'))
@@ -232,12 +248,35 @@ def check_channels_state(seen: dict) -> dict[str, int]:
 
 
 
+def check_image_state(seen: dict) -> dict[str, int | str]:
+    """Readouts agree; the output shape and every gray painted are F.conv2d's (float64) on the
+    photograph, shown as draw.png_bytes shows it."""
+    q: dict[str, int | str] = {k: v for k, v in (pair.split("=") for pair in
+                                                 seen["frame"].split())}
+    for name, s in seen["sliders"].items():
+        assert not s["editable"], f"the {name} readout accepts typing"
+        assert s["readout"] == s["valuetext"] == str(q[name]), (name, s, q)
+    q = {"kernel": q["kernel"], **{n: int(q[n]) for n in ("s", "p", "d")}}
+    assert seen["outside"] == [], f"text outside its SVG at {q}: {seen['outside']}"
+    x = ((draw.photo() * 255).round().to(torch.float64) / 255)[None, None]  # its 8-bit grays
+    w = torch.tensor(draw.IMAGE_KERNELS[q["kernel"]], dtype=torch.float64)[None, None]
+    y = F.conv2d(x, w, stride=q["s"], padding=q["p"], dilation=q["d"])[0, 0]
+    assert seen["shape"] == f"F.conv2d output shape {tuple(y.shape)}", (q, seen["shape"])
+    if any(v < 0 for row in draw.IMAGE_KERNELS[q["kernel"]] for v in row) and \
+            q["kernel"] != "sharpen":
+        y = (y - y.min()) / (y.max() - y.min())
+    gray = (y.clamp(0, 1) * 255).round().to(torch.int64)
+    assert [seen["image"]["h"], seen["image"]["w"]] == list(gray.shape), q
+    assert seen["image"]["gray"] == gray.flatten().tolist(), f"grays painted at {q}"
+    return q
+
 
 CHECKS = {"conv": check_conv_state, "gradient": check_gradient_state,
-          "transposed": check_transposed_state, "channels": check_channels_state}
+          "transposed": check_transposed_state, "channels": check_channels_state,
+          "image": check_image_state}
 ORDER = {"conv": ("i", "k", "s", "p", "d", "row", "col"), "channels": ("cin", "cout", "k", "g"),
          "gradient": ("i", "k", "s", "p", "d", "row", "col"),
-         "transposed": ("i", "k", "s", "p", "op", "d")}
+         "transposed": ("i", "k", "s", "p", "op", "d"), "image": ("kernel", "s", "p", "d")}
 # Key presses (from the state the traversal leaves) to the largest configuration, what it is,
 # then presses to a configuration PyTorch refuses.
 LARGEST = {
@@ -249,11 +288,15 @@ LARGEST = {
                    {"i": 5, "k": 5, "s": 3, "op": 2, "d": 2}),
     "channels": ((("cin", "End"), ("cout", "End"), ("k", "End"), ("g", "End")),
                  {"cin": 4, "cout": 4, "k": 5, "g": 4}),
+    "image": ((("s", "Home"), ("p", "End"), ("d", "Home")), {"s": 1, "p": 3, "d": 1}),
 }
 REFUSE = {"conv": (("i", "Home"), ("p", "Home"), ("d", "End")),
           "gradient": (("i", "Home"), ("p", "Home"), ("d", "End")),
           "transposed": (("s", "Home"), ("d", "Home"), ("op", "End")),
-          "channels": (("cin", "Home"), ("g", "End"))}
+          "channels": (("cin", "Home"), ("g", "End")),
+          # no state of the image explorer is refused: its 3×3 kernel, dilated 3, spans 7
+          # pixels of a 64×75 photograph
+          "image": ()}
 
 
 def press(root: object, moves: tuple[tuple[str, str], ...]) -> None:
@@ -307,10 +350,11 @@ def test_explorer_every_slider_over_its_range(browser: object, site: Site, kind:
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
             name = re.sub(r"\W", "_", page_path.removesuffix(".html"))
             root.screenshot(path=str(SCREENSHOTS / f"largest-{kind}-{name}.png"))
-        press(root, REFUSE[kind])
-        seen = root.evaluate(SEEN)
-        check(seen)
-        assert seen["refused"] and "PyTorch says" in seen["refused"], seen["frame"]
+        if REFUSE[kind]:
+            press(root, REFUSE[kind])
+            seen = root.evaluate(SEEN)
+            check(seen)
+            assert seen["refused"] and "PyTorch says" in seen["refused"], seen["frame"]
         assert errors == [], errors
     finally:
         page.context.close()
@@ -333,7 +377,7 @@ def test_page_explorers_in_a_live_kernel(browser: object, tmp_path) -> None:
     nb.cells = [nbformat.v4.new_code_cell("from convlab import explore")] + [
         nbformat.v4.new_code_cell(f"explore.{fn}()") for fn in (
             "conv_explorer", "channels_explorer", "gradient_explorer",
-            "transposed_conv_explorer")]
+            "transposed_conv_explorer", "image_kernel_explorer")]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                  "language": "python"}
     nbformat.write(nb, tmp_path / "live.ipynb")
@@ -363,7 +407,7 @@ def test_page_explorers_in_a_live_kernel(browser: object, tmp_path) -> None:
         page.keyboard.press("Control+Shift+c")  # the command palette
         page.keyboard.type("Run All Cells")
         page.keyboard.press("Enter")
-        for kind in ("conv", "channels", "gradient", "transposed"):
+        for kind in ("conv", "channels", "gradient", "transposed", "image"):
             picture = page.locator(f".convlab-explorer-{kind} .convlab-js-picture")
             picture.wait_for(timeout=120_000)
             page.wait_for_function("p => p.hasAttribute('data-frame')",

@@ -232,3 +232,46 @@ console.log(JSON.stringify(out));
                 or js["params"] != params or js["reads"] != reads):
             mismatches.append((cin, cout, k, g, "conv"))
     assert mismatches == [], f"{len(mismatches)} mismatches, first: {mismatches[:5]}"
+
+
+IMAGE_STATES = list(itertools.product(draw.IMAGE_KERNELS, *explore.IMAGE_RANGES.values()))
+
+
+def test_image_every_state_equals_f_conv2d() -> None:
+    """Every output value (float64 F.conv2d of the embedded photograph) and every gray drawn
+    (draw.png_bytes' mapping of F.conv2d's output), for every kernel, stride, padding and
+    dilation of the image kernel explorer."""
+    data = explore.image_data()
+    img = data["image"]
+    states = json.dumps(IMAGE_STATES)
+    got = run_node(f"""
+const data = {json.dumps(data)};
+const img = data.image, out = {{}};
+for (const [name, s, p, d] of {states}) {{
+  const st = api.imageConv(img.pixels, img.h, img.w, data.kernels[name], s, p, d);
+  const edge = name !== 'sharpen' && data.kernels[name].flat().some(v => v < 0);
+  out[[name, s, p, d].join(',')] = {{h: st.h, w: st.w, y: st.y, gray: api.imageGray(st.y, edge)}};
+}}
+console.log(JSON.stringify(out));
+""")
+    assert len(got) == len(IMAGE_STATES) == 7 * 3 * 4 * 3
+    x = torch.tensor(img["pixels"], dtype=torch.float64).view(1, 1, img["h"], img["w"]) / 255
+    assert torch.equal(x[0, 0].float(), draw.photo())  # the embedded grays are the photograph
+    mismatches = []
+    for name, s, p, d in IMAGE_STATES:
+        js = got[f"{name},{s},{p},{d}"]
+        w = torch.tensor(draw.IMAGE_KERNELS[name], dtype=torch.float64)[None, None]
+        y = F.conv2d(x, w, stride=s, padding=p, dilation=d)[0, 0]
+        shown = torch.tensor(js["y"], dtype=torch.float64)
+        if [js["h"], js["w"]] != list(y.shape) or not torch.allclose(shown, y, rtol=0,
+                                                                        atol=1e-12):
+            mismatches.append((name, s, p, d, "output"))
+            continue
+        edge = any(v < 0 for row in draw.IMAGE_KERNELS[name] for v in row) and name != "sharpen"
+        if edge:
+            lo, hi = y.min(), y.max()
+            y = (y - lo) / (hi - lo) if hi > lo else torch.zeros_like(y)
+        gray = (y.clamp(0, 1) * 255).round().to(torch.int64).flatten().tolist()
+        if js["gray"] != gray:
+            mismatches.append((name, s, p, d, "grays"))
+    assert mismatches == [], f"{len(mismatches)} mismatches, first: {mismatches[:5]}"

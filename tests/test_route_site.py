@@ -14,10 +14,11 @@ import re
 import pytest
 import torch
 import torch.nn.functional as F
+from test_site import CHAPTERS, open_page
+
+from convlab.channel_window import example_channels
 
 from conftest import SITE, Site
-from convlab.channel_window import example_channels
-from test_site import CHAPTERS, open_page
 
 pytestmark = pytest.mark.site
 

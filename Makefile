@@ -4,6 +4,7 @@
 #   make serve    serve _build/html on http://127.0.0.1:8000
 #   make lab      JupyterLab on the chapters (the .md files open as notebooks)
 #   make student  student (no solutions) and instructor notebooks in _build/notebooks
+#   make assignments  an nbgrader course folder in _build/course (see book/instructors.md)
 #   make bench    benchmarks (print figures and ratios)
 #   make publish  push _build/html to the gh-pages branch (ghp-import)
 #   make clean    remove _build (keeps .venv and node_modules)
@@ -16,10 +17,10 @@ PORT ?= 8000
 BUILD_FLAGS := -W -n --keep-going
 
 .DEFAULT_GOAL := help
-.PHONY: help book test lint unit site browser serve lab student bench publish clean prereqs
+.PHONY: help book test lint unit site browser serve lab student assignments bench publish clean prereqs
 
 help:
-	@sed -n '2,10p' Makefile | sed 's/^# *//'
+	@sed -n '2,11p' Makefile | sed 's/^# *//'
 
 prereqs:
 	@command -v $(PYTHON) >/dev/null 2>&1 || command -v python3 >/dev/null 2>&1 || \
@@ -46,23 +47,32 @@ node_modules/.installed: package.json package-lock.json | prereqs
 	npm ci --no-audit --no-fund --ignore-scripts
 	@touch $@
 
-# jupyter-cache re-executes a chapter only when its own cells change. When the convlab package
-# (which draws the figures and explorers) or the site extension changes, start from a clean
-# build instead. The stamp holds a hash of their contents (not file times, which a fresh clone
-# or a restored CI cache would get wrong).
-CONVLAB_SOURCES := $(sort $(wildcard convlab/*.py convlab/*.js book/_ext/*.py))
-.PHONY: convlab-stamp
-convlab-stamp:
-	@mkdir -p _build
-	@h=$$(cat $(CONVLAB_SOURCES) | sha256sum | cut -d' ' -f1); \
-	  if [ "$$(cat _build/.convlab-stamp 2>/dev/null)" != "$$h" ]; then \
-	    echo "convlab changed: clean build"; \
-	    rm -rf _build/.jupyter_cache _build/.doctrees _build/html; \
-	    echo "$$h" > _build/.convlab-stamp; \
-	  fi
+# Torch (and numpy's BLAS) run on one thread in the build, in the notebook kernels it starts
+# (they inherit the environment) and in the tests. The course's tensors are tiny: on a 2-core
+# machine shared with other work, torch's default of one thread per core makes a clean build
+# about 1.6x slower and chapter 4's receptive-field cell up to 40x slower. Set here, where the
+# build and the tests start; `import convlab` sets nothing. (`make lab` keeps torch's default.)
+book test lint unit site browser student bench: export OMP_NUM_THREADS := 1
+book test lint unit site browser student bench: export MKL_NUM_THREADS := 1
+book test lint unit site browser student bench: export OPENBLAS_NUM_THREADS := 1
 
-book: $(VENV)/.installed node_modules/.installed convlab-stamp
+# A no-change `make book` only checks: _build/.book-built is newer than every input.
+# When an input changed, tools/build_stamp.py first decides whether the cached executions are
+# still valid: it hashes the *code* of convlab and the site extension (syntax trees without
+# docstrings, plus JS/CSS), so a comment, a docstring or a revert costs no clean build. Then
+# jupyter-cache re-executes only the chapters whose cells changed.
+BOOK_INPUTS := _config.yml _toc.yml requirements.txt package-lock.json tools/make_student.py \
+  tools/build_stamp.py $(wildcard book/*.md book/_ext/*.py book/_static/* \
+  convlab/*.py convlab/*.js convlab/*.css) \
+  $(if $(wildcard _build/html/index.html),,book-missing)
+.PHONY: book-missing
+
+_build/.book-built: $(BOOK_INPUTS) $(VENV)/.installed node_modules/.installed
+	@$(BIN)/python tools/build_stamp.py
 	$(BIN)/jupyter-book build . $(BUILD_FLAGS)
+	@touch $@
+
+book: _build/.book-built
 	@echo "Built: _build/html/index.html  (view it with 'make serve')"
 
 lint: $(VENV)/.installed-dev
@@ -91,11 +101,16 @@ lab: $(VENV)/.installed
 student: $(VENV)/.installed
 	$(BIN)/python tools/make_student.py --src book --out _build/notebooks
 
+assignments: $(VENV)/.installed
+	$(BIN)/python tools/make_assignments.py --src book --out _build/course
+
 bench: $(VENV)/.installed-dev node_modules/.installed
 	$(BIN)/python bench/reference_speed.py
 	$(BIN)/python bench/page_weight.py
 	$(BIN)/python bench/check_overhead.py
+	$(BIN)/python bench/transfer_size.py
 	$(BIN)/python bench/build_time.py
+	$(BIN)/python bench/grading_speed.py
 
 publish: $(VENV)/.installed-dev
 	@test -f _build/html/index.html || { echo "Nothing built yet: run 'make book' first."; exit 1; }

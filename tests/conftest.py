@@ -1,8 +1,34 @@
-"""Shared fixtures: the built site served on 127.0.0.1 and a headless Chromium.
+"""Shared fixtures: the built site served on 127.0.0.1, a headless Chromium, and page visits.
 
 Browser tests use Playwright for Python driving Debian's Chromium (``/usr/bin/chromium``);
 Playwright's own browser download is never used. The site is served from ``_build/html``,
 either at the server root or under a sub-path (as GitHub Pages serves a project site).
+
+**Each page is loaded once per server.** A chapter page holds up to a thousand widgets and
+MathJax, so loading it is the expensive part of a browser test. The ``visit`` fixture loads a
+page the first time a test asks for it and hands every later test of the same page (on the same
+server) that same open page, with the record of what went wrong while it was open:
+
+* ``visit.page`` — the Playwright page, loaded, widgets rendered, network idle;
+* ``visit.load_problems`` — console errors, page errors, failed requests, HTTP errors and
+  requests leaving 127.0.0.1 seen while the page loaded and settled;
+* ``visit.problems`` — the same, kept up to date while tests interact with the page.
+
+To add a browser check, write a test that takes ``visit`` and parametrizes ``page_path``::
+
+    @pytest.mark.parametrize("page_path", CHAPTERS)
+    def test_something(visit: Visit) -> None:
+        start = visit.mark()
+        ...  # interact with visit.page
+        visit.assert_clean_since(start)  # nothing went wrong during this test
+
+Tests of one page are run together (``pytest_collection_modifyitems`` below orders every test
+using ``visit`` by server and page, keeping their order otherwise), and only one page is open at
+a time. A test sees the page as the previous tests of that page left it: move a slider relative
+to where it is, not to an absolute value. A test that fails closes its page, so the next test
+gets a fresh load instead of a page in an unknown state. A page that must be loaded in another
+state (a URL with a query, another viewport, dark mode) is a different ``page_path`` key or a
+fixture of its own.
 """
 
 from __future__ import annotations
@@ -12,8 +38,9 @@ import http.server
 import os
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 
@@ -105,3 +132,143 @@ def browser() -> Iterator[object]:
         )
         yield chromium
         chromium.close()
+
+
+# --------------------------------------------------------------------------- page visits
+
+WIDGET_VIEW = 'script[type="application/vnd.jupyter.widget-view+json"]'
+
+# Resolves once every embedded widget view has been rendered by the HTML manager.
+WIDGETS_RENDERED = f"""() => Array.from(document.querySelectorAll('{WIDGET_VIEW}'))
+    .every(s => s.parentElement.querySelector('.jupyter-widgets'))"""
+
+SETTLE_MS = 300  # late console errors (e.g. from widget rendering) arrive within this
+
+
+@dataclass
+class Visit:
+    """One load of one page, and everything that went wrong while it was open."""
+
+    site: Site
+    page_path: str
+    page: object = None
+    problems: list[str] = field(default_factory=list)
+    load_problems: list[str] = field(default_factory=list)
+
+    def watch(self, page: object) -> None:
+        page.on("console", self._console)
+        page.on("pageerror", lambda err: self.problems.append(f"page error: {err}"))
+        page.on("requestfailed", lambda req: self.problems.append(
+            f"failed request: {req.url} ({req.failure})"))
+        page.on("response", self._response)
+        page.on("request", self._request)
+
+    def _console(self, msg: object) -> None:
+        if msg.type == "error":
+            self.problems.append(f"console error: {msg.text}")
+
+    def _response(self, response: object) -> None:
+        if response.status >= 400:
+            self.problems.append(f"HTTP {response.status}: {response.url}")
+
+    def _request(self, request: object) -> None:
+        url = urlparse(request.url)
+        if url.scheme in ("data", "blob", "about"):
+            return
+        if url.hostname != "127.0.0.1":
+            self.problems.append(f"request leaves the site: {request.url}")
+
+    def mark(self) -> int:
+        """A position in :attr:`problems`, for :meth:`assert_clean_since`."""
+        return len(self.problems)
+
+    def assert_clean_since(self, mark: int) -> None:
+        """Fail with every problem recorded after ``mark``."""
+        new = self.problems[mark:]
+        assert new == [], "\n".join(new)
+
+    @property
+    def on_subpath(self) -> bool:
+        return urlparse(self.site.base).path != ""
+
+    def close(self) -> None:
+        if self.page is not None:
+            self.page.context.close()
+            self.page = None
+
+
+def load(browser: object, site: Site, page_path: str) -> Visit:
+    """Open ``page_path`` in a fresh context, wait for its widgets and the network, settle."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    visit = Visit(site, page_path, context.new_page())
+    visit.watch(visit.page)
+    visit.page.goto(site.url(page_path), wait_until="load")
+    visit.page.wait_for_function(WIDGETS_RENDERED, timeout=30_000)
+    visit.page.wait_for_load_state("networkidle")
+    visit.page.wait_for_timeout(SETTLE_MS)
+    visit.load_problems = list(visit.problems)
+    return visit
+
+
+class Visits:
+    """The open page visit, reused while tests ask for the same server and page."""
+
+    def __init__(self, browser: object) -> None:
+        self.browser = browser
+        self.current: Visit | None = None
+        self.loads = 0
+
+    def get(self, site: Site, page_path: str) -> Visit:
+        current = self.current
+        if current is None or current.site != site or current.page_path != page_path:
+            self.close()
+            self.current = load(self.browser, site, page_path)
+            self.loads += 1
+        return self.current
+
+    def close(self) -> None:
+        if self.current is not None:
+            self.current.close()
+            self.current = None
+
+
+@pytest.fixture(scope="session")
+def visits(browser: object) -> Iterator[Visits]:
+    """The session's page loads (one open at a time); see the module docstring."""
+    opened = Visits(browser)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def visit(request: pytest.FixtureRequest, visits: Visits, site: Site,
+          page_path: str) -> Iterator[Visit]:
+    """The loaded ``page_path`` on ``site``, shared with the other tests of that page."""
+    yield visits.get(site, page_path)
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        visits.close()  # the next test of this page starts from a fresh load
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> object:
+    """Keep each phase's report on the test item (``rep_call``), for the ``visit`` fixture."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
+
+
+@pytest.hookimpl(trylast=True)  # after pytest has grouped the tests by server
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the tests that use ``visit`` grouped by server and page (see the module docstring).
+
+    They keep the slots they were collected in, and their order within one page."""
+    slots = [n for n, item in enumerate(items) if "visit" in getattr(item, "fixturenames", ())]
+
+    def key(item: pytest.Item) -> tuple[str, str]:
+        params = item.callspec.params if hasattr(item, "callspec") else {}
+        return (str(params.get("site", "")), str(params.get("page_path", "")))
+
+    ordered = sorted((items[n] for n in slots), key=key)
+    for n, item in zip(slots, ordered, strict=True):
+        items[n] = item

@@ -157,7 +157,21 @@ def test_no_page_references_a_cdn() -> None:
         assert not pattern.search(html), f"{page}: {pattern.search(html).group(0)}"
 
 
-def test_a_rebuild_with_no_change_executes_nothing() -> None:
+def test_the_root_redirect_names_its_icon() -> None:
+    # Without an icon link Chromium asks for /favicon.ico before following the redirect: a 404
+    # (outside the site under a sub-path) and a console error, on some loads but not others.
+    page = parse("index.html")
+    # An icon file would be requested and then cut off by the redirect: the icon is inline.
+    icons = [link for tag, link in page.links if tag == "link"]
+    assert icons, "index.html has no <link rel=icon>: browsers will request /favicon.ico"
+    assert all(icon.startswith("data:image/svg+xml;base64,") for icon in icons), icons
+    assert "book/intro.html" in [link for tag, link in page.links if tag == "a"]
+
+
+def test_a_rebuild_with_no_change_executes_nothing_and_keeps_the_notebook_sets() -> None:
+    sets = sorted((SITE / "notebooks").rglob("*"))
+    assert any(p.suffix == ".zip" for p in sets), "the student/instructor zips are missing"
+    before = {p: p.stat().st_mtime_ns for p in sets}
     result = subprocess.run(
         [str(Path(sys.executable).with_name("jupyter-book")), "build", ".", "-W", "-n",
          "--keep-going"],
@@ -165,3 +179,15 @@ def test_a_rebuild_with_no_change_executes_nothing() -> None:
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "Executing notebook" not in result.stdout + result.stderr
+    after = {p: p.stat().st_mtime_ns for p in sorted((SITE / "notebooks").rglob("*"))}
+    assert after == before, "the student notebooks or zips were written again with no change"
+
+
+def test_make_book_with_no_change_only_checks() -> None:
+    result = subprocess.run(["make", "book"], cwd=ROOT, capture_output=True, text=True,
+                            check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    assert "Built: _build/html/index.html" in output
+    for step in ("jupyter-book build", "build_stamp", "pip install", "npm ci"):
+        assert step not in output, f"`make book` with no change ran {step!r}:\n{output[-3000:]}"

@@ -23,6 +23,19 @@ def test_overrides_open_markdown_with_jupytext_and_keep_other_settings(tmp_path:
     assert settings["@jupyterlab/apputils-extension:themes"] == {"theme": "Dark"}
 
 
+def test_overrides_turn_off_news_and_update_checks_with_values_the_schema_accepts(
+        tmp_path: Path) -> None:
+    import sys
+
+    path = lab_settings.write_overrides(tmp_path)
+    notification = json.loads(path.read_text())["@jupyterlab/apputils-extension:notification"]
+    assert notification == {"fetchNews": "false", "checkForUpdates": False}
+    schema = json.loads((Path(sys.prefix) / "share" / "jupyter" / "lab" / "schemas" / "@jupyterlab"
+                         / "apputils-extension" / "notification.json").read_text())
+    assert {"const": "false", "title": "Never"} in schema["properties"]["fetchNews"]["oneOf"]
+    assert schema["properties"]["checkForUpdates"]["type"] == "boolean"
+
+
 def test_the_viewer_name_is_the_one_jupytext_registers() -> None:
     import sys
 

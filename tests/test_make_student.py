@@ -228,11 +228,52 @@ def test_student_notebooks_run_to_the_stubs(tmp_path):
     chapters = sorted((ROOT / "book").glob("0*.md"))
     out = tmp_path / "book"
     make_student.make(ROOT / "book", out)
-    for chapter in chapters:
-        student_path = out / "student" / f"{chapter.stem}.ipynb"
+    students = [out / "student" / f"{chapter.stem}.ipynb" for chapter in chapters]
+    for chapter, student_path in zip(chapters, students, strict=True):
         assert_no_solution_survives(student_path, out / "instructor" / f"{chapter.stem}.ipynb")
-        errors, _ = run_student(student_path, ROOT / "book")
-        assert unexpected(errors) == [], f"{chapter.name}: {errors}"
+    errors_by_chapter = run_students_in_one_kernel(students, ROOT / "book")
+    assert list(errors_by_chapter) == [path.stem for path in students]
+    for name, errors in errors_by_chapter.items():
+        assert unexpected(errors) == [], f"{name}: {errors}"
+
+
+Errors = list[tuple[str, list[str]]]  # (error name, cell tags) for every cell that raised
+
+# Run first in every chapter of the shared kernel: empty the namespace, then prove it is empty.
+RESET = """%reset -f
+leftover = [n for n in globals() if not n.startswith("_")
+            and n not in {"In", "Out", "get_ipython", "exit", "quit", "open"}]
+assert leftover == [], f"names left from the previous chapter: {leftover}"
+del leftover"""
+
+
+def run_students_in_one_kernel(paths: list[Path], cwd: Path) -> dict[str, Errors]:
+    """Execute the student notebooks one after another in one kernel; return each chapter's
+    (error name, cell tags) list.
+
+    Starting a kernel and importing torch and matplotlib cost more than most chapters' cells, so
+    the chapters share one kernel: each starts with ``%reset -f`` (checked), which empties the
+    namespace while the imported modules stay loaded. A name that only a removed solution
+    defined still raises NameError. (The book build runs every chapter in a fresh kernel.)"""
+    combined = nbformat.v4.new_notebook()
+    for path in paths:
+        nb = nbformat.read(path, as_version=4)
+        combined.metadata = combined.metadata or nb.metadata
+        reset = nbformat.v4.new_code_cell(RESET, metadata={"chapter": path.stem})
+        combined.cells.append(reset)
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                cell.metadata["chapter"] = path.stem
+                combined.cells.append(cell)
+    NotebookClient(combined, timeout=600, kernel_name="python3", allow_errors=True,
+                   resources={"metadata": {"path": str(cwd)}}).execute()
+    found: dict[str, Errors] = {path.stem: [] for path in paths}
+    for cell in combined.cells:
+        assert cell.execution_count is not None, f"{cell.metadata['chapter']} did not run"
+        for out in cell.outputs:
+            if out.output_type == "error":
+                found[cell.metadata["chapter"]].append((out.ename, cell.metadata.get("tags", [])))
+    return found
 
 
 def assert_no_solution_survives(student_path: Path, instructor_path: Path) -> None:
@@ -246,3 +287,14 @@ def assert_no_solution_survives(student_path: Path, instructor_path: Path) -> No
     assert solutions, f"{instructor_path.name} has no solution cells to compare with"
     leaked = [src.splitlines()[0] for src in solutions if src.strip() and src in text]
     assert not leaked, f"{student_path.name}: solution code survived: {leaked}"
+
+
+@pytest.mark.slow
+def test_a_shared_kernel_still_reports_names_from_an_earlier_chapter(tmp_path):
+    first, second = tmp_path / "01_first.ipynb", tmp_path / "02_second.ipynb"
+    for path, code in ((first, "defined_in_first = 1"), (second, "print(defined_in_first)")):
+        nb = nbformat.v4.new_notebook()
+        nb.cells = [nbformat.v4.new_code_cell(code)]
+        nbformat.write(nb, path)
+    errors = run_students_in_one_kernel([first, second], tmp_path)
+    assert errors == {"01_first": [], "02_second": [("NameError", [])]}

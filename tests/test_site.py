@@ -2,29 +2,29 @@
 
 For every page, at the server root and under a sub-path: no console errors, no failed
 requests, no request leaving 127.0.0.1, a title and a main heading. For every widget area:
-each slider, moved with the keyboard, changes what is displayed. Screenshots of every page
+each slider, moved with the keyboard, changes what is displayed. Each page is loaded once per
+server and every check of that page runs on that load (the ``visit`` fixture, see
+``conftest.py``). Screenshots of every page (at the server root; its first screen, or all of it
+with ``CONVLAB_FULL_SCREENSHOTS=1``) and of every explorer before and after its sliders move
 are saved under ``_build/screenshots/`` for people to look at.
 """
 
 from __future__ import annotations
 
+import os
 import re
-from dataclasses import dataclass, field
-from urllib.parse import urlparse
 
 import pytest
 
-from conftest import SCREENSHOTS, SITE, Site, built_pages
+from conftest import SCREENSHOTS, SITE, Visit, built_pages
 
 pytestmark = [pytest.mark.site, pytest.mark.browser]
 
 PAGES = built_pages()
+# What a reader first sees of each page; CONVLAB_FULL_SCREENSHOTS=1 captures whole pages (a
+# chapter page is many screens long: each whole-page capture takes seconds).
+FULL_PAGE_SCREENSHOTS = os.environ.get("CONVLAB_FULL_SCREENSHOTS") == "1"
 CHAPTERS = [p for p in PAGES if re.match(r"book/0\d_", p)]
-WIDGET_VIEW = 'script[type="application/vnd.jupyter.widget-view+json"]'
-
-# Resolves once every embedded widget view has been rendered by the HTML manager.
-WIDGETS_RENDERED = f"""() => Array.from(document.querySelectorAll('{WIDGET_VIEW}'))
-    .every(s => s.parentElement.querySelector('.jupyter-widgets'))"""
 
 # What a reader sees of one widget area: the displayed frames, not the controls.
 DISPLAYED = """root => Array.from(root.querySelectorAll(
@@ -34,50 +34,9 @@ DISPLAYED = """root => Array.from(root.querySelectorAll(
     .join('\\n')"""
 
 
-@dataclass
-class Visit:
-    """Everything that went wrong while a page was open."""
-
-    problems: list[str] = field(default_factory=list)
-
-    def watch(self, page: object) -> None:
-        page.on("console", self._console)
-        page.on("pageerror", lambda err: self.problems.append(f"page error: {err}"))
-        page.on("requestfailed", lambda req: self.problems.append(
-            f"failed request: {req.url} ({req.failure})"))
-        page.on("response", self._response)
-        page.on("request", self._request)
-
-    def _console(self, msg: object) -> None:
-        if msg.type == "error":
-            self.problems.append(f"console error: {msg.text}")
-
-    def _response(self, response: object) -> None:
-        if response.status >= 400:
-            self.problems.append(f"HTTP {response.status}: {response.url}")
-
-    def _request(self, request: object) -> None:
-        url = urlparse(request.url)
-        if url.scheme in ("data", "blob", "about"):
-            return
-        if url.hostname != "127.0.0.1":
-            self.problems.append(f"request leaves the site: {request.url}")
-
-
-def open_page(browser: object, site: Site, page_path: str) -> tuple[object, Visit]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    visit = Visit()
-    visit.watch(page)
-    page.goto(site.url(page_path), wait_until="load")
-    page.wait_for_function(WIDGETS_RENDERED, timeout=30_000)
-    page.wait_for_load_state("networkidle")
-    return page, visit
-
-
-def screenshot_name(site: Site, page_path: str, suffix: str = "") -> str:
-    where = "subpath" if urlparse(site.base).path else "root"
-    return f"{where}/{page_path.replace('/', '__').removesuffix('.html')}{suffix}.png"
+def screenshot_name(visit: Visit, suffix: str = "") -> str:
+    where = "subpath" if visit.on_subpath else "root"
+    return f"{where}/{visit.page_path.replace('/', '__').removesuffix('.html')}{suffix}.png"
 
 
 def test_site_has_every_page_of_the_toc() -> None:
@@ -95,23 +54,22 @@ def test_site_has_every_page_of_the_toc() -> None:
 
 
 @pytest.mark.parametrize("page_path", PAGES)
-def test_page_loads_clean_offline(browser: object, site: Site, page_path: str) -> None:
-    page, visit = open_page(browser, site, page_path)
-    try:
-        if page_path == "index.html":  # Jupyter Book's redirect to the first page
-            page.wait_for_url(re.compile(r"book/intro\.html$"))
-            page.wait_for_load_state("networkidle")
-        assert page.title().strip(), "the page has no <title>"
-        heading = page.locator("main h1:visible").first
-        assert heading.is_visible(), "the main heading does not render"
-        assert heading.inner_text().strip()
-        page.wait_for_timeout(300)  # late console errors (e.g. from widget rendering)
-        path = SCREENSHOTS / screenshot_name(site, page_path)
+def test_page_loads_clean_offline(visit: Visit, page_path: str) -> None:
+    page = visit.page
+    if page_path == "index.html":  # the redirect to the first page
+        page.wait_for_url(re.compile(r"book/intro\.html$"))
+        page.wait_for_load_state("networkidle")
+        page.wait_for_timeout(300)
+    assert page.title().strip(), "the page has no <title>"
+    heading = page.locator("main h1:visible").first
+    assert heading.is_visible(), "the main heading does not render"
+    assert heading.inner_text().strip()
+    if not visit.on_subpath:  # one screenshot per page is enough to look at
+        path = SCREENSHOTS / screenshot_name(visit)
         path.parent.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(path), full_page=True)
-        assert visit.problems == [], "\n".join(visit.problems)
-    finally:
-        page.context.close()
+        page.screenshot(path=str(path), full_page=FULL_PAGE_SCREENSHOTS)
+    problems = visit.problems if page_path == "index.html" else visit.load_problems
+    assert problems == [], "\n".join(problems)
 
 
 WIDGET_PAGES = [
@@ -127,65 +85,57 @@ def test_chapters_have_explorers() -> None:
 
 
 @pytest.mark.parametrize("page_path", WIDGET_PAGES)
-def test_every_slider_changes_what_is_displayed(
-    browser: object, site: Site, page_path: str
-) -> None:
-    page, visit = open_page(browser, site, page_path)
-    try:
-        handles = page.locator(".widget-subarea .noUi-handle[role=slider]")
-        count = handles.count()
-        assert count > 0, "a page with widgets should have at least one slider"
-        for n in range(count):
-            handle = handles.nth(n)
-            area = handle.locator("xpath=ancestor::div[contains(@class,'widget-subarea')][1]")
-            handle.scroll_into_view_if_needed()
-            before_value = handle.get_attribute("aria-valuenow")
-            before = area.evaluate(DISPLAYED)
-            handle.focus()
-            handle.press("ArrowRight")
-            if handle.get_attribute("aria-valuenow") == before_value:  # already at the end
-                handle.press("ArrowLeft")
-            after_value = handle.get_attribute("aria-valuenow")
-            label = handle.locator(
-                "xpath=ancestor::div[contains(@class,'widget-slider')][1]//label"
-            ).inner_text()
-            assert after_value != before_value, f"slider {label!r} did not move with the keyboard"
-            page.wait_for_function(
-                f"([root, before]) => ({DISPLAYED})(root) !== before",
-                arg=[area.element_handle(), before],
-                timeout=5_000,
-            )
-            # Labelled, and announcing the value the reader sees (not an option index).
-            assert handle.get_attribute("aria-label") == label.strip()
-            readout = handle.locator(
-                "xpath=ancestor::div[contains(@class,'widget-slider')][1]"
-                "//div[contains(@class,'widget-readout')]"
-            )
-            page.wait_for_function(
-                "([h, r]) => h.getAttribute('aria-valuetext') === r.textContent.trim()",
-                arg=[handle.element_handle(), readout.element_handle()],
-                timeout=2_000,
-            )
-        assert visit.problems == [], "\n".join(visit.problems)
-    finally:
-        page.context.close()
+def test_every_slider_changes_what_is_displayed(visit: Visit) -> None:
+    page, start = visit.page, visit.mark()
+    handles = page.locator(".widget-subarea .noUi-handle[role=slider]")
+    count = handles.count()
+    assert count > 0, "a page with widgets should have at least one slider"
+    for n in range(count):
+        handle = handles.nth(n)
+        area = handle.locator("xpath=ancestor::div[contains(@class,'widget-subarea')][1]")
+        handle.scroll_into_view_if_needed()
+        before_value = handle.get_attribute("aria-valuenow")
+        before = area.evaluate(DISPLAYED)
+        handle.focus()
+        handle.press("ArrowRight")
+        if handle.get_attribute("aria-valuenow") == before_value:  # already at the end
+            handle.press("ArrowLeft")
+        after_value = handle.get_attribute("aria-valuenow")
+        label = handle.locator(
+            "xpath=ancestor::div[contains(@class,'widget-slider')][1]//label"
+        ).inner_text()
+        assert after_value != before_value, f"slider {label!r} did not move with the keyboard"
+        page.wait_for_function(
+            f"([root, before]) => ({DISPLAYED})(root) !== before",
+            arg=[area.element_handle(), before],
+            timeout=5_000,
+        )
+        # Labelled, and announcing the value the reader sees (not an option index).
+        assert handle.get_attribute("aria-label") == label.strip()
+        readout = handle.locator(
+            "xpath=ancestor::div[contains(@class,'widget-slider')][1]"
+            "//div[contains(@class,'widget-readout')]"
+        )
+        page.wait_for_function(
+            "([h, r]) => h.getAttribute('aria-valuetext') === r.textContent.trim()",
+            arg=[handle.element_handle(), readout.element_handle()],
+            timeout=2_000,
+        )
+    visit.assert_clean_since(start)
 
 
 @pytest.mark.parametrize("page_path", CHAPTERS)
-def test_solutions_are_hidden_until_clicked(browser: object, site: Site, page_path: str) -> None:
-    page, visit = open_page(browser, site, page_path)
-    try:
-        solutions = page.locator("div.solution.dropdown")
-        assert solutions.count() > 0, "every chapter has exercises with revealable solutions"
-        first = solutions.first
-        first.scroll_into_view_if_needed()
-        body = first.locator("section, .cell").first
-        assert not body.is_visible(), "a solution is visible before it is clicked"
-        first.locator(".admonition-title").click()
-        body.wait_for(state="visible", timeout=5_000)
-        assert visit.problems == [], "\n".join(visit.problems)
-    finally:
-        page.context.close()
+def test_solutions_are_hidden_until_clicked(visit: Visit) -> None:
+    page, start = visit.page, visit.mark()
+    solutions = page.locator("div.solution.dropdown")
+    assert solutions.count() > 0, "every chapter has exercises with revealable solutions"
+    first = solutions.first
+    first.scroll_into_view_if_needed()
+    body = first.locator("section, .cell").first
+    assert not body.is_visible(), "a solution is visible before it is clicked"
+    first.locator(".admonition-title").click()
+    body.wait_for(state="visible", timeout=5_000)
+    visit.assert_clean_since(start)
 
 
 QUIZ_PAGES = [p for p in PAGES if 'class="convlab-quiz"' in (SITE / p).read_text(encoding="utf-8")]
@@ -251,43 +201,38 @@ def _answer(quiz: object, data: dict, kind: str, right: bool) -> None:
 
 
 @pytest.mark.parametrize("page_path", QUIZ_PAGES)
-def test_quick_checks_grade_answers_in_the_browser(
-    browser: object, site: Site, page_path: str
-) -> None:
+def test_quick_checks_grade_answers_in_the_browser(visit: Visit) -> None:
     import json
 
-    page, visit = open_page(browser, site, page_path)
-    try:
-        quizzes = page.locator("div.convlab-quiz")
-        kinds = set()
-        for n in range(quizzes.count()):
-            quiz = quizzes.nth(n)
-            quiz.scroll_into_view_if_needed()
-            kind = quiz.get_attribute("data-kind")
-            data = json.loads(quiz.get_attribute("data-quiz"))
-            feedback = quiz.locator(".convlab-quiz-feedback")
-            assert feedback.get_attribute("aria-live") == "polite"
-            wrong_possible = kind in ("number", "shape") or len(set(data["correct"])) < (
-                quiz.locator(".convlab-quiz-options input").count())
-            if wrong_possible:
-                _answer(quiz, data, kind, right=False)
-                assert feedback.get_attribute("data-correct") == "false", kind
-                assert feedback.inner_text().startswith("✗"), "wrong is said in words too"
-            hinted = _hinted_wrong_answer(kind, data)
-            if hinted is not None:
-                answer, message = hinted
-                _give(quiz, kind, answer)
-                assert feedback.get_attribute("data-correct") == "false"
-                assert message[:40] in " ".join(feedback.inner_text().split()), (
-                    f"the specific hint for {answer!r} is not shown ({kind})")
-            _answer(quiz, data, kind, right=True)
-            assert feedback.get_attribute("data-correct") == "true", (kind, data)
-            assert feedback.inner_text().startswith("✓")
-            kinds.add(kind)
-        assert kinds, "no quick check found"
-        assert visit.problems == [], "\n".join(visit.problems)
-    finally:
-        page.context.close()
+    page, start = visit.page, visit.mark()
+    quizzes = page.locator("div.convlab-quiz")
+    kinds = set()
+    for n in range(quizzes.count()):
+        quiz = quizzes.nth(n)
+        quiz.scroll_into_view_if_needed()
+        kind = quiz.get_attribute("data-kind")
+        data = json.loads(quiz.get_attribute("data-quiz"))
+        feedback = quiz.locator(".convlab-quiz-feedback")
+        assert feedback.get_attribute("aria-live") == "polite"
+        wrong_possible = kind in ("number", "shape") or len(set(data["correct"])) < (
+            quiz.locator(".convlab-quiz-options input").count())
+        if wrong_possible:
+            _answer(quiz, data, kind, right=False)
+            assert feedback.get_attribute("data-correct") == "false", kind
+            assert feedback.inner_text().startswith("✗"), "wrong is said in words too"
+        hinted = _hinted_wrong_answer(kind, data)
+        if hinted is not None:
+            answer, message = hinted
+            _give(quiz, kind, answer)
+            assert feedback.get_attribute("data-correct") == "false"
+            assert message[:40] in " ".join(feedback.inner_text().split()), (
+                f"the specific hint for {answer!r} is not shown ({kind})")
+        _answer(quiz, data, kind, right=True)
+        assert feedback.get_attribute("data-correct") == "true", (kind, data)
+        assert feedback.inner_text().startswith("✓")
+        kinds.add(kind)
+    assert kinds, "no quick check found"
+    visit.assert_clean_since(start)
 
 
 def test_every_quick_check_kind_appears_on_the_site() -> None:
@@ -340,45 +285,40 @@ def _explorer_pages() -> list[str]:
 
 
 @pytest.mark.parametrize("page_path", _explorer_pages())
-def test_explorer_frames_match_their_sliders(browser: object, site: Site, page_path: str) -> None:
-    page, visit = open_page(browser, site, page_path)
-    try:
-        explorers = page.locator(".convlab-explorer")
-        assert explorers.count() > 0
-        for n in range(explorers.count()):
-            root = explorers.nth(n)
-            root.scroll_into_view_if_needed()
-            if urlparse(site.base).path == "":
-                shot = SCREENSHOTS / screenshot_name(site, page_path, f"-explorer{n}-before")
-                root.screenshot(path=str(shot))
-            assert root.evaluate(FRAMES_MATCH_SLIDERS) == []
-            assert root.evaluate(LAYERS_ALIGNED), "the layers of a picture do not overlay"
-            handles = root.locator(".noUi-handle[role=slider]")
-            for h in range(handles.count()):
-                handle = handles.nth(h)
-                before = handle.get_attribute("aria-valuenow")
-                handle.focus()
-                handle.press("ArrowRight")
-                if handle.get_attribute("aria-valuenow") == before:
-                    handle.press("ArrowLeft")
-                page.wait_for_function(FRAMES_MATCH_SLIDERS.replace(
-                    "return wrong;", "return wrong.length === 0;"), arg=root.element_handle(),
-                    timeout=5_000)
-            if urlparse(site.base).path == "":
-                shot = SCREENSHOTS / screenshot_name(site, page_path, f"-explorer{n}-after")
-                root.screenshot(path=str(shot))
-        assert visit.problems == [], "\n".join(visit.problems)
-    finally:
-        page.context.close()
+def test_explorer_frames_match_their_sliders(visit: Visit) -> None:
+    page, start = visit.page, visit.mark()
+    explorers = page.locator(".convlab-explorer")
+    assert explorers.count() > 0
+    for n in range(explorers.count()):
+        root = explorers.nth(n)
+        root.scroll_into_view_if_needed()
+        if not visit.on_subpath:
+            shot = SCREENSHOTS / screenshot_name(visit, f"-explorer{n}-before")
+            root.screenshot(path=str(shot))
+        assert root.evaluate(FRAMES_MATCH_SLIDERS) == []
+        assert root.evaluate(LAYERS_ALIGNED), "the layers of a picture do not overlay"
+        handles = root.locator(".noUi-handle[role=slider]")
+        for h in range(handles.count()):
+            handle = handles.nth(h)
+            before = handle.get_attribute("aria-valuenow")
+            handle.focus()
+            handle.press("ArrowRight")
+            if handle.get_attribute("aria-valuenow") == before:
+                handle.press("ArrowLeft")
+            page.wait_for_function(FRAMES_MATCH_SLIDERS.replace(
+                "return wrong;", "return wrong.length === 0;"), arg=root.element_handle(),
+                timeout=5_000)
+        if not visit.on_subpath:
+            shot = SCREENSHOTS / screenshot_name(visit, f"-explorer{n}-after")
+            root.screenshot(path=str(shot))
+    visit.assert_clean_since(start)
 
 
-def test_search_finds_the_chapter_that_teaches_a_term(browser: object, site: Site) -> None:
-    page, visit = open_page(browser, site, "search.html?q=output_padding")
-    try:
-        results = page.locator("#search-results li")
-        results.first.wait_for(timeout=15_000)
-        titles = page.locator("#search-results li a").all_inner_texts()
-        assert any("Transposed convolution" in title for title in titles), titles
-        assert visit.problems == [], "\n".join(visit.problems)
-    finally:
-        page.context.close()
+@pytest.mark.parametrize("page_path", ["search.html?q=output_padding"])
+def test_search_finds_the_chapter_that_teaches_a_term(visit: Visit) -> None:
+    page = visit.page
+    results = page.locator("#search-results li")
+    results.first.wait_for(timeout=15_000)
+    titles = page.locator("#search-results li a").all_inner_texts()
+    assert any("Transposed convolution" in title for title in titles), titles
+    visit.assert_clean_since(0)  # its own load: nothing went wrong at all

@@ -1,8 +1,10 @@
-"""Make JupyterLab open the chapters' MyST Markdown files as notebooks (via jupytext).
+"""Make JupyterLab open the chapters' MyST Markdown files as notebooks (via jupytext), quietly.
 
 Writes ``<prefix>/share/jupyter/lab/settings/overrides.json`` so that a double-click on
-``book/01_convolution.md`` opens a notebook, not a text editor. Used by ``make lab`` locally
-and by ``postBuild`` on Binder.
+``book/01_convolution.md`` opens a notebook, not a text editor, and JupyterLab neither asks
+about nor fetches Jupyter news and update checks (the pop-up would cover the chapter). The
+chapters' MyST directives are rendered by ``jupyterlab-myst`` (in requirements.txt). Used by
+``make lab`` locally and by ``postBuild`` on Binder.
 
 Usage: python tools/lab_settings.py [--prefix PREFIX]   (default: this interpreter's prefix)
 """
@@ -15,6 +17,7 @@ import sys
 from pathlib import Path
 
 DEFAULT_VIEWERS = {"markdown": "Jupytext Notebook", "myst": "Jupytext Notebook"}
+QUIET = {"fetchNews": "false", "checkForUpdates": False}
 
 
 def write_overrides(prefix: Path) -> Path:
@@ -23,6 +26,7 @@ def write_overrides(prefix: Path) -> Path:
     settings = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
     docmanager = settings.setdefault("@jupyterlab/docmanager-extension:plugin", {})
     docmanager.setdefault("defaultViewers", {}).update(DEFAULT_VIEWERS)
+    settings.setdefault("@jupyterlab/apputils-extension:notification", {}).update(QUIET)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
     return path

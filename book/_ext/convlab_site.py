@@ -79,6 +79,74 @@ def vendor_assets(app: Sphinx, config: Config) -> None:
         app.add_css_file(css.name)
     # Loaded on every page, before the widget manager: tiny and inert without widgets.
     app.add_js_file("convlab-site.js", priority=200)
+    configure_reading_aids(config)
+
+
+def configure_reading_aids(config: Config) -> None:
+    """MathJax and theme settings every reader needs (keyboard, screen reader, dark mode).
+
+    * Formulas stay out of the Tab order (MathJax 3's menu setting ``inTabOrder``); its
+      assistive MathML (on by default) still lets screen readers read them.
+    * The dark colour mode gets its own logo (``logo-dark.svg``: a light wordmark).
+    """
+    mathjax = dict(config.mathjax3_config or {})
+    options = dict(mathjax.get("options", {}))
+    menu = dict(options.get("menuOptions", {}))
+    menu["settings"] = {**menu.get("settings", {}), "inTabOrder": False, "assistiveMml": True}
+    options["menuOptions"] = menu
+    mathjax["options"] = options
+    config.mathjax3_config = mathjax
+    theme_options = dict(config.html_theme_options or {})
+    theme_options["logo"] = {**theme_options.get("logo", {}), "image_dark": "logo-dark.svg",
+                             "alt_text": "ConvLab - Home"}
+    config.html_theme_options = theme_options
+
+
+# Fixes to the theme's and myst-nb's HTML that no setting reaches (axe-core rules in brackets).
+# Each is (what it fixes, pattern, replacement); tests/test_a11y_browser.py runs axe on every page.
+HTML_FIXES: list[tuple[str, re.Pattern[str], str]] = [
+    # [label-content-name-mismatch] myst-nb names its hide-input toggle "Toggle hidden content"
+    # while it shows "Show code cell source": let the visible text be the name.
+    ("hide-input toggle", re.compile(r'<summary aria-label="Toggle hidden content">'),
+     "<summary>"),
+    # [label-content-name-mismatch] the search field shows "Search Ctrl+K" but is named
+    # "Search": let the visible text be the name.
+    ("search field", re.compile(
+        r'(<button class="btn search-button-field search-button__button[^"]*" title="Search")'
+        r' aria-label="Search"'), r"\1"),
+    # [label-content-name-mismatch] the colour-mode icons carry titles (Light, Dark, System
+    # Settings) that become text inside a button named "Color mode": the icons are decoration.
+    ("colour-mode icons", re.compile(
+        r'(<i class="theme-switch [^"]*" data-mode="[a-z]+") +title="[^"]*"'),
+     r'\1 aria-hidden="true"'),
+    # [region] the logo in the sidebar sits outside every landmark: put it in a navigation
+    # landmark of its own (it is the link home).
+    ("logo landmark", re.compile(
+        r'(?<!<nav aria-label="Home">)(<a class="navbar-brand logo" href="[^"]*">.*?</a>)', re.S),
+     r'<nav aria-label="Home">\1</nav>'),
+]
+
+
+def accessible_html(text: str) -> str:
+    """``text`` (one page of the built site) with :data:`HTML_FIXES` applied.
+
+    Idempotent: a page that is fixed already stays as it is (pages Sphinx did not rewrite in an
+    incremental build are fixed again).
+    """
+    for _what, pattern, replacement in HTML_FIXES:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def fix_built_pages(app: Sphinx, exception: Exception | None) -> None:
+    """Apply :func:`accessible_html` to every page of the built site."""
+    if exception is not None or app.builder.name != "html":
+        return
+    for page in Path(app.outdir).rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        fixed = accessible_html(text)
+        if fixed != text:
+            page.write_text(fixed, encoding="utf-8")
 
 
 SOCIAL_CARD = "social-card.png"
@@ -233,24 +301,72 @@ a {{ color: #0063a0; }}
 def write_notebook_sets(app: Sphinx, exception: Exception | None) -> None:
     """Offer the student and instructor notebooks on the site (``notebooks/``), with zips.
 
-    The notebooks are made by ``tools/make_student.py`` (the same code as ``make student``).
+    The notebooks are made by ``tools/make_student.py`` (the same code as ``make student``),
+    and only when their sources changed: a hash of the chapters and of the generator is kept in
+    ``_build/.notebooks-stamp``, so a build that changed neither leaves them (and the zips) alone.
     """
     if exception is not None or app.builder.name != "html":
         return
+    import hashlib
     import importlib.util
 
     root = Path(app.srcdir)
-    spec = importlib.util.spec_from_file_location("make_student", root / "tools" /
-                                                  "make_student.py")
-    if spec is None or spec.loader is None:
+    generator = root / "tools" / "make_student.py"
+    if not generator.is_file():
         raise ConfigError("tools/make_student.py is missing: it makes the student notebooks.")
+    out = Path(app.outdir) / "notebooks"
+    stamp = Path(app.outdir).parent / ".notebooks-stamp"
+    digest = hashlib.sha256()
+    for source in [generator, *sorted((root / "book").glob("0*.md"))]:
+        digest.update(source.name.encode() + b"\0" + source.read_bytes() + b"\0")
+    zips = [out / f"convlab-{kind}-notebooks.zip" for kind in ("student", "instructor")]
+    recorded = stamp.read_text(encoding="utf-8").strip() if stamp.is_file() else ""
+    if recorded == digest.hexdigest() and all(path.is_file() for path in zips):
+        return
+    spec = importlib.util.spec_from_file_location("make_student", generator)
+    if spec is None or spec.loader is None:
+        raise ConfigError(f"{generator} cannot be loaded: it makes the student notebooks.")
     make_student = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(make_student)
-    out = Path(app.outdir) / "notebooks"
     shutil.rmtree(out, ignore_errors=True)
     make_student.make(root / "book", out)
     for kind in ("student", "instructor"):
         shutil.make_archive(str(out / f"convlab-{kind}-notebooks"), "zip", out, kind)
+    stamp.write_text(digest.hexdigest() + "\n", encoding="utf-8")
+
+
+def write_root_redirect(app: Sphinx, exception: Exception | None) -> None:
+    """Write ``index.html``, the site root, as a small page that redirects to the first page.
+
+    sphinx-external-toc writes a bare ``<meta http-equiv="Refresh">`` there, with no icon link,
+    so Chromium asks for ``/favicon.ico``: a 404 (and a console error) whenever the answer comes
+    back before the redirect — and under a sub-path that address is not even the site's. An icon
+    file would be fetched too and then cut off by the redirect (a failed request), so this page
+    carries its icon inline (a data: URI, no request at all), plus a title, a language and a
+    link for browsers that do not follow the refresh.
+    """
+    if exception is not None or app.builder.name != "html":
+        return
+    first = f"{app.config.root_doc}.html"
+    (Path(app.outdir) / "index.html").write_text(
+        REDIRECT.format(first=html.escape(first), icon=_data_uri(BOOK_STATIC / "favicon.svg"),
+                        title=html.escape(app.config.html_title or app.config.project)),
+        encoding="utf-8")
+
+
+REDIRECT = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8" />
+<title>{title}</title>
+<link rel="icon" href="{icon}" />
+<meta http-equiv="Refresh" content="0; url={first}" />
+</head>
+<body>
+<p><a href="{first}">Go to the start of the course</a>.</p>
+</body>
+</html>
+"""
 
 
 def add_social_card(app: Sphinx) -> None:
@@ -295,4 +411,7 @@ def setup(app: Sphinx) -> dict[str, object]:
     app.connect("html-page-context", page_metadata)
     app.connect("build-finished", write_sitemap_and_404)
     app.connect("build-finished", write_notebook_sets)
+    # Before sphinx-external-toc's own redirect (priority 500), which then sees the file exists.
+    app.connect("build-finished", write_root_redirect, priority=400)
+    app.connect("build-finished", fix_built_pages)
     return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "1.0"}

@@ -47,11 +47,78 @@
       }
     }
   }
+  /* Explorers announce what they show: when a slider changes the frame, the caption of the
+   * frame now on screen is read out politely. An explorer that has its own live region
+   * (an element with aria-live inside .convlab-explorer) is left alone. */
+  function visibleCaption(explorer) {
+    var captions = explorer.querySelectorAll("figcaption, .convlab-caption");
+    for (var i = 0; i < captions.length; i += 1) {
+      if (captions[i].offsetParent !== null && captions[i].textContent.trim()) {
+        return captions[i].textContent.trim();
+      }
+    }
+    return "";
+  }
+  function announceFrames() {
+    var explorers = document.querySelectorAll(".convlab-explorer");
+    for (var i = 0; i < explorers.length; i += 1) {
+      var explorer = explorers[i];
+      var region = explorer.querySelector(".convlab-announcer");
+      if (!region) {
+        if (explorer.querySelector("[aria-live]")) { continue; }
+        region = document.createElement("p");
+        region.className = "convlab-announcer convlab-sr-only";
+        region.setAttribute("aria-live", "polite");
+        explorer.appendChild(region);
+        region.setAttribute("data-caption", visibleCaption(explorer));
+        continue;  /* the first frame is on the page already: nothing to announce */
+      }
+      var caption = visibleCaption(explorer);
+      if (caption && caption !== region.getAttribute("data-caption")) {
+        region.setAttribute("data-caption", caption);
+        region.textContent = caption;
+      }
+    }
+  }
+  /* Formulas fit the column on a phone: a formula wider than its line is typeset smaller
+   * (down to 60 %); one that still does not fit scrolls, and then takes keyboard focus so
+   * that keyboard users can scroll it too (otherwise formulas are not Tab stops). */
+  function fitFormulas() {
+    var formulas = document.querySelectorAll(".bd-article mjx-container");
+    for (var i = 0; i < formulas.length; i += 1) {
+      var el = formulas[i];
+      var display = el.getAttribute("display") === "true";
+      el.style.fontSize = "";
+      var room = display ? el.clientWidth : el.parentElement.clientWidth;
+      var need = display ? el.scrollWidth : el.getBoundingClientRect().width;
+      if (room > 0 && need > room + 1) {
+        el.style.fontSize = (Math.max(0.6, room / need) * 100).toFixed(1) + "%";
+      }
+      if (display && el.scrollWidth > el.clientWidth + 1) {
+        el.setAttribute("tabindex", "0");
+      } else if (el.getAttribute("tabindex") === "0") {
+        el.removeAttribute("tabindex");
+      }
+    }
+  }
+  function whenTypeset() {
+    var mj = window.MathJax;
+    if (mj && mj.startup && mj.startup.promise) { mj.startup.promise.then(fitFormulas); }
+  }
+  window.addEventListener("load", whenTypeset);
+  window.addEventListener("resize", function () {
+    window.requestAnimationFrame(fitFormulas);
+  });
+
   var pending = false;
   function schedule() {
     if (pending) { return; }
     pending = true;
-    window.requestAnimationFrame(function () { pending = false; labelSliders(); });
+    window.requestAnimationFrame(function () {
+      pending = false;
+      labelSliders();
+      announceFrames();
+    });
   }
   document.addEventListener("DOMContentLoaded", function () {
     new MutationObserver(schedule).observe(document.body,

@@ -1,0 +1,428 @@
+"""Grade a learner's answer in a clean child process, on cases the learner never saw.
+
+The autograder for ConvLab's nbgrader assignments (``make assignments``, ``convlab.autograde``).
+It trusts nothing that ran in the learner's kernel. For one exercise it
+
+1. takes the **source** of the learner's answer cell (not an object from their kernel);
+2. runs it with :func:`convlab.sandbox.run` in a child forked from the grading process (which
+   has never run learner code): the child executes :data:`SETUP` and the answer, then calls the
+   learner's function on each case, and sends back plain data (numbers, plain tensors). The
+   child has a memory limit and ``time_limit`` seconds (then its process group is killed); a
+   flood of output stops it; for exercises that forbid it, every call of torch's convolution is
+   recorded (the case fails), and the answer's source is scanned for the forbidden names;
+3. compares, in the parent, what came back with what PyTorch computes for the same cases.
+
+So a submission that patches ``convlab.checks`` or torch in its kernel, answers with a lookup
+table of the checkers' cases, returns a ``torch.Tensor`` subclass that fakes ``==``, or inspects
+the checker's frame gains nothing: none of that reaches the parent, and the cases are new. An
+endless loop, ``os._exit``, ``sys.exit``, a huge print or allocation costs only the cases it
+spoils. The score is correct cases / all cases.
+
+Cases: ``"public"`` ones are fixed (the same for every course); ``"hidden"`` ones are drawn from
+a seed that only the instructor's source notebooks contain and never repeat a public case.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import random
+import re
+import resource
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from convlab import sandbox
+
+SETUP = "import math\n\nimport torch\nimport torch.nn.functional as F\nfrom torch import nn\n"
+"""The imports every assignment's first (read-only) cell runs; the child runs the same."""
+
+DEFAULT_TIME_LIMIT = 10.0
+"""Seconds one exercise's answer may run in the child, all cases together."""
+
+MEMORY_LIMIT = 2 * 1024**3
+"""Bytes of address space the child may add to what the grading process already maps."""
+
+_SPEC = re.compile(r"^#\s*convlab-grade:\s*(\{.*\})\s*$", re.MULTILINE)
+_CONV_NAMES = frozenset({
+    "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
+    "convolution", "_convolution", "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d",
+    "ConvTranspose2d", "ConvTranspose3d", "LazyConv2d", "LazyConvTranspose2d"})
+
+Case = dict[str, Any]
+"""A case: keyword → plain value (an int, a bool, ``None``, or a nested list for a tensor)."""
+
+
+# --------------------------------------------------------------------------- the exercises
+
+@dataclass(frozen=True)
+class Exercise:
+    """One auto-graded exercise: what the answer defines and how it is judged.
+
+    ``kind`` is ``"size"`` (a function returning an ``int``), ``"tensor"`` (a function returning
+    a tensor; ``call`` lists the positional argument names, the rest go by keyword) or
+    ``"value"`` (a variable; ``public`` then holds the one expected answer's keys).
+    """
+
+    label: str
+    name: str
+    kind: str
+    expected: Callable[[Case], Any]
+    public: Callable[[], list[Case]]
+    hidden: Callable[[random.Random], list[Case]]
+    call: tuple[str, ...] = ()
+    forbid_convolution: bool = False
+
+
+def _conv_size(c: Case) -> int:
+    x = torch.zeros(1, 1, c["i"])
+    w = torch.zeros(1, 1, c["k"])
+    return int(F.conv1d(x, w, stride=c["s"], padding=c["p"], dilation=c["d"]).shape[-1])
+
+
+def _transposed_size(c: Case) -> int:
+    x = torch.zeros(1, 1, c["i"])
+    w = torch.zeros(1, 1, c["k"])
+    return int(F.conv_transpose1d(x, w, stride=c["s"], padding=c["p"],
+                                  output_padding=c["output_padding"],
+                                  dilation=c["d"]).shape[-1])
+
+
+def _output_padding(c: Case) -> int:
+    """The output_padding that brings a Conv2d's output back to size i, found by running torch."""
+    o = _conv_size({**c, "d": 1})
+    for op in range(c["s"]):
+        if _transposed_size({"i": o, "k": c["k"], "s": c["s"], "p": c["p"],
+                             "output_padding": op, "d": 1}) == c["i"]:
+            return op
+    raise ValueError(f"no output_padding restores {c}")
+
+
+def _tensor(value: Any) -> torch.Tensor | None:
+    return None if value is None else torch.tensor(value, dtype=torch.float64)
+
+
+def _conv2d(c: Case) -> list:
+    return F.conv2d(_tensor(c["x"]), _tensor(c["w"]), _tensor(c["b"]), stride=c["stride"],
+                    padding=c["padding"]).tolist()
+
+
+def _conv_transpose2d(c: Case) -> list:
+    return F.conv_transpose2d(_tensor(c["x"]), _tensor(c["w"]), stride=c["stride"],
+                              padding=c["padding"]).tolist()
+
+
+def _ints(rng: random.Random, *shape: int) -> list:
+    """A nested list of small integers (exact in floating point), shaped ``shape``."""
+    if not shape:
+        return rng.randint(-3, 3)
+    return [_ints(rng, *shape[1:]) for _ in range(shape[0])]
+
+
+def _draw(rng: random.Random, n: int, make: Callable[[random.Random], Case | None],
+          exclude: list[Case]) -> list[Case]:
+    """``n`` distinct cases from ``make`` (``None`` = rejected), none of them in ``exclude``."""
+    cases: list[Case] = []
+    while len(cases) < n:
+        case = make(rng)
+        if case is not None and case not in cases and case not in exclude:
+            cases.append(case)
+    return cases
+
+
+def _size_case(rng: random.Random) -> Case | None:
+    c = {"i": rng.randint(1, 64), "k": rng.randint(1, 9), "s": rng.randint(1, 4),
+         "p": rng.randint(0, 4), "d": rng.randint(1, 3)}
+    return c if c["d"] * (c["k"] - 1) + 1 <= c["i"] + 2 * c["p"] and c["p"] <= c["k"] // 2 else None
+
+
+def _transposed_case(rng: random.Random) -> Case | None:
+    c = {"i": rng.randint(1, 32), "k": rng.randint(1, 7), "s": rng.randint(1, 4),
+         "p": rng.randint(0, 3), "output_padding": rng.randint(0, 3), "d": rng.randint(1, 3)}
+    if c["output_padding"] >= max(c["s"], c["d"]):
+        return None
+    full = (c["i"] - 1) * c["s"] + c["d"] * (c["k"] - 1) + 1
+    return c if full - 2 * c["p"] + c["output_padding"] >= 1 else None
+
+
+def _output_padding_case(rng: random.Random) -> Case | None:
+    c = {"i": rng.randint(2, 64), "k": rng.randint(1, 7), "s": rng.randint(1, 4),
+         "p": rng.randint(0, 3)}
+    return c if c["p"] <= c["k"] // 2 and c["k"] <= c["i"] + 2 * c["p"] else None
+
+
+def _conv2d_case(rng: random.Random) -> Case:
+    n, c_in, c_out = rng.randint(1, 2), rng.randint(1, 3), rng.randint(1, 3)
+    kh, kw = rng.randint(1, 3), rng.randint(1, 3)
+    padding, stride = rng.randint(0, 2), rng.randint(1, 3)
+    h, w = rng.randint(max(1, kh - 2 * padding), 7), rng.randint(max(1, kw - 2 * padding), 7)
+    bias = _ints(rng, c_out) if rng.random() < 0.6 else None
+    return {"x": _ints(rng, n, c_in, h, w), "w": _ints(rng, c_out, c_in, kh, kw), "b": bias,
+            "stride": stride, "padding": padding}
+
+
+def _transpose_case(rng: random.Random) -> Case | None:
+    n, c_in, c_out, k = rng.randint(1, 2), rng.randint(1, 3), rng.randint(1, 3), rng.randint(1, 4)
+    h, w = rng.randint(1, 5), rng.randint(1, 5)
+    stride, padding = rng.randint(1, 3), rng.randint(0, 2)
+    if (min(h, w) - 1) * stride + k - 2 * padding < 1:
+        return None
+    return {"x": _ints(rng, n, c_in, h, w), "w": _ints(rng, c_in, c_out, k, k),
+            "stride": stride, "padding": padding}
+
+
+def _public(make: Callable[[random.Random], Case | None], n: int) -> Callable[[], list[Case]]:
+    return lambda: _draw(random.Random(0), n, make, [])
+
+
+def _hidden(make: Callable[[random.Random], Case | None], n: int,
+            public: Callable[[], list[Case]]) -> Callable[[random.Random], list[Case]]:
+    return lambda rng: _draw(rng, n, make, public())
+
+
+_TABLE_KEYS = [(32, 3, 1, 1, 1), (32, 5, 1, 0, 1), (28, 3, 2, 1, 1), (7, 3, 2, 0, 1),
+               (8, 3, 2, 0, 1), (10, 3, 1, 0, 2), (224, 7, 2, 3, 1)]
+
+
+def _table_public() -> list[Case]:
+    return [dict(zip("ikspd", key, strict=True)) for key in _TABLE_KEYS]
+
+
+def _same_padding(c: Case) -> int:
+    """The padding that keeps every input size at stride 1, found by running torch."""
+    return next(p for p in range(c["k"])
+                if all(_conv_size({"i": i, "k": c["k"], "s": 1, "p": p, "d": 1}) == i
+                       for i in (7, 12, 31)))
+
+
+def _no_hidden(rng: random.Random) -> list[Case]:
+    return []
+
+
+def _exercises() -> dict[str, Exercise]:
+    out_size, t_size = _public(_size_case, 12), _public(_transposed_case, 12)
+    padding, conv, transpose = (_public(_output_padding_case, 12), _public(_conv2d_case, 6),
+                                _public(_transpose_case, 6))
+    items = [
+        Exercise("ch1-ex-size-table", "output_sizes", "value", _conv_size, _table_public,
+                 _no_hidden),
+        Exercise("ch1-ex-output-size-fn", "my_conv_output_size", "size", _conv_size, out_size,
+                 _hidden(_size_case, 20, out_size), call=("i", "k", "s", "p", "d")),
+        Exercise("ch1-ex-conv2d", "my_conv2d", "tensor", _conv2d, conv,
+                 _hidden(_conv2d_case, 8, conv), call=("x", "w", "b"), forbid_convolution=True),
+        Exercise("ch1-ex-same-padding", "p_same_7", "value", _same_padding,
+                 lambda: [{"k": 7}], _no_hidden),
+        Exercise("ch5-ex-output-size", "my_transposed_output_size", "size", _transposed_size,
+                 t_size, _hidden(_transposed_case, 20, t_size),
+                 call=("i", "k", "s", "p", "output_padding", "d")),
+        Exercise("ch5-ex-scatter", "my_conv_transpose2d", "tensor", _conv_transpose2d,
+                 transpose, _hidden(_transpose_case, 8, transpose), call=("x", "w"),
+                 forbid_convolution=True),
+        Exercise("ch5-ex-output-padding", "my_output_padding", "size", _output_padding, padding,
+                 _hidden(_output_padding_case, 20, padding), call=("i", "k", "s", "p")),
+    ]
+    return {exercise.label: exercise for exercise in items}
+
+
+EXERCISES: dict[str, Exercise] = _exercises()
+"""The auto-graded exercises by their label in the chapters (``ch1-ex-conv2d``, ...)."""
+
+
+# --------------------------------------------------------------------------- test-cell specs
+
+def spec_line(label: str, cases: str, seed: int | None = None) -> str:
+    """The comment that tells the autograder what a test cell grades (read by :func:`read_spec`)."""
+    if label not in EXERCISES:
+        raise ValueError(f"unknown exercise {label!r}: auto-graded ones are {sorted(EXERCISES)}")
+    if cases not in ("public", "hidden") or (cases == "hidden") != (seed is not None):
+        raise ValueError("cases must be 'public' (no seed) or 'hidden' (with a seed)")
+    spec: dict[str, Any] = {"label": label, "cases": cases}
+    if seed is not None:
+        spec["seed"] = seed
+    return f"# convlab-grade: {json.dumps(spec)}"
+
+
+def read_spec(source: str) -> dict[str, Any] | None:
+    """The spec in a test cell's source, or ``None`` if it has none (or an unknown one)."""
+    match = _SPEC.search(source)
+    if not match:
+        return None
+    try:
+        spec = json.loads(match[1])
+    except ValueError:
+        return None
+    ok = (isinstance(spec, dict) and spec.get("label") in EXERCISES
+          and spec.get("cases") in ("public", "hidden")
+          and (spec["cases"] == "public" or isinstance(spec.get("seed"), int)))
+    return spec if ok else None
+
+
+def cases_for(spec: dict[str, Any]) -> list[Case]:
+    """The cases a spec names."""
+    exercise = EXERCISES[spec["label"]]
+    if spec["cases"] == "public":
+        return exercise.public()
+    return exercise.hidden(random.Random(spec["seed"]))
+
+
+# --------------------------------------------------------------------------- the child
+
+def forbidden_names(source: str) -> list[str]:
+    """Names of torch's convolutions that ``source`` mentions (as a name, attribute or string)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    found = set()
+    for node in ast.walk(tree):
+        for name in (getattr(node, "id", None), getattr(node, "attr", None),
+                     getattr(node, "value", None) if isinstance(node, ast.Constant) else None):
+            if isinstance(name, str) and name in _CONV_NAMES:
+                found.add(name)
+    return sorted(found)
+
+
+_CONVOLUTION = sandbox.Rule("torch's convolution", torch_ops=frozenset(
+    {"conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
+     "convolution", "_convolution", "conv_tbc"}))
+
+
+class _Answer:
+    """The callable :func:`convlab.sandbox.run` calls in its forked child.
+
+    On its first call *in the child* it limits the child's memory and executes :data:`SETUP`
+    and the answer's source; then it calls the learner's function (or returns the answer's
+    value). The grading process itself never executes the learner's source.
+    """
+
+    def __init__(self, source: str, exercise: Exercise) -> None:
+        self.source, self.exercise = source, exercise
+        self.namespace: dict[str, Any] | None = None
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self.namespace is None:
+            mapped = int(open("/proc/self/statm").read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+            resource.setrlimit(resource.RLIMIT_AS, (mapped + MEMORY_LIMIT,) * 2)
+            namespace: dict[str, Any] = {"__name__": "__main__"}
+            exec(compile(SETUP, "<setup>", "exec"), namespace)
+            self.namespace = namespace
+            exec(compile(self.source, "<answer>", "exec"), namespace)
+        answer = self.namespace[self.exercise.name]
+        return answer if self.exercise.kind == "value" else answer(*args, **kwargs)
+
+
+def _call(exercise: Exercise, case: Case) -> sandbox.Call:
+    if exercise.kind == "value":
+        return sandbox.Call()
+    convert = _tensor if exercise.kind == "tensor" else (lambda value: value)
+    return sandbox.Call(tuple(convert(case[n]) for n in exercise.call),
+                        {n: v for n, v in case.items() if n not in exercise.call})
+
+
+def _failure(outcome: sandbox.Outcome) -> str:
+    """Why a call gave no usable value, in words ("" if it returned)."""
+    if outcome.forbidden:
+        return f"calls {', '.join(outcome.forbidden)}, which the exercise forbids"
+    if outcome.status == "returned":
+        return ""
+    if outcome.status == "raised" and outcome.error:
+        return f"raised {outcome.error.type_name}: {outcome.error.message}"[:200]
+    if outcome.status in ("exited", "crashed"):
+        return "ended the process" + (f" ({outcome.error.type_name})" if outcome.error else "")
+    return {"timed out": "did not finish (time limit)", "output limit": "printed too much",
+            "not run": "did not run (an earlier case used up the time)"}.get(outcome.status,
+                                                                            outcome.status)
+
+
+# --------------------------------------------------------------------------- judging
+
+@dataclass(frozen=True)
+class Report:
+    """The grade of one exercise on one set of cases: ``score`` = correct / total, in [0, 1]."""
+
+    label: str
+    correct: int
+    total: int
+    lines: tuple[str, ...]
+
+    @property
+    def score(self) -> float:
+        return self.correct / self.total if self.total else 0.0
+
+    def text(self) -> str:
+        return "\n".join((f"{self.label}: {self.correct}/{self.total} cases correct", *self.lines))
+
+
+def _same(got: Any, expected: Any, kind: str) -> tuple[bool, str]:
+    """Compare in the parent: ``got`` is data decoded from the child, never learner objects."""
+    if kind == "tensor":
+        if type(got) is not torch.Tensor:
+            return False, f"returned {type(got).__name__}, not a tensor"
+        want = torch.tensor(expected, dtype=torch.float64)
+        if tuple(got.shape) != tuple(want.shape):
+            return False, f"shape {tuple(got.shape)}, expected {tuple(want.shape)}"
+        tensor = torch.tensor(got.tolist(), dtype=torch.float64)
+        ok = bool(torch.allclose(tensor, want, rtol=1e-5, atol=1e-6))
+        error = float((tensor - want).abs().max()) if tensor.numel() else 0.0
+        return ok, "" if ok else f"wrong values (largest error {error:g})"
+    ok = type(got) is int and got == expected
+    return ok, "" if ok else f"returned {got!r}, expected {expected!r}"
+
+
+def _describe(case: Case) -> str:
+    shown = {k: (f"shape {tuple(torch.tensor(v).shape)}" if isinstance(v, list) else v)
+             for k, v in case.items()}
+    return ", ".join(f"{k}={v}" for k, v in shown.items())
+
+
+def grade(spec: dict[str, Any], source: str | None, *,
+          time_limit: float = DEFAULT_TIME_LIMIT) -> Report:
+    """Grade the answer ``source`` on the cases ``spec`` names (see :func:`read_spec`)."""
+    exercise = EXERCISES[spec["label"]]
+    cases = cases_for(spec)
+    label = f"{exercise.label} ({spec['cases']} tests)"
+    if not source or not source.strip():
+        return Report(label, 0, len(cases), ("no answer cell found",))
+    if exercise.forbid_convolution and forbidden_names(source):
+        names = ", ".join(forbidden_names(source))
+        return Report(label, 0, len(cases), (f"uses {names}: the exercise forbids it",))
+    calls = [_call(exercise, case) for case in cases[:1 if exercise.kind == "value" else None]]
+    run = sandbox.run(_Answer(source, exercise), calls, time_limit=time_limit,
+                      rules=[_CONVOLUTION] if exercise.forbid_convolution else [])
+    lines: list[str] = [f"stopped: {run.stopped}"] if run.stopped else []
+    if exercise.kind == "value":
+        return _grade_value(label, exercise, cases, run.outcomes[0], lines)
+    correct = 0
+    for case, outcome in zip(cases, run.outcomes, strict=True):
+        why_not = _failure(outcome)
+        ok = False
+        if not why_not:
+            ok, why_not = _same(outcome.value, exercise.expected(case), exercise.kind)
+        correct += ok
+        if not ok and len(lines) < 4:
+            lines.append(f"  {_describe(case)}: {why_not}")
+    return Report(label, correct, len(cases), tuple(lines))
+
+
+def _grade_value(label: str, exercise: Exercise, cases: list[Case], outcome: sandbox.Outcome,
+                 lines: list[str]) -> Report:
+    why_not = _failure(outcome)
+    if why_not:
+        return Report(label, 0, len(cases), (*lines, f"  {why_not}"))
+    if len(cases) == 1:
+        ok, why_not = _same(outcome.value, exercise.expected(cases[0]), "size")
+        return Report(label, int(ok), 1, tuple(lines + ([] if ok else [f"  {why_not}"])))
+    table = outcome.value if type(outcome.value) is dict else {}
+    correct = 0
+    for case in cases:
+        key = tuple(case[n] for n in "ikspd")
+        ok, why_not = _same(table.get(key), exercise.expected(case), "size")
+        correct += ok
+        if not ok and len(lines) < 4:
+            lines.append(f"  {key}: {why_not}")
+    return Report(label, correct, len(cases), tuple(lines))

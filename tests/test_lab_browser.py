@@ -1,0 +1,140 @@
+"""A learner in JupyterLab: the test starts JupyterLab on 127.0.0.1 (with `make lab`'s settings),
+opens chapter 1 as a notebook in headless Chromium and checks that MyST renders (no raw
+directive text), solutions start collapsed, nothing pops up, and the .md file is unchanged; a
+second test checks that saving a chapter from JupyterLab writes the same bytes.
+(JupyterLab still shows the tab as modified once the kernel starts: it writes the kernel's
+`language_info` into the notebook's metadata, by design; jupytext leaves that out of the file.)"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conftest import CHROMIUM, CHROMIUM_ARGS
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parent.parent
+CHAPTER = ROOT / "book" / "01_convolution.md"
+RAW_DIRECTIVE_TEXT = (":class:", ":label:", "```{", ":::{", "{exercise}", "{solution",
+                      "{admonition}", "{note}", "{math}", "$$")
+
+spec = importlib.util.spec_from_file_location("lab_settings", ROOT / "tools" / "lab_settings.py")
+lab_settings = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(lab_settings)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """JupyterLab on the chapters, as `make lab` starts it; killed by its PID afterwards."""
+    lab_settings.write_overrides(Path(sys.prefix))
+    home = tmp_path_factory.mktemp("lab-home")
+    env = {**os.environ, "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"),
+           "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces"),
+           "JUPYTER_RUNTIME_DIR": str(home / "runtime"), "JUPYTER_CONFIG_DIR": str(home / "config")}
+    # Every cell in the page (no windowing), so that the checks below see the whole chapter.
+    tracker = (home / "settings" / "@jupyterlab" / "notebook-extension"
+               / "tracker.jupyterlab-settings")
+    tracker.parent.mkdir(parents=True)
+    tracker.write_text('{"windowingMode": "none"}')
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
+         f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
+         "--IdentityProvider.token=", "--ServerApp.password=", "--allow-root",
+         f"--ServerApp.root_dir={ROOT / 'book'}"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/api/status", timeout=5)
+                break
+            except OSError:
+                assert process.poll() is None, "JupyterLab exited while starting"
+                assert time.monotonic() < deadline, "JupyterLab did not start within 180 s"
+                time.sleep(1)
+        yield base
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_a_chapter_reads_and_runs_in_jupyterlab(lab: str) -> None:
+    from playwright.sync_api import sync_playwright
+
+    before = _digest(CHAPTER)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                             args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(120_000)
+        page.goto(f"{lab}/lab/tree/{CHAPTER.name}")
+        notebook = page.locator(".jp-NotebookPanel:visible .jp-Notebook")
+        notebook.locator(".jp-MarkdownCell .jp-RenderedMarkdown, .jp-MarkdownCell .myst").first \
+            .wait_for()
+        page.wait_for_timeout(3000)   # let every renderer settle before looking for changes
+
+        # No news pop-up covers the chapter.
+        assert page.locator(".jp-toast-message", has_text="news").count() == 0
+
+        # MyST renders: no directive shows as raw text in the rendered markdown.
+        text = notebook.evaluate(
+            "n => Array.from(n.querySelectorAll('.jp-MarkdownCell.jp-mod-rendered')).map(e => {"
+            " const c = e.cloneNode(true); c.querySelectorAll('.jp-InputArea-editor, .cm-editor,"
+            " annotation, script, .katex-mathml, mjx-assistive-mml').forEach(x => x.remove());"
+            " return c.textContent; }).join('\\n')")
+        assert notebook.locator(".jp-MarkdownCell.jp-mod-rendered").count() > 40
+        assert not [raw for raw in RAW_DIRECTIVE_TEXT if raw in text]
+
+        # Solutions start collapsed: their code is not shown.
+        solution_line = "span = d * (k - 1) + 1"
+        assert solution_line not in notebook.evaluate(
+            "n => Array.from(n.querySelectorAll('.jp-InputArea-editor'))"
+            ".map(e => e.textContent).join('\\n')")
+        assert notebook.locator(".jp-Cell .jp-InputPlaceholder").count() >= 4
+
+        browser.close()
+    assert _digest(CHAPTER) == before, "opening the chapter changed the .md file"
+
+
+def test_saving_a_chapter_from_jupyterlab_writes_the_same_file() -> None:
+    """What JupyterLab adds once a kernel starts (language_info, the kernel's display name, new
+    cell ids) is left out by jupytext, so a save, or an autosave, rewrites no chapter."""
+    import glob
+
+    import jupytext
+
+    for path in sorted(glob.glob(str(ROOT / "book" / "0*.md"))):
+        nb = jupytext.read(path)
+        nb.metadata["language_info"] = {"name": "python", "version": sys.version.split()[0]}
+        nb.metadata["kernelspec"]["display_name"] = "Python 3 (ipykernel)"
+        for cell in nb.cells:
+            cell.id = "fresh-id"
+        assert jupytext.writes(nb, fmt="md:myst") == Path(path).read_text(encoding="utf-8"), path

@@ -1,0 +1,238 @@
+"""Write an nbgrader course folder with one graded assignment per chapter.
+
+Usage: python tools/make_assignments.py [--src book] [--out _build/course] [--seed N]
+
+For every chapter ``<src>/0*.md`` with an exercise that :mod:`convlab.grading` can grade, this
+writes ``<out>/source/<chapter>/<chapter>.ipynb`` (the instructor version, for
+``nbgrader generate_assignment``) and ``<out>/nbgrader_config.py``. An assignment holds only
+the chapter's exercises (not the whole chapter, so that grading a submission takes seconds):
+
+* a read-only first cell with the imports (:data:`convlab.grading.SETUP`);
+* per code exercise: its text, an answer cell with the solution between ``### BEGIN SOLUTION``
+  and ``### END SOLUTION``, a test cell with the chapter's checker (1 point, or 2 for an answer
+  that is a single value; the grade is the share of the public cases correct) and a **hidden**
+  test cell (2 points) on new cases drawn from ``--seed`` (random by default), which only this
+  source version contains;
+* per conceptual exercise: its text and a manually graded answer cell (2 points) holding, in the
+  instructor version only, the chapter's model answer and a rubric.
+
+The test cells are graded by :mod:`convlab.autograde` in clean processes, not in the learner's
+kernel (``nbgrader_config.py`` sets this up). Exercises ConvLab cannot grade yet are left out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import secrets
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jupytext
+import nbformat
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from make_student import DIRECTIVE, _closing, _exercise_heading  # noqa: E402
+
+from convlab import grading  # noqa: E402
+from convlab.autograde import answer_id  # noqa: E402
+
+PUBLIC_POINTS = 1
+VALUE_POINTS = 2
+HIDDEN_POINTS = 2
+WRITTEN_POINTS = 2
+RUBRIC = ("**Rubric (2 points).** 2: gives the model answer's reasons, in the learner's own words, "
+          "with no wrong statement. 1: the right idea with a gap or one wrong statement. "
+          "0: missing, or the reasoning is wrong.")
+CONFIG = '''\
+# nbgrader configuration of the ConvLab course; written by `make assignments`
+# (tools/make_assignments.py). Run nbgrader's commands in this folder.
+c = get_config()  # noqa: F821
+
+c.CourseDirectory.course_id = "convlab"
+
+# Autograding never runs a submission's notebook: convlab.autograde grades each test cell by
+# running the learner's answer cell in a clean child process (replacing nbgrader's Execute).
+c.Autograde.autograde_preprocessors = [
+    "convlab.autograde.CleanProcessGrading",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+c.CleanProcessGrading.time_limit = {time_limit}  # seconds per exercise and submission
+'''
+
+
+@dataclass
+class Exercise:
+    """One exercise as the chapter states it."""
+
+    label: str
+    title: str
+    text: list[str]
+    stub: str = ""
+    solution: str = ""
+    checker: str = ""
+    model_answer: str = ""
+    extra: list[str] = field(default_factory=list)
+
+
+def _plain_markdown(text: str) -> str:
+    """MyST roles, which Jupyter does not render, as text: {doc}`Chapter 5 <05_x>` → Chapter 5."""
+    return re.sub(r"\{\w+\}`([^`<]*?)\s*(?:<[^>]*>)?`", lambda m: m[1] or "", text)
+
+
+def read_exercises(chapter: Path) -> list[Exercise]:
+    """The exercises of one chapter, in order, with their stub, solution and checker cells."""
+    exercises: list[Exercise] = []
+    current: Exercise | None = None
+    for cell in jupytext.read(chapter).cells:
+        if cell.cell_type == "markdown":
+            lines = cell.source.splitlines(keepends=True)
+            i = 0
+            while i < len(lines):
+                match = DIRECTIVE.match(lines[i].rstrip("\n"))
+                if match and match["name"] in ("exercise", "solution"):
+                    end = _closing(lines, i, match["fence"], str(chapter))
+                    body = lines[i + 1:end]
+                    if match["name"] == "exercise":
+                        label = next((line.split(":", 2)[2].strip() for line in body
+                                      if line.startswith(":label:")), "")
+                        current = Exercise(label, match["arg"].strip(),
+                                           _exercise_heading(body, match["arg"]))
+                        exercises.append(current)
+                    elif current is not None and match["arg"].strip() == current.label:
+                        current.model_answer = "".join(
+                            line for line in body if not re.match(r"^:[\w-]+:", line)).strip()
+                    i = end + 1
+                    continue
+                i += 1
+        elif current is not None:
+            tags = cell.metadata.get("tags", [])
+            if "exercise-stub" in tags:
+                current.stub = cell.source
+            elif "solution" in tags:
+                current.solution = cell.source
+            elif "checks.check_" in cell.source and not current.checker:
+                current.checker = cell.source
+    return exercises
+
+
+def _meta(grade_id: str, *, solution: bool = False, grade: bool = False, locked: bool = False,
+          points: int | None = None) -> dict:
+    meta = {"grade": grade, "grade_id": grade_id, "locked": locked, "schema_version": 3,
+            "solution": solution, "task": False}
+    if points is not None:
+        meta["points"] = points
+    return {"nbgrader": meta}
+
+
+def solution_region(stub: str, solution: str) -> str:
+    """The solution inside nbgrader's markers; a function keeps its ``def`` line (from the stub)."""
+    first = solution.splitlines()[0] if solution else ""
+    if first.startswith("def ") and stub.startswith(first):
+        body = solution.splitlines()[1:]
+        return "\n".join([first, "    ### BEGIN SOLUTION", *body, "    ### END SOLUTION"])
+    return f"### BEGIN SOLUTION\n{solution.strip()}\n### END SOLUTION"
+
+
+def _code_cells(ex: Exercise, seed: int) -> list[nbformat.NotebookNode]:
+    spec = grading.EXERCISES[ex.label]
+    new_code, new_md = nbformat.v4.new_code_cell, nbformat.v4.new_markdown_cell
+    cells = []
+    if spec.kind == "value":
+        cells.append(new_md(f"Your answer cell starts from:\n\n```python\n{ex.stub.strip()}\n```",
+                            metadata=_meta(f"{ex.label}-template", locked=True)))
+    cells.append(new_code(solution_region(ex.stub, ex.solution),
+                          metadata=_meta(answer_id(ex.label), solution=True)))
+    public_points = VALUE_POINTS if spec.kind == "value" else PUBLIC_POINTS
+    cells.append(new_code(
+        f"{grading.spec_line(ex.label, 'public')}\n# Run this cell for the checker's feedback; "
+        f"graded on fixed public cases.\n{ex.checker.strip()}",
+        metadata=_meta(f"{ex.label}-public", grade=True, locked=True, points=public_points)))
+    if spec.kind != "value":
+        cells.append(new_code(
+            "# Hidden tests: new cases, graded in a clean process when your work is collected.\n"
+            f"### BEGIN HIDDEN TESTS\n{grading.spec_line(ex.label, 'hidden', seed)}\n"
+            "### END HIDDEN TESTS",
+            metadata=_meta(f"{ex.label}-hidden", grade=True, locked=True, points=HIDDEN_POINTS)))
+    return cells
+
+
+def assignment(chapter: Path, exercises: list[Exercise], seed: int) -> nbformat.NotebookNode:
+    """The instructor (source) version of one chapter's assignment."""
+    new_code, new_md = nbformat.v4.new_code_cell, nbformat.v4.new_markdown_cell
+    cells = [
+        new_md(f"# Assignment: {chapter.stem.split('_', 1)[1].replace('_', ' ').capitalize()}\n\n"
+               "Write each answer in its answer cell (replace `raise NotImplementedError()`), "
+               "then run the test cell below it for feedback. Written questions are graded by "
+               "your instructor. Do not add code to other cells: only the answer cells are "
+               "graded, each on its own, on cases you have not seen.",
+               metadata=_meta("intro", locked=True)),
+        new_code(grading.SETUP + "from convlab import checks\n",
+                 metadata=_meta("setup", locked=True)),
+    ]
+    for ex in exercises:
+        cells.append(new_md(_plain_markdown("".join(ex.text)).strip(),
+                            metadata=_meta(f"{ex.label}-text", locked=True)))
+        if ex.label in grading.EXERCISES:
+            cells += _code_cells(ex, seed)
+        else:
+            cells.append(new_md(
+                f"**Model answer.**\n\n{_plain_markdown(ex.model_answer)}\n\n{RUBRIC}",
+                metadata=_meta(answer_id(ex.label), solution=True, grade=True,
+                               points=WRITTEN_POINTS)))
+    nb = nbformat.v4.new_notebook(cells=cells, metadata={
+        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+        "language_info": {"name": "python"}})
+    nbformat.validate(nb)
+    return nb
+
+
+def gradable(exercises: list[Exercise]) -> list[Exercise]:
+    """The exercises an assignment can hold: auto-graded ones and written ones (model answer)."""
+    return [ex for ex in exercises
+            if (ex.label in grading.EXERCISES and ex.solution and ex.checker)
+            or (not ex.stub and ex.model_answer)]
+
+
+def make(src: Path, out: Path, seed: int,
+         time_limit: float = grading.DEFAULT_TIME_LIMIT) -> list[Path]:
+    """Write the course folder; returns the source notebooks written."""
+    written = []
+    for chapter in sorted(src.glob("0*.md")):
+        exercises = gradable(read_exercises(chapter))
+        if not any(ex.label in grading.EXERCISES for ex in exercises):
+            continue
+        target = out / "source" / chapter.stem / f"{chapter.stem}.ipynb"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(assignment(chapter, exercises, seed), target)
+        written.append(target)
+    (out / "nbgrader_config.py").write_text(CONFIG.format(time_limit=time_limit), encoding="utf-8")
+    return written
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--src", type=Path, default=Path("book"))
+    parser.add_argument("--out", type=Path, default=Path("_build/course"))
+    parser.add_argument("--seed", type=int, default=None,
+                        help="seed of the hidden tests (default: a new random one)")
+    parser.add_argument("--time-limit", type=float, default=grading.DEFAULT_TIME_LIMIT)
+    args = parser.parse_args()
+    seed = secrets.randbelow(2**31) if args.seed is None else args.seed
+    try:
+        written = make(args.src, args.out, seed, args.time_limit)
+    except ValueError as err:
+        print(f"make_assignments: {err}", file=sys.stderr)
+        return 1
+    print(f"wrote {len(written)} assignments and nbgrader_config.py to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

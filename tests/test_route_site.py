@@ -14,11 +14,11 @@ import re
 import pytest
 import torch
 import torch.nn.functional as F
-from test_site import CHAPTERS, open_page
+from test_site import CHAPTERS
 
 from convlab.channel_window import example_channels
 
-from conftest import SITE, Site
+from conftest import SITE, Visit
 
 pytestmark = pytest.mark.site
 
@@ -54,31 +54,30 @@ ROUTE = """() => {
 
 @pytest.mark.browser
 @pytest.mark.parametrize("page_path", CHAPTERS)
-def test_chapter_opens_with_its_time_line_and_marks_going_further_blocks(
-        browser: object, site: Site, page_path: str) -> None:
-    page, visit = open_page(browser, site, page_path)
-    try:
-        route = page.evaluate(ROUTE)
-        assert route["time"], "no time line"
-        assert route["timeFirst"], "the time line must come before the first section"
-        m = re.fullmatch(r"Core route ≈ (.+) \(with exercises ≈ (.+)\) · everything ≈ (.+)",
-                         route["time"])
-        assert m, route["time"]
-        core, with_exercises, everything = (_minutes(g) for g in m.groups())
-        assert 0 < core <= with_exercises <= everything
-        assert route["titles"], "no going-further block"
-        assert all(t.startswith("Going further: ") for t in route["titles"]), route["titles"]
-        assert route["routeQuizzes"] >= 3, f"{route['routeQuizzes']} quick checks on the route"
+def test_chapter_opens_with_its_time_line_and_marks_going_further_blocks(visit: Visit) -> None:
+    page, start = visit.page, visit.mark()
+    route = page.evaluate(ROUTE)
+    assert route["time"], "no time line"
+    assert route["timeFirst"], "the time line must come before the first section"
+    m = re.fullmatch(r"Core route ≈ (.+) \(with exercises ≈ (.+)\) · everything ≈ (.+)",
+                     route["time"])
+    assert m, route["time"]
+    core, with_exercises, everything = (_minutes(g) for g in m.groups())
+    assert 0 < core <= with_exercises <= everything
+    assert route["titles"], "no going-further block"
+    assert all(t.startswith("Going further: ") for t in route["titles"]), route["titles"]
+    assert route["routeQuizzes"] >= 3, f"{route['routeQuizzes']} quick checks on the route"
 
-        block = page.locator(".going-further").first
-        block.scroll_into_view_if_needed()
-        body = block.locator(":scope > :not(.admonition-title)").first
-        assert not body.is_visible(), "a going-further block is open before it is clicked"
-        block.locator(":scope > .admonition-title").click()
-        body.wait_for(state="visible", timeout=5_000)
-        assert visit.problems == [], "\n".join(visit.problems)
-    finally:
-        page.context.close()
+    block = page.locator(".going-further").first
+    block.scroll_into_view_if_needed()
+    body = block.locator(":scope > :not(.admonition-title)").first
+    title = block.locator(":scope > .admonition-title")
+    assert not body.is_visible(), "a going-further block is open before it is clicked"
+    title.click()
+    body.wait_for(state="visible", timeout=5_000)
+    title.click()  # leave the shared page as it was loaded
+    body.wait_for(state="hidden", timeout=5_000)
+    visit.assert_clean_since(start)
 
 
 # --------------------------------------------------------------------- chapter 1: why convolution

@@ -1,26 +1,39 @@
 """Slider explorers that work in a live kernel *and* on the static site (ch1–ch5).
 
-How they work: every picture an explorer can show is computed in Python when the cell runs
-(numbers from PyTorch or :mod:`convlab.arithmetic`, drawn by :mod:`convlab.draw`). The pictures
-("frames") are ``ipywidgets.HTML`` widgets with inline SVG (or a small PNG), placed in nested
-``ipywidgets.Stack`` containers, one nesting level per slider. Each slider's ``index`` is
-``jslink``-ed to the ``selected_index`` of every stack on its level, so moving a slider flips the
-stacks in the browser, without a kernel and without custom JavaScript. Identical frames are one
-shared widget, and a level where all choices give the same picture collapses, so a part of the
-picture that depends on fewer sliders costs fewer frames. Pictures are split into such parts
-and drawn as layers on top of each other (:func:`layered`: same-size SVGs in one CSS grid cell).
-Frames, stacks and links are lean subclasses (:class:`Frame`, :class:`FrameStack`,
-:class:`FrameLink`) of the built-in widgets that leave default-valued traits out of the page.
+Every explorer is a ``VBox`` of ipywidgets ``SelectionSlider``s and a picture. Two ways to
+make the picture, both keeping the rule that every number a reader sees equals what PyTorch
+computes (GUIDE.md section 3); which explorer takes which route:
+
+* **frames** (``receptive_field_explorer``, ``image_kernel_explorer``):
+  every picture is computed in Python when the cell runs (numbers from PyTorch or
+  :mod:`convlab.arithmetic`, drawn by :mod:`convlab.draw`) and put into nested
+  ``ipywidgets.Stack`` containers, one level per slider, ``jslink``-ed to the sliders: moving a
+  slider flips the stacks in the browser, without a kernel and without custom JavaScript.
+  Identical frames are one shared widget and a level where all choices look the same collapses.
+  Frames, stacks and links are lean subclasses (:class:`Frame`, :class:`FrameStack`,
+  :class:`FrameLink`) that leave default-valued traits out of the page.
+* **route (b), computed in the page** (``conv_explorer``, ``transposed_conv_explorer``,
+  ``gradient_explorer``, ``channels_explorer``): a :class:`PageExplorer`.
+  ``convlab/explorers.js`` (sent with the widget as a second output of the cell) reads the
+  sliders, computes the numbers and draws them; ``tests/test_explorers_js.py`` runs that code
+  in node on **every** state of the slider ranges (:data:`CONV_RANGES`,
+  :data:`TRANSPOSED_RANGES`, :data:`GRADIENT_RANGES`,
+  :data:`CHANNELS_RANGES`) and compares
+  with PyTorch: 0 mismatches. Texts PyTorch produces (its error messages for the transposed
+  convolution) are computed here with torch and only shown by the script. Explorers refuse
+  slider values outside the tested ranges.
 
 Conventions that tests (and the browser tests of the built site) rely on:
 
-* the root widget has the CSS class ``convlab-explorer``;
+* the root widget has the CSS class ``convlab-explorer`` (and ``convlab-explorer-<kind>`` for a
+  page explorer);
 * each slider is a ``SelectionSlider`` with a ``description`` label and the CSS class
-  ``convlab-slider-<name>``; its readout shows the real value;
-* each frame contains an element with a ``data-frame`` attribute: space-separated ``name=value``
-  pairs, where ``name`` is a slider name and ``value`` its readout. A frame names only the
-  sliders it depends on (a frame shown for several values of a slider omits that slider), so
-  at any moment every ``name=value`` in a shown frame equals that slider's readout.
+  ``convlab-slider-<name>``; its readout shows the real value, read-only;
+* each shown picture has an element with a ``data-frame`` attribute: space-separated
+  ``name=value`` pairs, where ``name`` is a slider name and ``value`` its readout. A frame names
+  only the sliders it depends on, so at any moment every ``name=value`` in a shown frame equals
+  that slider's readout (a page explorer's position sliders snap back to the last cell of a
+  smaller output, so their readout stays a valid value).
 
 The root widget carries ``convlab_sliders`` (name -> slider) and ``convlab_links`` (the jslinks)
 for tests. :func:`state_size` measures the bytes its embedded widget state costs on a page.
@@ -32,7 +45,7 @@ import base64
 import itertools
 import json
 from collections.abc import Callable, Sequence
-from functools import cache
+from importlib import resources
 from typing import Any
 
 import ipywidgets as widgets
@@ -41,7 +54,7 @@ import torch.nn.functional as F
 import traitlets
 
 from convlab import draw
-from convlab.arithmetic import conv_output_size
+from convlab.arithmetic import conv_output_size, conv_transpose_output_size
 
 FrameFn = Callable[[dict[str, Any]], str]
 
@@ -95,13 +108,6 @@ def _label(value: Any) -> str:
 def frame_attr(**params: Any) -> str:
     """The ``data-frame`` text for the given slider values, e.g. ``i=5 k=3``."""
     return " ".join(f"{name}={_label(v)}" for name, v in params.items())
-
-
-def _message(text: str) -> str:
-    """An explanation frame for an invalid configuration."""
-    return (f"<div role='status' style='max-width:640px;padding:8px;line-height:1.4;"
-            f"border-left:4px solid {draw.ROLES['cropped']};background:#FBE9DE'>"
-            f"<b>Not a valid configuration.</b> {draw._e(text)}</div>")
 
 
 class _Explorer:
@@ -176,13 +182,15 @@ class _Explorer:
             self.stacks[key] = stack
         return self.stacks[key]
 
-    def root(self, title: str, parts: Sequence[widgets.Widget]) -> widgets.VBox:
-        """The explorer: a heading, the sliders, then the parts; with class convlab-explorer."""
+    def root(self, title: str, parts: Sequence[widgets.Widget],
+             cls: type[widgets.VBox] = widgets.VBox) -> widgets.VBox:
+        """The explorer (a ``cls``): a heading, the sliders, then the parts; with class
+        convlab-explorer."""
         heading = widgets.HTML(f"<b style='color:#111'>{draw._e(title)}</b>", layout=self.layout,
                                style=self.style)
         controls = [slider if len(self.values[name]) > 1 else self._fixed(name, slider)
                     for name, slider in self.sliders.items()]
-        box = widgets.VBox([heading, *controls, *parts])
+        box = cls([heading, *controls, *parts])
         box.add_class("convlab-explorer")
         box.convlab_sliders = dict(self.sliders)
         box.convlab_links = tuple(self.links)
@@ -195,44 +203,6 @@ class _Explorer:
                              layout=self.layout, style=self.style)
         fixed.add_class(f"convlab-fixed-{name}")
         return fixed
-
-
-def _grid_layers(scene_of: Callable[[dict[str, Any]], Any]) -> tuple[FrameFn, FrameFn, FrameFn]:
-    """The input, kernel and output layers of a convolution picture (``draw.ConvScene`` or
-    ``draw.GradientScene``) for the slider values ``q``; shared by the conv and gradient
-    explorers. A configuration PyTorch refuses shows the reason instead of an output grid."""
-
-    def input_layer(q: dict[str, Any]) -> str:
-        sc = scene_of(q)
-        return sc.svg(sc.input_part(), f"input {sc.i}×{sc.i}, padding {sc.p}", layer="bottom")
-
-    def kernel_layer(q: dict[str, Any]) -> str:
-        sc = scene_of(q)
-        return sc.svg(sc.kernel_part(), f"kernel {sc.k}×{sc.k}", layer="top")
-
-    def output_layer(q: dict[str, Any]) -> str:
-        sc = scene_of(q)
-        if sc.error:
-            svg = sc.svg(sc.output_part(), f"Convolution {sc.params}: no output", layer="top")
-            text = f"{sc.error}. PyTorch refuses it too (F.conv2d raises a RuntimeError)."
-            return f"<figure style='margin:0;padding:0'>{svg}{_message(text)}</figure>"
-        svg = sc.svg(sc.output_part(), f"Convolution {sc.params}: output {sc.o}×{sc.o}",
-                     layer="top")
-        return draw.html_figure(svg, sc.caption)
-
-    return input_layer, kernel_layer, output_layer
-
-
-def layered(*layers: widgets.Widget) -> widgets.GridBox:
-    """Draw ``layers`` on top of each other (all in one CSS grid cell, later ones on top).
-
-    Used to factor a picture into parts that depend on fewer sliders (each part is an SVG of
-    the same size with a transparent background), so that fewer frames are needed.
-    """
-    area = widgets.Layout(grid_area="a")
-    for w in layers:
-        w.layout = area
-    return widgets.GridBox(list(layers), layout=widgets.Layout(grid_template_areas='"a"'))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -279,66 +249,114 @@ def state_size(root: widgets.Widget) -> int:
 
 
 # ---------------------------------------------------------------------------------------------
+# Explorers drawn in the page (route (b)): ipywidgets sliders, explorers.js computes and draws
+# ---------------------------------------------------------------------------------------------
+
+
+def explorers_js() -> str:
+    """The explorers' JavaScript (``convlab/explorers.js``), read from the package."""
+    return resources.files("convlab").joinpath("explorers.js").read_text(encoding="utf-8")
+
+
+class PageExplorer(widgets.VBox):
+    """An explorer whose picture ``explorers.js`` draws in the page (route (b)).
+
+    Displaying it shows the widget (heading, sliders, the picture's placeholder) and then the
+    script, as a second output of the cell: the static site runs it like any page script, a
+    live kernel's front end runs it because the output is trusted. The script computes the
+    numbers of the chosen slider values, draws them and keeps readouts and ``aria-valuetext``
+    on the value shown. ``convlab_spec`` is the data the script reads (kind, slider values).
+    """
+
+    convlab_spec: dict[str, Any]
+
+    def _ipython_display_(self, **kwargs: Any) -> None:
+        from IPython.display import HTML, display
+
+        display(self._repr_mimebundle_(**kwargs), raw=True)
+        display(HTML(f"<script>{explorers_js()}</script>"))
+
+
+def _within(name: str, values: Sequence[int], tested: tuple[int, ...]) -> tuple[int, ...]:
+    """``values`` as a tuple, refused unless every one lies in the ``tested`` range."""
+    values = tuple(values)
+    outside = [v for v in values if v not in tested]
+    if not values or outside:
+        raise ValueError(
+            f"slider {name!r}: values {outside or 'none'} are outside {tested[0]}…{tested[-1]}, "
+            "the range whose every state the tests prove equal to PyTorch")
+    return values
+
+
+def _page_explorer(kind: str, title: str, values: dict[str, tuple[Any, ...]],
+                   defaults: dict[str, Any], labels: dict[str, str],
+                   data: dict[str, Any] | None = None) -> PageExplorer:
+    """Sliders over ``values`` (shown as ``labels``, starting at ``defaults``) and a
+    placeholder that ``explorers.js`` replaces with the ``kind`` explorer's picture; ``data``
+    (computed here, with torch) goes into the spec the script reads."""
+    ex = _Explorer()
+    for name, options in values.items():
+        ex.slider(name, labels[name], options, defaults[name])
+    spec = {"kind": kind, "values": {name: list(v) for name, v in values.items()}, **(data or {})}
+    picture = Frame(
+        value=f"<div class='convlab-js-picture' data-spec='{draw._e(json.dumps(spec))}'>"
+        "<p>This explorer draws with its script: run this cell (or trust the notebook).</p>"
+        "</div>", layout=ex.layout)
+    explorer = ex.root(title, [picture], cls=PageExplorer)
+    explorer.add_class(f"convlab-explorer-{kind}")
+    explorer.convlab_spec = spec
+    return explorer
+
+
+# ---------------------------------------------------------------------------------------------
 # ch1: convolution explorer
 # ---------------------------------------------------------------------------------------------
 
 
-def conv_explorer(input_sizes: Sequence[int] = (4, 5), kernel_sizes: Sequence[int] = (2, 3),
-                  strides: Sequence[int] = (1, 2), paddings: Sequence[int] = (0, 1),
-                  dilations: Sequence[int] = (1, 2), positions: int = 3) -> widgets.VBox:
+#: The slider ranges whose every state ``tests/test_explorers_js.py`` proves equal to PyTorch
+#: (``explorers.js`` computes in the page; an explorer refuses values outside these ranges).
+CONV_RANGES: dict[str, tuple[int, ...]] = {
+    "i": tuple(range(3, 11)), "k": tuple(range(1, 6)), "s": (1, 2, 3), "p": (0, 1, 2, 3),
+    "d": (1, 2, 3)}
+
+
+_CONV_LABELS = {"i": "input size i", "k": "kernel size k", "s": "stride s", "p": "padding p",
+                "d": "dilation d", "row": "output row", "col": "output column"}
+
+
+def _conv_sliders(tested: dict[str, tuple[int, ...]], *given: Sequence[int]
+                  ) -> dict[str, tuple[int, ...]]:
+    """Slider values of a convolution picture (conv and gradient explorers): i, k, s, p, d
+    (``given``, within ``tested``) and the output row and column, up to the largest output."""
+    values = {name: _within(name, v, tested[name])
+              for name, v in zip(("i", "k", "s", "p", "d"), given, strict=True)}
+    largest = max((conv_output_size(i, k, s, p, d) for i, k, s, p, d in itertools.product(
+        *values.values()) if d * (k - 1) + 1 <= i + 2 * p), default=1)
+    values["row"] = values["col"] = tuple(range(largest))
+    return values
+
+
+def conv_explorer(input_sizes: Sequence[int] = CONV_RANGES["i"],
+                  kernel_sizes: Sequence[int] = CONV_RANGES["k"],
+                  strides: Sequence[int] = CONV_RANGES["s"],
+                  paddings: Sequence[int] = CONV_RANGES["p"],
+                  dilations: Sequence[int] = CONV_RANGES["d"]) -> PageExplorer:
     """Sliders for input size i, kernel k, stride s, padding p, dilation d and the output
-    position (ch1). Shows the padded input with the kernel window at that position, the output
-    with the cell highlighted, its multiply-add (values from ``F.conv2d``) and
-    ``o = ⌊(i+2p−d(k−1)−1)/s⌋+1`` with the numbers substituted (from ``conv_output_size``).
+    position (row, col) (ch1). Shows the padded input with the kernel window at that position,
+    the output with the cell highlighted, its multiply-add and
+    ``o = ⌊(i+2p−d(k−1)−1)/s⌋+1`` with the numbers substituted.
 
-    The position slider visits the top-left ``positions x positions`` output cells; a cell
-    outside a smaller output says so. A kernel that does not fit shows the reason instead.
+    Route (b): ``explorers.js`` computes and draws in the page; ``tests/test_explorers_js.py``
+    proves its numbers equal to ``F.pad``/``F.conv2d``/``F.unfold`` (and its refusals equal to
+    PyTorch's messages) on every state of :data:`CONV_RANGES`. The position sliders reach the
+    largest output of the ranges; past the current output they snap back to its last cell.
+    A kernel that does not fit shows PyTorch's message and the rule in words.
     """
-    ex = _Explorer()
-    ex.slider("i", "input size i", input_sizes, 5)
-    ex.slider("k", "kernel size k", kernel_sizes, 3)
-    ex.slider("s", "stride s", strides, 1)
-    ex.slider("p", "padding p", paddings, 0)
-    ex.slider("d", "dilation d", dilations, 1)
-    cells = tuple((r, c) for r in range(positions) for c in range(positions))
-    ex.slider("pos", "output (row,col)", cells, (0, 0))
-
-    valid = []
-    for i, k, s, p, d in itertools.product(input_sizes, kernel_sizes, strides, paddings,
-                                           dilations):
-        try:
-            valid.append((i + 2 * p, k, conv_output_size(i, k, s, p, d)))
-        except ValueError:
-            pass
-    fit = tuple(max(v[j] for v in valid) for j in range(3)) if valid else None
-
-    @cache
-    def scene(i: int, k: int, s: int, p: int, d: int) -> draw.ConvScene:
-        return draw.ConvScene(i, k, s, p, d, fit=fit, strict=False)
-
-    def sc_of(q: dict[str, Any]) -> draw.ConvScene:
-        return scene(q["i"], q["k"], q["s"], q["p"], q["d"])
-
-    input_layer, kernel_layer, output_layer = _grid_layers(sc_of)
-
-    def window_layer(q: dict[str, Any]) -> str:
-        sc = sc_of(q)
-        if sc.error:
-            return ""
-        row, col = q["pos"]
-        if row < sc.o and col < sc.o:
-            title = f"Window at output ({row}, {col}): {sc.arithmetic(row, col)}"
-        else:
-            title = f"Output cell ({row}, {col}) does not exist: the output is {sc.o}×{sc.o}"
-        return sc.svg(sc.overlay(row, col), title, layer="top")
-
-    # every layer is built over all sliders; the levels a layer does not depend on collapse
-    order = ["i", "p", "k", "d", "s", "pos"]
-    picture = layered(ex.tree(order, input_layer), ex.tree(order, kernel_layer),
-                      ex.tree(order, output_layer),
-                      ex.tree(["p", "k", "d", "s", "pos", "i"], window_layer))
-    return ex.root("Convolution explorer: move the sliders (or focus one and use the arrow keys)",
-                   [picture])
+    values = _conv_sliders(CONV_RANGES, input_sizes, kernel_sizes, strides, paddings,
+                           dilations)
+    defaults = {"i": 6, "k": 3, "s": 1, "p": 0, "d": 1, "row": 0, "col": 0}
+    return _page_explorer("conv", "Convolution explorer: move the sliders (or focus one and "
+                          "use the arrow keys)", values, defaults, _CONV_LABELS)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -346,23 +364,32 @@ def conv_explorer(input_sizes: Sequence[int] = (4, 5), kernel_sizes: Sequence[in
 # ---------------------------------------------------------------------------------------------
 
 
-def channels_explorer(in_channels: Sequence[int] = (1, 2, 3, 4),
-                      out_channels: Sequence[int] = (1, 2, 3, 4),
-                      kernel_sizes: Sequence[int] = (1, 3, 5)) -> widgets.VBox:
-    """Sliders for C_in, C_out and k (ch2): the kernel stack (one ``C_in × k × k`` kernel and
-    one bias per output channel) and the parameter count ``C_out·(C_in·k·k+1)`` from
-    ``conv_params``, checked equal to an actual ``nn.Conv2d``'s parameter count."""
-    ex = _Explorer()
-    ex.slider("cin", "in channels C_in", in_channels, 3)
-    ex.slider("cout", "out channels C_out", out_channels, 2)
-    ex.slider("k", "kernel size k", kernel_sizes, 3)
+#: Slider ranges of the channels explorer whose every state ``tests/test_explorers_js.py``
+#: proves equal to ``nn.Conv2d`` (weight shape, parameter count, which inputs each kernel reads).
+CHANNELS_RANGES: dict[str, tuple[int, ...]] = {
+    "cin": (1, 2, 3, 4), "cout": (1, 2, 3, 4), "k": tuple(range(1, 6)), "g": (1, 2, 3, 4)}
 
-    def make(q: dict[str, Any]) -> str:
-        fig = draw.kernel_stack(q["cin"], q["cout"], q["k"], desc=False)
-        return draw.html_figure(fig.svg, fig.caption)
 
-    return ex.root("Channels explorer: one kernel (C_in×k×k, plus one bias) per output channel",
-                   [ex.tree(["cin", "cout", "k"], make)])
+def channels_explorer(in_channels: Sequence[int] = CHANNELS_RANGES["cin"],
+                      out_channels: Sequence[int] = CHANNELS_RANGES["cout"],
+                      kernel_sizes: Sequence[int] = CHANNELS_RANGES["k"],
+                      groups: Sequence[int] = CHANNELS_RANGES["g"]) -> PageExplorer:
+    """Sliders for C_in, C_out, k and groups (ch2): the kernels (one ``C_in/groups × k × k``
+    kernel and one bias per output channel, coloured by group, each naming the input channels
+    it reads) and the parameter count ``C_out·(C_in/groups·k·k+1)``. Groups that do not divide
+    both channel counts show PyTorch's message and the rule in words.
+
+    Route (b): ``explorers.js`` computes in the page; ``tests/test_explorers_js.py`` proves its
+    weight shapes, counts, channel wiring and refusals equal to ``nn.Conv2d``/``F.conv2d`` on
+    every state of :data:`CHANNELS_RANGES`.
+    """
+    given = {"cin": in_channels, "cout": out_channels, "k": kernel_sizes, "g": groups}
+    values = {name: _within(name, v, CHANNELS_RANGES[name]) for name, v in given.items()}
+    defaults = {"cin": 3, "cout": 2, "k": 3, "g": 1}
+    labels = {"cin": "in channels C_in", "cout": "out channels C_out", "k": "kernel size k",
+              "g": "groups"}
+    return _page_explorer("channels", "Channels explorer: one kernel (C_in/groups×k×k, plus one "
+                          "bias) per output channel", values, defaults, labels)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -370,59 +397,34 @@ def channels_explorer(in_channels: Sequence[int] = (1, 2, 3, 4),
 # ---------------------------------------------------------------------------------------------
 
 
-def gradient_explorer(i: int = 7, kernel_sizes: Sequence[int] = (1, 2, 3),
-                      strides: Sequence[int] = (1, 2), paddings: Sequence[int] = (0, 1),
-                      dilations: Sequence[int] = (1, 2), positions: int = 3) -> widgets.VBox:
-    """Backprop from one output pixel (ch3): sliders for k, s, p, d and the output position on
-    an ``i x i`` input. Each frame shows the input pixels whose gradient is non-zero (computed by
-    ``torch.autograd.grad`` of that one pixel of ``F.conv2d``, float64, kernel weights
-    1…k²), their gradient values, the window, and a caption with the output size (from
-    ``conv_output_size``): the highlighted pixels are the pixel's receptive field.
+#: Slider ranges of the gradient explorer whose every state (and every output pixel)
+#: ``tests/test_explorers_js.py`` proves equal to ``torch.autograd``.
+GRADIENT_RANGES: dict[str, tuple[int, ...]] = {
+    "i": tuple(range(5, 11)), "k": tuple(range(1, 6)), "s": (1, 2, 3), "p": (0, 1, 2, 3),
+    "d": (1, 2, 3)}
 
-    The position slider visits the top-left ``positions x positions`` output pixels; a pixel
-    outside a smaller output, or a kernel that does not fit, shows an explanation instead.
+
+def gradient_explorer(input_sizes: Sequence[int] = GRADIENT_RANGES["i"],
+                      kernel_sizes: Sequence[int] = GRADIENT_RANGES["k"],
+                      strides: Sequence[int] = GRADIENT_RANGES["s"],
+                      paddings: Sequence[int] = GRADIENT_RANGES["p"],
+                      dilations: Sequence[int] = GRADIENT_RANGES["d"]) -> PageExplorer:
+    """Backprop from one output pixel (ch3): sliders for the input size i, k, s, p, d and the
+    output pixel (row, col). The picture shows the input pixels whose gradient is non-zero, their
+    gradient (kernel weights 1…k²), the window, the output size and a one-line summary: the
+    highlighted pixels are the pixel's receptive field.
+
+    Route (b): ``explorers.js`` computes ∂y[row, col]/∂x in the page;
+    ``tests/test_explorers_js.py`` proves it equal to ``torch.autograd`` (the full Jacobian of
+    ``F.conv2d``) for every state of :data:`GRADIENT_RANGES` and every output pixel. The
+    position sliders snap back to the last pixel of a smaller output; a kernel that does not fit
+    shows PyTorch's message and the rule in words.
     """
-    ex = _Explorer()
-    ex.slider("k", "kernel size k", kernel_sizes, 3)
-    ex.slider("s", "stride s", strides, 1)
-    ex.slider("p", "padding p", paddings, 0)
-    ex.slider("d", "dilation d", dilations, 1)
-    cells = tuple((r, c) for r in range(positions) for c in range(positions))
-    ex.slider("pos", "output (row,col)", cells, (1, 1) if positions > 1 else (0, 0))
-
-    sizes = []
-    for k, s, p, d in itertools.product(kernel_sizes, strides, paddings, dilations):
-        try:
-            sizes.append(conv_output_size(i, k, s, p, d))
-        except ValueError:
-            pass
-    fit = (i + 2 * max(paddings), max(kernel_sizes), max(sizes, default=0))
-
-    @cache
-    def scene(k: int, s: int, p: int, d: int) -> draw.GradientScene:
-        return draw.GradientScene(i, k, s, p, d, fit=fit, strict=False)
-
-    def sc_of(q: dict[str, Any]) -> draw.GradientScene:
-        return scene(q["k"], q["s"], q["p"], q["d"])
-
-    input_layer, kernel_layer, output_layer = _grid_layers(sc_of)
-
-    def gradient_layer(q: dict[str, Any]) -> str:
-        sc = sc_of(q)
-        if sc.error:
-            return ""
-        row, col = q["pos"]
-        if sc.exists(row, col):  # no parameters in the title: equal pictures stay one frame
-            title = f"Gradient of output pixel ({row}, {col})"
-        else:
-            title = f"Output pixel ({row}, {col}) does not exist: the output is {sc.o}×{sc.o}"
-        return sc.svg(sc.overlay(row, col), title, layer="top")
-
-    order = ["p", "k", "d", "s", "pos"]
-    picture = layered(ex.tree(order, input_layer), ex.tree(order, kernel_layer),
-                      ex.tree(order, output_layer), ex.tree(order, gradient_layer))
-    return ex.root("Gradient explorer: backward from one output pixel — which input pixels "
-                   "get a gradient?", [picture])
+    values = _conv_sliders(GRADIENT_RANGES, input_sizes, kernel_sizes, strides, paddings,
+                           dilations)
+    defaults = {"i": 7, "k": 3, "s": 1, "p": 0, "d": 1, "row": 1, "col": 1}
+    return _page_explorer("gradient", "Gradient explorer: backward from one output pixel — "
+                          "which input pixels get a gradient?", values, defaults, _CONV_LABELS)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -467,60 +469,61 @@ def _torch_transpose_error(i: int, k: int, s: int, p: int, op: int, d: int) -> s
         y = F.conv_transpose2d(torch.zeros(1, 1, i, i), torch.zeros(1, 1, k, k), stride=s,
                                padding=p, output_padding=op, dilation=d)
     except RuntimeError as err:
-        return f"PyTorch says: “{str(err).splitlines()[0]}”"
+        return str(err).splitlines()[0]
     h, w = y.shape[-2:]
-    return f"PyTorch does not raise here but returns an empty {h}×{w} output."
+    return f"(no error: it returns an empty {h}×{w} output)"
 
 
-def transposed_conv_explorer(input_sizes: Sequence[int] = (2, 3),
-                             kernel_sizes: Sequence[int] = (2, 3), strides: Sequence[int] = (1, 2),
-                             paddings: Sequence[int] = (0, 1, 2),
-                             output_paddings: Sequence[int] = (0, 1),
-                             dilations: Sequence[int] = (1, 2)) -> widgets.VBox:
+#: Slider ranges of the transposed convolution explorer whose every state
+#: ``tests/test_explorers_js.py`` proves equal to PyTorch; output_padding takes every value
+#: PyTorch accepts somewhere in them (smaller than the stride or the dilation).
+TRANSPOSED_RANGES: dict[str, tuple[int, ...]] = {
+    "i": tuple(range(1, 6)), "k": tuple(range(1, 6)), "s": (1, 2, 3), "p": (0, 1, 2, 3),
+    "op": (0, 1, 2), "d": (1, 2)}
+
+
+def transposed_refusals(values: dict[str, tuple[int, ...]]) -> dict[str, Any]:
+    """For every configuration of ``values`` that PyTorch refuses (or turns into an empty
+    output): convlab's rule in words and PyTorch's own message, as indices into ``texts``.
+    Computed here, with torch, for ``explorers.js`` to show (route (a) for the messages)."""
+    texts: list[str] = []
+    refused: dict[str, list[int]] = {}
+    for i, k, s, p, op, d in itertools.product(*(values[n] for n in TRANSPOSED_RANGES)):
+        try:
+            conv_transpose_output_size(i, k, s, p, op, d)
+        except ValueError as err:
+            pair = []
+            for text in (str(err), _torch_transpose_error(i, k, s, p, op, d)):
+                if text not in texts:
+                    texts.append(text)
+                pair.append(texts.index(text))
+            refused[f"{i},{k},{s},{p},{op},{d}"] = pair
+    return {"texts": texts, "refused": refused}
+
+
+def transposed_conv_explorer(input_sizes: Sequence[int] = TRANSPOSED_RANGES["i"],
+                             kernel_sizes: Sequence[int] = TRANSPOSED_RANGES["k"],
+                             strides: Sequence[int] = TRANSPOSED_RANGES["s"],
+                             paddings: Sequence[int] = TRANSPOSED_RANGES["p"],
+                             output_paddings: Sequence[int] = TRANSPOSED_RANGES["op"],
+                             dilations: Sequence[int] = TRANSPOSED_RANGES["d"]) -> PageExplorer:
     """Sliders for input size, kernel, stride, padding, output_padding and dilation (ch5):
-    scatter-add into the full grid, the border that padding crops, and the output size (from
-    ``F.conv_transpose2d`` and ``conv_transpose_output_size``). A configuration PyTorch refuses
-    shows PyTorch's message and convlab's explanation instead of a picture."""
-    ex = _Explorer()
-    ex.slider("i", "input size i", input_sizes, 2)
-    ex.slider("k", "kernel size k", kernel_sizes, 3)
-    ex.slider("s", "stride s", strides, 2)
-    ex.slider("p", "padding p", paddings, 0)
-    ex.slider("op", "output_padding", output_paddings, 0)
-    ex.slider("d", "dilation d", dilations, 1)
+    scatter-add into the full grid, the border that padding crops, and the output with its
+    size. A configuration PyTorch refuses shows PyTorch's message and the rule in words.
 
-    fit = (max(input_sizes), max(kernel_sizes),
-           max((i - 1) * s + d * (k - 1) + 1 + op for i, k, s, op, d in itertools.product(
-               input_sizes, kernel_sizes, strides, output_paddings, dilations)))
-
-    @cache
-    def scene(i: int, k: int, s: int, p: int, op: int, d: int) -> draw.TransposedScene:
-        return draw.TransposedScene(i, k, s, p, op, d, fit=fit, strict=False)
-
-    def sc_of(q: dict[str, Any]) -> draw.TransposedScene:
-        return scene(*(q[n] for n in ("i", "k", "s", "p", "op", "d")))
-
-    def grid_layer(q: dict[str, Any]) -> str:
-        sc = sc_of(q)
-        return sc.svg(sc.grid_part(counts=False),
-                      f"Scatter-add: input {sc.i}×{sc.i}, kernel {sc.k}×{sc.k}, full "
-                      f"{sc.f}×{sc.f}", layer="bottom")
-
-    def crop_layer(q: dict[str, Any]) -> str:
-        sc = sc_of(q)
-        if sc.error:
-            torch_msg = _torch_transpose_error(sc.i, sc.k, sc.s, sc.p, sc.op, sc.d)
-            svg = sc.svg(sc.crop_part(), f"Transposed convolution {sc.params}: refused",
-                         layer="top")
-            text = f"{sc.error}. {torch_msg}"
-            return f"<figure style='margin:0;padding:0'>{svg}{_message(text)}</figure>"
-        svg = sc.svg(sc.crop_part(), f"Transposed convolution {sc.params}: output {sc.o}×{sc.o}",
-                     layer="top")
-        return draw.html_figure(svg, sc.caption)
-
-    order = ["i", "k", "s", "d", "p", "op"]
-    picture = layered(ex.tree(order, grid_layer), ex.tree(order, crop_layer))
-    return ex.root("Transposed convolution explorer: scatter-add, then crop", [picture])
+    Route (b) for the numbers: ``explorers.js`` computes the scatter-add in the page and
+    ``tests/test_explorers_js.py`` proves it equal to ``F.conv_transpose2d`` on every state of
+    :data:`TRANSPOSED_RANGES`; the refusals' texts are computed here with torch and convlab
+    (:func:`transposed_refusals`) and only shown by the script.
+    """
+    given = {"i": input_sizes, "k": kernel_sizes, "s": strides, "p": paddings,
+             "op": output_paddings, "d": dilations}
+    values = {name: _within(name, v, TRANSPOSED_RANGES[name]) for name, v in given.items()}
+    defaults = {"i": 2, "k": 3, "s": 2, "p": 0, "op": 0, "d": 1}
+    labels = {"i": "input size i", "k": "kernel size k", "s": "stride s", "p": "padding p",
+              "op": "output_padding", "d": "dilation d"}
+    return _page_explorer("transposed", "Transposed convolution explorer: scatter-add, then crop",
+                          values, defaults, labels, transposed_refusals(values))
 
 
 # ---------------------------------------------------------------------------------------------

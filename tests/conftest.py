@@ -28,7 +28,9 @@ a time. A test sees the page as the previous tests of that page left it: move a 
 to where it is, not to an absolute value. A test that fails closes its page, so the next test
 gets a fresh load instead of a page in an unknown state. A page that must be loaded in another
 state (a URL with a query, another viewport, dark mode) is a different ``page_path`` key or a
-fixture of its own.
+fixture of its own, such as ``phone_dark_visit``: the same page loaded once more in dark mode
+on a 390×844 phone screen, shared in the same way by every test that takes it (tests of one
+page run light first, then dark on the phone).
 """
 
 from __future__ import annotations
@@ -152,6 +154,7 @@ class Visit:
     site: Site
     page_path: str
     page: object = None
+    view: str = "desktop"  # a key of VIEWS
     problems: list[str] = field(default_factory=list)
     load_problems: list[str] = field(default_factory=list)
 
@@ -197,10 +200,17 @@ class Visit:
             self.page = None
 
 
-def load(browser: object, site: Site, page_path: str) -> Visit:
+# How a page is shown: the desktop default, and a phone in dark mode (``phone_dark_visit``).
+VIEWS = {
+    "desktop": {"viewport": {"width": 1280, "height": 900}, "color_scheme": "light"},
+    "phone-dark": {"viewport": {"width": 390, "height": 844}, "color_scheme": "dark"},
+}
+
+
+def load(browser: object, site: Site, page_path: str, view: str = "desktop") -> Visit:
     """Open ``page_path`` in a fresh context, wait for its widgets and the network, settle."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    visit = Visit(site, page_path, context.new_page())
+    context = browser.new_context(**VIEWS[view])
+    visit = Visit(site, page_path, context.new_page(), view=view)
     visit.watch(visit.page)
     visit.page.goto(site.url(page_path), wait_until="load")
     visit.page.wait_for_function(WIDGETS_RENDERED, timeout=30_000)
@@ -218,11 +228,12 @@ class Visits:
         self.current: Visit | None = None
         self.loads = 0
 
-    def get(self, site: Site, page_path: str) -> Visit:
+    def get(self, site: Site, page_path: str, view: str = "desktop") -> Visit:
         current = self.current
-        if current is None or current.site != site or current.page_path != page_path:
+        if current is None or (current.site, current.page_path, current.view) != (
+                site, page_path, view):
             self.close()
-            self.current = load(self.browser, site, page_path)
+            self.current = load(self.browser, site, page_path, view)
             self.loads += 1
         return self.current
 
@@ -240,14 +251,26 @@ def visits(browser: object) -> Iterator[Visits]:
     opened.close()
 
 
+def _visit(request: pytest.FixtureRequest, visits: Visits, site: Site, page_path: str,
+           view: str) -> Iterator[Visit]:
+    yield visits.get(site, page_path, view)
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        visits.close()  # the next test of this page starts from a fresh load
+
+
 @pytest.fixture
 def visit(request: pytest.FixtureRequest, visits: Visits, site: Site,
           page_path: str) -> Iterator[Visit]:
     """The loaded ``page_path`` on ``site``, shared with the other tests of that page."""
-    yield visits.get(site, page_path)
-    report = getattr(request.node, "rep_call", None)
-    if report is not None and report.failed:
-        visits.close()  # the next test of this page starts from a fresh load
+    yield from _visit(request, visits, site, page_path, "desktop")
+
+
+@pytest.fixture
+def phone_dark_visit(request: pytest.FixtureRequest, visits: Visits, site: Site,
+                     page_path: str) -> Iterator[Visit]:
+    """``page_path`` in dark mode at 390×844, shared like ``visit`` by the tests that take it."""
+    yield from _visit(request, visits, site, page_path, "phone-dark")
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -260,14 +283,20 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> objec
 
 @pytest.hookimpl(trylast=True)  # after pytest has grouped the tests by server
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run the tests that use ``visit`` grouped by server and page (see the module docstring).
+    """Run the tests that use ``visit`` or ``phone_dark_visit`` grouped by server, page and
+    view (see the module docstring).
 
     They keep the slots they were collected in, and their order within one page."""
-    slots = [n for n, item in enumerate(items) if "visit" in getattr(item, "fixturenames", ())]
+    def view(item: pytest.Item) -> str | None:
+        names = getattr(item, "fixturenames", ())
+        return "desktop" if "visit" in names else "phone-dark" if (
+            "phone_dark_visit" in names) else None
 
-    def key(item: pytest.Item) -> tuple[str, str]:
+    slots = [n for n, item in enumerate(items) if view(item) is not None]
+
+    def key(item: pytest.Item) -> tuple[str, str, str]:
         params = item.callspec.params if hasattr(item, "callspec") else {}
-        return (str(params.get("site", "")), str(params.get("page_path", "")))
+        return (str(params.get("site", "")), str(params.get("page_path", "")), view(item) or "")
 
     ordered = sorted((items[n] for n in slots), key=key)
     for n, item in zip(slots, ordered, strict=True):

@@ -1,17 +1,25 @@
 """Every reader: screen reader, keyboard, phone and dark mode, measured in headless Chromium.
 
+Each page is loaded twice, and every check of that page runs on one of the two loads (see
+``tests/conftest.py``): the shared desktop load in light mode (``visit``) and one load in dark
+mode on a 390×844 phone screen (``phone_dark_visit``).
+
 * axe-core (``node_modules/axe-core``, pinned in package.json) on every page, in light and in
   dark mode: no critical and no serious violation, the theme's HTML included.
-* A 390×844 phone viewport: neither the page nor any widget, quiz or output is wider than the
-  screen, and every slider's readout is on screen.
-* Cumulative layout shift is measured by ``bench/transfer_size.py`` (not here: chapter 5 is
-  still at about 0.1 while MathJax typesets the first screen).
+* Cumulative layout shift, from navigation until at least 1 s after the widgets rendered, is at
+  most 0.1 on every page (a PerformanceObserver sums the layout-shift entries).
+* On the phone: neither the page nor any widget, quiz or output is wider than the screen, and
+  every slider's readout is on screen.
 * Keyboard: slider handles, quiz controls and buttons show a focus ring of at least 3:1
-  against the page; MathJax formulas are not Tab stops but carry assistive MathML.
-* Every image has a text alternative that is not its file name.
+  against the page (light and dark); MathJax formulas are not Tab stops but carry assistive
+  MathML.
+* Every image has a text alternative that is not its file name (read from the built HTML).
+* Every icon on screen shows its glyph (the theme's Font Awesome webfont; the all-icons script
+  is not loaded, see ``book/_ext/convlab_site.py``).
+* Explorer frame changes are announced by a polite live region.
 
-Screenshots at 390 px (light and dark) and in dark mode at 1280 px are written to
-``_build/screenshots/a11y/`` for people to look at.
+Screenshots of every chapter in dark mode at 390 px are written to ``_build/screenshots/a11y/``
+for people to look at.
 """
 
 from __future__ import annotations
@@ -22,7 +30,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, SCREENSHOTS, SITE, Site, built_pages
+from conftest import ROOT, SCREENSHOTS, SITE, Visit, built_pages
 
 pytestmark = [pytest.mark.site, pytest.mark.browser]
 
@@ -33,12 +41,20 @@ AT_ROOT = pytest.mark.parametrize("site", [""], ids=["root"], indirect=True)
 PAGES = [p for p in built_pages() if p != "index.html"]  # index.html only redirects
 CHAPTERS = [p for p in PAGES if re.match(r"book/0\d_", p)]
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 900}
+MAX_CLS = 0.1
+AFTER_WIDGETS_MS = 1000  # layout shifts are summed until at least this long after the widgets
 
-WIDGETS_RENDERED = """() => Array.from(document.querySelectorAll(
-        'script[type="application/vnd.jupyter.widget-view+json"]'))
-    .every(s => s.parentElement.querySelector('.jupyter-widgets'))"""
+# The cumulative layout shift of the page so far: every layout-shift entry since navigation
+# (the browser buffers them) that no user input caused.
+CLS = """() => new Promise(resolve => {
+  new PerformanceObserver((list, observer) => {
+    observer.disconnect();
+    resolve(list.getEntries().filter(e => !e.hadRecentInput)
+      .reduce((sum, e) => sum + e.value, 0));
+  }).observe({type: 'layout-shift', buffered: true});
+  // No entry at all: the observer is never called back.
+  setTimeout(() => resolve(0), 500);
+})"""
 
 # Contrast ratio (WCAG 2) of two CSS colours given as rgb()/rgba() strings.
 CONTRAST = """([a, b]) => {
@@ -91,87 +107,93 @@ OVERFLOW = """() => {
 }"""
 
 
-def _open(browser: object, site: Site, page_path: str, viewport: dict[str, int],
-          scheme: str) -> object:
-    context = browser.new_context(viewport=viewport, color_scheme=scheme)
-    page = context.new_page()
-    page.goto(site.url(page_path), wait_until="load")
-    page.wait_for_function(WIDGETS_RENDERED, timeout=30_000)
-    page.wait_for_load_state("networkidle")
-    page.evaluate("() => window.MathJax && window.MathJax.startup"
-                  " ? window.MathJax.startup.promise.then(() => true) : true")
-    return page
+def _typeset(visit: Visit) -> None:
+    visit.page.evaluate("() => window.MathJax && window.MathJax.startup"
+                        " ? window.MathJax.startup.promise.then(() => true) : true")
 
 
-def _screenshot(page: object, page_path: str, suffix: str) -> None:
-    path = SCREENSHOTS / "a11y" / f"{page_path.replace('/', '__').removesuffix('.html')}" \
-        f"-{suffix}.png"
+def _screenshot(visit: Visit, suffix: str) -> None:
+    name = visit.page_path.replace("/", "__").removesuffix(".html")
+    path = SCREENSHOTS / "a11y" / f"{name}-{suffix}.png"
     path.parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(path), full_page=True)
+    visit.page.screenshot(path=str(path), full_page=True)
+
+
+def _axe(visit: Visit, scheme: str) -> None:
+    page, page_path = visit.page, visit.page_path
+    _typeset(visit)
+    if page_path != "404.html":  # the stand-alone 404 page has one colour scheme
+        theme = page.evaluate("() => document.documentElement.dataset.theme")
+        assert theme == scheme, f"the page shows the {theme} theme, not {scheme}"
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.add_script_tag(path=str(AXE))
+    result = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
+    bad = [
+        f"{v['impact']} {v['id']} ({v['help']}): "
+        + "; ".join(" ".join(node["target"]) for node in v["nodes"][:5])
+        for v in result["violations"] if v["impact"] in ("critical", "serious")
+    ]
+    assert bad == [], f"{page_path} in {scheme} mode:\n" + "\n".join(bad)
 
 
 def test_axe_core_is_installed() -> None:
     assert AXE.is_file(), "axe-core is missing: run `npm ci` (make book does it)"
 
 
+# ------------------------------------------------------------ the shared desktop load (light)
+
 @AT_ROOT
-@pytest.mark.parametrize("scheme", ["light", "dark"])
 @pytest.mark.parametrize("page_path", PAGES)
-def test_axe_finds_no_critical_or_serious_violation(browser: object, site: Site,
-                                                    page_path: str, scheme: str) -> None:
-    page = _open(browser, site, page_path, DESKTOP, scheme)
-    try:
-        if page_path != "404.html":  # the stand-alone 404 page has one colour scheme
-            theme = page.evaluate("() => document.documentElement.dataset.theme")
-            assert theme == scheme, f"the page shows the {theme} theme, not {scheme}"
-        if scheme == "dark" and page_path in CHAPTERS:
-            _screenshot(page, page_path, "dark-1280")
-        page.add_script_tag(path=str(AXE))
-        result = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
-        bad = [
-            f"{v['impact']} {v['id']} ({v['help']}): "
-            + "; ".join(" ".join(node["target"]) for node in v["nodes"][:5])
-            for v in result["violations"] if v["impact"] in ("critical", "serious")
-        ]
-        assert bad == [], f"{page_path} in {scheme} mode:\n" + "\n".join(bad)
-    finally:
-        page.context.close()
+def test_layout_shift_is_small(visit: Visit) -> None:
+    # First test of the page's load: nothing has been scrolled or pressed yet.
+    since_widgets = visit.page.evaluate("() => performance.now()")
+    visit.page.wait_for_timeout(AFTER_WIDGETS_MS)
+    cls = visit.page.evaluate(CLS)
+    assert cls <= MAX_CLS, (f"{visit.page_path}: cumulative layout shift {cls:.3f} > {MAX_CLS} "
+                            f"(measured until {since_widgets / 1000 + 1:.1f} s)")
 
 
 @AT_ROOT
 @pytest.mark.parametrize("page_path", PAGES)
-def test_nothing_is_wider_than_a_phone(browser: object, site: Site, page_path: str) -> None:
-    # Dark mode changes colours only, so one colour scheme is enough here; chapters are also
-    # photographed in dark mode at this width.
-    page = _open(browser, site, page_path, PHONE, "light")
-    try:
-        if page_path in CHAPTERS:
-            _screenshot(page, page_path, "light-390")
-            page.emulate_media(color_scheme="dark")
-            page.wait_for_timeout(300)
-            _screenshot(page, page_path, "dark-390")
-        wide = page.evaluate(OVERFLOW)
-        assert wide == [], f"{page_path} at 390 px:\n" + "\n".join(wide[:15])
-    finally:
-        page.context.close()
+def test_axe_finds_no_critical_or_serious_violation_in_light_mode(visit: Visit) -> None:
+    _axe(visit, "light")
 
 
 @AT_ROOT
 @pytest.mark.parametrize("page_path", CHAPTERS)
-def test_formulas_are_read_but_not_tab_stops(browser: object, site: Site,
-                                             page_path: str) -> None:
-    page = _open(browser, site, page_path, DESKTOP, "light")
-    try:
-        counts = page.evaluate("""() => ({
-            formulas: document.querySelectorAll('mjx-container').length,
-            tabStops: document.querySelectorAll('mjx-container[tabindex]:not([tabindex="-1"])')
-                .length,
-            readable: document.querySelectorAll('mjx-container mjx-assistive-mml math').length})""")
-        assert counts["formulas"] > 0, "no formula was typeset"
-        assert counts["tabStops"] == 0, f"{counts['tabStops']} formulas are Tab stops"
-        assert counts["readable"] == counts["formulas"], counts
-    finally:
-        page.context.close()
+def test_formulas_are_read_but_not_tab_stops(visit: Visit) -> None:
+    _typeset(visit)
+    counts = visit.page.evaluate("""() => ({
+        formulas: document.querySelectorAll('mjx-container').length,
+        tabStops: document.querySelectorAll('mjx-container[tabindex]:not([tabindex="-1"])')
+            .length,
+        readable: document.querySelectorAll('mjx-container mjx-assistive-mml math').length})""")
+    assert counts["formulas"] > 0, "no formula was typeset"
+    assert counts["tabStops"] == 0, f"{counts['tabStops']} formulas are Tab stops"
+    assert counts["readable"] == counts["formulas"], counts
+
+
+# Every icon on screen (<i class="fa-…">, drawn with the theme's Font Awesome webfont and the
+# glyphs in convlab.css) that shows no glyph: no ::before content, or nothing drawn.
+BLANK_ICONS = """async () => {
+  await document.fonts.ready;
+  return Array.from(document.querySelectorAll('i[class*="fa-"]'))
+    .filter(i => i.getClientRects().length > 0)
+    .filter(i => !/^"\\S+"$/.test(getComputedStyle(i, '::before').content)
+      || i.getBoundingClientRect().width === 0)
+    .map(i => i.className);
+}"""
+
+
+@AT_ROOT
+@pytest.mark.parametrize("page_path", PAGES)
+def test_every_icon_shows_a_glyph(visit: Visit) -> None:
+    blank = visit.page.evaluate(BLANK_ICONS)
+    assert blank == [], f"{visit.page_path}: icons without a glyph: {blank}"
+    loaded = visit.page.evaluate("""() => Array.from(document.fonts)
+        .filter(f => f.family.includes('Font Awesome') && f.status === 'loaded').length""")
+    icons = visit.page.evaluate("""() => document.querySelectorAll('i[class*="fa-"]').length""")
+    assert icons == 0 or loaded > 0, "no Font Awesome webfont was loaded"
 
 
 FOCUSABLE = {
@@ -180,36 +202,90 @@ FOCUSABLE = {
     "quiz button": ".convlab-quiz-check",
     "hide-input toggle": "details.hide summary",
 }
+FOCUS_PAGE = "book/01_convolution.html"
+
+
+def _focus_rings(visit: Visit) -> None:
+    page, problems = visit.page, []
+    for what, selector in FOCUSABLE.items():
+        target = page.locator(selector).first
+        target.scroll_into_view_if_needed()
+        # Reach it with the keyboard: from the element itself, Shift+Tab back, then Tab.
+        target.focus()
+        page.keyboard.press("Shift+Tab")
+        page.keyboard.press("Tab")
+        if not target.evaluate("el => el === document.activeElement"):
+            problems.append(f"Tab misses the {what}")
+            continue
+        ring = target.evaluate(FOCUS_STYLE)
+        if ring["style"] == "none" or ring["width"] < 2:
+            problems.append(f"{what}: no focus ring {ring}")
+            continue
+        ratio = page.evaluate(CONTRAST, [ring["color"], ring["background"]])
+        if ratio < 3:
+            problems.append(f"{what}: focus ring {ring['color']} on {ring['background']} "
+                            f"is {ratio:.2f}:1")
+    page.evaluate("() => document.activeElement && document.activeElement.blur()")
+    assert problems == [], f"{visit.view}:\n" + "\n".join(problems)
 
 
 @AT_ROOT
-@pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_keyboard_focus_is_visible(browser: object, site: Site, scheme: str) -> None:
-    page = _open(browser, site, "book/01_convolution.html", DESKTOP, scheme)
-    try:
-        problems = []
-        for what, selector in FOCUSABLE.items():
-            target = page.locator(selector).first
-            target.scroll_into_view_if_needed()
-            # Reach it with the keyboard: from the element itself, Shift+Tab back, then Tab.
-            target.focus()
-            page.keyboard.press("Shift+Tab")
-            page.keyboard.press("Tab")
-            if not target.evaluate("el => el === document.activeElement"):
-                problems.append(f"Tab misses the {what}")
-                continue
-            ring = target.evaluate(FOCUS_STYLE)
-            if ring["style"] == "none" or ring["width"] < 2:
-                problems.append(f"{what}: no focus ring {ring}")
-                continue
-            ratio = page.evaluate(CONTRAST, [ring["color"], ring["background"]])
-            if ratio < 3:
-                problems.append(f"{what}: focus ring {ring['color']} on {ring['background']} "
-                                f"is {ratio:.2f}:1")
-        assert problems == [], "\n".join(problems)
-    finally:
-        page.context.close()
+@pytest.mark.parametrize("page_path", [FOCUS_PAGE])
+def test_keyboard_focus_is_visible_in_light_mode(visit: Visit) -> None:
+    _focus_rings(visit)
 
+
+@AT_ROOT
+@pytest.mark.parametrize("page_path", [FOCUS_PAGE])
+def test_explorer_frame_changes_are_announced(visit: Visit) -> None:
+    page = visit.page
+    explorer = page.locator(".convlab-explorer").first
+    explorer.scroll_into_view_if_needed()
+    regions = explorer.locator("[aria-live=polite]")
+    assert regions.count() >= 1, "the explorer has no polite live region"
+    before = regions.first.inner_text()
+    handles = explorer.locator(".noUi-handle")
+    for n in range(handles.count()):  # not every slider changes the caption
+        handle = handles.nth(n)
+        handle.focus()
+        at_end = handle.get_attribute("aria-valuenow") == handle.get_attribute("aria-valuemax")
+        page.keyboard.press("ArrowLeft" if at_end else "ArrowRight")
+        page.wait_for_timeout(700)
+        if regions.first.inner_text() not in ("", before):
+            break
+    said = regions.first.inner_text().strip()
+    shown = explorer.evaluate("""root => Array.from(root.querySelectorAll('figcaption'))
+        .filter(c => c.offsetParent !== null).map(c => c.textContent.trim()).join(' ')""")
+    assert said and said in shown, f"announced {said!r}, shown {shown!r}"
+
+
+# ------------------------------------------------------------ one more load: dark, on a phone
+
+@AT_ROOT
+@pytest.mark.parametrize("page_path", PAGES)
+def test_nothing_is_wider_than_a_phone(phone_dark_visit: Visit) -> None:
+    # Dark mode changes colours only, so this one load checks the phone width too.
+    _typeset(phone_dark_visit)
+    if phone_dark_visit.page_path in CHAPTERS:
+        _screenshot(phone_dark_visit, "dark-390")
+    wide = phone_dark_visit.page.evaluate(OVERFLOW)
+    assert wide == [], f"{phone_dark_visit.page_path} at 390 px:\n" + "\n".join(wide[:15])
+
+
+@AT_ROOT
+@pytest.mark.parametrize("page_path", PAGES)
+def test_axe_finds_no_critical_or_serious_violation_in_dark_mode(
+        phone_dark_visit: Visit) -> None:
+    _axe(phone_dark_visit, "dark")
+
+
+@AT_ROOT
+@pytest.mark.parametrize("page_path", [FOCUS_PAGE])
+def test_keyboard_focus_is_visible_in_dark_mode(phone_dark_visit: Visit) -> None:
+    _focus_rings(phone_dark_visit)
+
+
+# ------------------------------------------------------------ the built HTML (no browser)
 
 class _Images(html.parser.HTMLParser):
     def __init__(self) -> None:
@@ -237,29 +313,3 @@ def test_every_image_has_a_meaningful_text_alternative(page_path: str) -> None:
         elif not alt.strip() and "_images/" in src:
             bad.append(f"{src[:60]}: a figure with an empty alt")
     assert bad == [], "\n".join(bad)
-
-
-@AT_ROOT
-def test_explorer_frame_changes_are_announced(browser: object, site: Site) -> None:
-    page = _open(browser, site, "book/01_convolution.html", DESKTOP, "light")
-    try:
-        explorer = page.locator(".convlab-explorer").first
-        regions = explorer.locator("[aria-live=polite]")
-        assert regions.count() >= 1, "the explorer has no polite live region"
-        before = regions.first.inner_text()
-        handles = explorer.locator(".noUi-handle")
-        for n in range(handles.count()):  # not every slider changes the caption
-            handle = handles.nth(n)
-            handle.focus()
-            at_end = handle.get_attribute("aria-valuenow") == handle.get_attribute(
-                "aria-valuemax")
-            page.keyboard.press("ArrowLeft" if at_end else "ArrowRight")
-            page.wait_for_timeout(700)
-            if regions.first.inner_text() not in ("", before):
-                break
-        said = regions.first.inner_text().strip()
-        shown = explorer.evaluate("""root => Array.from(root.querySelectorAll('figcaption'))
-            .filter(c => c.offsetParent !== null).map(c => c.textContent.trim()).join(' ')""")
-        assert said and said in shown, f"announced {said!r}, shown {shown!r}"
-    finally:
-        page.context.close()

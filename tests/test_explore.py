@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import itertools
+import json
 import re
 import xml.etree.ElementTree as ET
 
@@ -10,8 +12,6 @@ import ipywidgets as widgets
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from convlab import explore
 
@@ -26,7 +26,11 @@ EXPLORERS = {
 BUDGET = 400_000  # bytes of embedded widget state per explorer (a page must stay < 1.5 MB)
 
 
-@pytest.fixture(scope="module", params=sorted(EXPLORERS))
+#: Explorers drawn in the page by explorers.js (route (b)); the others switch precomputed frames.
+PAGE_EXPLORERS = {"channels", "conv", "gradient", "transposed"}
+
+
+@pytest.fixture(scope="module", params=sorted(set(EXPLORERS) - PAGE_EXPLORERS))
 def built(request):
     return request.param, EXPLORERS[request.param]()
 
@@ -132,117 +136,6 @@ def test_lean_widgets_sync_only_what_the_browser_needs():
     assert "titles" not in s.get_state()
 
 
-def _conv_case(labels):
-    return (int(labels["i"]), int(labels["k"]), int(labels["s"]), int(labels["p"]),
-            int(labels["d"]))
-
-
-def _check_conv_explorer(root) -> tuple[int, int]:
-    """Every combination shows torch's output size and multiply-add; returns how many
-    combinations were refused and how many positions were outside the output."""
-    links = _link_map(root)
-    seen_invalid = seen_outside = 0
-    for index, labels in _combos(root):
-        i, k, s, p, d = _conv_case(labels)
-        row, col = (int(v) for v in labels["pos"].split(","))
-        text = " ".join(f.value for f in _shown(root.children[-1], links, index))
-        x = explore.draw.example_input(i)[None, None]
-        w = explore.draw.example_kernel(k)[None, None]
-        try:
-            y = F.conv2d(x, w, stride=s, padding=p, dilation=d)[0, 0]
-        except RuntimeError:
-            seen_invalid += 1
-            assert "Not a valid configuration" in text and "does not fit" in text
-            continue
-        o = y.shape[-1]
-        assert f"output {o}×{o}" in text
-        assert f"= {o}</figcaption>" in text  # the formula's result in the caption
-        if row >= o or col >= o:
-            seen_outside += 1
-            assert f"({row}, {col}) does not exist" in text
-            continue
-        m = re.search(rf"y\[{row},{col}\] = ([^<]*) = (-?[\d.]+)<", text)
-        assert m, f"no arithmetic for {labels}"
-        total = sum(float(a) * float(b) for a, b in
-                    (term.split("·") for term in m.group(1).split(" + ")))
-        assert total == float(y[row, col]) == float(m.group(2))
-    return seen_invalid, seen_outside
-
-
-def test_conv_explorer_frames_show_torch_results():
-    seen_invalid, seen_outside = _check_conv_explorer(explore.conv_explorer())
-    assert seen_invalid and seen_outside
-
-
-@settings(max_examples=8, deadline=None)
-@given(sizes=st.sets(st.integers(2, 7), min_size=1, max_size=2),
-       kernels=st.sets(st.integers(1, 4), min_size=1, max_size=2),
-       strides=st.sets(st.integers(1, 3), min_size=1, max_size=2),
-       paddings=st.sets(st.integers(0, 2), min_size=1, max_size=2),
-       dilations=st.sets(st.integers(1, 3), min_size=1, max_size=2),
-       positions=st.integers(1, 3))
-def test_conv_explorer_any_ranges(sizes, kernels, strides, paddings, dilations, positions):
-    root = explore.conv_explorer(tuple(sorted(sizes)), tuple(sorted(kernels)),
-                                 tuple(sorted(strides)), tuple(sorted(paddings)),
-                                 tuple(sorted(dilations)), positions)
-    _check_conv_explorer(root)
-
-
-@settings(max_examples=8, deadline=None)
-@given(sizes=st.sets(st.integers(1, 4), min_size=1, max_size=2),
-       kernels=st.sets(st.integers(1, 4), min_size=1, max_size=2),
-       strides=st.sets(st.integers(1, 3), min_size=1, max_size=2),
-       paddings=st.sets(st.integers(0, 3), min_size=1, max_size=2),
-       output_paddings=st.sets(st.integers(0, 2), min_size=1, max_size=2),
-       dilations=st.sets(st.integers(1, 2), min_size=1, max_size=2))
-def test_transposed_explorer_any_ranges(sizes, kernels, strides, paddings, output_paddings,
-                                        dilations):
-    root = explore.transposed_conv_explorer(
-        tuple(sorted(sizes)), tuple(sorted(kernels)), tuple(sorted(strides)),
-        tuple(sorted(paddings)), tuple(sorted(output_paddings)), tuple(sorted(dilations)))
-    _check_transposed_explorer(root)
-
-
-def test_channels_explorer_counts_match_nn_conv2d():
-    root = explore.channels_explorer()
-    links = _link_map(root)
-    for index, labels in _combos(root):
-        c_in, c_out, k = int(labels["cin"]), int(labels["cout"]), int(labels["k"])
-        text = " ".join(f.value for f in _shown(root.children[-1], links, index))
-        n = sum(t.numel() for t in torch.nn.Conv2d(c_in, c_out, k).parameters())
-        assert f"= {n}" in text and f"has {n} parameters: equal" in text
-        assert text.count("kernel ") >= c_out
-
-
-def _check_transposed_explorer(root) -> int:
-    """Every combination shows torch's output size, or torch's refusal; returns the number of
-    refused combinations."""
-    links = _link_map(root)
-    refused = 0
-    for index, labels in _combos(root):
-        i, k, s, p, op, d = (int(labels[n]) for n in ("i", "k", "s", "p", "op", "d"))
-        text = " ".join(f.value for f in _shown(root.children[-1], links, index))
-        try:
-            y = F.conv_transpose2d(torch.ones(1, 1, i, i), torch.ones(1, 1, k, k), stride=s,
-                                   padding=p, output_padding=op, dilation=d)
-        except RuntimeError as err:
-            refused += 1
-            assert "Not a valid configuration" in text
-            assert str(err).splitlines()[0][:40] in text.replace("&#x27;", "'")
-            continue
-        o = y.shape[-1]
-        if o == 0:  # PyTorch returns an empty tensor; convlab refuses and says so
-            refused += 1
-            assert "Not a valid configuration" in text and "empty 0×0 output" in text
-            continue
-        assert f"output {o}×{o}" in text and f"= {o}." in text
-    return refused
-
-
-def test_transposed_explorer_sizes_and_refusals():
-    assert _check_transposed_explorer(explore.transposed_conv_explorer())
-
-
 def test_image_kernel_explorer_shapes():
     root = explore.image_kernel_explorer()
     links = _link_map(root)
@@ -275,36 +168,78 @@ def test_receptive_field_explorer_shows_r_per_layer():
 
 
 def test_slider_ranges_are_keyword_arguments():
-    root = explore.conv_explorer(input_sizes=(5,), kernel_sizes=(3,), strides=(1,),
-                                 paddings=(1,), dilations=(1,), positions=2)
-    assert [len(s.options) for s in root.convlab_sliders.values()] == [1, 1, 1, 1, 1, 4]
+    root = explore.transposed_conv_explorer(input_sizes=(2,), kernel_sizes=(3,), strides=(1,),
+                                            paddings=(1,), output_paddings=(0,),
+                                            dilations=(1, 2))
+    assert [len(s.options) for s in root.convlab_sliders.values()] == [1, 1, 1, 1, 1, 2]
     with pytest.raises(ValueError, match="at least one value"):
-        explore.conv_explorer(strides=())
+        explore.receptive_field_explorer(kernel_sizes=())
 
 
-def test_conv_explorer_draws_o_by_o_output_cells():
-    """The output layer of each valid frame writes exactly o·o numbers, o from F.conv2d."""
+# ---------------------------------------------------------------------------------------------
+# Explorers drawn in the page (route (b)); their numbers: tests/test_explorers_js.py
+
+
+@pytest.mark.parametrize("name", sorted(PAGE_EXPLORERS))
+def test_page_explorer_offers_the_tested_ranges(name):
+    root = EXPLORERS[name]()
+    assert isinstance(root, explore.PageExplorer)
+    assert "convlab-explorer" in root._dom_classes
+    assert f"convlab-explorer-{name}" in root._dom_classes
+    spec = root.convlab_spec
+    assert spec["kind"] == name
+    for key, slider in root.convlab_sliders.items():
+        assert isinstance(slider, widgets.SelectionSlider)
+        assert f"convlab-slider-{key}" in slider._dom_classes
+        assert [label for label, _ in slider.options] == [str(v) for v in spec["values"][key]]
+    (picture,) = [w for w in root.children if isinstance(w, explore.Frame)]
+    m = re.search(r"class='convlab-js-picture' data-spec='([^']*)'", picture.value)
+    assert m and json.loads(html.unescape(m.group(1))) == spec
+
+
+def test_conv_explorer_ranges_and_positions():
     root = explore.conv_explorer()
-    links = _link_map(root)
-    output_layer = root.children[-1].children[2]
-    checked = 0
-    for index, labels in _combos(root):
-        if labels["pos"] != "0,0":
-            continue
-        i, k, s, p, d = _conv_case(labels)
+    values = root.convlab_spec["values"]
+    for name in "ikspd":
+        assert tuple(values[name]) == explore.CONV_RANGES[name]
+    assert values["i"] == list(range(3, 11)) and values["k"] == list(range(1, 6))
+    assert values["s"] == [1, 2, 3] and values["p"] == [0, 1, 2, 3] and values["d"] == [1, 2, 3]
+    # the position sliders reach every cell of the largest output torch gives in these ranges
+    sizes = []
+    for i, k, s, p, d in itertools.product(*(values[n] for n in "ikspd")):
         try:
-            o = F.conv2d(torch.zeros(1, 1, i, i), torch.zeros(1, 1, k, k), stride=s, padding=p,
-                         dilation=d).shape[-1]
+            sizes.append(F.conv2d(torch.zeros(1, 1, i, i), torch.zeros(1, 1, k, k), stride=s,
+                                  padding=p, dilation=d).shape[-1])
         except RuntimeError:
-            continue
-        (frame,) = _shown(output_layer, links, index)
-        svg = re.search(r"<svg.*</svg>", frame.value).group(0)
-        texts = [t.text for t in ET.fromstring(svg).iter() if t.tag.endswith("text")]
-        assert texts[0] == f"output {o}×{o}"
-        numbers = [v for t in texts[1:] if t != "=" for v in t.split()]
-        assert len(numbers) == o * o
-        checked += 1
-    assert checked > 10
+            pass
+    largest = max(sizes)
+    assert values["row"] == values["col"] == list(range(largest))
+    small = explore.conv_explorer(input_sizes=(4,), kernel_sizes=(3,), strides=(1,),
+                                  paddings=(0,), dilations=(1,))
+    assert small.convlab_spec["values"]["row"] == [0, 1]
+
+
+def test_conv_explorer_refuses_untested_ranges():
+    with pytest.raises(ValueError, match=r"slider 'i': values \[11\] are outside 3…10"):
+        explore.conv_explorer(input_sizes=(5, 11))
+    with pytest.raises(ValueError, match="outside 1…3"):
+        explore.conv_explorer(dilations=())
+
+
+def test_page_explorer_display_sends_the_widget_and_its_script():
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    published = []
+    shell.display_pub.publish = lambda data, **kw: published.append(data)
+    try:
+        from IPython.display import display
+
+        display(explore.conv_explorer())
+    finally:
+        InteractiveShell.clear_instance()
+    assert "application/vnd.jupyter.widget-view+json" in published[0]
+    assert published[1]["text/html"] == f"<script>{explore.explorers_js()}</script>"
 
 
 @pytest.mark.slow
@@ -339,31 +274,6 @@ def test_state_size_is_what_the_executed_notebook_embeds(tmp_path):
 # ---------------------------------------------------------------------------------------------
 
 
-def _svg_box(html):
-    """(width, height, viewBox) of the outermost <svg> of a frame, or None without one."""
-    m = re.search(r"<svg\b([^>]*)>", html)
-    if not m:
-        return None
-    attrs = dict(re.findall(r"([\w-]+)='([^']*)'", m.group(1)))
-    return attrs.get("width"), attrs.get("height"), attrs.get("viewBox")
-
-
-def test_layers_of_one_picture_have_identical_svg_boxes(built):
-    name, root = built
-    links = _link_map(root)
-    grids = [w for w in explore.all_widgets(root) if isinstance(w, widgets.GridBox)]
-    layered = {"conv", "transposed", "gradient"}
-    assert bool(grids) == (name in layered), f"{name}: layered pictures {len(grids)}"
-    for index, labels in _combos(root):
-        for grid in grids:
-            layers = [_shown(child, links, index) for child in grid.children]
-            assert all(len(frames) == 1 for frames in layers)
-            boxes = {_svg_box(frames[0].value) for frames in layers} - {None}
-            assert len(boxes) == 1, f"{name} {labels}: layer boxes {boxes}"
-            (width, height, _), = boxes
-            assert int(width) > 0 and int(height) > 0
-
-
 def test_figures_in_frames_reset_the_theme_padding(built):
     """A theme's <figure> padding/margin would shift a layer off the ones under it: every
     figure (and figcaption) in a frame sets margin and padding inline."""
@@ -374,104 +284,6 @@ def test_figures_in_frames_reset_the_theme_padding(built):
                 style = re.search(r"style='([^']*)'", tag)
                 assert style, tag
                 assert "margin:0" in style.group(1) and "padding:" in style.group(1), tag
-
-
-# ---------------------------------------------------------------------------------------------
-# ch3: gradient explorer
-# ---------------------------------------------------------------------------------------------
-
-
-def _numbers_by_cell(svg, x0, y0, cell):
-    """{(row, col): value} of the numbers written in a grid at (x0, y0): each <text> is one row
-    of the grid, each character has its own x (numbers separated by spaces)."""
-    out = {}
-    for m in re.finditer(r"<text x='([^']*)' y='(\d+)'[^>]*>([^<]*)</text>", svg):
-        xs, y, chars = [int(v) for v in m.group(1).split()], int(m.group(2)), m.group(3)
-        assert len(xs) == len(chars)
-        row = (y - y0) // cell
-        token, first = "", None
-        for x, ch in [*zip(xs, chars, strict=True), (None, " ")]:
-            if ch == " ":
-                if token:
-                    out[(row, (first - x0) // cell)] = float(token)
-                token, first = "", None
-            else:
-                token, first = token + ch, x if first is None else first
-    return out
-
-
-def _check_gradient_explorer(root, i) -> tuple[int, int, int]:
-    """For every combination: the highlighted cells are exactly the non-zero entries of the
-    gradient of that output pixel (own autograd run), with their values; returns how many
-    combinations had a kernel that does not fit, a position outside, a valid pixel."""
-    links = _link_map(root)
-    input_layer, _, output_layer, gradient_layer = root.children[-1].children
-    counts = [0, 0, 0]
-    for index, labels in _combos(root):
-        k, s, p, d = (int(labels[n]) for n in ("k", "s", "p", "d"))
-        row, col = (int(v) for v in labels["pos"].split(","))
-        text = " ".join(f.value for f in _shown(root.children[-1], links, index))
-        w = torch.arange(1, k * k + 1, dtype=torch.float64).view(1, 1, k, k)
-        x = torch.rand(1, 1, i, i, dtype=torch.float64, requires_grad=True)
-        try:
-            y = F.conv2d(x, w, stride=s, padding=p, dilation=d)
-        except RuntimeError:
-            counts[0] += 1
-            assert "Not a valid configuration" in text and "does not fit" in text
-            assert "data-role='gradient'" not in text
-            continue
-        o = y.shape[-1]
-        assert f"output {o}×{o}" in text and f"= {o}." in text  # caption: size and formula
-        if row >= o or col >= o:
-            counts[1] += 1
-            assert f"Output pixel ({row}, {col}) does not exist" in text
-            assert "data-role='gradient'" not in text
-            continue
-        counts[2] += 1
-        y[0, 0, row, col].backward()
-        expected = {(r, c): float(x.grad[0, 0, r, c]) for r in range(i) for c in range(i)
-                    if x.grad[0, 0, r, c] != 0}
-        (bottom,) = _shown(input_layer, links, index)
-        grid = re.search(r"<rect x='(\d+)' y='(\d+)' width='(\d+)' height='\d+' fill='#fff'",
-                         bottom.value)
-        x0, y0, side = (int(v) for v in grid.groups())
-        cell = side // (i + 2 * p)
-        (top,) = _shown(gradient_layer, links, index)
-        path = re.search(r"<path data-role='gradient' d='([^']*)'", top.value).group(1)
-        corners = [(int(a), int(b)) for a, b in re.findall(r"M(\d+) (\d+)", path)]
-        cells = {((b - y0) // cell - p, (a - x0) // cell - p) for a, b in corners}
-        assert cells == set(expected), f"{labels}: drawn {sorted(cells)}"
-        values = re.search(r"<g data-role='gradient-values'>(.*?)</g>", top.value).group(1)
-        written = _numbers_by_cell(values, x0, y0, cell)
-        assert written == {(r + p, c + p): v for (r, c), v in expected.items()}, labels
-        assert f"{len(expected)} input pixel" in text or (
-            not expected and "no input pixel gets a gradient" in text)
-    return tuple(counts)
-
-
-def test_gradient_explorer_highlights_the_autograd_gradient():
-    invalid, outside, valid = _check_gradient_explorer(explore.gradient_explorer(), 7)
-    assert invalid == 0 and outside > 0 and valid > 100
-
-
-@settings(max_examples=6, deadline=None)
-@given(i=st.integers(3, 6),
-       kernels=st.sets(st.integers(1, 4), min_size=1, max_size=2),
-       strides=st.sets(st.integers(1, 3), min_size=1, max_size=2),
-       paddings=st.sets(st.integers(0, 2), min_size=1, max_size=2),
-       dilations=st.sets(st.integers(1, 3), min_size=1, max_size=2),
-       positions=st.integers(1, 3))
-def test_gradient_explorer_any_ranges(i, kernels, strides, paddings, dilations, positions):
-    root = explore.gradient_explorer(i, tuple(sorted(kernels)), tuple(sorted(strides)),
-                                     tuple(sorted(paddings)), tuple(sorted(dilations)),
-                                     positions)
-    _check_gradient_explorer(root, i)
-
-
-def test_gradient_explorer_explains_a_kernel_that_does_not_fit():
-    invalid, _, valid = _check_gradient_explorer(
-        explore.gradient_explorer(3, (1, 3), (1,), (0,), (1, 2), 2), 3)
-    assert invalid == 4 and valid > 0  # k=3 d=2 spans 5 > 3: one combination, four positions
 
 
 # ---------------------------------------------------------------------------------------------

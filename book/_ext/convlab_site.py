@@ -124,6 +124,11 @@ HTML_FIXES: list[tuple[str, re.Pattern[str], str]] = [
     ("logo landmark", re.compile(
         r'(?<!<nav aria-label="Home">)(<a class="navbar-brand logo" href="[^"]*">.*?</a>)', re.S),
      r'<nav aria-label="Home">\1</nav>'),
+    # [weight] Font Awesome's all-icons script (543 kB gzip) turns each <i class="fa-…"> into
+    # an SVG; convlab.css draws the few icons the site uses with the webfont the theme's
+    # stylesheet already loads.
+    ("icon script", re.compile(r'\s*<script defer src="[^"]*scripts/fontawesome\.js[^"]*">'
+                               r'</script>'), ""),
 ]
 
 

@@ -29,6 +29,24 @@
   install();
   document.addEventListener("DOMContentLoaded", install);
 
+  /* No layout shift while MathJax typesets: a formula's TeX source is wider or narrower than
+   * the typeset formula, so the first screen's text re-wraps when MathJax replaces it (CLS
+   * 0.16 on chapter 5). The article stays hidden (convlab.css) until MathJax has typeset the
+   * page, or for at most TYPESET_WAIT_MS if MathJax is slow or missing; without JavaScript
+   * the class is never set and the article shows at once. */
+  var TYPESET_WAIT_MS = 3000;
+  var root = document.documentElement;
+  function reveal() { root.classList.remove("convlab-typesetting"); }
+  root.classList.add("convlab-typesetting");
+  window.setTimeout(reveal, TYPESET_WAIT_MS);
+  document.addEventListener("DOMContentLoaded", function () {
+    var mj = window.MathJax;
+    if (!document.querySelector(".bd-article .math")) { reveal(); return; }
+    if (mj && mj.startup && mj.startup.promise) {
+      mj.startup.promise.then(reveal, reveal);
+    }
+  });
+
   /* Accessible sliders: ipywidgets' slider handle carries no label, and a SelectionSlider
    * announces the option's index ("0") instead of its value ("1"). Give each handle the
    * slider's label and the value its readout shows, and keep them in sync. */
@@ -45,6 +63,9 @@
       if (readout && readout.textContent.trim()) {
         handle.setAttribute("aria-valuetext", readout.textContent.trim());
       }
+      /* A SelectionSlider's readout accepts typing but ignores it: keep it read-only so it
+       * always shows the value the picture uses. */
+      if (readout && readout.isContentEditable) { readout.contentEditable = "false"; }
     }
   }
   /* Explorers announce what they show: when a slider changes the frame, the caption of the
@@ -122,7 +143,8 @@
   }
   document.addEventListener("DOMContentLoaded", function () {
     new MutationObserver(schedule).observe(document.body,
-      { childList: true, subtree: true, characterData: true });
+      { childList: true, subtree: true, characterData: true, attributes: true,
+        attributeFilter: ["contenteditable"] });
     schedule();
   });
 })();

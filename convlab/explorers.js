@@ -1,0 +1,769 @@
+/* ConvLab explorers drawn in the page (route (b) of GUIDE.md section 3).
+ *
+ * The sliders are ipywidgets SelectionSliders made by convlab/explore.py; this file computes
+ * the numbers of the chosen configuration and draws the picture under the sliders, in a live
+ * kernel (JupyterLab) and on the static site alike. Every number it computes is proved equal
+ * to PyTorch on every reachable slider state by tests/test_explorers_js.py (run in node).
+ *
+ * The same file is a node module (module.exports: the pure functions the tests call) and, in
+ * a browser, installs window.ConvLabExplorers once and binds every explorer picture
+ * (an element with class convlab-js-picture and a data-spec JSON) to its sliders.
+ */
+(function (root, factory) {
+  "use strict";
+  var api = factory();
+  if (typeof module === "object" && module.exports) {
+    module.exports = api;
+  } else if (!root.ConvLabExplorers) {
+    root.ConvLabExplorers = api;
+    api.start(root.document);
+  }
+})(typeof self !== "undefined" ? self : this, function () {
+  "use strict";
+
+  /* ---------------------------------------------------------------- numbers (tested) */
+
+  /** x[r][c] = (3r + c) mod 5, as convlab.draw.example_input. */
+  function exampleInput(i) {
+    var x = [];
+    for (var r = 0; r < i; r += 1) {
+      var row = [];
+      for (var c = 0; c < i; c += 1) { row.push((3 * r + c) % 5); }
+      x.push(row);
+    }
+    return x;
+  }
+
+  /** w[r][c] = (r + 2c + 1) mod 3, as convlab.draw.example_kernel. */
+  function exampleKernel(k) {
+    var w = [];
+    for (var r = 0; r < k; r += 1) {
+      var row = [];
+      for (var c = 0; c < k; c += 1) { row.push((r + 2 * c + 1) % 3); }
+      w.push(row);
+    }
+    return w;
+  }
+
+  /** x with p zeros on every side (F.pad). */
+  function pad(x, p) {
+    var n = x.length + 2 * p;
+    var out = [];
+    for (var r = 0; r < n; r += 1) {
+      var row = [];
+      for (var c = 0; c < n; c += 1) {
+        var inside = r >= p && c >= p && r < n - p && c < n - p;
+        row.push(inside ? x[r - p][c - p] : 0);
+      }
+      out.push(row);
+    }
+    return out;
+  }
+
+  /**
+   * One convolution configuration (ch1): padded input, kernel, output size and values, or the
+   * rule it breaks (convlab.conv_output_size's words) and PyTorch's own message (F.conv2d).
+   */
+  function conv(i, k, s, p, d) {
+    var x = exampleInput(i);
+    var w = exampleKernel(k);
+    var xp = pad(x, p);
+    var n = i + 2 * p;
+    var span = d * (k - 1) + 1;
+    var state = { i: i, k: k, s: s, p: p, d: d, n: n, span: span, x: x, w: w, xp: xp };
+    if (span > n) {
+      state.error = "kernel " + k + (d !== 1 ? " (dilated to " + span + ")" : "") +
+        " does not fit the padded input " + i + "+2·" + p + "=" + n;
+      state.torch = "Calculated padded input size per channel: (" + n + " x " + n +
+        "). Kernel size: (" + span + " x " + span +
+        "). Kernel size can't be greater than actual input size";
+      state.o = 0;
+      state.y = [];
+      return state;
+    }
+    var o = Math.floor((n - span) / s) + 1;
+    var y = [];
+    for (var r = 0; r < o; r += 1) {
+      var row = [];
+      for (var c = 0; c < o; c += 1) {
+        var sum = 0;
+        for (var u = 0; u < k; u += 1) {
+          for (var v = 0; v < k; v += 1) { sum += w[u][v] * xp[r * s + d * u][c * s + d * v]; }
+        }
+        row.push(sum);
+      }
+      y.push(row);
+    }
+    state.o = o;
+    state.y = y;
+    return state;
+  }
+
+  /** The k×k (weight, input) pairs whose products sum to output cell (row, col). */
+  function convTerms(st, row, col) {
+    var terms = [];
+    for (var u = 0; u < st.k; u += 1) {
+      var line = [];
+      for (var v = 0; v < st.k; v += 1) {
+        line.push([st.w[u][v], st.xp[row * st.s + st.d * u][col * st.s + st.d * v]]);
+      }
+      terms.push(line);
+    }
+    return terms;
+  }
+
+  /* ---------------------------------------------------------------- drawing */
+
+  var ROLE = { kernel: "#E69F00", output: "#009E73", current: "#0072B2", cropped: "#D55E00",
+    padding: "#D9D9D9" };
+  var TINT = { kernel: "#FBE5B5", current: "#CCE3F0", output: "#CCEBE1" };
+  var GREY = "#666666";
+  var COLUMN = 740; /* the book's text column, in pixels */
+
+  function esc(text) {
+    return String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
+      .replace(/'/g, "&#x27;").replace(/"/g, "&quot;");
+  }
+
+  /** Estimated width of text in a sans-serif font of size px (generous, as draw.text_width). */
+  function textWidth(text, size) { return Math.round(0.62 * size * String(text).length) + 4; }
+
+  function rect(x, y, w, h, fill, stroke, extra) {
+    return "<rect x='" + x + "' y='" + y + "' width='" + w + "' height='" + h + "' fill='" +
+      (fill || "none") + "'" + (stroke ? " stroke='" + stroke + "'" : "") + (extra || "") + "/>";
+  }
+
+  function label(x, y, text, extra) {
+    return "<text x='" + x + "' y='" + y + "' text-anchor='start'" + (extra || "") + ">" +
+      esc(text) + "</text>";
+  }
+
+  /** A rows×cols grid of cells at (x, y): outline, lines and (optional) centred texts. */
+  function grid(x, y, values, cell, fill, stroke, font, textFill) {
+    var rows = values.length;
+    var cols = rows ? values[0].length : 0;
+    var out = [rect(x, y, cols * cell, rows * cell, fill, stroke || "#333")];
+    var d = "";
+    for (var r = 1; r < rows; r += 1) { d += "M" + x + " " + (y + r * cell) + "h" + cols * cell; }
+    for (var c = 1; c < cols; c += 1) { d += "M" + (x + c * cell) + " " + y + "v" + rows * cell; }
+    if (d) { out.push("<path d='" + d + "' stroke='" + (stroke || "#333") + "'/>"); }
+    for (r = 0; r < rows; r += 1) {
+      for (c = 0; c < cols; c += 1) {
+        var v = values[r][c];
+        if (v === "" || v === null) { continue; }
+        var t = typeof v === "object" ? v : { text: v };
+        out.push("<text x='" + (x + c * cell + cell / 2) + "' y='" +
+          (y + r * cell + cell / 2 + font * 0.35) + "' font-size='" + font + "'" +
+          (t.fill || textFill ? " fill='" + (t.fill || textFill) + "'" : "") + ">" +
+          esc(t.text) + "</text>");
+      }
+    }
+    return out.join("");
+  }
+
+  function svg(width, height, title, body) {
+    var scale = Math.min(1.4, Math.max(1, COLUMN / width));
+    return "<svg width='" + Math.round(width * scale) + "' height='" +
+      Math.round(height * scale) + "' viewBox='0 0 " + width + " " + height +
+      "' role='img' font-family='sans-serif' font-size='12' text-anchor='middle' " +
+      "style='display:block;max-width:100%;height:auto;background:#fff'><title>" +
+      esc(title) + "</title>" + body + "</svg>";
+  }
+
+  function factor(v) { return v < 0 ? "(" + v + ")" : String(v); }
+
+  function refusal(rule, torchMessage) {
+    return "<div role='status' class='convlab-refused' style='max-width:640px;padding:8px;" +
+      "line-height:1.4;border-left:4px solid " + ROLE.cropped + ";background:#FBE9DE;" +
+      "color:#111'><b>PyTorch refuses this configuration.</b> The rule: " + esc(rule) +
+      ". PyTorch says: <code style='" + CODE + "'>" + esc(torchMessage) + "</code></div>";
+  }
+
+  /* explicit colours: the pictures are light in the theme's dark mode too */
+  var CODE = "color:#111;background:#F3F3F3;font-size:12px";
+  var TEXT = "margin:4px 0 0;font-size:13px;line-height:1.45;max-width:" + COLUMN +
+    "px;color:#111;background:#fff";
+
+  /** The convolution explorer's picture (ch1) for slider values q; row/col already valid. */
+  function drawConv(q) {
+    var st = conv(q.i, q.k, q.s, q.p, q.d);
+    var n = st.n, k = st.k, o = st.o, p = st.p;
+    var cells = n + k + Math.max(o, 1);
+    var cell = Math.max(18, Math.min(26, Math.floor((COLUMN - 90) / cells)));
+    var font = cell >= 24 ? 12 : 10;
+    var m = 8, gap = 26, top = 28;
+    var ix = m, kx = ix + n * cell + gap, ox = kx + k * cell + gap + 10;
+    var inputLabel = "input " + st.i + "×" + st.i + (p ? ", padded to " + n + "×" + n : "");
+    var outputLabel = st.error ? "no output" : "output " + o + "×" + o;
+    var width = Math.max(ox + Math.max(o * cell, textWidth(outputLabel, 12)) + m,
+      ix + textWidth(inputLabel, 12) + m);
+    var rows = Math.max(n, k, o);
+    var height = top + rows * cell + (p ? 22 : 8);
+    if (p) { width = Math.max(width, ix + textWidth("grey hatched = zero padding", 11) + m); }
+    var inputValues = st.xp.map(function (row, r) {
+      return row.map(function (v, c) {
+        var inside = r >= p && c >= p && r < n - p && c < n - p;
+        return inside ? String(v) : { text: "0", fill: GREY };
+      });
+    });
+    var body = [label(ix, top - 8, inputLabel), rect(ix, top, n * cell, n * cell, "#fff")];
+    if (p) {
+      var hatch = "";
+      for (var r = 0; r < n; r += 1) {
+        for (var c = 0; c < n; c += 1) {
+          if (r < p || c < p || r >= n - p || c >= n - p) {
+            body.push(rect(ix + c * cell, top + r * cell, cell, cell, ROLE.padding));
+            hatch += "M" + (ix + c * cell) + " " + (top + r * cell + cell) + "l" + cell + " -" +
+              cell;
+          }
+        }
+      }
+      body.push("<path d='" + hatch + "' stroke='#B3B3B3'/>");
+    }
+    body.push(grid(ix, top, inputValues, cell, "none", "#333", font));
+    if (p) {
+      body.push(label(ix, top + n * cell + 16, "grey hatched = zero padding",
+        " font-size='11' fill='" + GREY + "'"));
+    }
+    body.push(label(kx, top - 8, "kernel " + k + "×" + k));
+    body.push(grid(kx, top, st.w.map(function (row) { return row.map(String); }), cell,
+      TINT.kernel, ROLE.kernel, font));
+    body.push("<text x='" + (kx - gap / 2) + "' y='" + (top + 18) + "' font-size='20'>⋆</text>");
+    if (st.error) {
+      body.push(label(ox, top - 8, outputLabel, " fill='" + ROLE.cropped + "'"));
+      var title = "Convolution i=" + st.i + " k=" + k + " s=" + st.s + " p=" + p + " d=" + st.d +
+        ": refused";
+      return { frame: frameText(q, ["i", "k", "s", "p", "d"]),
+        html: svg(width, height, title, body.join("")) + refusal(st.error, st.torch),
+        state: st };
+    }
+    var row = q.row, col = q.col;
+    body.push(label(ox, top - 8, outputLabel));
+    body.push("<text x='" + (ox - gap / 2 - 5) + "' y='" + (top + 16) + "'>=</text>");
+    body.push("<g class='convlab-output'>" + grid(ox, top, st.y.map(function (line) {
+      return line.map(String);
+    }), cell, TINT.output, ROLE.output, font) + "</g>");
+    /* the window, the taps it reads, the output cell */
+    var x0 = ix + col * st.s * cell, y0 = top + row * st.s * cell;
+    var taps = "";
+    for (var u = 0; u < k; u += 1) {
+      for (var v = 0; v < k; v += 1) {
+        taps += "M" + (x0 + v * st.d * cell + 2) + " " + (y0 + u * st.d * cell + 2) + "h" +
+          (cell - 4) + "v" + (cell - 4) + "h-" + (cell - 4) + "z";
+      }
+    }
+    body.push("<path d='" + taps + "' fill='none' stroke='" + ROLE.kernel + "' stroke-width='2'/>");
+    body.push(rect(x0, y0, st.span * cell, st.span * cell, "none", ROLE.kernel,
+      " stroke-width='3' stroke-dasharray='6 3'"));
+    body.push(grid(ox + col * cell, top + row * cell, [[String(st.y[row][col])]], cell,
+      TINT.current, ROLE.current, font));
+    body.push(rect(ox + col * cell, top + row * cell, cell, cell, "none", ROLE.current,
+      " stroke-width='3'"));
+    var lines = convTerms(st, row, col).map(function (line) {
+      return line.map(function (t) { return factor(t[0]) + "·" + factor(t[1]); }).join(" + ");
+    });
+    var sum = "<div class='convlab-sum' style='" + TEXT + "'><code style='" + CODE + "'>y[" +
+      row + "," + col +
+      "] = " + lines.map(esc).join(" +<br>&nbsp;&nbsp;&nbsp;&nbsp;") + " = " + st.y[row][col] +
+      "</code></div>";
+    var formula = "o = ⌊(i+2p−d(k−1)−1)/s⌋+1 = ⌊(" + st.i + "+2·" + p + "−" + st.d + "·(" + k +
+      "−1)−1)/" + st.s + "⌋+1 = ⌊" + (n - st.span) + "/" + st.s + "⌋+1 = " + o;
+    var caption = "Input " + st.i + "×" + st.i + " with " +
+      (p ? "zero padding p=" + p + " (grey, hatched)" : "no padding (p=0)") + ", kernel " + k +
+      "×" + k + " with dilation " + st.d + " (window spans " + st.span + "×" + st.span +
+      "), stride " + st.s + " → output " + o + "×" + o + "; window at output (" + row + ", " +
+      col + "). " + formula;
+    var title2 = "Convolution i=" + st.i + " k=" + k + " s=" + st.s + " p=" + p + " d=" + st.d +
+      ": output " + o + "×" + o + ", window at (" + row + ", " + col + ")";
+    return { frame: frameText(q, ["i", "k", "s", "p", "d", "row", "col"]),
+      html: svg(width, height, title2, body.join("")) + sum +
+        "<p class='convlab-caption' style='" + TEXT + "'>" + esc(caption) + "</p>",
+      state: st };
+  }
+
+  /**
+   * One transposed convolution (ch5) drawn as scatter-add: input x[r][c] = 1 + r·i + c, kernel
+   * as exampleKernel; the full (i−1)s + d(k−1) + 1 grid of sums; valid when output_padding is
+   * smaller than the stride or the dilation and o = full − 2p + output_padding ≥ 1; then the
+   * output y is rows/columns p … p+o−1 of the full grid (0 past its end).
+   */
+  function transposed(i, k, s, p, op, d) {
+    var x = [], r, c, u, v;
+    for (r = 0; r < i; r += 1) {
+      var xr = [];
+      for (c = 0; c < i; c += 1) { xr.push(1 + r * i + c); }
+      x.push(xr);
+    }
+    var w = exampleKernel(k);
+    var f = (i - 1) * s + d * (k - 1) + 1;
+    var full = [], count = [];
+    for (r = 0; r < f; r += 1) {
+      full.push(new Array(f).fill(0));
+      count.push(new Array(f).fill(0));
+    }
+    for (r = 0; r < i; r += 1) {
+      for (c = 0; c < i; c += 1) {
+        for (u = 0; u < k; u += 1) {
+          for (v = 0; v < k; v += 1) {
+            full[r * s + u * d][c * s + v * d] += x[r][c] * w[u][v];
+            count[r * s + u * d][c * s + v * d] += 1;
+          }
+        }
+      }
+    }
+    var o = f - 2 * p + op;
+    var st = { i: i, k: k, s: s, p: p, op: op, d: d, x: x, w: w, f: f, full: full,
+      count: count, o: o, valid: op < Math.max(s, d) && o >= 1, y: [] };
+    if (st.valid) {
+      for (r = 0; r < o; r += 1) {
+        var yr = [];
+        for (c = 0; c < o; c += 1) {
+          yr.push(r + p < f && c + p < f ? full[r + p][c + p] : 0);
+        }
+        st.y.push(yr);
+      }
+    }
+    return st;
+  }
+
+  function hatchPath(x, y, cells, cell) {
+    return cells.map(function (rc) {
+      return "M" + (x + rc[1] * cell) + " " + (y + rc[0] * cell + cell) + "l" + cell + " -" +
+        cell;
+    }).join("");
+  }
+
+  /** The transposed convolution explorer's picture (ch5) for slider values q. */
+  function drawTransposed(q, spec) {
+    var st = transposed(q.i, q.k, q.s, q.p, q.op, q.d);
+    var key = [q.i, q.k, q.s, q.p, q.op, q.d].join(",");
+    var refused = spec.refused ? spec.refused[key] : null;
+    var i = st.i, k = st.k, f = st.f, p = st.p, o = st.o;
+    var size = st.valid ? Math.max(f, p + o) : f;
+    var cell = Math.max(17, Math.min(26, Math.floor((COLUMN - 100) / (i + k + size))));
+    var font = cell >= 24 ? 12 : cell >= 20 ? 10 : 9;
+    var m = 8, gap = 26, top = 28;
+    var kx = m + i * cell + gap, gx = kx + k * cell + gap + 14;
+    var fullLabel = st.valid ? "full " + f + "×" + f + " (sums), output " + o + "×" + o +
+      " (green)" : "full " + f + "×" + f + " (sums): no output";
+    var width = Math.max(gx + size * cell + m, gx + textWidth(fullLabel, 12) + m,
+      m + textWidth("input " + i + "×" + i, 12) + gap + textWidth("kernel " + k + "×" + k, 12));
+    var height = top + Math.max(size, i, k) * cell + 8;
+    var body = [label(m, top - 8, "input " + i + "×" + i), label(kx, top - 8, "kernel " + k +
+      "×" + k), grid(m, top, st.x.map(function (row) { return row.map(String); }), cell,
+      "#E6F3FB", "#56B4E9", font), grid(kx, top, st.w.map(function (row) {
+      return row.map(String);
+    }), cell, TINT.kernel, ROLE.kernel, font)];
+    var sums = [], r, c;
+    for (r = 0; r < size; r += 1) {
+      var row = [];
+      for (c = 0; c < size; c += 1) { row.push(r < f && c < f ? String(st.full[r][c]) : ""); }
+      sums.push(row);
+    }
+    var kept = function (n) { return st.valid && n >= p && n < p + o; };
+    if (!st.valid) {
+      body.push(label(gx, top - 8, fullLabel, " fill='" + ROLE.cropped + "'"));
+      body.push("<g class='convlab-full'>" + grid(gx, top, sums, cell, "#fff", "#333", font) +
+        "</g>");
+      var title = "Transposed convolution i=" + i + " k=" + k + " s=" + st.s + " p=" + p +
+        " op=" + st.op + " d=" + st.d + ": refused";
+      var rule = refused ? spec.texts[refused[0]] : "";
+      var said = refused ? spec.texts[refused[1]] : "";
+      return { frame: frameText(q, ["i", "k", "s", "p", "op", "d"]),
+        html: svg(width, height, title, body.join("")) + refusal(rule, said), state: st };
+    }
+    body.push(label(gx, top - 8, fullLabel));
+    var cropped = [], outText = [];
+    for (r = 0; r < size; r += 1) {
+      for (c = 0; c < size; c += 1) {
+        if (!(kept(r) && kept(c))) { cropped.push([r, c]); }
+      }
+    }
+    body.push(rect(gx, top, size * cell, size * cell, "#fff"));
+    if (cropped.length) {
+      body.push("<path d='" + cropped.map(function (rc) {
+        return "M" + (gx + rc[1] * cell) + " " + (top + rc[0] * cell) + "h" + cell + "v" + cell +
+          "h-" + cell + "z";
+      }).join("") + "' fill='#EFA27A' fill-opacity='.45'/>");
+      body.push("<path d='" + hatchPath(gx, top, cropped, cell) + "' stroke='" + ROLE.cropped +
+        "' stroke-opacity='.5'/>");
+    }
+    var beyond = "";
+    for (r = 0; r < size; r += 1) {
+      for (c = 0; c < size; c += 1) {
+        if (kept(r) && kept(c)) {
+          outText.push(["", r, c]);
+          if (r >= f || c >= f) {
+            beyond += "M" + (gx + c * cell) + " " + (top + r * cell) + "h" + cell + "v" + cell +
+              "h-" + cell + "z";
+          }
+        }
+      }
+    }
+    var shown = sums.map(function (row, rr) {
+      return row.map(function (v, cc) { return kept(rr) && kept(cc) ? "" : v; });
+    });
+    var outputs = sums.map(function (row, rr) {
+      return row.map(function (v, cc) {
+        return kept(rr) && kept(cc) ? String(st.y[rr - p][cc - p]) : "";
+      });
+    });
+    body.push(grid(gx, top, shown, cell, "none", "#333", font, GREY));
+    body.push("<g class='convlab-output' font-weight='bold'>" +
+      grid(gx, top, outputs, cell, "none", "#333", font) + "</g>");
+    if (beyond) {
+      body.push("<path d='" + beyond + "' fill='none' stroke='#555' stroke-dasharray='3 2'/>");
+    }
+    body.push(rect(gx + p * cell, top + p * cell, o * cell, o * cell, "none", ROLE.output,
+      " stroke-width='3'"));
+    var rows = "";
+    for (r = 0; r < size; r += 1) {
+      rows += "<text x='" + (gx - 3) + "' y='" + (top + r * cell + cell / 2 + 3) + "'" +
+        (kept(r) ? " font-weight='bold'" : " fill='" + GREY + "'") + ">" + r + "</text>";
+    }
+    body.push("<g font-size='10' text-anchor='end'>" + rows + "</g>");
+    var end = p - st.op;
+    var legend = [];
+    if (p || st.op) {
+      legend.push("Kept (green frame, bold): rows/columns " + p + "…" + (p + o - 1) +
+        " of the full grid; cropped (hatched, grey numbers): " + p + " at the top/left, " +
+        Math.max(end, 0) + " at the bottom/right.");
+    } else {
+      legend.push("Padding 0 and output_padding 0: the output is the whole full grid.");
+    }
+    if (beyond) {
+      legend.push("Dashed cells: output_padding " + st.op + " reaches past the full grid, " +
+        "where no kernel copy lands, so PyTorch gives 0 (+ bias) there.");
+    } else if (st.op) {
+      legend.push("output_padding " + st.op + " keeps " + st.op + " more computed row(s)/" +
+        "column(s) at the bottom/right that padding would crop (not zeros).");
+    }
+    var caption = "Every input value times the kernel is added into the full grid at stride " +
+      st.s + " (dilation " + st.d + "); o = (" + i + "−1)·" + st.s + " − 2·" + p + " + " +
+      st.d + "·(" + k + "−1) + " + st.op + " + 1 = " + o + ".";
+    var title3 = "Transposed convolution i=" + i + " k=" + k + " s=" + st.s + " p=" + p +
+      " op=" + st.op + " d=" + st.d + ": output " + o + "×" + o;
+    return { frame: frameText(q, ["i", "k", "s", "p", "op", "d"]),
+      html: svg(width, height, title3, body.join("")) + "<p class='convlab-caption' style='" +
+        TEXT + "'>" + esc(legend.join(" ")) + " " + esc(caption) + "</p>", state: st };
+  }
+
+  /**
+   * Backward from one output pixel (ch3): ∂y[row][col]/∂x for y = conv2d(x, w) with the kernel
+   * weights 1…k² (row by row). Each tap (u, v) of the window at (row, col) that reads an input
+   * pixel (not the padding) gives that pixel the weight w[u][v]; taps never share a pixel.
+   * Returns the size (or the refusal, as conv) and the [a, b, gradient] of every such pixel.
+   */
+  function gradient(i, k, s, p, d, row, col) {
+    var st = conv(i, k, s, p, d);
+    var entries = [];
+    if (!st.error && row < st.o && col < st.o) {
+      for (var u = 0; u < k; u += 1) {
+        for (var v = 0; v < k; v += 1) {
+          var a = row * s + u * d - p, b = col * s + v * d - p;
+          if (a >= 0 && b >= 0 && a < i && b < i) { entries.push([a, b, u * k + v + 1]); }
+        }
+      }
+    }
+    return { i: i, k: k, s: s, p: p, d: d, o: st.o, n: st.n, span: st.span, error: st.error,
+      torch: st.torch, entries: entries };
+  }
+
+  /** The gradient explorer's picture (ch3) for slider values q; row/col already valid. */
+  function drawGradient(q) {
+    var g = gradient(q.i, q.k, q.s, q.p, q.d, q.row, q.col);
+    var n = g.n, k = g.k, o = g.o, p = g.p, r, c;
+    var cell = Math.max(18, Math.min(26, Math.floor((COLUMN - 90) / (n + k + Math.max(o, 1)))));
+    var font = cell >= 24 ? 12 : 10;
+    var m = 8, gap = 26, top = 28;
+    var ix = m, kx = ix + n * cell + gap, ox = kx + k * cell + gap + 10;
+    var inputLabel = "input " + g.i + "×" + g.i + (p ? ", padded to " + n + "×" + n : "") +
+      ": ∂y/∂x";
+    var outputLabel = g.error ? "no output" : "output " + o + "×" + o;
+    var padNote = "grey hatched = zero padding: not an input, no gradient";
+    var width = Math.max(ox + Math.max(o * cell, textWidth(outputLabel, 12)) + m,
+      ix + textWidth(inputLabel, 12) + m, p ? ix + textWidth(padNote, 11) + m : 0);
+    var height = top + Math.max(n, k, o) * cell + (p ? 22 : 8);
+    var body = [label(ix, top - 8, inputLabel), rect(ix, top, n * cell, n * cell, "#fff")];
+    var empty = [];
+    for (r = 0; r < n; r += 1) { empty.push(new Array(n).fill("")); }
+    if (p) {
+      var hatch = "";
+      for (r = 0; r < n; r += 1) {
+        for (c = 0; c < n; c += 1) {
+          if (r < p || c < p || r >= n - p || c >= n - p) {
+            body.push(rect(ix + c * cell, top + r * cell, cell, cell, ROLE.padding));
+            hatch += "M" + (ix + c * cell) + " " + (top + r * cell + cell) + "l" + cell + " -" +
+              cell;
+          }
+        }
+      }
+      body.push("<path d='" + hatch + "' stroke='#B3B3B3'/>");
+      body.push(label(ix, top + n * cell + 16, padNote, " font-size='11' fill='" + GREY + "'"));
+    }
+    var weights = [];
+    for (r = 0; r < k; r += 1) {
+      var wr = [];
+      for (c = 0; c < k; c += 1) { wr.push(String(r * k + c + 1)); }
+      weights.push(wr);
+    }
+    body.push(label(kx, top - 8, "kernel " + k + "×" + k));
+    body.push(grid(kx, top, weights, cell, TINT.kernel, ROLE.kernel, font));
+    var params = "i=" + g.i + " k=" + k + " s=" + g.s + " p=" + p + " d=" + g.d;
+    if (g.error) {
+      body.push(grid(ix, top, empty, cell, "none", "#333", font));
+      body.push(label(ox, top - 8, outputLabel, " fill='" + ROLE.cropped + "'"));
+      return { frame: frameText(q, ["i", "k", "s", "p", "d"]),
+        html: svg(width, height, "Gradient explorer " + params + ": refused", body.join("")) +
+          refusal(g.error, g.torch), state: g };
+    }
+    var values = empty.map(function (line) { return line.slice(); });
+    var fill = "";
+    g.entries.forEach(function (e) {
+      values[e[0] + p][e[1] + p] = String(e[2]);
+      fill += "M" + (ix + (e[1] + p) * cell) + " " + (top + (e[0] + p) * cell) + "h" + cell +
+        "v" + cell + "h-" + cell + "z";
+    });
+    if (fill) {
+      body.push("<path d='" + fill + "' fill='#F2D6E6' stroke='#CC79A7' stroke-width='2'/>");
+    }
+    body.push("<g class='convlab-gradient'>" + grid(ix, top, values, cell, "none", "#333", font) +
+      "</g>");
+    var row = q.row, col = q.col, s = g.s, d = g.d;
+    body.push(label(ox, top - 8, outputLabel));
+    var outCells = [];
+    for (r = 0; r < o; r += 1) { outCells.push(new Array(o).fill("")); }
+    body.push(grid(ox, top, outCells, cell, TINT.output, ROLE.output, font));
+    var x0 = ix + col * s * cell, y0 = top + row * s * cell, taps = "";
+    for (var u = 0; u < k; u += 1) {
+      for (var v = 0; v < k; v += 1) {
+        taps += "M" + (x0 + v * d * cell + 3) + " " + (y0 + u * d * cell + 3) + "h" + (cell - 6) +
+          "v" + (cell - 6) + "h-" + (cell - 6) + "z";
+      }
+    }
+    body.push("<path d='" + taps + "' fill='none' stroke='" + ROLE.kernel + "' stroke-width='2'/>");
+    body.push(rect(x0, y0, g.span * cell, g.span * cell, "none", ROLE.kernel,
+      " stroke-width='3' stroke-dasharray='6 3'"));
+    body.push(grid(ox + col * cell, top + row * cell, [["1"]], cell, TINT.current, ROLE.current,
+      font));
+    body.push(rect(ox + col * cell, top + row * cell, cell, cell, "none", ROLE.current,
+      " stroke-width='3'"));
+    var summary;
+    if (!g.entries.length) {
+      summary = "Backward from y[" + row + "," + col + "]: " + (k === 1 ? "its only tap reads" :
+        "all " + k * k + " taps read") + " padding, no input pixel gets a gradient (y is " +
+        "0 + bias).";
+    } else {
+      var rs = g.entries.map(function (e) { return e[0]; });
+      var cs = g.entries.map(function (e) { return e[1]; });
+      var h = Math.max.apply(null, rs) - Math.min.apply(null, rs) + 1;
+      var w = Math.max.apply(null, cs) - Math.min.apply(null, cs) + 1;
+      var lost = k * k - g.entries.length;
+      summary = "Backward from y[" + row + "," + col + "]: " + g.entries.length + " input pixel" +
+        (g.entries.length === 1 ? " gets" : "s get") + " a gradient, spanning " + h + "×" + w +
+        (lost ? " (" + lost + " of " + k * k + " taps on the padding)" : "") +
+        "; each holds the weight that multiplied it.";
+    }
+    var caption = "Input " + g.i + "×" + g.i + ", kernel " + k + "×" + k + " (weights 1…" +
+      k * k + "), stride " + s + ", padding " + p + ", dilation " + d + " → output " + o +
+      "×" + o + ". The highlighted input pixels are the receptive field of the output pixel " +
+      "and the footprint of its gradient; the window spans d(k−1)+1 = " + g.span + " pixels" +
+      (d > 1 && k > 1 ? ", reading every " + (d === 2 ? "second" : "third") +
+        " pixel (holes)" : "") + ".";
+    return { frame: frameText(q, ["i", "k", "s", "p", "d", "row", "col"]),
+      html: svg(width, height, "Gradient of output pixel (" + row + ", " + col + "), " + params,
+        body.join("")) + "<p class='convlab-caption' style='" + TEXT + "'><b>" + esc(summary) +
+        "</b> " + esc(caption) + "</p>", state: g };
+  }
+
+  /**
+   * nn.Conv2d(C_in, C_out, k, groups=g) (ch2): refused unless g divides both channel counts
+   * (PyTorch's nn.Conv2d message); otherwise the weight shape C_out × C_in/g × k × k, the
+   * parameter count C_out·(C_in/g·k·k + 1) and, per output channel, the input channels its
+   * kernel reads (those of its group).
+   */
+  function channels(cin, cout, k, g) {
+    var st = { cin: cin, cout: cout, k: k, g: g };
+    if (cin % g || cout % g) {
+      var name = cin % g ? "in_channels" : "out_channels";
+      var c = cin % g ? cin : cout;
+      st.error = "groups " + g + " must divide " + name + " " + c + " (" + c + " % " + g +
+        " = " + c % g + "); in_channels=" + cin + ", out_channels=" + cout;
+      st.torch = name + " must be divisible by groups";
+      return st;
+    }
+    st.depth = cin / g;
+    st.weight = [cout, cin / g, k, k];
+    st.params = cout * (cin / g * k * k + 1);
+    st.reads = [];
+    for (var o = 0; o < cout; o += 1) {
+      var group = Math.floor(o / (cout / g)), first = group * st.depth, chans = [];
+      for (var j = 0; j < st.depth; j += 1) { chans.push(first + j); }
+      st.reads.push(chans);
+    }
+    return st;
+  }
+
+  var GROUP_FILL = ["#E6F3FB", "#FBE5B5", "#CCEBE1", "#F2D6E6"];
+  var GROUP_LINE = ["#56B4E9", "#E69F00", "#009E73", "#CC79A7"];
+
+  /** The channels explorer's picture (ch2) for slider values q. */
+  function drawChannels(q) {
+    var st = channels(q.cin, q.cout, q.k, q.g);
+    var m = 8, top = 40, rowH = 58, kc = 10, o, j;
+    var cin = st.cin, cout = st.cout, k = st.k;
+    var title = "nn.Conv2d(" + cin + ", " + cout + ", " + k + ", groups=" + st.g + ")";
+    var body = [label(m, 18, "input: " + cin + " channel" + (cin > 1 ? "s" : ""),
+      " font-size='14'")];
+    var inputH = cin * 34;
+    for (j = 0; j < cin; j += 1) {
+      var grp = st.error ? 0 : Math.floor(j / st.depth);
+      body.push(rect(m, top + j * 34, 60, 28, GROUP_FILL[grp], GROUP_LINE[grp]));
+      body.push("<text x='" + (m + 30) + "' y='" + (top + j * 34 + 18) + "'>c" + j + "</text>");
+    }
+    if (st.error) {
+      var h0 = top + Math.max(inputH, 40) + 8;
+      return { frame: frameText(q, ["cin", "cout", "k", "g"]),
+        html: svg(300, h0, title + ": refused", body.join("")) + refusal(st.error, st.torch),
+        state: st };
+    }
+    var kx = Math.max(110, m + textWidth("input: " + cin + " channels", 14) + 14);
+    var ox = kx + 360;
+    body.push(label(kx, 18, cout + " kernel" + (cout > 1 ? "s" : "") + ", each " + st.depth +
+      "×" + k + "×" + k, " font-size='14'"));
+    body.push(label(ox, 18, "output: " + cout + " channel" + (cout > 1 ? "s" : ""),
+      " font-size='14'"));
+    var kernels = "";
+    for (o = 0; o < cout; o += 1) {
+      var y = top + o * rowH, g = Math.floor(o / (cout / st.g)), size = k * kc;
+      for (j = st.depth - 1; j > 0; j -= 1) {
+        kernels += rect(kx + j * 5, y + j * 5, size, size, GROUP_FILL[g], GROUP_LINE[g]);
+      }
+      var slice = [];
+      for (j = 0; j < k; j += 1) { slice.push(new Array(k).fill("")); }
+      kernels += grid(kx, y, slice, kc, GROUP_FILL[g], GROUP_LINE[g], 9);
+      var reads = st.reads[o];
+      var text = "weight[" + o + "], b[" + o + "]: reads c" + reads[0] +
+        (reads.length > 1 ? "…c" + reads[reads.length - 1] : "");
+      kernels += label(kx + size + 5 * (st.depth - 1) + 8, y + 14, text,
+        " font-size='12' class='convlab-reads'");
+      kernels += rect(ox, y + 2, 48, 34, TINT.output, ROLE.output);
+      kernels += "<text x='" + (ox + 24) + "' y='" + (y + 23) + "' font-size='12'>out " + o +
+        "</text>";
+    }
+    body.push(kernels);
+    var height = top + Math.max(cout * rowH, inputH) + 8;
+    var width = ox + Math.max(60, textWidth("output: 4 channels", 14)) + m;
+    var formula = "parameters = C_out·(C_in/groups·k·k + 1) = " + cout + "·(" + cin + "/" +
+      st.g + "·" + k + "·" + k + " + 1) = " + st.params;
+    var caption = "weight shape (" + st.weight.join(", ") + "): each of the " + cout +
+      " kernels covers the " + st.depth + " input channel" + (st.depth > 1 ? "s" : "") +
+      " of its group" + (st.g > 1 ? " (colours: " + st.g + " groups)" : "") +
+      " and makes one output channel, plus one bias each.";
+    return { frame: frameText(q, ["cin", "cout", "k", "g"]),
+      html: svg(width, height, title + ": " + st.params + " parameters", body.join("")) +
+        "<p class='convlab-caption' style='" + TEXT + "'><b class='convlab-params'>" +
+        esc(formula) + "</b>. " + esc(caption) + "</p>", state: st };
+  }
+
+  function frameText(q, names) {
+    return names.map(function (name) { return name + "=" + q[name]; }).join(" ");
+  }
+
+  /** Largest valid value for the position sliders of an explorer (snap), per kind. */
+  function lastCell(q) {
+    var st = conv(q.i, q.k, q.s, q.p, q.d);
+    return { row: Math.max(st.o - 1, 0), col: Math.max(st.o - 1, 0) };
+  }
+  var LIMITS = { conv: lastCell, gradient: lastCell };
+  var DRAW = { conv: drawConv, transposed: drawTransposed, gradient: drawGradient,
+    channels: drawChannels };
+
+  /* ---------------------------------------------------------------- binding to sliders */
+
+  function sliderOf(rootEl, name) {
+    var box = rootEl.querySelector(".convlab-slider-" + name);
+    var target = box && box.querySelector(".slider");
+    return target && target.noUiSlider ? { box: box, api: target.noUiSlider } : null;
+  }
+
+  function bind(picture) {
+    var rootEl = picture.closest(".convlab-explorer");
+    if (!rootEl) { return false; }
+    var spec = JSON.parse(picture.getAttribute("data-spec"));
+    var sliders = {};
+    for (var name in spec.values) {
+      if (spec.values[name].length < 2) { continue; }
+      var found = sliderOf(rootEl, name);
+      if (!found) { return false; } /* not rendered yet */
+      sliders[name] = found;
+    }
+    picture.setAttribute("data-bound", "1");
+    var busy = false, tallest = 0;
+    function values() {
+      var q = {};
+      for (var key in spec.values) {
+        var options = spec.values[key];
+        q[key] = sliders[key] ? options[Math.round(Number(sliders[key].api.get()))] : options[0];
+      }
+      return q;
+    }
+    function update() {
+      if (busy) { return; }
+      busy = true;
+      try {
+        var q = values();
+        var limits = LIMITS[spec.kind] ? LIMITS[spec.kind](q) : {};
+        for (var key in limits) { /* a position past the output snaps back to its last cell */
+          if (sliders[key] && q[key] > limits[key]) {
+            sliders[key].api.set(spec.values[key].indexOf(limits[key]));
+            q[key] = limits[key];
+          }
+        }
+        var drawn = DRAW[spec.kind](q, spec);
+        picture.setAttribute("data-frame", drawn.frame);
+        picture.innerHTML = drawn.html;
+        /* never shrink while the reader explores: a shorter page would scroll, and the sliders
+         * would move under the pointer */
+        tallest = Math.max(tallest, picture.offsetHeight);
+        picture.style.minHeight = tallest + "px";
+        for (key in sliders) { /* the readout shows the value, read-only; so does the handle */
+          var readout = sliders[key].box.querySelector(".widget-readout");
+          var handle = sliders[key].box.querySelector(".noUi-handle");
+          if (readout) {
+            readout.textContent = String(q[key]);
+            readout.contentEditable = "false";
+          }
+          if (handle) { handle.setAttribute("aria-valuetext", String(q[key])); }
+        }
+      } finally {
+        busy = false;
+      }
+    }
+    for (var key in sliders) { sliders[key].api.on("update.convlab", update); }
+    update();
+    return true;
+  }
+
+  function bindAll(doc) {
+    var pictures = doc.querySelectorAll(".convlab-js-picture:not([data-bound])");
+    for (var n = 0; n < pictures.length; n += 1) { bind(pictures[n]); }
+  }
+
+  function start(doc) {
+    if (!doc || !doc.body) { return; }
+    var pending = false;
+    new MutationObserver(function () {
+      if (pending) { return; }
+      pending = true;
+      (self.requestAnimationFrame || setTimeout)(function () { pending = false; bindAll(doc); });
+    }).observe(doc.body, { childList: true, subtree: true });
+    bindAll(doc);
+  }
+
+  return { exampleInput: exampleInput, exampleKernel: exampleKernel, pad: pad, conv: conv,
+    convTerms: convTerms, drawConv: drawConv,
+    transposed: transposed, drawTransposed: drawTransposed, gradient: gradient,
+    drawGradient: drawGradient, channels: channels, drawChannels: drawChannels, limits: LIMITS,
+    start: start };
+});

@@ -1,0 +1,383 @@
+"""Explorers drawn in the page (route (b), ``convlab/explorers.js``) on the built site.
+
+For each such explorer, on every page that shows it: every slider is moved across its whole
+range with the keyboard; at every state visited, the readout, the handle's ``aria-valuetext``
+and the picture's ``data-frame`` agree, the numbers drawn equal PyTorch's, no SVG text runs
+past its frame, and the sliders stay where they were. Screenshots of the largest
+configurations go to ``_build/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlparse
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from convlab import draw
+
+from conftest import SCREENSHOTS, SITE, Site
+
+pytestmark = [pytest.mark.site, pytest.mark.browser]
+
+#: kind -> the chapter that shows it (every explorer is also on book/explorers.html)
+CHAPTER = {"conv": "book/01_convolution.html", "channels": "book/02_multichannel_kernels.html",
+           "gradient": "book/03_detach_and_autograd.html",
+           "transposed": "book/05_transposed_convolution.html"}
+EXPLORER_PAGES = [(kind, page) for kind, chapter in sorted(CHAPTER.items())
+                  for page in (chapter, "book/explorers.html")]
+
+# What the reader sees in one explorer: slider readouts and handles, the picture's data-frame,
+# the drawn output numbers, the multiply-add's result, a refusal, texts outside their SVG.
+SEEN = """root => {
+  const sliders = {};
+  for (const box of root.querySelectorAll('[class*="convlab-slider-"]')) {
+    const name = Array.from(box.classList).find(c => c.startsWith('convlab-slider-'))
+      .slice('convlab-slider-'.length);
+    const handle = box.querySelector('.noUi-handle');
+    const readout = box.querySelector('.widget-readout');
+    sliders[name] = {readout: readout.textContent.trim(), editable: readout.isContentEditable,
+                     valuetext: handle.getAttribute('aria-valuetext'),
+                     top: handle.getBoundingClientRect().top};
+  }
+  const picture = root.querySelector('.convlab-js-picture');
+  const outside = [];
+  for (const svg of picture.querySelectorAll('svg')) {
+    const [, , w, h] = svg.getAttribute('viewBox').split(' ').map(Number);
+    for (const t of svg.querySelectorAll('text')) {
+      const b = t.getBBox();
+      if (b.x < -0.5 || b.y < -0.5 || b.x + b.width > w + 0.5 || b.y + b.height > h + 0.5)
+        outside.push(t.textContent);
+    }
+  }
+  const sum = picture.querySelector('.convlab-sum');
+  const refused = picture.querySelector('.convlab-refused');
+  const kids = Array.from(root.children).map(c => c.getBoundingClientRect());
+  let band = 0;
+  for (let n = 1; n < kids.length; n++) band = Math.max(band, kids[n].top - kids[n - 1].bottom);
+  const pic = picture.getBoundingClientRect();
+  const last = Array.from(picture.children).map(c => c.getBoundingClientRect().bottom);
+  band = Math.max(band, root.getBoundingClientRect().bottom - Math.max(...last));
+  return {sliders, frame: picture.getAttribute('data-frame'),
+          output: Array.from(picture.querySelectorAll('.convlab-output text'))
+            .map(t => Number(t.textContent)),
+          gradient: Array.from(picture.querySelectorAll('.convlab-gradient text'))
+            .map(t => Number(t.textContent)),
+          reads: Array.from(picture.querySelectorAll('.convlab-reads'))
+            .map(t => t.textContent),
+          params: (picture.querySelector('.convlab-params') || {}).textContent || null,
+          sum: sum ? sum.textContent : null, refused: refused ? refused.textContent : null,
+          outside, band, width: pic.width};
+}"""
+
+
+def open_explorers(browser: object, site: Site, page_path: str) -> tuple[object, list[str]]:
+    """The page, loaded from 127.0.0.1 only, with its JS pictures drawn; console errors."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("request", lambda r: errors.append(f"request left 127.0.0.1: {r.url}")
+            if urlparse(r.url).hostname not in ("127.0.0.1", None, "") and
+            not r.url.startswith("data:") else None)
+    page.goto(site.url(page_path), wait_until="load")
+    page.wait_for_function("document.querySelectorAll('.convlab-js-picture').length > 0 && "
+                           "Array.from(document.querySelectorAll('.convlab-js-picture'))"
+                           ".every(p => p.hasAttribute('data-frame'))", timeout=30_000)
+    return page, errors
+
+
+def conv_torch(q: dict[str, int]) -> tuple[torch.Tensor | None, str]:
+    """F.conv2d of the explorer's example input and kernel, or PyTorch's refusal."""
+    x, w = draw.example_input(q["i"]), draw.example_kernel(q["k"])
+    try:
+        return F.conv2d(x[None, None], w[None, None], stride=q["s"], padding=q["p"],
+                        dilation=q["d"])[0, 0], ""
+    except RuntimeError as err:
+        return None, str(err)
+
+
+def check_conv_state(seen: dict) -> dict[str, int]:
+    """Assert that what the reader sees agrees with itself and with torch; the state."""
+    q = {k: int(v) for k, v in (pair.split("=") for pair in seen["frame"].split())}
+    for name, s in seen["sliders"].items():
+        assert not s["editable"], f"the {name} readout accepts typing"
+        assert s["readout"] == s["valuetext"], (name, s)
+        if name in q:
+            assert s["readout"] == str(q[name]), f"{name}: readout {s['readout']}, picture {q}"
+    assert seen["outside"] == [], f"text outside its SVG at {q}: {seen['outside']}"
+    y, refusal = conv_torch(q)
+    if y is None:
+        assert seen["refused"] and draw._e(refusal) in draw._e(seen["refused"]), (q, refusal)
+        assert seen["output"] == []
+        return q
+    o = y.shape[-1]
+    assert seen["refused"] is None
+    assert seen["output"] == y.flatten().tolist(), f"output at {q}"
+    # the position snaps to the last cell of a smaller output; the sum is that cell's value
+    assert q["row"] < o and q["col"] < o
+    assert seen["sum"].startswith(f"y[{q['row']},{q['col']}] = ")
+    assert float(seen["sum"].rsplit("=", 1)[1]) == y[q["row"], q["col"]].item()
+    return q
+
+
+def test_conv_explorer_by_pointer(browser: object, site: Site) -> None:
+    """A click on a slider's track moves it; typing into a readout changes nothing."""
+    page, errors = open_explorers(browser, site, CHAPTER["conv"])
+    try:
+        root = page.locator(".convlab-explorer-conv").first
+        root.scroll_into_view_if_needed()
+        track = root.locator(".convlab-slider-i .noUi-target")
+        box = track.bounding_box()
+        page.mouse.click(box["x"] + box["width"] - 2, box["y"] + box["height"] / 2)
+        q = check_conv_state(root.evaluate(SEEN))
+        assert q["i"] == 10
+        readout = root.locator(".convlab-slider-d .widget-readout")
+        readout.click()
+        page.keyboard.type("3")
+        q = check_conv_state(root.evaluate(SEEN))
+        assert q["d"] == 1 and readout.inner_text().strip() == "1"
+        assert errors == [], errors
+    finally:
+        page.context.close()
+
+
+def transposed_torch(q: dict[str, int]) -> tuple[torch.Tensor | None, str]:
+    """F.conv_transpose2d of the explorer's input and kernel, or what PyTorch says."""
+    x = torch.arange(1, q["i"] ** 2 + 1, dtype=torch.float32).view(1, 1, q["i"], q["i"])
+    w = draw.example_kernel(q["k"])[None, None]
+    try:
+        y = F.conv_transpose2d(x, w, stride=q["s"], padding=q["p"], output_padding=q["op"],
+                               dilation=q["d"])[0, 0]
+    except RuntimeError as err:
+        return None, str(err).splitlines()[0]
+    return (y, "") if y.numel() else (None, "empty")
+
+
+def check_transposed_state(seen: dict) -> dict[str, int]:
+    q = {k: int(v) for k, v in (pair.split("=") for pair in seen["frame"].split())}
+    for name, s in seen["sliders"].items():
+        assert not s["editable"], f"the {name} readout accepts typing"
+        assert s["readout"] == s["valuetext"] == str(q[name]), (name, s, q)
+    assert seen["outside"] == [], f"text outside its SVG at {q}: {seen['outside']}"
+    y, said = transposed_torch(q)
+    if y is None:
+        assert seen["refused"] and "PyTorch says" in seen["refused"], q
+        if said != "empty":
+            assert draw._e(said) in draw._e(seen["refused"]), (q, said)
+        return q
+    assert seen["refused"] is None, q
+    assert seen["output"] == y.flatten().tolist(), f"output at {q}"
+    return q
+
+
+def check_gradient_state(seen: dict) -> dict[str, int]:
+    """Readouts agree; the gradient values drawn are torch.autograd's non-zero ones."""
+    q = {k: int(v) for k, v in (pair.split("=") for pair in seen["frame"].split())}
+    for name, s in seen["sliders"].items():  # a refused picture names no position
+        assert not s["editable"], f"the {name} readout accepts typing"
+        assert s["readout"] == s["valuetext"] == str(q.get(name, s["readout"])), (name, s, q)
+    assert seen["outside"] == [], f"text outside its SVG at {q}: {seen['outside']}"
+    x = torch.zeros(1, 1, q["i"], q["i"], dtype=torch.float64, requires_grad=True)
+    w = draw.gradient_kernel(q["k"])[None, None]
+    try:
+        y = F.conv2d(x, w, stride=q["s"], padding=q["p"], dilation=q["d"])
+    except RuntimeError as err:
+        assert seen["refused"] and draw._e(str(err)) in draw._e(seen["refused"]), q
+        return q
+    assert seen["refused"] is None, q
+    o = y.shape[-1]
+    assert q["row"] < o and q["col"] < o, f"position outside the {o}×{o} output: {q}"
+    (grad,) = torch.autograd.grad(y[0, 0, q["row"], q["col"]], x)
+    assert seen["gradient"] == grad[0, 0][grad[0, 0] != 0].tolist(), f"gradient at {q}"
+    return q
+
+
+PAGE_BUDGET = 1_000_000  # bytes of HTML per page (issue 18)
+
+
+def test_every_page_within_the_page_budget() -> None:
+    pages = sorted(SITE.rglob("*.html"))
+    assert pages, "no built site: run `make book` first"
+    heavy = {p.relative_to(SITE).as_posix(): p.stat().st_size for p in pages
+             if p.stat().st_size > PAGE_BUDGET}
+    assert heavy == {}, f"pages over {PAGE_BUDGET:,} bytes: {heavy}"
+
+
+def check_channels_state(seen: dict) -> dict[str, int]:
+    """Readouts agree; the parameter count and each kernel's inputs are nn.Conv2d's."""
+    q = {k: int(v) for k, v in (pair.split("=") for pair in seen["frame"].split())}
+    for name, s in seen["sliders"].items():
+        assert not s["editable"], f"the {name} readout accepts typing"
+        assert s["readout"] == s["valuetext"] == str(q[name]), (name, s, q)
+    assert seen["outside"] == [], f"text outside its SVG at {q}: {seen['outside']}"
+    try:
+        conv = torch.nn.Conv2d(q["cin"], q["cout"], q["k"], groups=q["g"])
+    except ValueError as err:
+        assert seen["refused"] and str(err) in seen["refused"], q
+        return q
+    assert seen["refused"] is None, q
+    params = sum(t.numel() for t in conv.parameters())
+    assert seen["params"].endswith(f"= {params}"), (q, seen["params"])
+    per_group = q["cin"] // q["g"]
+    for o, text in enumerate(seen["reads"]):
+        first = o // (q["cout"] // q["g"]) * per_group
+        span = f"c{first}" + (f"…c{first + per_group - 1}" if per_group > 1 else "")
+        assert text == f"weight[{o}], b[{o}]: reads {span}", (q, text)
+    assert len(seen["reads"]) == conv.weight.shape[0]
+    return q
+
+
+
+
+CHECKS = {"conv": check_conv_state, "gradient": check_gradient_state,
+          "transposed": check_transposed_state, "channels": check_channels_state}
+ORDER = {"conv": ("i", "k", "s", "p", "d", "row", "col"), "channels": ("cin", "cout", "k", "g"),
+         "gradient": ("i", "k", "s", "p", "d", "row", "col"),
+         "transposed": ("i", "k", "s", "p", "op", "d")}
+# Key presses (from the state the traversal leaves) to the largest configuration, what it is,
+# then presses to a configuration PyTorch refuses.
+LARGEST = {
+    "conv": ((("k", "End"), ("d", "Home"), ("s", "Home"), ("row", "End"), ("col", "End")),
+             {"i": 10, "p": 3, "k": 5, "row": 11, "col": 11}),
+    "gradient": ((("k", "End"), ("d", "Home"), ("s", "Home"), ("row", "End"), ("col", "End")),
+                 {"i": 10, "p": 3, "k": 5, "row": 11, "col": 11}),
+    "transposed": ((("i", "End"), ("k", "End"), ("s", "End"), ("op", "End"), ("d", "End")),
+                   {"i": 5, "k": 5, "s": 3, "op": 2, "d": 2}),
+    "channels": ((("cin", "End"), ("cout", "End"), ("k", "End"), ("g", "End")),
+                 {"cin": 4, "cout": 4, "k": 5, "g": 4}),
+}
+REFUSE = {"conv": (("i", "Home"), ("p", "Home"), ("d", "End")),
+          "gradient": (("i", "Home"), ("p", "Home"), ("d", "End")),
+          "transposed": (("s", "Home"), ("d", "Home"), ("op", "End")),
+          "channels": (("cin", "Home"), ("g", "End"))}
+
+
+def press(root: object, moves: tuple[tuple[str, str], ...]) -> None:
+    for name, key in moves:
+        root.locator(f".convlab-slider-{name} .noUi-handle").press(key)
+
+
+@pytest.mark.parametrize(("kind", "page_path"), EXPLORER_PAGES)
+def test_explorer_every_slider_over_its_range(browser: object, site: Site, kind: str,
+                                              page_path: str) -> None:
+    """Every slider from its first to its last value by keyboard (the others where they
+    were; the position sliders on a large output): at each state the readouts, the handles'
+    aria-valuetext and the picture agree, the numbers are PyTorch's, no text leaves its SVG and
+    no slider moves; then the largest configuration (screenshot) and a refused one."""
+    check = CHECKS[kind]
+    page, errors = open_explorers(browser, site, page_path)
+    try:
+        root = page.locator(f".convlab-explorer-{kind}").first
+        root.scroll_into_view_if_needed()
+        seen = root.evaluate(SEEN)
+        check(seen)
+        assert seen["band"] <= 80, f"empty band of {seen['band']} px at the default settings"
+        tops = {name: s["top"] for name, s in seen["sliders"].items()}
+        visited = set()
+        for name in ORDER[kind]:
+            if name == "row":  # a large output, so that the positions have room to move
+                press(root, (("i", "End"), ("p", "End")))
+            handle = root.locator(f".convlab-slider-{name} .noUi-handle")
+            handle.focus()
+            start = int(float(handle.get_attribute("aria-valuenow")))
+            handle.press("Home")
+            count = int(float(handle.get_attribute("aria-valuemax"))) + 1
+            for step in range(count):
+                if step:
+                    handle.press("ArrowRight")
+                seen = root.evaluate(SEEN)
+                visited.add(tuple(sorted(check(seen).items())))
+                moved = {n: s["top"] for n, s in seen["sliders"].items() if s["top"] != tops[n]}
+                assert moved == {}, f"sliders moved under the pointer: {moved}"
+            handle.press("Home")  # back to where it started
+            for _ in range(start):
+                handle.press("ArrowRight")
+        assert len(visited) >= sum(len(v) for v in root.evaluate(
+            "r => JSON.parse(r.querySelector('.convlab-js-picture').dataset.spec).values")
+            .values()) // 2
+        moves, largest = LARGEST[kind]
+        press(root, moves)
+        q = check(root.evaluate(SEEN))
+        assert {name: q[name] for name in largest} == largest
+        if urlparse(site.base).path == "":
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            name = re.sub(r"\W", "_", page_path.removesuffix(".html"))
+            root.screenshot(path=str(SCREENSHOTS / f"largest-{kind}-{name}.png"))
+        press(root, REFUSE[kind])
+        seen = root.evaluate(SEEN)
+        check(seen)
+        assert seen["refused"] and "PyTorch says" in seen["refused"], seen["frame"]
+        assert errors == [], errors
+    finally:
+        page.context.close()
+
+
+@pytest.mark.slow
+def test_page_explorers_in_a_live_kernel(browser: object, tmp_path) -> None:
+    """JupyterLab on 127.0.0.1 (stopped by its PID): run a notebook that shows every page
+    explorer; each draws its picture, and a slider moved by keyboard changes it."""
+    import json
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("from convlab import explore")] + [
+        nbformat.v4.new_code_cell(f"explore.{fn}()") for fn in (
+            "conv_explorer", "channels_explorer", "gradient_explorer",
+            "transposed_conv_explorer")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nbformat.write(nb, tmp_path / "live.ipynb")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    lab = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", "--allow-root", "--no-browser", "--ip=127.0.0.1",
+         f"--port={port}", "--ServerApp.token=convlab", f"--ServerApp.root_dir={tmp_path}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(120):
+            try:
+                with urllib.request.urlopen(
+                        f"http://127.0.0.1:{port}/api/status?token=convlab") as r:
+                    json.load(r)
+                break
+            except OSError:
+                time.sleep(0.5)
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(f"http://127.0.0.1:{port}/lab/tree/live.ipynb?token=convlab")
+        page.wait_for_selector(".jp-Notebook", timeout=120_000)
+        page.wait_for_timeout(3000)
+        page.click(".jp-Notebook")
+        page.keyboard.press("Control+Shift+c")  # the command palette
+        page.keyboard.type("Run All Cells")
+        page.keyboard.press("Enter")
+        for kind in ("conv", "channels", "gradient", "transposed"):
+            picture = page.locator(f".convlab-explorer-{kind} .convlab-js-picture")
+            picture.wait_for(timeout=120_000)
+            page.wait_for_function("p => p.hasAttribute('data-frame')",
+                                   arg=picture.element_handle(), timeout=60_000)
+            before = picture.get_attribute("data-frame")
+            handle = page.locator(f".convlab-explorer-{kind} .noUi-handle").first
+            handle.focus()
+            handle.press("End")
+            after = picture.get_attribute("data-frame")
+            assert after != before, f"{kind}: {before} -> {after}"
+            readout = page.locator(f".convlab-explorer-{kind} .widget-readout").first
+            assert f"={readout.inner_text().strip()}" in after
+        assert errors == [], errors
+        page.close()
+    finally:
+        lab.terminate()
+        lab.wait(timeout=30)

@@ -205,6 +205,11 @@ def test_quick_checks_grade_answers_in_the_browser(visit: Visit) -> None:
     import json
 
     page, start = visit.page, visit.mark()
+    # Quick checks inside going-further blocks are graded too: open the collapsed blocks first,
+    # and close them again afterwards for the page's other tests.
+    block_titles = page.locator(".going-further > .admonition-title")
+    for n in range(block_titles.count()):
+        block_titles.nth(n).click()
     quizzes = page.locator("div.convlab-quiz")
     kinds = set()
     for n in range(quizzes.count()):
@@ -231,6 +236,8 @@ def test_quick_checks_grade_answers_in_the_browser(visit: Visit) -> None:
         assert feedback.get_attribute("data-correct") == "true", (kind, data)
         assert feedback.inner_text().startswith("✓")
         kinds.add(kind)
+    for n in range(block_titles.count()):
+        block_titles.nth(n).click()
     assert kinds, "no quick check found"
     visit.assert_clean_since(start)
 

@@ -72,10 +72,15 @@
    * frame now on screen is read out politely. An explorer that has its own live region
    * (an element with aria-live inside .convlab-explorer) is left alone. */
   function visibleCaption(explorer) {
-    var captions = explorer.querySelectorAll("figcaption, .convlab-caption");
-    for (var i = 0; i < captions.length; i += 1) {
-      if (captions[i].offsetParent !== null && captions[i].textContent.trim()) {
-        return captions[i].textContent.trim();
+    /* A page-drawn explorer's caption (.convlab-caption) says what the frame shows; the
+     * figcaptions of frame explorers (and the image explorer's "input 64×75") come second. */
+    var selectors = [".convlab-caption", "figcaption"];
+    for (var s = 0; s < selectors.length; s += 1) {
+      var captions = explorer.querySelectorAll(selectors[s]);
+      for (var i = 0; i < captions.length; i += 1) {
+        if (captions[i].offsetParent !== null && captions[i].textContent.trim()) {
+          return captions[i].textContent.trim();
+        }
       }
     }
     return "";

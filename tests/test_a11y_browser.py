@@ -254,7 +254,8 @@ def test_explorer_frame_changes_are_announced(visit: Visit) -> None:
         if regions.first.inner_text() not in ("", before):
             break
     said = regions.first.inner_text().strip()
-    shown = explorer.evaluate("""root => Array.from(root.querySelectorAll('.convlab-caption, figcaption'))
+    shown = explorer.evaluate("""root => Array.from(
+        root.querySelectorAll('.convlab-caption, figcaption'))
         .filter(c => c.offsetParent !== null).map(c => c.textContent.trim()).join(' ')""")
     assert said and said in shown, f"announced {said!r}, shown {shown!r}"
 

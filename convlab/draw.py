@@ -269,11 +269,25 @@ def example_kernel(k: int) -> torch.Tensor:
 
 
 def output_size_formula(i: int, k: int, s: int = 1, p: int = 0, d: int = 1) -> str:
-    """``o = ⌊(i+2p−d(k−1)−1)/s⌋+1`` with the numbers substituted and the value from
-    :func:`convlab.conv_output_size` (raises its ``ValueError`` if the kernel does not fit)."""
+    """The output-size formula with the numbers substituted and the value from
+    :func:`convlab.conv_output_size` (raises its ``ValueError`` if the kernel does not fit).
+
+    With ``d = 1`` it is ch1's undilated ``o = ⌊(i+2p−k)/s⌋+1`` (dilation is taught later in
+    ch1, so a figure without dilation never shows it); only ``d > 1`` gives the dilated
+    ``o = ⌊(i+2p−d(k−1)−1)/s⌋+1``. ``explorers.js`` writes the same text.
+    """
     o = conv_output_size(i, k, s, p, d)
-    return (f"o = ⌊(i+2p−d(k−1)−1)/s⌋+1 = ⌊({i}+2·{p}−{d}·({k}−1)−1)/{s}⌋+1 "
+    general = "o = ⌊(i+2p−k)/s⌋+1" if d == 1 else "o = ⌊(i+2p−d(k−1)−1)/s⌋+1"
+    return (f"{general} = {_substituted(i, k, s, p, d)} "
             f"= ⌊{i + 2 * p - d * (k - 1) - 1}/{s}⌋+1 = {o}")
+
+
+def _substituted(i: int, k: int, s: int, p: int, d: int) -> str:
+    """The numbers in :func:`output_size_formula`'s form: ``⌊(i+2·p−k)/s⌋+1`` for ``d = 1``,
+    ``⌊(i+2·p−d·(k−1)−1)/s⌋+1`` for ``d > 1``."""
+    if d == 1:
+        return f"⌊({i}+2·{p}−{k})/{s}⌋+1"
+    return f"⌊({i}+2·{p}−{d}·({k}−1)−1)/{s}⌋+1"
 
 
 class _GridScene:
@@ -354,8 +368,9 @@ class ConvScene(_GridScene):
         span = self.d * (self.k - 1) + 1
         padding = (f"zero padding p={self.p} (grey, hatched)" if self.p
                    else "no padding (p=0)")
-        return (f"Input {self.i}×{self.i} with {padding}, kernel {self.k}×{self.k} with "
-                f"dilation {self.d} (window spans {span}×{span}), stride {self.s}; each output "
+        kernel = f"kernel {self.k}×{self.k}" + (
+            f" with dilation {self.d} (window spans {span}×{span})" if self.d > 1 else "")
+        return (f"Input {self.i}×{self.i} with {padding}, {kernel}, stride {self.s}; each output "
                 "value is the window's inputs multiplied elementwise by the kernel and summed "
                 f"(⋆ = cross-correlation) → output {self.o}×{self.o}; "
                 + output_size_formula(self.i, self.k, self.s, self.p, self.d))
@@ -476,7 +491,8 @@ def _rows_and_columns(n: int) -> str:
 
 def unreached_pixels(i: int = 6, k: int = 3, s: int = 2, p: int = 0, d: int = 1) -> Figure:
     """Padded input where every cell some window reads is marked, and the rows/columns no
-    window reaches are hatched in vermillion: the floor in ``o = ⌊(i+2p−d(k−1)−1)/s⌋+1`` (ch1).
+    window reaches are hatched in vermillion: the floor in ``o = ⌊(i+2p−k)/s⌋+1`` (ch1; the
+    label shows the dilated formula only for ``d > 1``, see :func:`output_size_formula`).
 
     Coverage is measured with PyTorch: the gradient of ``F.conv2d`` with a ones kernel is
     non-zero exactly at the pixels some window reads.
@@ -500,7 +516,7 @@ def unreached_pixels(i: int = 6, k: int = 3, s: int = 2, p: int = 0, d: int = 1)
     parts += [_lines(_M, top, n, n), _texts(_M, top, _matrix(reads))]
     span = d * (k - 1) + 1
     lost = n - ((o - 1) * s + span)
-    formula = f"o = ⌊({i}+2·{p}−{d}·({k}−1)−1)/{s}⌋+1 = {o}"
+    formula = f"o = {_substituted(i, k, s, p, d)} = {o}"
     if lost:
         last = _rows_and_columns(lost)
         text = f"{formula}; the last {last} (hatched, 0 windows) are never read"

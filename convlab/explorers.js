@@ -267,13 +267,15 @@
       row + "," + col +
       "] = " + lines.map(esc).join(" +<br>&nbsp;&nbsp;&nbsp;&nbsp;") + " = " + st.y[row][col] +
       "</code></div>";
-    var formula = "o = ⌊(i+2p−d(k−1)−1)/s⌋+1 = ⌊(" + st.i + "+2·" + p + "−" + st.d + "·(" + k +
-      "−1)−1)/" + st.s + "⌋+1 = ⌊" + (n - st.span) + "/" + st.s + "⌋+1 = " + o;
+    // as draw.output_size_formula: the undilated form for d = 1 (dilation comes later in ch1)
+    var formula = (st.d === 1 ? "o = ⌊(i+2p−k)/s⌋+1 = ⌊(" + st.i + "+2·" + p + "−" + k + ")/" :
+      "o = ⌊(i+2p−d(k−1)−1)/s⌋+1 = ⌊(" + st.i + "+2·" + p + "−" + st.d + "·(" + k +
+      "−1)−1)/") + st.s + "⌋+1 = ⌊" + (n - st.span) + "/" + st.s + "⌋+1 = " + o;
     var caption = "Input " + st.i + "×" + st.i + " with " +
       (p ? "zero padding p=" + p + " (grey, hatched)" : "no padding (p=0)") + ", kernel " + k +
-      "×" + k + " with dilation " + st.d + " (window spans " + st.span + "×" + st.span +
-      "), stride " + st.s + " → output " + o + "×" + o + "; window at output (" + row + ", " +
-      col + "). " + formula;
+      "×" + k + (st.d > 1 ? " with dilation " + st.d + " (window spans " + st.span + "×" +
+      st.span + ")" : "") + ", stride " + st.s + " → output " + o + "×" + o +
+      "; window at output (" + row + ", " + col + "). " + formula;
     var title2 = "Convolution i=" + st.i + " k=" + k + " s=" + st.s + " p=" + p + " d=" + st.d +
       ": output " + o + "×" + o + ", window at (" + row + ", " + col + ")";
     return { frame: frameText(q, ["i", "k", "s", "p", "d", "row", "col"]),

@@ -78,7 +78,48 @@ def test_conv_window_output_values_come_from_torch():
 def test_output_size_formula_substitutes_numbers():
     text = draw.output_size_formula(7, 3, 2, 1, 1)
     o = F.conv2d(torch.zeros(1, 1, 7, 7), torch.zeros(1, 1, 3, 3), stride=2, padding=1).shape[-1]
-    assert text.endswith(f"= {o}") and "(7+2·1−1·(3−1)−1)/2" in text
+    assert text.endswith(f"= {o}") and "(7+2·1−3)/2" in text
+
+
+@settings(max_examples=40, deadline=None)
+@given(i=st.integers(1, 9), k=st.integers(1, 4), s=st.integers(1, 3), p=st.integers(0, 2),
+       d=st.integers(1, 3))
+def test_output_size_formula_is_undilated_for_d1_and_dilated_for_d_above_1(i, k, s, p, d):
+    """Ch1 teaches dilation after its first figure: d = 1 shows o = ⌊(i+2p−k)/s⌋+1, only
+    d > 1 the dilated form; every number is checked against F.conv2d."""
+    try:
+        o = F.conv2d(torch.zeros(1, 1, i, i), torch.zeros(1, 1, k, k), stride=s, padding=p,
+                     dilation=d).shape[-1]
+    except RuntimeError:
+        with pytest.raises(ValueError, match="does not fit"):
+            draw.output_size_formula(i, k, s, p, d)
+        return
+    text = draw.output_size_formula(i, k, s, p, d)
+    inner = i + 2 * p - d * (k - 1) - 1
+    if d == 1:
+        expected = f"o = ⌊(i+2p−k)/s⌋+1 = ⌊({i}+2·{p}−{k})/{s}⌋+1 = ⌊{inner}/{s}⌋+1 = {o}"
+    else:
+        expected = (f"o = ⌊(i+2p−d(k−1)−1)/s⌋+1 = ⌊({i}+2·{p}−{d}·({k}−1)−1)/{s}⌋+1 "
+                    f"= ⌊{inner}/{s}⌋+1 = {o}")
+    assert text == expected
+    assert inner // s + 1 == o
+
+
+@pytest.mark.parametrize("d", [1, 2])
+def test_conv_window_caption_mentions_dilation_only_when_dilated(d):
+    fig = draw.conv_window(7, 3, 1, 1, d)
+    assert draw.output_size_formula(7, 3, 1, 1, d) + ". Window at output" in fig.caption
+    assert ("d(k−1)" in fig.caption) == ("dilation" in fig.caption) == (d > 1)
+    first = draw.conv_window(5, 3, 1, 0, 1)  # ch1's first figure
+    assert "o = ⌊(i+2p−k)/s⌋+1 = ⌊(5+2·0−3)/1⌋+1 = ⌊2/1⌋+1 = 3" in first.caption
+
+
+@pytest.mark.parametrize(("d", "label"), [(1, "o = ⌊(6+2·0−3)/2⌋+1 = 2"),
+                                          (2, "o = ⌊(6+2·0−2·(3−1)−1)/2⌋+1 = 1")])
+def test_unreached_pixels_label_uses_the_dilated_formula_only_when_dilated(d, label):
+    o = F.conv2d(torch.zeros(1, 1, 6, 6), torch.zeros(1, 1, 3, 3), stride=2, dilation=d)
+    assert label.endswith(f"= {o.shape[-1]}")
+    assert label in _texts(draw.unreached_pixels(6, 3, 2, 0, d))
 
 
 def test_kernel_stack_count_equals_nn_conv2d():

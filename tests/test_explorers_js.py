@@ -101,6 +101,20 @@ def test_conv_refusals_are_reachable_and_shown() -> None:
     assert draw._e(str(err.value)) in html
 
 
+def test_conv_caption_formula_is_draws_undilated_for_d1_dilated_for_d_above_1() -> None:
+    """The page-drawn explorer's caption writes draw.output_size_formula's text (checked there
+    against F.conv2d): ⌊(i+2p−k)/s⌋+1 at d = 1, the dilated form only for d > 1."""
+    states = [(i, k, s, p, d) for (i, k, s, p, d) in CONV_STATES
+              if d * (k - 1) + 1 <= i + 2 * p]
+    htmls = run_node(f"""
+console.log(JSON.stringify({json.dumps(states)}.map(([i, k, s, p, d]) =>
+  api.drawConv({{i, k, s, p, d, row: 0, col: 0}}).html)));
+""")
+    for (i, k, s, p, d), html in zip(states, htmls, strict=True):
+        assert draw._e(draw.output_size_formula(i, k, s, p, d)) in html, (i, k, s, p, d)
+        assert ("d(k−1)" in html) == ("with dilation" in html) == (d > 1), (i, k, s, p, d)
+
+
 TRANSPOSED_STATES = list(itertools.product(*explore.TRANSPOSED_RANGES.values()))
 
 

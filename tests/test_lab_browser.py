@@ -23,8 +23,6 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CHROMIUM, CHROMIUM_ARGS
-
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -119,15 +117,14 @@ def _assert_reads_right(notebook) -> None:  # noqa: ANN001 (a Playwright Locator
     assert notebook.locator(".jp-Cell .jp-InputPlaceholder").count() >= 4
 
 
-def test_a_chapter_reads_and_runs_in_jupyterlab(lab: str) -> None:
-    """A learner opens chapter 1, chooses Run > Run All Cells and plays with the first explorer."""
-    from playwright.sync_api import sync_playwright
+def test_a_chapter_reads_and_runs_in_jupyterlab(lab: str, browser: object) -> None:
+    """A learner opens chapter 1, chooses Run > Run All Cells and plays with the first explorer.
 
+    Uses the session's shared Chromium (conftest's ``browser``): a second Playwright started in
+    the same session would find the first one's event loop running."""
     before = _digest(CHAPTER)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                             args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
         page.set_default_timeout(120_000)
         page.goto(f"{lab}/lab/tree/{CHAPTER.name}")
         notebook = page.locator(".jp-NotebookPanel:visible .jp-Notebook")
@@ -167,7 +164,8 @@ def test_a_chapter_reads_and_runs_in_jupyterlab(lab: str) -> None:
         assert handle.get_attribute("aria-valuenow") != value, "the slider did not move"
         page.wait_for_function(f"([root, before]) => ({DISPLAYED})(root) !== before",
                                arg=[explorer.element_handle(), shown], timeout=10_000)
-        browser.close()
+    finally:
+        page.close()
     assert _digest(CHAPTER) == before, "opening and running the chapter changed the .md file"
 
 

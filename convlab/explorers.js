@@ -161,8 +161,8 @@
     return out.join("");
   }
 
-  function svg(width, height, title, body) {
-    var scale = Math.min(1.4, Math.max(1, COLUMN / width));
+  function svg(width, height, title, body, fixed) {
+    var scale = fixed ? 1 : Math.min(1.4, Math.max(1, COLUMN / width));
     return "<svg width='" + Math.round(width * scale) + "' height='" +
       Math.round(height * scale) + "' viewBox='0 0 " + width + " " + height +
       "' role='img' font-family='sans-serif' font-size='12' text-anchor='middle' " +
@@ -836,7 +836,8 @@
     return rows;
   }
 
-  var FIELD = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#8C6D00"];
+  /* one colour per layer, each ≥ 4.5:1 on white (text in the table) */
+  var FIELD = ["#0072B2", "#B34F00", "#00785A", "#A8417F", "#7A5F00"];
 
   /** The receptive field explorer's picture (ch4) for slider values q (q.stack: the layers). */
   function drawRf(q) {
@@ -847,12 +848,14 @@
       lo = Math.min(lo, drawn[l].start);
       hi = Math.max(hi, drawn[l].start + drawn[l].r - 1);
     }
-    var width = 600, m = 8, lw = 92, x0 = m + lw, aw = width - x0 - m, count = hi - lo + 1;
+    /* as wide as the picture's box (a phone's screen), at most 600 px: text stays legible */
+    var width = Math.max(320, Math.min(600, q.width || 600));
+    var m = 8, lw = 92, x0 = m + lw, aw = width - x0 - m, count = hi - lo + 1;
     var cell = Math.min(24, aw / count), rowH = 22, top = 30;
     var X = function (x) { return Math.round((x0 + (x - lo) * cell) * 100) / 100; };
     var height = top + (drawn.length + 1) * rowH + 24;
-    var body = [label(m, 16, "one row of the input, pixels " + lo + "…" + hi +
-      (cell >= 5 ? " (one square = one pixel)" : " (to scale)"), " font-size='12'")];
+    var body = [label(m, 16, "input row, pixels " + lo + "…" + hi +
+      (cell >= 5 ? " (□ = 1 pixel)" : " (to scale)"), " font-size='12'")];
     body.push(label(m, top + 15, "input " + i, " font-size='11'"));
     var outside = "";
     if (lo < 0) { outside += rect(X(lo), top, X(0) - X(lo), rowH - 6, ROLE.padding); }
@@ -903,13 +906,15 @@
     var title = "Receptive fields of output 0 of " + drawn.length + " layer" +
       (drawn.length === 1 ? "" : "s") + " on an input of " + i;
     var cellStyle = "padding:1px 6px;text-align:right;border-bottom:1px solid #ccc";
-    var head = ["layer", "size", "r", "j", "start", "output 0 sees"].map(function (h) {
-      return "<th scope='col' style='" + cellStyle + "'>" + h + "</th>";
+    var head = ["layer", "size", "r", "j", "start", "output 0 sees"].map(function (h, n) {
+      return "<th scope='col' style='" + cellStyle + (n ? "" : ";text-align:left") + "'>" + h +
+        "</th>";
     }).join("");
     var body2 = rows.map(function (row, n) {
       var name = "<th scope='row' style='" + cellStyle + ";text-align:left;font-weight:normal'>" +
-        "<b style='color:" + FIELD[n] + "'>" + (n + 1) + " " + row.type + "</b> k" + row.k +
-        " s" + row.s + " p" + row.p + " d" + row.d + "</th>";
+        "<b style='color:" + FIELD[n] + "'>" + (n + 1) + " " + row.type + "</b> " +
+        "<span style='white-space:nowrap'>k" + row.k + " s" + row.s + " p" + row.p + " d" +
+        row.d + "</span></th>";
       if (row.error) {
         return "<tr class='convlab-rf-row' data-refused='1'>" + name + "<td colspan='5' " +
           "style='" + cellStyle + ";text-align:left;color:#A33B00'>" + row.n + "×" + row.n +
@@ -936,17 +941,18 @@
         last.start + (inPad ? " (" + Math.min(inPad, last.r) + " of them outside the " + i +
           " input pixels, in the padding)" : "") + ".";
     }
-    caption += " r_l = r_{l−1} + d(k−1)·j_{l−1}, j_l = j_{l−1}·s, start_l = start_{l−1} − p·j_{l−1}." +
+    caption += " Each layer: r grows by d(k−1)·j, start moves by −p·j, then j becomes j·s." +
       " Max-pool and avg-pool have the same field arithmetic as a convolution with the same" +
       " k, s, p, d; avg-pool has no dilation (d stays 1). Bars: the field of output 0 of each" +
       " layer; hatched: the part outside the input (padding).";
     var frame = frameText(q, ["i", "layers", "layer", "type", "k", "s", "p", "d"]) + " stack=" +
       q.stack.map(function (layer) { return layer.join(","); }).join(";");
     return { frame: frame,
-      html: svg(width, height, title, body.join("")) + table +
+      html: "<div style='background:#fff;color:#111;padding:2px 0'>" +
+        svg(width, height, title, body.join(""), true) + table +
         (refused ? refusal("layer " + refused + " (" + last.type + ", on its " + last.n + "×" +
           last.n + " input): " + last.error, last.torch) : "") +
-        "<p class='convlab-caption' style='" + TEXT + "'>" + esc(caption) + "</p>",
+        "<p class='convlab-caption' style='" + TEXT + "'>" + esc(caption) + "</p></div>",
       state: rows };
   }
 
@@ -1022,6 +1028,7 @@
       busy = true;
       try {
         var q = values();
+        q.width = picture.clientWidth;
         if (SYNC[spec.kind]) {
           SYNC[spec.kind](q, spec, memory, function (name, value) {
             if (sliders[name]) { sliders[name].api.set(spec.values[name].indexOf(value)); }
@@ -1056,6 +1063,15 @@
       }
     }
     for (var key in sliders) { sliders[key].api.on("update.convlab", update); }
+    if (spec.kind === "rf" && self.addEventListener) { /* drawn as wide as its box */
+      self.addEventListener("resize", function () {
+        if (picture.isConnected) {
+          tallest = 0;
+          picture.style.minHeight = "";
+          update();
+        }
+      });
+    }
     update();
     return true;
   }

@@ -16,6 +16,7 @@ from importlib import resources
 import pytest
 import torch
 import torch.nn.functional as F
+from test_receptive_field import measured_fields
 from torch import nn
 
 from convlab import conv_output_size, conv_params, draw, explore, receptive_field
@@ -418,41 +419,6 @@ console.log(JSON.stringify(out));
         if got[",".join(map(str, layer))] != expected[geometry]:
             mismatches.append((layer, "field"))
     assert mismatches == [], f"{len(mismatches)} mismatches, first: {mismatches[:5]}"
-
-
-def measured_fields(layers: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int]]:
-    """(r, j, start) of every layer of ``layers`` ((k, s, p, d), square) measured with
-    autograd on one row: all-ones float64 conv1d layers (a pool's window is its field), the
-    gradient of two neighbouring outputs of each layer w.r.t. the input.
-
-    The input is the explorer's input with M pixels put in front (M a multiple of every jump,
-    larger than any field's reach into the padding): output u = M/j_l then sees what output 0
-    sees on the explorer's input, shifted by M, with every pixel and every intermediate unit
-    real (no padding can hide a part of the field), and output u+1 starts j_l later."""
-    jumps = [1]
-    for _, s, _, _ in layers:
-        jumps.append(jumps[-1] * s)
-    reach = sum(jumps[:-1])  # p ≤ 3 and d(k−1) ≤ 12 per layer bound every field
-    big = jumps[-1]
-    m = big * (3 * reach // big + 1)
-    size = 2 * m + 13 * reach + 4 * big
-    depth = len(layers)
-    # rows 2l and 2l+1 of one batch measure layer l+1 (batch rows never mix): one backward
-    x = torch.ones(2 * depth, 1, size, dtype=torch.float64, requires_grad=True)
-    y, picked = x, []
-    for n, (k, s, p, d) in enumerate(layers, start=1):
-        y = F.conv1d(y, torch.ones(1, 1, k, dtype=torch.float64), stride=s, padding=p,
-                     dilation=d)
-        u = m // jumps[n]
-        picked += [y[2 * n - 2, 0, u], y[2 * n - 1, 0, u + 1]]
-    torch.stack(picked).sum().backward()
-    out = []
-    for n in range(depth):
-        first = torch.nonzero(x.grad[2 * n, 0]).flatten()
-        second = torch.nonzero(x.grad[2 * n + 1, 0]).flatten()
-        lo = int(first.min())
-        out.append((int(first.max()) - lo + 1, int(second.min()) - lo, lo - m))
-    return out
 
 
 def test_rf_one_row_measurement_is_gradient_receptive_field() -> None:

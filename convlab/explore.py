@@ -468,10 +468,11 @@ def receptive_field_explorer(input_sizes: Sequence[int] = RF_RANGES["i"],
 
     Pooling has the same field arithmetic as a convolution with the same k, s, p, d (the
     window is what matters, not what is done with it). ``nn.MaxPool2d`` has a dilation, so a
-    max-pool layer keeps it; ``nn.AvgPool2d`` has none, so an avg-pool layer's d slider snaps
-    back to 1. A stack PyTorch refuses on the chosen input (a kernel larger than its padded
-    input, pooling padding above half the kernel, an output smaller than 1) shows PyTorch's
-    message and the rule in words, at the first layer that fails.
+    max-pool layer uses it; ``nn.AvgPool2d`` has none, so an avg-pool layer with d > 1 is
+    refused (with the ``TypeError`` PyTorch gives). A stack PyTorch refuses on the chosen input
+    (that, a kernel larger than its padded input, pooling padding above half the kernel, an
+    output smaller than 1) shows PyTorch's message and the rule in words, at the first layer
+    that fails.
 
     Route (b): ``explorers.js`` computes every number in the page; ``tests/test_explorers_js.py``
     proves it compositionally (the state space of five free layers is too large to enumerate):

@@ -778,19 +778,22 @@
   /**
    * One layer of a stack (ch4) applied to what comes in: the field {r, j, start} of its input
    * units (in input pixels) and their count n per side. layer = [type, k, s, p, d] with type
-   * "conv", "max-pool" or "avg-pool" (an avg-pool has no dilation: d counts as 1). Returns the
-   * new field (r + d(k−1)j, js, start − pj), the output size o per side and, when PyTorch
-   * refuses the layer on an n×n input, the rule in words (error) and PyTorch's message (torch),
-   * in the order PyTorch checks: nn.Conv2d the padded size; the pools the padding against half
+   * "conv", "max-pool" or "avg-pool". Returns the new field (r + d(k−1)j, js, start − pj), the
+   * output size o per side and, when PyTorch refuses the layer on an n×n input, the rule in
+   * words (error) and PyTorch's message (torch), in the order PyTorch checks: nn.AvgPool2d has
+   * no dilation at all; nn.Conv2d checks the padded size; the pools the padding against half
    * the effective kernel, then (max-pool) against half the kernel, then the output size.
    */
   function rfStep(field, layer) {
-    var type = layer[0], k = layer[1], s = layer[2], p = layer[3];
-    var d = type === "avg-pool" ? 1 : layer[4];
+    var type = layer[0], k = layer[1], s = layer[2], p = layer[3], d = layer[4];
     var n = field.n, span = d * (k - 1) + 1, padded = n + 2 * p;
     var out = { type: type, k: k, s: s, p: p, d: d, n: n, span: span,
       r: field.r + d * (k - 1) * field.j, j: field.j * s, start: field.start - p * field.j };
-    if (type === "conv") {
+    if (type === "avg-pool" && d !== 1) {
+      out.error = "an avg-pool layer has no dilation (nn.AvgPool2d takes none; max-pool has " +
+        "one), so d must be 1, but d = " + d;
+      out.torch = "AvgPool2d.__init__() got an unexpected keyword argument 'dilation'";
+    } else if (type === "conv") {
       if (span > padded) {
         out.error = "kernel " + k + (d !== 1 ? " (dilated to " + span + ")" : "") +
           " does not fit the padded input " + n + "+2·" + p + "=" + padded;
@@ -943,7 +946,7 @@
     }
     caption += " Each layer: r grows by d(k−1)·j, start moves by −p·j, then j becomes j·s." +
       " Max-pool and avg-pool have the same field arithmetic as a convolution with the same" +
-      " k, s, p, d; avg-pool has no dilation (d stays 1). Bars: the field of output 0 of each" +
+      " k, s, p, d (PyTorch's avg-pool has no dilation). Bars: the field of output 0 of each" +
       " layer; hatched: the part outside the input (padding).";
     var frame = frameText(q, ["i", "layers", "layer", "type", "k", "s", "p", "d"]) + " stack=" +
       q.stack.map(function (layer) { return layer.join(","); }).join(";");
@@ -959,8 +962,8 @@
   /**
    * Keeps the receptive field explorer's layers (memory.stack) and its sliders in step: the
    * type/k/s/p/d sliders show the edited layer; moving them changes that layer; choosing another
-   * layer loads its values. The edited layer snaps to the last layer shown, an avg-pool's
-   * dilation to 1. set(name, value) moves a slider (and q) without another update.
+   * layer loads its values. The edited layer snaps to the last layer shown. set(name, value)
+   * moves a slider (and q) without another update.
    */
   function syncRf(q, spec, memory, set) {
     if (!memory.stack) {
@@ -974,7 +977,6 @@
       for (n = 0; n < names.length; n += 1) { set(names[n], layer[n]); }
       memory.layer = q.layer;
     } else {
-      if (q.type === "avg-pool" && q.d !== 1) { set("d", 1); }
       memory.stack[q.layer - 1] = names.map(function (name) { return q[name]; });
     }
     q.stack = memory.stack.slice(0, q.layers).map(function (l) { return l.slice(); });

@@ -287,18 +287,19 @@ def check_rf_state(seen: dict) -> dict[str, int | str]:
     assert edited == [str(q[n]) for n in ("type", "k", "s", "p", "d")], q
     assert len(stack) == int(q["layers"]), q
     assert seen["outside"] == [], f"text outside its SVG at {q}: {seen['outside']}"
-    layers = [(t, int(k), int(s), int(p), int(d)) for t, k, s, p, d in stack]
-    modules = [nn.Conv2d(1, 1, k, s, p, d) if t == "conv" else nn.MaxPool2d(k, s, p, d)
-               if t == "max-pool" else nn.AvgPool2d(k, s, p) for t, k, s, p, d in layers]
-    x, shown = torch.zeros(1, 1, int(q["i"]), int(q["i"])), []
-    for module, row in zip(modules, receptive_field(modules), strict=True):
+    x, modules, shown = torch.zeros(1, 1, int(q["i"]), int(q["i"])), [], []
+    for t, k, s, p, d in ((t, int(k), int(s), int(p), int(d)) for t, k, s, p, d in stack):
         try:
+            modules.append(nn.Conv2d(1, 1, k, s, p, d) if t == "conv" else
+                           nn.MaxPool2d(k, s, p, d) if t == "max-pool" else
+                           nn.AvgPool2d(k, s, p, dilation=d) if d > 1 else nn.AvgPool2d(k, s, p))
             with torch.no_grad():
-                x = module(x)
-        except RuntimeError as err:
+                x = modules[-1](x)
+        except (RuntimeError, TypeError) as err:  # TypeError: AvgPool2d has no dilation
             assert seen["refused"] and draw._e(str(err)) in draw._e(seen["refused"]), q
             shown.append({"refused": "1"})
             break
+        row = receptive_field(modules)[-1]
         shown.append({"o": str(x.shape[-1]), "r": str(row.r), "j": str(row.j),
                       "start": str(row.start)})
     else:
@@ -440,8 +441,7 @@ RF_SAMPLE = """([n, seed, ranges]) => {
     const layers = 1 + rand(5);
     for (let l = 0; l < layers; l++) {
       const type = pick(ranges.type);
-      stack.push([type, pick(ranges.k), pick(ranges.s), pick(ranges.p),
-                  type === 'avg-pool' ? 1 : pick(ranges.d)]);
+      stack.push([type, pick(ranges.k), pick(ranges.s), pick(ranges.p), pick(ranges.d)]);
     }
     const q = {i: pick(ranges.i), layers, layer: 1, type: stack[0][0], k: stack[0][1],
                s: stack[0][2], p: stack[0][3], d: stack[0][4], stack,

@@ -308,7 +308,7 @@ def test_every_image_has_a_meaningful_text_alternative(page_path: str) -> None:
         src = image.get("src") or ""
         if alt is None:
             bad.append(f"{src[:60]}: no alt")
-        elif alt.strip() and (Path(alt).suffix in {".png", ".svg", ".jpg"} or "/" in alt
+        elif alt.strip() and (Path(alt).suffix in {".png", ".svg", ".jpg", ".webp"} or "/" in alt
                               or alt == Path(src).name):
             bad.append(f"{src[:60]}: alt is a file name ({alt})")
         elif not alt.strip() and "_images/" in src:

@@ -145,13 +145,37 @@ def accessible_html(text: str) -> str:
     return text
 
 
+# The theme's one brand icon, <i class="fab fa-github">, costs a whole icon font (Font Awesome's
+# brands webfont, 77-118 kB) for one glyph. It is drawn inline instead, from the same glyph
+# in the theme's copy of Font Awesome (scripts/fontawesome.js, which the pages no longer load).
+GITHUB_ICON = re.compile(r'<i class="fab fa-github"></i>')
+GITHUB_GLYPH = re.compile(r'\bgithub:\[(\d+),(\d+),\[\],"f09b","([^"]+)"\]')
+
+
+def github_icon_svg(fontawesome_js: str) -> str:
+    """An inline SVG of Font Awesome's GitHub glyph, read from the theme's ``fontawesome.js``."""
+    found = GITHUB_GLYPH.search(fontawesome_js)
+    if found is None:
+        raise ConfigError("The theme's scripts/fontawesome.js has no GitHub glyph (f09b): the "
+                          "repository button's icon cannot be drawn inline.")
+    width, height, path = found.groups()
+    return (f'<svg class="convlab-icon" viewBox="0 0 {width} {height}" aria-hidden="true" '
+            f'focusable="false"><path fill="currentColor" d="{path}"/></svg>')
+
+
 def fix_built_pages(app: Sphinx, exception: Exception | None) -> None:
-    """Apply :func:`accessible_html` to every page of the built site."""
+    """Apply :func:`accessible_html` to every page of the built site; draw the GitHub icon
+    inline (:func:`github_icon_svg`)."""
     if exception is not None or app.builder.name != "html":
         return
+    fontawesome = Path(app.outdir) / "_static" / "scripts" / "fontawesome.js"
+    github = github_icon_svg(fontawesome.read_text(encoding="utf-8")) if (
+        fontawesome.is_file()) else None
     for page in Path(app.outdir).rglob("*.html"):
         text = page.read_text(encoding="utf-8")
         fixed = accessible_html(text)
+        if github is not None:
+            fixed = GITHUB_ICON.sub(github, fixed)
         if fixed != text:
             page.write_text(fixed, encoding="utf-8")
 

@@ -29,6 +29,31 @@
   install();
   document.addEventListener("DOMContentLoaded", install);
 
+  /* Widgets render as soon as the page is parsed. The widget manager (html-manager's embed.js)
+   * renders them at window "load", which waits for every image and font of the page; the
+   * widget state it reads is in the HTML, so DOMContentLoaded is enough (0.3-1 s earlier).
+   * While embed.js runs, its one "load" listener is caught (recognised by the script that
+   * registers it) and run at DOMContentLoaded instead; every other listener is untouched. */
+  var addListener = window.addEventListener;
+  function renderAtDomReady(type, listener, options) {
+    var script = document.currentScript;
+    if (type === "load" && typeof listener === "function" && script
+        && /\/html-manager\/embed\.js(\?|$)/.test(script.src)) {
+      delete window.addEventListener;
+      if (document.readyState === "loading") {
+        document.addEventListener("DOMContentLoaded", function () { listener.call(window); });
+      } else {
+        listener.call(window);
+      }
+      return undefined;
+    }
+    return addListener.call(this, type, listener, options);
+  }
+  window.addEventListener = renderAtDomReady;
+  document.addEventListener("DOMContentLoaded", function () {
+    if (window.addEventListener === renderAtDomReady) { delete window.addEventListener; }
+  });
+
   /* No layout shift while MathJax typesets: a formula's TeX source is wider or narrower than
    * the typeset formula, so the first screen's text re-wraps when MathJax replaces it (CLS
    * 0.16 on chapter 5). The article stays hidden (convlab.css) until MathJax has typeset the
@@ -110,20 +135,32 @@
    * (down to 60 %); one that still does not fit scrolls, and then takes keyboard focus so
    * that keyboard users can scroll it too (otherwise formulas are not Tab stops). */
   function fitFormulas() {
-    var formulas = document.querySelectorAll(".bd-article mjx-container");
-    for (var i = 0; i < formulas.length; i += 1) {
-      var el = formulas[i];
+    /* Measure every formula, then change them: measuring right after a change forces the
+     * browser to lay the whole page out again, once per formula (about 1 s on chapter 4,
+     * while its widgets were rendering). Here the page is laid out twice in all. */
+    var formulas = Array.prototype.slice.call(
+      document.querySelectorAll(".bd-article mjx-container"));
+    var i;
+    for (i = 0; i < formulas.length; i += 1) {
+      if (formulas[i].style.fontSize) { formulas[i].style.fontSize = ""; }
+    }
+    var scales = formulas.map(function (el) {
       var display = el.getAttribute("display") === "true";
-      el.style.fontSize = "";
       var room = display ? el.clientWidth : el.parentElement.clientWidth;
       var need = display ? el.scrollWidth : el.getBoundingClientRect().width;
-      if (room > 0 && need > room + 1) {
-        el.style.fontSize = (Math.max(0.6, room / need) * 100).toFixed(1) + "%";
-      }
-      if (display && el.scrollWidth > el.clientWidth + 1) {
-        el.setAttribute("tabindex", "0");
-      } else if (el.getAttribute("tabindex") === "0") {
-        el.removeAttribute("tabindex");
+      return room > 0 && need > room + 1 ? Math.max(0.6, room / need) : 0;
+    });
+    for (i = 0; i < formulas.length; i += 1) {
+      if (scales[i]) { formulas[i].style.fontSize = (scales[i] * 100).toFixed(1) + "%"; }
+    }
+    var scrolls = formulas.map(function (el) {
+      return el.getAttribute("display") === "true" && el.scrollWidth > el.clientWidth + 1;
+    });
+    for (i = 0; i < formulas.length; i += 1) {
+      if (scrolls[i]) {
+        formulas[i].setAttribute("tabindex", "0");
+      } else if (formulas[i].getAttribute("tabindex") === "0") {
+        formulas[i].removeAttribute("tabindex");
       }
     }
   }

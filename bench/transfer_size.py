@@ -108,10 +108,11 @@ def main() -> int:
     parser.add_argument("--html", type=Path, action="append",
                         help="a built site (default _build/html); give it twice to compare")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--only", default="", help="only chapters whose path contains this")
     args = parser.parse_args()
     sites = args.html or [Path("_build/html")]
     chapters = sorted(p.relative_to(sites[0]).as_posix()
-                      for p in (sites[0] / "book").glob("0*.html"))
+                      for p in (sites[0] / "book").glob("0*.html") if args.only in p.name)
     if not chapters:
         print(f"No chapters under {sites[0]}: build the site first (make book).")
         return 0

@@ -87,6 +87,7 @@ def vendor_assets(app: Sphinx, config: Config) -> None:
 def configure_reading_aids(config: Config) -> None:
     """MathJax and theme settings every reader needs (keyboard, screen reader, dark mode).
 
+    * MathJax waits for convlab-site.js to typeset the page (the first screen first).
     * Formulas stay out of the Tab order (MathJax 3's menu setting ``inTabOrder``); its
       assistive MathML (on by default) still lets screen readers read them.
     * The dark colour mode gets its own logo (``logo-dark.svg``: a light wordmark).
@@ -97,6 +98,8 @@ def configure_reading_aids(config: Config) -> None:
     menu["settings"] = {**menu.get("settings", {}), "inTabOrder": False, "assistiveMml": True}
     options["menuOptions"] = menu
     mathjax["options"] = options
+    # convlab-site.js typesets the formulas near the first screen first, then the rest.
+    mathjax["startup"] = {**mathjax.get("startup", {}), "typeset": False}
     config.mathjax3_config = mathjax
     theme_options = dict(config.html_theme_options or {})
     theme_options["logo"] = {**theme_options.get("logo", {}), "image_dark": "logo-dark.svg",

@@ -57,19 +57,39 @@
   /* No layout shift while MathJax typesets: a formula's TeX source is wider or narrower than
    * the typeset formula, so the first screen's text re-wraps when MathJax replaces it (CLS
    * 0.16 on chapter 5). The article stays hidden (convlab.css) until MathJax has typeset the
-   * page, or for at most TYPESET_WAIT_MS if MathJax is slow or missing; without JavaScript
-   * the class is never set and the article shows at once. */
+   * formulas on and near the first screen, or for at most TYPESET_WAIT_MS if MathJax is slow
+   * or missing; without JavaScript the class is never set and the article shows at once.
+   * MathJax does not typeset the page by itself (startup.typeset is false, set in
+   * convlab_site.py): the formulas near the screen come first, the article is shown, then
+   * the rest are typeset — their re-wrapping happens off screen, where it moves nothing a
+   * reader sees. The chain is MathJax.startup.promise, so code that waits for it (the label
+   * shim above, fitFormulas below, the browser tests) waits for every formula. */
   var TYPESET_WAIT_MS = 3000;
   var root = document.documentElement;
   function reveal() { root.classList.remove("convlab-typesetting"); }
   root.classList.add("convlab-typesetting");
   window.setTimeout(reveal, TYPESET_WAIT_MS);
+  function nearTheScreen() {
+    var margin = window.innerHeight / 2;
+    return Array.prototype.filter.call(document.querySelectorAll(".bd-article .math"),
+      function (el) {
+        var box = el.getBoundingClientRect();
+        return box.bottom > -margin && box.top < window.innerHeight + margin;
+      });
+  }
   document.addEventListener("DOMContentLoaded", function () {
     var mj = window.MathJax;
-    if (!document.querySelector(".bd-article .math")) { reveal(); return; }
-    if (mj && mj.startup && mj.startup.promise) {
-      mj.startup.promise.then(reveal, reveal);
-    }
+    if (!mj || !mj.startup || !mj.startup.promise) { reveal(); return; }
+    mj.startup.promise = mj.startup.promise
+      .then(function () {  /* a task later: the widgets' DOMContentLoaded listener goes first */
+        return new Promise(function (resolve) { window.setTimeout(resolve, 0); });
+      })
+      .then(function () {
+        var first = nearTheScreen();
+        return first.length ? mj.typesetPromise(first) : null;
+      })
+      .then(reveal, reveal)
+      .then(function () { return mj.typesetPromise(); });
   });
 
   /* Accessible sliders: ipywidgets' slider handle carries no label, and a SelectionSlider

@@ -9,9 +9,11 @@
   "use strict";
   function typeset(element) {
     var mj = window.MathJax;
-    if (!mj || typeof mj.typesetPromise !== "function") { return; }
-    var ready = mj.startup && mj.startup.promise ? mj.startup.promise : Promise.resolve();
-    ready.then(function () { return mj.typesetPromise(element ? [element] : undefined); })
+    if (!mj || !mj.startup || !mj.startup.promise) { return; }
+    /* Chained into MathJax.startup.promise: MathJax typesets one call at a time (two at once
+     * can leave formulas half processed), and whoever waits for it waits for these too. */
+    mj.startup.promise = mj.startup.promise
+      .then(function () { return mj.typesetPromise(element ? [element] : undefined); })
       .catch(function () { /* a label that is not math: nothing to do */ });
   }
   function install() {
@@ -69,27 +71,34 @@
   function reveal() { root.classList.remove("convlab-typesetting"); }
   root.classList.add("convlab-typesetting");
   window.setTimeout(reveal, TYPESET_WAIT_MS);
-  function nearTheScreen() {
+  /* The page's formulas (Sphinx marks each with the class "math"), split into those on and
+   * near the screen and the rest. Each is typeset once: typesetting the whole page a second
+   * time would make MathJax's MathML input typeset the hidden MathML that the first pass
+   * added for screen readers. */
+  function formulas(nearScreen) {
     var margin = window.innerHeight / 2;
-    return Array.prototype.filter.call(document.querySelectorAll(".bd-article .math"),
-      function (el) {
-        var box = el.getBoundingClientRect();
-        return box.bottom > -margin && box.top < window.innerHeight + margin;
-      });
+    return Array.prototype.filter.call(document.querySelectorAll(".math"), function (el) {
+      var box = el.getBoundingClientRect();
+      var near = el.closest(".bd-article") !== null && box.bottom > -margin
+        && box.top < window.innerHeight + margin && box.height > 0;
+      return near === nearScreen;
+    });
   }
   document.addEventListener("DOMContentLoaded", function () {
     var mj = window.MathJax;
     if (!mj || !mj.startup || !mj.startup.promise) { reveal(); return; }
+    var rest = [];
     mj.startup.promise = mj.startup.promise
       .then(function () {  /* a task later: the widgets' DOMContentLoaded listener goes first */
         return new Promise(function (resolve) { window.setTimeout(resolve, 0); });
       })
       .then(function () {
-        var first = nearTheScreen();
+        var first = formulas(true);
+        rest = formulas(false);
         return first.length ? mj.typesetPromise(first) : null;
       })
       .then(reveal, reveal)
-      .then(function () { return mj.typesetPromise(); });
+      .then(function () { return rest.length ? mj.typesetPromise(rest) : null; });
   });
 
   /* Accessible sliders: ipywidgets' slider handle carries no label, and a SelectionSlider

@@ -518,7 +518,8 @@ def _chapters_2_to_4() -> list[Exercise]:
                  make_call=grading_autograd.gan_call, observe=grading_autograd.observe_gan,
                  judge=grading_autograd.judge_gan),
         Exercise("ch4-ex-rf-fn", "my_receptive_field", "pair", _rf_expected, _rf_public,
-                 _hidden(_rf_case, 20, _rf_public), call=("layers",)),
+                 _hidden(_rf_case, 20, _rf_public), call=("layers",),
+                 judge=lambda got, c: _judge_pair(got, _rf_expected(c), ("r", "j"))),
         Exercise("ch4-ex-rf-design", "my_design", "parts", lambda c: None,
                  _parts("reach", "fewest"), _no_hidden,
                  pick=lambda v, c: v.get("my_design"), judge=_judge_design),
@@ -628,6 +629,15 @@ _CONVOLUTION = sandbox.Rule("torch's convolution", torch_ops=frozenset(
      "convolution", "_convolution", "conv_tbc"}))
 
 
+def _answered(value: Any) -> Any:
+    """``...`` (a stub's "not answered yet", also inside a dict of answers) as ``None``."""
+    if value is ...:
+        return None
+    if type(value) is dict:
+        return {k: _answered(v) for k, v in value.items()}
+    return value
+
+
 class _Answer:
     """The callable :func:`convlab.sandbox.run` calls in its forked child.
 
@@ -650,7 +660,7 @@ class _Answer:
             exec(compile(self.source, "<answer>", "exec"), namespace)
         if self.exercise.kind == "parts":
             values = {n: self.namespace.get(n) for n in self.exercise.name.split(",")}
-            return {n: None if v is ... else v for n, v in values.items()}
+            return {n: _answered(v) for n, v in values.items()}
         answer = self.namespace[self.exercise.name]
         return answer if self.exercise.kind == "value" else answer(*args, **kwargs)
 
@@ -763,6 +773,8 @@ def grade(spec: dict[str, Any], source: str | None, *,
                            _same(got, exercise.expected(case), "size"))
         elif exercise.kind == "call":
             ok, why_not = exercise.judge((outcome.value, outcome.observed), case)
+        elif exercise.judge is not None:
+            ok, why_not = exercise.judge(outcome.value, case)
         else:
             ok, why_not = _same(outcome.value, exercise.expected(case), exercise.kind)
         correct += ok

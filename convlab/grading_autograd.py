@@ -132,18 +132,32 @@ def _gan_setup(case: Case) -> tuple[nn.Linear, nn.Linear, torch.Tensor, torch.Te
 
 
 class _Generator(nn.Module):
-    """The case's generator, which records (in the child) whether backward reached it."""
+    """The case's generator, which records (in the child) whether backward reached it.
+
+    Two records: a hook on each parameter, and the stale ``.grad`` tensors with their version
+    counters — a step that lets backward in and then puts values back (``fill_``, ``copy_``, a
+    new tensor) changes the object or bumps the counter, which no Python code can reset.
+    """
 
     def __init__(self, inner: nn.Linear) -> None:
         super().__init__()
         self.inner = inner
-        self.reached: list[bool] = []
+        reached: list[bool] = []
+        self.__reached = reached.copy   # a snapshot, so clearing it changes nothing recorded
         for p in inner.parameters():
             p.grad = torch.full_like(p, STALE_G_GRAD)
-            p.register_hook(lambda grad: self.reached.append(True) or grad)
+            p.register_hook(lambda grad: reached.append(True) or grad)
+        self.__stale = tuple((p.grad, p.grad._version) for p in inner.parameters())
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.inner(z)
+
+    def report(self) -> tuple[bool, bool]:
+        """(backward reached a parameter, every stale ``.grad`` is the same, untouched tensor)."""
+        untouched = all(p.grad is grad and grad._version == version
+                        for p, (grad, version) in zip(self.inner.parameters(), self.__stale,
+                                                      strict=True))
+        return bool(self.__reached()), untouched
 
 
 def gan_call(case: Case) -> sandbox.Call:
@@ -158,7 +172,8 @@ def gan_call(case: Case) -> sandbox.Call:
 def observe_gan(call: sandbox.Call, _value: Any) -> dict[str, Any]:
     """In the child, after the call: what the step did to both networks."""
     generator, discriminator = call.args[0], call.args[1]
-    return {"reached": bool(generator.reached), "g": parameters(generator.inner),
+    reached, untouched = generator.report()
+    return {"reached": reached, "untouched": untouched, "g": parameters(generator.inner),
             "g_grad": [None if p.grad is None else p.grad.detach().clone().as_subclass(
                 torch.Tensor) for p in generator.inner.parameters()],
             "d": parameters(discriminator)}
@@ -188,7 +203,7 @@ def judge_gan(got: tuple[Any, Any], case: Case) -> tuple[bool, str]:
     grads = report.get("g_grad")
     if report.get("reached") is not False:
         return False, "backward() computed gradients for the generator (detach the fakes)"
-    if not (type(grads) is list and grads and all(
+    if report.get("untouched") is not True or not (type(grads) is list and grads and all(
             type(g) is torch.Tensor and bool((g == STALE_G_GRAD).all()) for g in grads)):
         return False, "the generator's .grad changed (was it reset?)"
     if not _close(report.get("g"), parameters(generator)):

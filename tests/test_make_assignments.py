@@ -369,3 +369,14 @@ def test_chapter_2_allows_single_channel_convolutions_only() -> None:
              "    return F.conv2d(x, w, b, stride=stride, padding=padding)\n")
     report = _grade("ch2-ex-channel-loops", whole, "hidden")
     assert report.score == 0.0 and "several channels" in report.text()
+
+
+def test_a_step_that_hides_its_gradient_in_the_generator_is_still_caught() -> None:
+    hides = GAN.format(fake="saved = [(p, p.grad.clone()) for p in generator.parameters()]\n"
+                            "    fake = generator(z)",
+                       after="for p, g in saved:\n        p.grad.copy_(g)\n"
+                             "    for m in generator.modules():\n"
+                             "        for v in vars(m).values():\n"
+                             "            if isinstance(v, list):\n                v.clear()")
+    report = _grade("ch3-ex-gan-step", hides, "hidden")
+    assert report.score == 0.0 and "generator" in report.text(), report.text()

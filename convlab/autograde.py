@@ -46,7 +46,8 @@ def grade_cell(cell: nbformat.NotebookNode, answers: dict[str, str], time_limit:
             "error", ename="GradingError", evalue="not a ConvLab test cell", traceback=[])]
         return
     by_label = {grade_id.removesuffix("-answer"): source for grade_id, source in answers.items()}
-    report = grading.grade(spec, grading.answer_source(spec["label"], by_label),
+    report = grading.grade(spec, by_label.get(spec["label"]),
+                           needed=grading.needed_source(spec["label"], by_label),
                            time_limit=time_limit)
     points = float(cell.metadata["nbgrader"]["points"])
     cell.outputs = [

@@ -589,13 +589,10 @@ def read_spec(source: str) -> dict[str, Any] | None:
     return spec if ok else None
 
 
-def answer_source(label: str, answers: dict[str, str]) -> str | None:
-    """The source graded for exercise ``label``: the answer cells of the exercises it
-    ``needs`` (in order), then its own; ``answers`` maps labels to answer-cell sources."""
-    own = answers.get(label)
-    if own is None:
-        return None
-    return "\n".join([*(answers.get(n, "") for n in EXERCISES[label].needs), own])
+def needed_source(label: str, answers: dict[str, str]) -> str:
+    """The answer cells of the exercises ``label`` ``needs`` (in order), joined: run before its
+    own answer (see :func:`grade`); ``answers`` maps labels to answer-cell sources."""
+    return "\n".join(answers.get(n, "") for n in EXERCISES[label].needs)
 
 
 def cases_for(spec: dict[str, Any]) -> list[Case]:
@@ -646,8 +643,8 @@ class _Answer:
     value). The grading process itself never executes the learner's source.
     """
 
-    def __init__(self, source: str, exercise: Exercise) -> None:
-        self.source, self.exercise = source, exercise
+    def __init__(self, source: str, exercise: Exercise, needed: str = "") -> None:
+        self.source, self.exercise, self.needed = source, exercise, needed
         self.namespace: dict[str, Any] | None = None
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -657,6 +654,8 @@ class _Answer:
             namespace: dict[str, Any] = {"__name__": "__main__"}
             exec(compile(SETUP + self.exercise.prelude, "<setup>", "exec"), namespace)
             self.namespace = namespace
+            if self.needed:
+                exec(compile(self.needed, "<earlier answers>", "exec"), namespace)
             exec(compile(self.source, "<answer>", "exec"), namespace)
         if self.exercise.kind == "parts":
             values = {n: self.namespace.get(n) for n in self.exercise.name.split(",")}
@@ -736,9 +735,13 @@ def _describe(case: Case) -> str:
     return ", ".join(f"{k}={v}" for k, v in shown.items())
 
 
-def grade(spec: dict[str, Any], source: str | None, *,
+def grade(spec: dict[str, Any], source: str | None, *, needed: str = "",
           time_limit: float = DEFAULT_TIME_LIMIT) -> Report:
-    """Grade the answer ``source`` on the cases ``spec`` names (see :func:`read_spec`)."""
+    """Grade the answer ``source`` on the cases ``spec`` names (see :func:`read_spec`).
+
+    ``needed`` is the source of earlier answers the exercise may use (:func:`needed_source`);
+    the child runs it before ``source``. Only ``source`` is scanned for forbidden names.
+    """
     exercise = EXERCISES[spec["label"]]
     cases = cases_for(spec)
     label = f"{exercise.label} ({spec['cases']} tests)"
@@ -753,7 +756,7 @@ def grade(spec: dict[str, Any], source: str | None, *,
     calls = [_call(exercise, case) for case in cases[:1 if once else None]]
     rules = [rule for rule, on in ((_CONVOLUTION, exercise.forbid_convolution),
                                    (exercise.rule, exercise.rule is not None)) if on]
-    run = sandbox.run(_Answer(source, exercise), calls, time_limit=time_limit,
+    run = sandbox.run(_Answer(source, exercise, needed), calls, time_limit=time_limit,
                       rules=rules, observe=exercise.observe)
     lines: list[str] = [f"stopped: {run.stopped}"] if run.stopped else []
     if exercise.kind == "value":

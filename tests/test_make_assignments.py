@@ -142,15 +142,15 @@ def test_chapter_solutions_earn_every_point_and_stubs_none() -> None:
         for ex in exercises:
             if ex.label not in grading.EXERCISES:
                 continue
-            stubbed = {**solutions, ex.label: ex.stub}
             for cases in ("public", "hidden"):
                 spec = {"label": ex.label, "cases": cases,
                         **({"seed": 7} if cases == "hidden" else {})}
                 if cases == "hidden" and not grading.cases_for(spec):
                     continue
-                solved = grading.grade(spec, grading.answer_source(ex.label, solutions))
+                needed = grading.needed_source(ex.label, solutions)
+                solved = grading.grade(spec, ex.solution, needed=needed)
                 assert solved.score == 1.0, (ex.label, cases, solved.text())
-                stub = grading.grade(spec, grading.answer_source(ex.label, stubbed))
+                stub = grading.grade(spec, ex.stub, needed=needed)
                 assert stub.score == 0.0, (ex.label, cases)
 
 
@@ -208,7 +208,7 @@ def test_read_exercises_finds_every_exercise_of_the_chapter(chapter: str) -> Non
 
 def _grade(label: str, source: str, cases: str = "public", needs: dict | None = None) -> Any:
     spec = {"label": label, "cases": cases, **({"seed": 11} if cases == "hidden" else {})}
-    return grading.grade(spec, grading.answer_source(label, {**(needs or {}), label: source}),
+    return grading.grade(spec, source, needed=grading.needed_source(label, needs or {}),
                          time_limit=30)
 
 
@@ -362,6 +362,11 @@ def test_counting_answers_may_use_an_earlier_answer_but_not_the_model() -> None:
     report = _grade("ch2-ex-network-params",
                     "small_net_params = sum(p.numel() for p in small_net.parameters())\n")
     assert report.score == 0.0 and "forbids" in report.text()
+    # only the answer itself is scanned: an earlier answer may count with numel()
+    numel = ("def my_param_count(c_in, c_out, k, bias=True):\n"
+             "    return torch.zeros(c_out, c_in, k, k).numel() + (c_out if bias else 0)\n")
+    assert _grade("ch2-ex-network-params", by_hand,
+                  needs={"ch2-ex-param-count": numel}).score == 1.0
 
 
 def test_chapter_2_allows_single_channel_convolutions_only() -> None:

@@ -1,10 +1,11 @@
 """A learner in JupyterLab: the test starts JupyterLab on 127.0.0.1 (with `make lab`'s settings),
 opens chapter 1 as a notebook in headless Chromium, chooses Run > Run All Cells and checks that
 MyST renders (no raw directive text), solutions stay collapsed, nothing pops up, a slider of the
-first explorer changes its picture live, and the .md file is unchanged; a
-second test checks that saving a chapter from JupyterLab writes the same bytes.
-(JupyterLab still shows the tab as modified once the kernel starts: it writes the kernel's
-`language_info` into the notebook's metadata, by design; jupytext leaves that out of the file.)"""
+first explorer changes its picture live, the tab is not marked modified once the kernel has
+started (JupyterLab writes the kernel's `language_info` into the notebook's metadata; the
+contents manager `make lab` configures, convlab.lab_contents, serves the chapter with that same
+`language_info`, so the write changes nothing), and the .md file is unchanged; a second test
+checks that saving a chapter from JupyterLab writes the same bytes."""
 
 from __future__ import annotations
 
@@ -106,6 +107,8 @@ ALL_RUN = ("n => { const p = Array.from(n.querySelectorAll("
 DISPLAYED = ("root => Array.from(root.querySelectorAll('[data-frame]'))"
              ".filter(e => e.offsetParent !== null).map(e => e.outerHTML).join('')")
 SOLUTION_LINE = "span = d * (k - 1) + 1"
+KERNEL_IDLE = ("() => { const e = document.querySelector('.jp-Notebook-ExecutionIndicator');"
+               " return e && e.dataset.status === 'idle'; }")
 
 
 def _assert_reads_right(notebook) -> None:  # noqa: ANN001 (a Playwright Locator)
@@ -136,6 +139,14 @@ def test_a_chapter_reads_and_runs_in_jupyterlab(lab: str, browser: object) -> No
         assert page.locator(".jp-toast-message", has_text="news").count() == 0
         _assert_reads_right(notebook)
 
+        # Once the kernel has started (and sent its language_info), the tab is not modified.
+        page.wait_for_function(KERNEL_IDLE, timeout=180_000, polling=500)
+        page.wait_for_timeout(2000)   # the kernel's info arrives just after it goes idle
+        tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text=CHAPTER.name)
+        assert tab.count() == 1
+        assert "jp-mod-dirty" not in (tab.get_attribute("class") or ""), \
+            "the chapter's tab shows unsaved changes after the kernel started"
+
         # Run > Run All Cells, as a learner does; wait until every code cell has run.
         page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
         page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
@@ -147,6 +158,7 @@ def test_a_chapter_reads_and_runs_in_jupyterlab(lab: str, browser: object) -> No
         errors = notebook.locator(".jp-OutputArea-output[data-mime-type="
                                   "'application/vnd.jupyter.stderr']").count()
         print(f"error outputs: {errors}")
+        print(f"tab after Run All: {tab.get_attribute('class')}")
         _assert_reads_right(notebook)   # running shows no solution and no raw directive
 
         # The first explorer: moving a slider changes the picture, live.

@@ -20,14 +20,17 @@ spoils. The score is correct cases / all cases.
 
 Cases: ``"public"`` ones are fixed (the same for every course); ``"hidden"`` ones are drawn from
 a seed that only the instructor's source notebooks contain and never repeat a public case.
+
+Every chapter's code exercises are here (:data:`EXERCISES`). Answers that are values (counts,
+shapes, predictions, ``(r, j)`` pairs) are judged by :mod:`convlab.grading_values`; chapter 3's
+training loop and discriminator step run on models built in the child and are inspected there
+by :mod:`convlab.grading_autograd` (see :class:`Exercise` for the kinds).
 """
 
 from __future__ import annotations
 
 import ast
-import itertools
 import json
-import math
 import os
 import random
 import re
@@ -38,11 +41,9 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from convlab import checks, grading_autograd, sandbox
-from convlab.arithmetic import receptive_field
-from convlab.quiz import normalise_shape
+from convlab import grading_values as values
 
 SETUP = "import math\n\nimport torch\nimport torch.nn.functional as F\nfrom torch import nn\n"
 """The imports every assignment's first (read-only) cell runs; the child runs the same."""
@@ -235,298 +236,54 @@ def _no_hidden(rng: random.Random) -> list[Case]:
 
 # --------------------------------------------------------------------------- chapters 2 to 4
 
-def _judge_count(got: Any, case: Case, expected: int) -> tuple[bool, str]:
-    return _same(got, expected, "size")
-
-
-def _as_names(value: Any) -> set[str] | None:
-    """A set of names from a set, list or tuple of strings, or a string like ``"c, e"``."""
-    if type(value) is str:
-        return {part.strip("'\"` ") for part in value.replace(",", " ").split()}
-    if type(value) in (set, frozenset, list, tuple) and all(type(v) is str for v in value):
-        return set(value)
-    return None
-
-
-def _as_numbers(value: Any) -> list[float] | None:
-    if type(value) is torch.Tensor and value.dim() == 1:
-        value = value.tolist()
-    if type(value) in (list, tuple) and all(type(v) in (int, float) for v in value):
-        return [float(v) for v in value]
-    return None
-
-
-def _as_shape(value: Any) -> tuple[int, ...] | None:
-    if type(value) is str:
-        return normalise_shape(value)
-    if type(value) in (list, tuple) and all(type(v) is int for v in value):
-        return tuple(value)
-    return None
-
-
-def _as_pair(value: Any) -> tuple[int, int] | None:
-    """``(a, b)`` from a tuple or list of two ints (not bools); a list of such pairs (one per
-    layer, as ``convlab.receptive_field`` gives) counts by its last pair."""
-    if type(value) is list and value and all(type(v) in (list, tuple) and len(v) == 2
-                                             for v in value):
-        value = value[-1]
-    if type(value) in (list, tuple) and len(value) == 2 and all(type(v) is int for v in value):
-        return (value[0], value[1])
-    return None
-
-
-def _judge_pair(got: Any, expected: tuple[int, int], names: tuple[str, str]) -> tuple[bool, str]:
-    pair = _as_pair(got)
-    if pair is None:
-        return False, f"returned {got!r}, not a pair of ints {names}"[:200]
-    wrong = [f"{n} is {g}, expected {w}" for n, g, w in zip(names, pair, expected, strict=True)
-             if g != w]
-    return not wrong, "; ".join(wrong)
-
-
-def _judge_same(how: Callable[[Any], Any],
-                what: str) -> Callable[[Any, Case, Any], tuple[bool, str]]:
-    """A judge that normalises the answer with ``how`` (``None`` = not such a thing)."""
-    def judge(got: Any, case: Case, expected: Any) -> tuple[bool, str]:
-        if got is None:
-            return False, "not answered"
-        value = how(got)
-        if value is None:
-            return False, f"{got!r} is not {what}"[:200]
-        if isinstance(expected, list):
-            ok = len(value) == len(expected) and all(
-                math.isclose(a, b, abs_tol=1e-9) for a, b in zip(value, expected, strict=True))
-        else:
-            ok = value == expected
-        if ok:
-            return True, ""
-        if isinstance(expected, set):
-            extra, missing = sorted(value - expected), sorted(expected - value)
-            return False, ", ".join(filter(None, (
-                f"included {', '.join(extra)}" if extra else "",
-                f"left out {', '.join(missing)}" if missing else "")))
-        return False, f"answered {value!r}, expected {expected!r}"
-    return judge
-
-
-def _conv_params(c: Case) -> int:
-    layer = nn.Conv2d(c["c_in"], c["c_out"], c["k"], bias=c["bias"], groups=c.get("groups", 1),
-                      device="meta")
-    return sum(p.numel() for p in layer.parameters())
-
-
-def _param_case(rng: random.Random) -> Case:
-    return {"c_in": rng.randint(1, 128), "c_out": rng.randint(1, 128), "k": rng.randint(1, 9),
-            "bias": rng.random() < 0.5}
-
-
-SMALL_NET = """\
-small_net = nn.Sequential(
-    nn.Conv2d(3, 8, kernel_size=3, padding=1),
-    nn.ReLU(),
-    nn.MaxPool2d(2),
-    nn.Conv2d(8, 16, kernel_size=3, padding=1),
-    nn.ReLU(),
-    nn.Conv2d(16, 4, kernel_size=1, bias=False),
-)"""
-"""Chapter 2's network to count (the chapter's cell, shown read-only in the assignment)."""
-
-SHAPE_LAYERS = """\
-conv_a = nn.Conv2d(3, 8, kernel_size=5, stride=2, padding=2)
-conv_b = nn.Conv2d(8, 16, kernel_size=(3, 1))
-images = torch.rand(2, 3, 32, 32)"""
-"""Chapter 2's layers whose shapes are predicted (the chapter's cell)."""
-
-WHICH_CHANGE = """\
-a = torch.tensor([1.0, 2.0, 3.0])
-b = a
-c = a.detach()
-d = a.clone()
-e = a[1:]
-b = b + 1
-c.mul_(2)
-d += 100
-e[0] = 0"""
-"""Chapter 3's "Which tensors change?" code (run here to find the answer)."""
-
-GRAD_NONE = """\
-x = torch.tensor([1.0, 2.0], requires_grad=True)
-w = torch.tensor([0.5, 2.0], requires_grad=True)
-v = torch.tensor([3.0, 4.0], requires_grad=True)
-u = torch.tensor([1.0, 1.0], requires_grad=True)
-h = x * w
-k = h.detach() * v
-with torch.no_grad():
-    m = u * 2
-loss = (k + m + h * 0).sum()
-loss.backward()"""
-"""Chapter 3's "Which .grad is None?" code (run here to find the answer)."""
-
-
-def _run(code: str) -> dict[str, Any]:
-    """Run the course's own code (never a learner's) and return its variables."""
-    namespace: dict[str, Any] = {}
-    exec(compile(SETUP + code, "<chapter>", "exec"), namespace)
-    return namespace
-
-
-def _shapes_expected(c: Case) -> tuple[int, ...]:
-    ns = _run(SHAPE_LAYERS)
-    out_a = ns["conv_a"](ns["images"])
-    shapes = {"conv_a.weight": ns["conv_a"].weight.shape, "conv_a output": out_a.shape,
-              "conv_b.weight": ns["conv_b"].weight.shape,
-              "conv_b output": ns["conv_b"](out_a).shape}
-    return tuple(shapes[c["part"]])
-
-
-def _which_change_expected(c: Case) -> Any:
-    ns = _run(WHICH_CHANGE)
-    storage = ns["a"].untyped_storage().data_ptr()
-    if c["part"] == "predicted_a":
-        return ns["a"].tolist()
-    return {n for n in "bcde" if ns[n].untyped_storage().data_ptr() == storage}
-
-
-def _grad_none_expected(c: Case) -> set[str]:
-    ns = _run(GRAD_NONE)
-    return {n for n in "xwvu" if ns[n].grad is None}
-
-
-def _rf_expected(c: Case) -> tuple[int, int]:
-    if not c["layers"]:
-        return (1, 1)
-    last = receptive_field(list(c["layers"]))[-1]
-    return (last.r, last.j)
-
-
-def _rf_case(rng: random.Random) -> Case:
-    layers = []
-    for _ in range(rng.randint(1, 6)):
-        k = rng.randint(1, 7)
-        layers.append((k, rng.randint(1, 3), rng.randint(0, k // 2), rng.randint(1, 3)))
-    return {"layers": layers}
-
-
-def _rf_public() -> list[Case]:
-    return [{"layers": [tuple(layer) for layer in layers]} for layers in checks._RF_CASES]
-
-
-def _dilated_prediction(c: Case) -> tuple[int, int]:
-    """Chapter 4's experiment, with PyTorch: which inputs reach the centre output of two 3×3
-    convolutions with dilations 2 and 3 (padding = dilation, all-ones weights)."""
-    x = torch.zeros(1, 1, 21, 21, dtype=torch.float64, requires_grad=True)
-    ones = torch.ones(1, 1, 3, 3, dtype=torch.float64)
-    out = F.conv2d(F.conv2d(x, ones, padding=2, dilation=2), ones, padding=3, dilation=3)
-    out[0, 0, 10, 10].backward()
-    reached = x.grad[0, 0] != 0
-    rows = reached.any(dim=1).nonzero()
-    return (int(rows.max() - rows.min() + 1), int(reached.sum()))
-
-
-DESIGN_TARGET, DESIGN_CHANNELS = 15, 64
-
-
-def _judge_design(got: Any, case: Case) -> tuple[bool, str]:
-    """Part "reach": the stack of kernel sizes reaches r ≥ 15; part "fewest": with the fewest
-    parameters among stride-1 stacks of 3×3, 5×5 and 7×7 layers (64 channels, with bias)."""
-    if got is None:
-        return False, "not answered"
-    if type(got) not in (list, tuple) or not got or any(type(k) is not int for k in got):
-        return False, f"{got!r} is not a list of kernel sizes"[:200]
-    r = 1 + sum(k - 1 for k in got)
-    if case["part"] == "reach":
-        return (r >= DESIGN_TARGET,
-                "" if r >= DESIGN_TARGET else f"reaches r = {r}, not {DESIGN_TARGET}")
-    if any(k not in (3, 5, 7) for k in got):
-        return False, "uses kernel sizes other than 3, 5 and 7"
-    cost = sum(_conv_params({"c_in": DESIGN_CHANNELS, "c_out": DESIGN_CHANNELS, "k": k,
-                             "bias": True}) for k in got)
-    best = min(sum(_conv_params({"c_in": DESIGN_CHANNELS, "c_out": DESIGN_CHANNELS, "k": k,
-                                 "bias": True}) for k in combo)
-               for n in range(1, DESIGN_TARGET)
-               for combo in itertools.combinations_with_replacement((3, 5, 7), n)
-               if 1 + sum(k - 1 for k in combo) >= DESIGN_TARGET)
-    ok = r >= DESIGN_TARGET and cost == best
-    return ok, "" if ok else f"{cost:,} parameters; the fewest that reach r ≥ 15 is {best:,}"
-
-
 def _parts(*parts: str) -> Callable[[], list[Case]]:
     return lambda: [{"part": part} for part in parts]
 
 
-def _by_name(values: dict[str, Any], case: Case) -> Any:
-    return values.get(case["part"])
-
-
-def _expect(expected: Callable[[Case], Any],
-            judge: Callable[[Any, Case, Any], tuple[bool, str]]
-            ) -> Callable[[Any, Case], tuple[bool, str]]:
-    return lambda got, case: judge(got, case, expected(case))
+def _by_name(answers: dict[str, Any], case: Case) -> Any:
+    return answers.get(case["part"])
 
 
 def _chapters_2_to_4() -> list[Exercise]:
-    params = lambda: [dict(c) for c in checks._PARAM_CASES]  # noqa: E731 - the checker's cases
-    channel = _public(_conv2d_case, 6)
+    v = values
+    param, channel = v.param_public, _public(_conv2d_case, 6)
+    train, gan = (_public(grading_autograd.training_case, 2),
+                  _public(grading_autograd.gan_case, 2))
     single_channel = sandbox.Rule("F.conv2d on several channels or with a bias",
                                   torch_ops=checks._CONVOLUTIONS, allow=checks._single_channel)
-    names = _judge_same(_as_names, "a set of names")
+    no_model = frozenset({"parameters", "named_parameters", "numel", "state_dict"})
     return [
-        Exercise("ch2-ex-param-count", "my_param_count", "size", _conv_params, params,
-                 _hidden(_param_case, 20, params), call=("c_in", "c_out", "k")),
-        Exercise("ch2-ex-network-params", "small_net_params", "parts",
-                 lambda c: sum(p.numel() for p in _run(SMALL_NET)["small_net"].parameters()),
+        Exercise("ch2-ex-param-count", "my_param_count", "size", v.conv_params, param,
+                 _hidden(v.param_case, 20, param), call=("c_in", "c_out", "k")),
+        Exercise("ch2-ex-network-params", "small_net_params", "parts", v.network_params,
                  _parts("small_net_params"), _no_hidden, needs=("ch2-ex-param-count",),
-                 prelude=SMALL_NET, pick=_by_name,
-                 forbid_names=frozenset({"parameters", "named_parameters", "numel",
-                                         "state_dict"}),
-                 judge=None),
-        Exercise("ch2-ex-shapes", "shape_answers", "parts", _shapes_expected,
+                 prelude=v.SMALL_NET, forbid_names=no_model),
+        Exercise("ch2-ex-shapes", "shape_answers", "parts", v.shapes_expected,
                  _parts("conv_a.weight", "conv_a output", "conv_b.weight", "conv_b output"),
-                 _no_hidden, prelude=SHAPE_LAYERS,
-                 pick=lambda v, c: (v.get("shape_answers") or {}).get(c["part"])
-                 if type(v.get("shape_answers")) is dict else None,
-                 judge=_expect(_shapes_expected, _judge_same(_as_shape, "a shape"))),
+                 _no_hidden, prelude=v.SHAPE_LAYERS, pick=v.pick_shape, judge=v.judge_shape),
         Exercise("ch2-ex-channel-loops", "my_conv2d", "tensor", _conv2d, channel,
                  _hidden(_conv2d_case, 8, channel), call=("x", "w", "b"), rule=single_channel),
-        Exercise("ch2-ex-groups", "grouped_params,depthwise_params", "parts",
-                 lambda c: _conv_params({"grouped_params": dict(c_in=32, c_out=64, k=3,
-                                                                groups=4, bias=True),
-                                         "depthwise_params": dict(c_in=32, c_out=32, k=5,
-                                                                  groups=32, bias=True)
-                                         }[c["part"]]),
-                 _parts("grouped_params", "depthwise_params"), _no_hidden, pick=_by_name),
+        Exercise("ch2-ex-groups", "grouped_params,depthwise_params", "parts", v.groups_expected,
+                 _parts("grouped_params", "depthwise_params"), _no_hidden),
         Exercise("ch3-ex-which-change", "predicted_a,predicted_shared", "parts",
-                 _which_change_expected, _parts("predicted_a", "predicted_shared"), _no_hidden,
-                 pick=_by_name,
-                 judge=lambda got, c: _judge_same(
-                     _as_numbers if c["part"] == "predicted_a" else _as_names,
-                     "a list of numbers" if c["part"] == "predicted_a" else "a set of names",
-                 )(got, c, _which_change_expected(c))),
-        Exercise("ch3-ex-grad-none", "predicted_none", "parts", _grad_none_expected,
-                 _parts("predicted_none"), _no_hidden, pick=_by_name,
-                 judge=_expect(_grad_none_expected, names)),
-        Exercise("ch3-ex-training-loop", "train", "call", lambda c: None,
-                 _public(grading_autograd.training_case, 2),
-                 _hidden(grading_autograd.training_case, 4,
-                         _public(grading_autograd.training_case, 2)),
+                 v.which_change_expected, _parts("predicted_a", "predicted_shared"),
+                 _no_hidden, judge=v.judge_which_change),
+        Exercise("ch3-ex-grad-none", "predicted_none", "parts", v.grad_none_expected,
+                 _parts("predicted_none"), _no_hidden, judge=v.judge_grad_none),
+        Exercise("ch3-ex-training-loop", "train", "call", lambda c: None, train,
+                 _hidden(grading_autograd.training_case, 4, train),
                  make_call=grading_autograd.training_call,
-                 observe=grading_autograd.observe_training,
-                 judge=grading_autograd.judge_training),
-        Exercise("ch3-ex-gan-step", "discriminator_step", "call", lambda c: None,
-                 _public(grading_autograd.gan_case, 2),
-                 _hidden(grading_autograd.gan_case, 4, _public(grading_autograd.gan_case, 2)),
-                 make_call=grading_autograd.gan_call, observe=grading_autograd.observe_gan,
-                 judge=grading_autograd.judge_gan),
-        Exercise("ch4-ex-rf-fn", "my_receptive_field", "pair", _rf_expected, _rf_public,
-                 _hidden(_rf_case, 20, _rf_public), call=("layers",),
-                 judge=lambda got, c: _judge_pair(got, _rf_expected(c), ("r", "j"))),
+                 observe=grading_autograd.observe_training, judge=grading_autograd.judge_training),
+        Exercise("ch3-ex-gan-step", "discriminator_step", "call", lambda c: None, gan,
+                 _hidden(grading_autograd.gan_case, 4, gan), make_call=grading_autograd.gan_call,
+                 observe=grading_autograd.observe_gan, judge=grading_autograd.judge_gan),
+        Exercise("ch4-ex-rf-fn", "my_receptive_field", "pair", v.rf_expected, v.rf_public,
+                 _hidden(v.rf_case, 20, v.rf_public), call=("layers",), judge=v.judge_rf),
         Exercise("ch4-ex-rf-design", "my_design", "parts", lambda c: None,
                  _parts("reach", "fewest"), _no_hidden,
-                 pick=lambda v, c: v.get("my_design"), judge=_judge_design),
-        Exercise("ch4-ex-rf-predict", "my_prediction", "parts", _dilated_prediction,
-                 _parts("my_prediction"), _no_hidden, pick=_by_name,
-                 judge=lambda got, c: (False, "not answered") if got is None else _judge_pair(
-                     got, _dilated_prediction(c), ("r", "count"))),
+                 pick=lambda answers, c: answers.get("my_design"), judge=v.judge_design),
+        Exercise("ch4-ex-rf-predict", "my_prediction", "parts", v.dilated_prediction,
+                 _parts("my_prediction"), _no_hidden, judge=v.judge_prediction),
     ]
 
 
@@ -721,7 +478,7 @@ def _same(got: Any, expected: Any, kind: str) -> tuple[bool, str]:
         error = float((tensor - want).abs().max()) if tensor.numel() else 0.0
         return ok, "" if ok else f"wrong values (largest error {error:g})"
     if kind == "pair":
-        return _judge_pair(got, expected, ("first", "second"))
+        return values.judge_pair(got, expected, ("first", "second"))
     ok = type(got) is int and got == expected
     return ok, "" if ok else f"returned {got!r}, expected {expected!r}"
 

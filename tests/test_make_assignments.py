@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions
 from nbgrader.utils import determine_grade
 
-from convlab import autograde, grading
+from convlab import autograde, grading, grading_values
 
 ROOT = Path(__file__).resolve().parent.parent
 spec = importlib.util.spec_from_file_location("make_assignments",
@@ -216,9 +216,9 @@ def test_graders_run_the_chapters_own_context() -> None:
     """The code a grader runs or counts is the chapter's, byte for byte."""
     cells = {ch: [c.source for c in jupytext.read(ROOT / "book" / f"{ch}.md").cells]
              for ch in ("02_multichannel_kernels", "03_detach_and_autograd")}
-    assert grading.SMALL_NET in cells["02_multichannel_kernels"]
-    assert grading.SHAPE_LAYERS in cells["02_multichannel_kernels"]
-    for code in (grading.WHICH_CHANGE, grading.GRAD_NONE):
+    assert grading_values.SMALL_NET in cells["02_multichannel_kernels"]
+    assert grading_values.SHAPE_LAYERS in cells["02_multichannel_kernels"]
+    for code in (grading_values.WHICH_CHANGE, grading_values.GRAD_NONE):
         assert any(cell.startswith(code + "\n") for cell in cells["03_detach_and_autograd"])
     for label in ("ch2-ex-network-params", "ch2-ex-shapes"):
         exercise = next(ex for ex in make_assignments.read_exercises(

@@ -195,3 +195,31 @@ def test_saving_a_chapter_from_jupyterlab_writes_the_same_file() -> None:
         for cell in nb.cells:
             cell.id = "fresh-id"
         assert jupytext.writes(nb, fmt="md:myst") == Path(path).read_text(encoding="utf-8"), path
+
+
+def test_the_lab_serves_a_chapter_with_the_kernels_language_info(tmp_path: Path) -> None:
+    """Why the tab stays clean: convlab.lab_contents (set up by tools/lab_settings.py) gives a
+    text notebook the language_info its python3 kernel reports; an .ipynb is served as it is."""
+    import asyncio
+    import json
+    import shutil
+
+    import nbformat
+    from ipykernel.ipkernel import IPythonKernel
+
+    from convlab.lab_contents import ChapterContentsManager
+
+    lab_settings.write_overrides(tmp_path / "prefix")
+    config = json.loads((tmp_path / "prefix" / "etc" / "jupyter" / "jupyter_server_config.json")
+                        .read_text(encoding="utf-8"))
+    assert config["ServerApp"]["contents_manager_class"] == \
+        "convlab.lab_contents.ChapterContentsManager"
+    shutil.copy(CHAPTER, tmp_path / CHAPTER.name)
+    nbformat.write(nbformat.v4.new_notebook(metadata={"kernelspec": {
+        "name": "python3", "display_name": "Python 3"}}),
+                   tmp_path / "plain.ipynb")
+    manager = ChapterContentsManager(root_dir=str(tmp_path))
+    chapter = asyncio.run(manager.get(CHAPTER.name, type="notebook"))
+    assert chapter["content"]["metadata"]["language_info"] == IPythonKernel.language_info
+    plain = asyncio.run(manager.get("plain.ipynb"))
+    assert "language_info" not in plain["content"]["metadata"]

@@ -1,5 +1,7 @@
 # ConvLab — build and test the course.
 #   make book     set up .venv + site JavaScript, execute every chapter, render _build/html
+#                 (English) and _build/html/zh (Chinese, from locales/zh_CN)
+#   make po       update the translation catalogues (locales/) from the chapters; list stale ones
 #   make test     ruff, unit tests, strict book build, browser tests (headless Chromium)
 #   make term     the site for a term without public answers, in _build/term/_build/html
 #   make serve    serve _build/html on http://127.0.0.1:8000
@@ -18,10 +20,10 @@ PORT ?= 8000
 BUILD_FLAGS := -W -n --keep-going
 
 .DEFAULT_GOAL := help
-.PHONY: help book term test lint unit site browser serve lab student assignments bench publish clean prereqs
+.PHONY: help book po term test lint unit site browser serve lab student assignments bench publish clean prereqs
 
 help:
-	@sed -n '2,12p' Makefile | sed 's/^# *//'
+	@sed -n '2,14p' Makefile | sed 's/^# *//'
 
 prereqs:
 	@command -v $(PYTHON) >/dev/null 2>&1 || command -v python3 >/dev/null 2>&1 || \
@@ -63,18 +65,27 @@ book term test lint unit site browser student bench: export OPENBLAS_NUM_THREADS
 # docstrings, plus JS/CSS), so a comment, a docstring or a revert costs no clean build. Then
 # jupyter-cache re-executes only the chapters whose cells changed.
 BOOK_INPUTS := _config.yml _toc.yml requirements.txt package-lock.json tools/make_student.py \
-  tools/build_stamp.py $(wildcard book/*.md book/_ext/*.py book/_static/* \
-  convlab/*.py convlab/*.js convlab/*.css) \
+  tools/build_stamp.py tools/i18n.py $(wildcard book/*.md book/_ext/*.py book/_ext/templates/* \
+  book/_static/* convlab/*.py convlab/*.js convlab/*.css convlab/locales/*/LC_MESSAGES/*.po \
+  locales/*/LC_MESSAGES/*.po \
+  locales/*/LC_MESSAGES/*/*.po locales/*/*.tsv) \
   $(if $(wildcard _build/html/index.html),,book-missing)
 .PHONY: book-missing
 
 _build/.book-built: $(BOOK_INPUTS) $(VENV)/.installed node_modules/.installed
 	@$(BIN)/python tools/build_stamp.py
 	$(BIN)/jupyter-book build . $(BUILD_FLAGS)
+	$(BIN)/python tools/i18n.py build zh_CN
 	@touch $@
 
 book: _build/.book-built
 	@echo "Built: _build/html/index.html  (view it with 'make serve')"
+
+# Translation catalogues: one .pot per document from the chapters (Sphinx's gettext builder,
+# code left out), merged into locales/zh_CN/LC_MESSAGES/**.po by sphinx-intl; prints every
+# message whose English changed (marked fuzzy) and how many are untranslated.
+po: $(VENV)/.installed node_modules/.installed
+	$(BIN)/python tools/i18n.py po
 
 # A term without public answers (book/_ext/convlab_term.py): the same book with every solution
 # left out of the pages and no source downloads, in its own output folder so the self-study

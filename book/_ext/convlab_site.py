@@ -28,6 +28,10 @@ from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.config import Config
 from sphinx.errors import ConfigError
+from sphinx.locale import get_translation
+
+#: The site extensions' message catalogue (see ``convlab_i18n.py``).
+_ = get_translation("convlab")
 
 BOOK_STATIC = Path(__file__).resolve().parent.parent / "_static"
 
@@ -46,6 +50,14 @@ VENDORED: list[tuple[str, str]] = [
 # Things we do not ship even though they sit in the folders above.
 SKIP_SUFFIXES = (".map", ".d.ts")
 SKIP_NAMES = {"embed-amd.js", "libembed-amd.js"}
+
+
+def build_dir(app: Sphinx) -> Path:
+    """Where this build keeps what it makes beside the site (vendored files, notebook stamps):
+    the parent of the output folder, or ``convlab_build_dir`` when set — the Chinese edition
+    is built into ``_build/html/zh`` and keeps its helpers in ``_build/zh`` (tools/i18n.py)."""
+    configured = getattr(app.config, "convlab_build_dir", "")
+    return Path(configured) if configured else Path(app.outdir).parent
 
 
 def _copy_tree(src: Path, dst: Path) -> None:
@@ -71,7 +83,7 @@ def vendor_assets(app: Sphinx, config: Config) -> None:
             + ", node_modules/".join(missing)
             + "). Run `npm ci` (or `make book`, which does it) in the repository root."
         )
-    assets = Path(app.outdir).parent / "site_assets"
+    assets = build_dir(app) / "site_assets"
     for src, dst in VENDORED:
         _copy_tree(node_modules / src, assets / "vendor" / dst)
     config.html_static_path = [*config.html_static_path, str(assets), str(BOOK_STATIC)]
@@ -110,10 +122,10 @@ HTML_FIXES: list[tuple[str, re.Pattern[str], str]] = [
     ("hide-input toggle", re.compile(r'<summary aria-label="Toggle hidden content">'),
      "<summary>"),
     # [label-content-name-mismatch] the search field shows "Search Ctrl+K" but is named
-    # "Search": let the visible text be the name.
+    # "Search" (搜索 in Chinese, ...): let the visible text be the name.
     ("search field", re.compile(
-        r'(<button class="btn search-button-field search-button__button[^"]*" title="Search")'
-        r' aria-label="Search"'), r"\1"),
+        r'(<button class="btn search-button-field search-button__button[^"]*" '
+        r'title="([^"]*)") aria-label="\2"'), r"\1"),
     # [label-content-name-mismatch] the colour-mode icons carry titles (Light, Dark, System
     # Settings) that become text inside a button named "Color mode": the icons are decoration.
     ("colour-mode icons", re.compile(
@@ -225,8 +237,8 @@ def page_metadata(app: Sphinx, pagename: str, templatename: str, context: dict,
     site_title = app.config.html_title or app.config.project
     page_title = html.unescape(re.sub(r"<[^>]+>", "", context.get("title", ""))).strip()
     title = f"{page_title} — {site_title}" if page_title else site_title
-    description = _first_paragraph(doctree) or (
-        "An interactive course on how convolution works in PyTorch, with executable proof.")
+    description = _first_paragraph(doctree) or str(_(
+        "An interactive course on how convolution works in PyTorch, with executable proof."))
     tags = {
         "description": description,
         "og:type": "article" if pagename != app.config.root_doc else "website",
@@ -235,7 +247,8 @@ def page_metadata(app: Sphinx, pagename: str, templatename: str, context: dict,
         "og:description": description,
         "og:url": f"{base}{pagename}.html",
         "og:image": f"{base}_static/{SOCIAL_CARD}",
-        "og:image:alt": "A 3x3 kernel over a 5x5 input produces one output value: the ConvLab logo",
+        "og:image:alt": str(_("A 3x3 kernel over a 5x5 input produces one output value: "
+                                "the ConvLab logo")),
         "twitter:card": "summary_large_image",
         "twitter:title": title,
         "twitter:description": description,
@@ -320,7 +333,7 @@ def write_notebook_sets(app: Sphinx, exception: Exception | None) -> None:
     if not generator.is_file():
         raise ConfigError("tools/make_student.py is missing: it makes the student notebooks.")
     out = Path(app.outdir) / "notebooks"
-    stamp = Path(app.outdir).parent / ".notebooks-stamp"
+    stamp = build_dir(app) / ".notebooks-stamp"
     digest = hashlib.sha256()
     for source in [generator, *sorted((root / "book").glob("0*.md"))]:
         digest.update(source.name.encode() + b"\0" + source.read_bytes() + b"\0")
@@ -355,12 +368,14 @@ def write_root_redirect(app: Sphinx, exception: Exception | None) -> None:
     first = f"{app.config.root_doc}.html"
     (Path(app.outdir) / "index.html").write_text(
         REDIRECT.format(first=html.escape(first), icon=_data_uri(BOOK_STATIC / "favicon.svg"),
-                        title=html.escape(app.config.html_title or app.config.project)),
+                        title=html.escape(app.config.html_title or app.config.project),
+                        lang=_html_lang(app), go=html.escape(str(_(
+                            "Go to the start of the course")))),
         encoding="utf-8")
 
 
 REDIRECT = """<!DOCTYPE html>
-<html lang="en">
+<html lang="{lang}">
 <head>
 <meta charset="utf-8" />
 <title>{title}</title>
@@ -368,14 +383,19 @@ REDIRECT = """<!DOCTYPE html>
 <meta http-equiv="Refresh" content="0; url={first}" />
 </head>
 <body>
-<p><a href="{first}">Go to the start of the course</a>.</p>
+<p><a href="{first}">{go}</a>.</p>
 </body>
 </html>
 """
 
 
+def _html_lang(app: Sphinx) -> str:
+    """The ``lang`` of the build's pages (``zh_CN`` -> ``zh-CN``)."""
+    return (app.config.language or "en").replace("_", "-")
+
+
 def add_social_card(app: Sphinx) -> None:
-    make_social_card(Path(app.outdir).parent / "site_assets" / SOCIAL_CARD)
+    make_social_card(build_dir(app) / "site_assets" / SOCIAL_CARD)
 
 
 def merge_streams_in_place(outputs: list) -> list:
@@ -411,6 +431,7 @@ def setup(app: Sphinx) -> dict[str, object]:
 
     # myst-nb's renderer looks the function up in its own module namespace
     render.coalesce_streams = merge_streams_in_place
+    app.add_config_value("convlab_build_dir", "", "env", [str])
     app.connect("config-inited", vendor_assets)
     app.connect("builder-inited", add_social_card)
     app.connect("html-page-context", page_metadata)

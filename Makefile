@@ -72,10 +72,17 @@ BOOK_INPUTS := _config.yml _toc.yml requirements.txt package-lock.json tools/mak
   $(if $(wildcard _build/html/index.html),,book-missing)
 .PHONY: book-missing
 
+# The Chinese edition (tools/i18n.py: same chapters, locales/zh_CN, its own jupyter-cache) is
+# built at the same time as the English one, on the second core; its log is shown after the
+# English build's. Both must succeed.
 _build/.book-built: $(BOOK_INPUTS) $(VENV)/.installed node_modules/.installed
 	@$(BIN)/python tools/build_stamp.py
-	$(BIN)/jupyter-book build . $(BUILD_FLAGS)
-	$(BIN)/python tools/i18n.py build zh_CN
+	@mkdir -p _build/zh
+	@$(BIN)/python tools/i18n.py build zh_CN > _build/zh/build.log 2>&1 & zh=$$!; \
+	  $(BIN)/jupyter-book build . $(BUILD_FLAGS); en=$$?; \
+	  wait $$zh; zh_status=$$?; \
+	  echo "---- the Chinese edition (_build/zh/build.log) ----"; cat _build/zh/build.log; \
+	  test $$en -eq 0 -a $$zh_status -eq 0
 	@touch $@
 
 book: _build/.book-built

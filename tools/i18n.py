@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,8 +53,14 @@ def translated_editions() -> tuple[Edition, ...]:
 
 
 def edition_build_dir(edition: Edition, root: Path = ROOT) -> Path:
-    """Where a translated edition keeps its doctrees and build helpers (not published)."""
+    """Where a translated edition is built (``html``, doctrees, myst-nb's and the site
+    extension's helper folders), before :func:`publish` copies its ``html`` into the site."""
     return root / "_build" / edition.folder
+
+
+def edition_site(edition: Edition, root: Path = ROOT) -> Path:
+    """The edition's folder in the published site, ``_build/html/<folder>``."""
+    return root / "_build" / "html" / edition.folder
 
 
 def edition_cache(edition: Edition, root: Path = ROOT) -> Path:
@@ -77,7 +84,6 @@ def overrides(edition: Edition, root: Path = ROOT) -> dict[str, object]:
         "nitpicky": True,
         "language": edition.language,
         "nb_execution_cache_path": str(edition_cache(edition, root)),
-        "convlab_build_dir": str(edition_build_dir(edition, root)),
     }
     if base and edition.folder:
         result["html_baseurl"] = f"{base}/{edition.folder}/"
@@ -85,20 +91,35 @@ def overrides(edition: Edition, root: Path = ROOT) -> dict[str, object]:
 
 
 def build(edition: Edition, root: Path = ROOT, builder: str = "html") -> int:
-    """Build ``edition`` into ``_build/html/<folder>`` as strictly as the English build
-    (``-W -n --keep-going``); 0 on success."""
+    """Build ``edition`` as strictly as the English build (``-W -n --keep-going``) into
+    ``_build/<folder>/html``, then :func:`publish` it; 0 on success.
+
+    The edition is built beside the English site, not inside it, because Sphinx and myst-nb
+    keep helper folders next to the output folder (``jupyter_execute``, ``site_assets``,
+    instructor notebooks): inside ``_build/html`` they would be published."""
     from jupyter_book.sphinx import build_sphinx
 
     os.environ[LANGUAGE_VARIABLE] = edition.language  # inherited by the notebook kernels
-    out = root / "_build" / "html" / edition.folder
+    out = edition_build_dir(edition, root) / builder
     print(f"Building the {edition.name} edition ({edition.language}) into "
-          f"{out.relative_to(root)}")
+          f"{edition_site(edition, root).relative_to(root)}", flush=True)
     result = build_sphinx(
         root, out, noconfig=True, path_config=str(root / "_config.yml"),
         confoverrides=overrides(edition, root), builder=builder,
-        doctreedir=edition_build_dir(edition, root) / ".doctrees",
         warningiserror=True, keep_going=True)
-    return 0 if result == 0 else 1
+    if result != 0:
+        return 1
+    publish(out, edition_site(edition, root))
+    return 0
+
+
+def publish(built: Path, site: Path) -> None:
+    """Replace the edition's folder of the site with the freshly built pages."""
+    staging = site.with_name(site.name + ".new")
+    shutil.rmtree(staging, ignore_errors=True)
+    shutil.copytree(built, staging)
+    shutil.rmtree(site, ignore_errors=True)
+    staging.rename(site)
 
 
 # ------------------------------------------------------------------------------ catalogues
@@ -113,7 +134,6 @@ def extract_pot(root: Path = ROOT, pot_dir: Path = POT_DIR) -> int:
                    "gettext_location": True, "gettext_last_translator": "",
                    "gettext_language_team": ""})
     del config["nb_execution_cache_path"]
-    config["convlab_build_dir"] = str(pot_dir.parent)
     result = build_sphinx(root, pot_dir, noconfig=True, path_config=str(root / "_config.yml"),
                           confoverrides=config, builder="gettext",
                           doctreedir=pot_dir.parent / ".doctrees", warningiserror=False,

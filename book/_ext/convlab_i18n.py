@@ -120,8 +120,7 @@ def compile_catalog(language: str, locales: Path = LOCALES) -> Path | None:
 def search_dictionary(app: Sphinx) -> Path:
     """A jieba user dictionary of the glossary's Chinese terms, so that the Chinese search
     index keeps 转置卷积 or 感受野 as words (Sphinx's ``html_search_options["dict"]``)."""
-    folder = getattr(app.config, "convlab_build_dir", "") or Path(app.outdir).parent
-    path = Path(folder) / "jieba-terms.txt"
+    path = Path(app.outdir).parent / "jieba-terms.txt"
     text = "".join(f"{term.chinese} 2000 n\n" for term in read_glossary())
     if not path.is_file() or path.read_text(encoding="utf-8") != text:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -52,14 +52,6 @@ SKIP_SUFFIXES = (".map", ".d.ts")
 SKIP_NAMES = {"embed-amd.js", "libembed-amd.js"}
 
 
-def build_dir(app: Sphinx) -> Path:
-    """Where this build keeps what it makes beside the site (vendored files, notebook stamps):
-    the parent of the output folder, or ``convlab_build_dir`` when set — the Chinese edition
-    is built into ``_build/html/zh`` and keeps its helpers in ``_build/zh`` (tools/i18n.py)."""
-    configured = getattr(app.config, "convlab_build_dir", "")
-    return Path(configured) if configured else Path(app.outdir).parent
-
-
 def _copy_tree(src: Path, dst: Path) -> None:
     if src.is_file():
         dst.parent.mkdir(parents=True, exist_ok=True)
@@ -83,7 +75,7 @@ def vendor_assets(app: Sphinx, config: Config) -> None:
             + ", node_modules/".join(missing)
             + "). Run `npm ci` (or `make book`, which does it) in the repository root."
         )
-    assets = build_dir(app) / "site_assets"
+    assets = Path(app.outdir).parent / "site_assets"
     for src, dst in VENDORED:
         _copy_tree(node_modules / src, assets / "vendor" / dst)
     config.html_static_path = [*config.html_static_path, str(assets), str(BOOK_STATIC)]
@@ -333,7 +325,7 @@ def write_notebook_sets(app: Sphinx, exception: Exception | None) -> None:
     if not generator.is_file():
         raise ConfigError("tools/make_student.py is missing: it makes the student notebooks.")
     out = Path(app.outdir) / "notebooks"
-    stamp = build_dir(app) / ".notebooks-stamp"
+    stamp = Path(app.outdir).parent / ".notebooks-stamp"
     digest = hashlib.sha256()
     for source in [generator, *sorted((root / "book").glob("0*.md"))]:
         digest.update(source.name.encode() + b"\0" + source.read_bytes() + b"\0")
@@ -395,7 +387,7 @@ def _html_lang(app: Sphinx) -> str:
 
 
 def add_social_card(app: Sphinx) -> None:
-    make_social_card(build_dir(app) / "site_assets" / SOCIAL_CARD)
+    make_social_card(Path(app.outdir).parent / "site_assets" / SOCIAL_CARD)
 
 
 def merge_streams_in_place(outputs: list) -> list:
@@ -431,7 +423,6 @@ def setup(app: Sphinx) -> dict[str, object]:
 
     # myst-nb's renderer looks the function up in its own module namespace
     render.coalesce_streams = merge_streams_in_place
-    app.add_config_value("convlab_build_dir", "", "env", [str])
     app.connect("config-inited", vendor_assets)
     app.connect("builder-inited", add_social_card)
     app.connect("html-page-context", page_metadata)

@@ -70,10 +70,7 @@ def remove_solutions(app: Sphinx, doctree: nodes.document) -> None:
 
 
 def _kept(app: Sphinx) -> Path:
-    # Beside the site: the parent of the output folder, or convlab_site's convlab_build_dir
-    # (the Chinese edition's, _build/zh, since its site is _build/html/zh).
-    configured = getattr(app.config, "convlab_build_dir", "")
-    return (Path(configured) if configured else Path(app.outdir).parent) / "instructor-notebooks"
+    return Path(app.outdir).parent / "instructor-notebooks"
 
 
 def restore_instructor_set(app: Sphinx) -> None:

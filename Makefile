@@ -2,6 +2,7 @@
 #   make book     set up .venv + site JavaScript, execute every chapter, render _build/html
 #                 (English) and _build/html/zh (Chinese, from locales/zh_CN)
 #   make po       update the translation catalogues (locales/) from the chapters; list stale ones
+#   make translations  is the Chinese edition complete? (catalogue tests, not yet in make test)
 #   make test     ruff, unit tests, strict book build, browser tests (headless Chromium)
 #   make term     the site for a term without public answers, in _build/term/_build/html
 #   make serve    serve _build/html on http://127.0.0.1:8000
@@ -20,10 +21,10 @@ PORT ?= 8000
 BUILD_FLAGS := -W -n --keep-going
 
 .DEFAULT_GOAL := help
-.PHONY: help book po term test lint unit site browser serve lab student assignments bench publish clean prereqs
+.PHONY: help book po translations term test lint unit site browser serve lab student assignments bench publish clean prereqs
 
 help:
-	@sed -n '2,14p' Makefile | sed 's/^# *//'
+	@sed -n '2,15p' Makefile | sed 's/^# *//'
 
 prereqs:
 	@command -v $(PYTHON) >/dev/null 2>&1 || command -v python3 >/dev/null 2>&1 || \
@@ -94,6 +95,13 @@ book: _build/.book-built
 po: $(VENV)/.installed node_modules/.installed
 	$(BIN)/python tools/i18n.py po
 
+# Is the Chinese edition complete? Every message translated and current, catalogues in step
+# with the chapters, the search finds the chapters (tests/test_i18n_complete.py). Not part of
+# `make test` until the translators have finished.
+translations: $(VENV)/.installed-dev
+	$(BIN)/python tools/i18n.py status
+	$(BIN)/python -m pytest -q -m translations
+
 # A term without public answers (book/_ext/convlab_term.py): the same book with every solution
 # left out of the pages and no source downloads, in its own output folder so the self-study
 # site in _build/html stays as it is. It reuses the default build's cached executions.
@@ -105,13 +113,13 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check convlab tests tools bench book/_ext
 
 unit: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest -q -m "not site and not browser and not slow"
+	$(BIN)/python -m pytest -q -m "not site and not browser and not slow and not translations"
 
 site: book
 
 browser: $(VENV)/.installed-dev
 	@test -x "$${CONVLAB_CHROMIUM:-/usr/bin/chromium}" || { echo "Browser tests need Debian's chromium: 'apt-get install -y chromium'."; exit 1; }
-	$(BIN)/python -m pytest -q -m "site or browser or slow"
+	$(BIN)/python -m pytest -q -m "(site or browser or slow) and not translations"
 
 test: lint unit site browser
 

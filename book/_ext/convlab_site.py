@@ -254,7 +254,8 @@ def page_metadata(app: Sphinx, pagename: str, templatename: str, context: dict,
 
 
 def write_sitemap_and_404(app: Sphinx, exception: Exception | None) -> None:
-    """Write sitemap.xml, robots.txt and a 404 page that works from any URL depth."""
+    """Write sitemap.xml, robots.txt and a 404 page that works from any URL depth (a
+    translated edition: its sitemap.xml only)."""
     if exception is not None or app.builder.name != "html":
         return
     out = Path(app.outdir)
@@ -265,6 +266,8 @@ def write_sitemap_and_404(app: Sphinx, exception: Exception | None) -> None:
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
         f"{urls}</urlset>\n", encoding="utf-8")
+    if (app.config.language or "en") != "en":
+        return  # a translated edition lives inside the English site, which has the two below
     (out / "robots.txt").write_text(f"User-agent: *\nAllow: /\nSitemap: {base}sitemap.xml\n",
                                      encoding="utf-8")
     # GitHub Pages serves 404.html for a missing URL at any depth, so its links are absolute

@@ -211,8 +211,8 @@ class GlossaryTable(SphinxDirective):
         self.env.note_dependency(str(GLOSSARY))
         taught_in = _("Taught in")
         rows = [f"| English | 中文 | {taught_in} |", "| --- | --- | --- |"]
-        rows += [f"| {t.english} | {t.chinese} | [](<{t.taught_in}>) |"
-                 for t in read_glossary()]
+        rows += [f'| <span lang="en">{t.english}</span> | <span lang="zh-CN">{t.chinese}</span> '
+                 f"| [](<{t.taught_in}>) |" for t in read_glossary()]
         table = self.parse_text_to_nodes("\n".join(rows))
         for parsed in table:
             for node in parsed.findall(nodes.TextElement):

@@ -187,6 +187,10 @@ def test_changed_english_is_reported_stale(tmp_path: Path,
     assert missing == 1
     assert f"stale (the English changed; check and clear 'fuzzy'): {new}" in out
     assert "1/2 translated, 0 untranslated, 1 stale" in out
+    tool.summarise("zh_CN", locales)  # what the Chinese build prints at its end
+    out = capsys.readouterr().out
+    assert f"stale (the English changed): {new}" in out
+    assert "zh_CN: 0 messages untranslated and 1 stale are shown in English" in out
 
 
 def test_extension_texts_are_extracted(tmp_path: Path) -> None:

@@ -110,7 +110,24 @@ def build(edition: Edition, root: Path = ROOT, builder: str = "html") -> int:
     if result != 0:
         return 1
     publish(out, edition_site(edition, root))
+    summarise(edition.language, root / "locales")
     return 0
+
+
+def summarise(language: str, locales: Path = LOCALES) -> None:
+    """After a build: each stale message, and how many are untranslated (shown in English)."""
+    stale, untranslated = 0, 0
+    for path in catalogues(language, locales):
+        state = catalogue_state(path)
+        for line, text in state.fuzzy:
+            print(f"{path.relative_to(locales.parent)}:{line}: stale (the English changed): "
+                  f"{_short(text)}")
+        stale += len(state.fuzzy)
+        untranslated += len(state.untranslated)
+    if stale or untranslated:
+        print(f"{language}: {untranslated} messages untranslated and {stale} stale are shown in "
+              "English (`tools/i18n.py status --list` lists them; `make po` after changing "
+              "English prose)")
 
 
 def publish(built: Path, site: Path) -> None:

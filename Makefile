@@ -1,5 +1,8 @@
 # ConvLab — build and test the course.
 #   make book     set up .venv + site JavaScript, execute every chapter, render _build/html
+#                 (English) and _build/html/zh (Chinese, from locales/zh_CN)
+#   make po       update the translation catalogues (locales/) from the chapters; list stale ones
+#   make translations  is the Chinese edition complete? (catalogue tests, not yet in make test)
 #   make test     ruff, unit tests, strict book build, browser tests (headless Chromium)
 #   make term     the site for a term without public answers, in _build/term/_build/html
 #   make serve    serve _build/html on http://127.0.0.1:8000
@@ -18,10 +21,10 @@ PORT ?= 8000
 BUILD_FLAGS := -W -n --keep-going
 
 .DEFAULT_GOAL := help
-.PHONY: help book term test lint unit site browser serve lab student assignments bench publish clean prereqs
+.PHONY: help book po translations term test lint unit site browser serve lab student assignments bench publish clean prereqs
 
 help:
-	@sed -n '2,12p' Makefile | sed 's/^# *//'
+	@sed -n '2,15p' Makefile | sed 's/^# *//'
 
 prereqs:
 	@command -v $(PYTHON) >/dev/null 2>&1 || command -v python3 >/dev/null 2>&1 || \
@@ -63,18 +66,41 @@ book term test lint unit site browser student bench: export OPENBLAS_NUM_THREADS
 # docstrings, plus JS/CSS), so a comment, a docstring or a revert costs no clean build. Then
 # jupyter-cache re-executes only the chapters whose cells changed.
 BOOK_INPUTS := _config.yml _toc.yml requirements.txt package-lock.json tools/make_student.py \
-  tools/build_stamp.py $(wildcard book/*.md book/_ext/*.py book/_static/* \
-  convlab/*.py convlab/*.js convlab/*.css) \
+  tools/build_stamp.py tools/i18n.py $(wildcard book/*.md book/_ext/*.py book/_ext/templates/* \
+  book/_static/* convlab/*.py convlab/*.js convlab/*.css convlab/locales/*/LC_MESSAGES/*.po \
+  locales/*/LC_MESSAGES/*.po \
+  locales/*/LC_MESSAGES/*/*.po locales/*/*.tsv) \
   $(if $(wildcard _build/html/index.html),,book-missing)
 .PHONY: book-missing
 
+# The Chinese edition (tools/i18n.py: same chapters, locales/zh_CN, its own jupyter-cache) is
+# built at the same time as the English one, on the second core; its log is shown after the
+# English build's. Both must succeed.
 _build/.book-built: $(BOOK_INPUTS) $(VENV)/.installed node_modules/.installed
 	@$(BIN)/python tools/build_stamp.py
-	$(BIN)/jupyter-book build . $(BUILD_FLAGS)
+	@mkdir -p _build/zh
+	@$(BIN)/python tools/i18n.py build zh_CN > _build/zh/build.log 2>&1 & zh=$$!; \
+	  $(BIN)/jupyter-book build . $(BUILD_FLAGS); en=$$?; \
+	  wait $$zh; zh_status=$$?; \
+	  echo "---- the Chinese edition (_build/zh/build.log) ----"; cat _build/zh/build.log; \
+	  test $$en -eq 0 -a $$zh_status -eq 0
 	@touch $@
 
 book: _build/.book-built
 	@echo "Built: _build/html/index.html  (view it with 'make serve')"
+
+# Translation catalogues: one .pot per document from the chapters (Sphinx's gettext builder,
+# code left out), merged into locales/zh_CN/LC_MESSAGES/**.po by sphinx-intl; prints every
+# message whose English changed (marked fuzzy) and how many are untranslated.
+po: $(VENV)/.installed node_modules/.installed
+	$(BIN)/python tools/i18n.py po
+
+# Is the Chinese edition complete? Every message translated and current, catalogues in step
+# with the chapters, the search finds the chapters (tests/test_i18n_complete.py). Not part of
+# `make test` until the translators have finished.
+translations: $(VENV)/.installed-dev
+	$(BIN)/python tools/i18n.py status
+	$(BIN)/python -m pytest -q -m translations
 
 # A term without public answers (book/_ext/convlab_term.py): the same book with every solution
 # left out of the pages and no source downloads, in its own output folder so the self-study
@@ -87,13 +113,13 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check convlab tests tools bench book/_ext
 
 unit: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest -q -m "not site and not browser and not slow"
+	$(BIN)/python -m pytest -q -m "not site and not browser and not slow and not translations"
 
 site: book
 
 browser: $(VENV)/.installed-dev
 	@test -x "$${CONVLAB_CHROMIUM:-/usr/bin/chromium}" || { echo "Browser tests need Debian's chromium: 'apt-get install -y chromium'."; exit 1; }
-	$(BIN)/python -m pytest -q -m "site or browser or slow"
+	$(BIN)/python -m pytest -q -m "(site or browser or slow) and not translations"
 
 test: lint unit site browser
 

@@ -38,6 +38,7 @@ from __future__ import annotations
 import functools
 import http.server
 import os
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -87,15 +88,28 @@ class Site:
         return f"{self.base}/{page}"
 
 
+#: The folders of the translated editions inside ``_build/html`` (``book/_ext/convlab_i18n.py``,
+#: ``EDITIONS``): every site test that takes its pages from :func:`built_pages` runs on the
+#: pages of every edition.
+EDITION_FOLDERS = ("zh",)
+#: A chapter page of any edition: ``book/01_convolution.html``, ``zh/book/01_convolution.html``.
+CHAPTER_PAGE = re.compile(r"(?:(?:" + "|".join(EDITION_FOLDERS) + r")/)?book/0\d_")
+
+
 def built_pages() -> list[str]:
-    """Every HTML page of the built site, relative to ``_build/html``."""
+    """Every HTML page of the built site (every edition), relative to ``_build/html``."""
     if not SITE.is_dir():
         return []
     return sorted(
-        p.relative_to(SITE).as_posix()
-        for p in SITE.rglob("*.html")
-        if not p.relative_to(SITE).parts[0].startswith(("_", "."))
+        rel.as_posix()
+        for rel in (p.relative_to(SITE) for p in SITE.rglob("*.html"))
+        if not any(part.startswith(("_", ".")) for part in rel.parts)
     )
+
+
+def in_every_edition(page: str) -> list[str]:
+    """``page`` (of the English site) and the same page in every translated edition."""
+    return [page, *(f"{folder}/{page}" for folder in EDITION_FOLDERS)]
 
 
 def _serve(prefix: str) -> Iterator[Site]:

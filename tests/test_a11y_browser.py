@@ -28,13 +28,12 @@ from __future__ import annotations
 
 import gzip
 import html.parser
-import re
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import pytest
 
-from conftest import ROOT, SCREENSHOTS, SITE, Visit, built_pages
+from conftest import CHAPTER_PAGE, ROOT, SCREENSHOTS, SITE, Visit, built_pages
 
 pytestmark = [pytest.mark.site, pytest.mark.browser]
 
@@ -43,7 +42,7 @@ pytestmark = [pytest.mark.site, pytest.mark.browser]
 AT_ROOT = pytest.mark.parametrize("site", [""], ids=["root"], indirect=True)
 
 PAGES = [p for p in built_pages() if p != "index.html"]  # index.html only redirects
-CHAPTERS = [p for p in PAGES if re.match(r"book/0\d_", p)]
+CHAPTERS = [p for p in PAGES if CHAPTER_PAGE.match(p)]
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 MAX_CLS = 0.1
 AFTER_WIDGETS_MS = 1000  # layout shifts are summed until at least this long after the widgets

@@ -15,12 +15,12 @@ from urllib.parse import unquote, urlparse
 import pytest
 import yaml
 
-from conftest import ROOT, SITE, built_pages
+from conftest import CHAPTER_PAGE, ROOT, SITE, built_pages
 
 pytestmark = pytest.mark.site
 
 PAGES = built_pages()
-CHAPTERS = [p for p in PAGES if re.match(r"book/0\d_", p)]
+CHAPTERS = [p for p in PAGES if CHAPTER_PAGE.match(p)]
 PAGE_BUDGET_BYTES = 1_500_000
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
 BASE_URL = CONFIG["html"]["baseurl"].rstrip("/") + "/"
@@ -47,8 +47,8 @@ class _Collector(HTMLParser):
             if key:
                 self.meta[key] = values.get("content", "")
         attr = self.LINK_ATTRS.get(tag)
-        if tag == "link" and values.get("rel") == "canonical":
-            return  # the published address of this page, not something the page loads
+        if tag == "link" and values.get("rel") in ("canonical", "alternate"):
+            return  # published addresses of this page (and its other languages), not loaded
         if attr and values.get(attr):
             self.links.append((tag, values[attr]))
 

@@ -19,7 +19,7 @@ from torch import nn
 
 from convlab import draw, receptive_field
 
-from conftest import SCREENSHOTS, SITE, Site
+from conftest import SCREENSHOTS, SITE, Site, in_every_edition
 
 pytestmark = [pytest.mark.site, pytest.mark.browser]
 
@@ -30,7 +30,8 @@ CHAPTER = {"conv": "book/01_convolution.html", "channels": "book/02_multichannel
            "rf": "book/04_receptive_fields.html",
            "transposed": "book/05_transposed_convolution.html"}
 EXPLORER_PAGES = [(kind, page) for kind, chapter in sorted(CHAPTER.items())
-                  for page in (chapter, "book/explorers.html")]
+                  for page in (*in_every_edition(chapter),
+                               *in_every_edition("book/explorers.html"))]
 
 # What the reader sees in one explorer: slider readouts and handles, the picture's data-frame,
 # the drawn output numbers, the multiply-add's result, a refusal, texts outside their SVG.

@@ -16,7 +16,7 @@ import re
 
 import pytest
 
-from conftest import SCREENSHOTS, SITE, Visit, built_pages
+from conftest import CHAPTER_PAGE, SCREENSHOTS, SITE, Visit, built_pages
 
 pytestmark = [pytest.mark.site, pytest.mark.browser]
 
@@ -24,7 +24,7 @@ PAGES = built_pages()
 # What a reader first sees of each page; CONVLAB_FULL_SCREENSHOTS=1 captures whole pages (a
 # chapter page is many screens long: each whole-page capture takes seconds).
 FULL_PAGE_SCREENSHOTS = os.environ.get("CONVLAB_FULL_SCREENSHOTS") == "1"
-CHAPTERS = [p for p in PAGES if re.match(r"book/0\d_", p)]
+CHAPTERS = [p for p in PAGES if CHAPTER_PAGE.match(p)]
 
 # What a reader sees of one widget area: the displayed frames, not the controls.
 DISPLAYED = """root => Array.from(root.querySelectorAll(

@@ -13,7 +13,15 @@ The hash covers what can change an executed output, and nothing else:
   docstrings removed — so a comment, a docstring or a change followed by its revert costs no
   clean build, while any change to the code does;
 * the contents of ``convlab/*.js`` and ``convlab/*.css`` (embedded into widget outputs);
-* ``requirements.txt`` without comments and blank lines (the pinned versions that ran).
+* ``requirements.txt`` without comments and blank lines (the pinned versions that ran);
+* the message catalogues of texts made in code: ``convlab/locales/*/LC_MESSAGES/*.po``
+  (captions, feedback and quiz texts in a translated edition's outputs) and
+  ``locales/*/LC_MESSAGES/convlab.po`` (the site extensions' texts). The chapters' own
+  catalogues (``locales/*/LC_MESSAGES/book/*.po``) are not here: Sphinx re-reads a page whose
+  catalogue changed by itself.
+
+A clean build removes both editions' caches and outputs (``.jupyter_cache_zh`` and ``zh``, the
+Chinese edition's doctrees, see ``tools/i18n.py``).
 
 File names are part of the hash, so adding, removing or renaming a module counts too. The hash
 never uses file times, which a fresh clone or a restored CI cache would get wrong.
@@ -28,7 +36,7 @@ import shutil
 from pathlib import Path
 
 # Removed on a clean build (relative to the build folder).
-BUILD_OUTPUTS = (".jupyter_cache", ".doctrees", "html")
+BUILD_OUTPUTS = (".jupyter_cache", ".doctrees", "html", ".jupyter_cache_zh", "zh")
 
 
 def _strip_docstrings(tree: ast.AST) -> ast.AST:
@@ -56,7 +64,8 @@ def requirements_fingerprint(text: str) -> str:
 def code_files(root: Path) -> list[Path]:
     """The files whose code shapes the executed outputs, in a fixed order."""
     patterns = ("convlab/*.py", "convlab/*.js", "convlab/*.css", "book/_ext/*.py",
-                "requirements.txt")
+                "requirements.txt", "convlab/locales/*/LC_MESSAGES/*.po",
+                "locales/*/LC_MESSAGES/convlab.po")
     return sorted({path for pattern in patterns for path in root.glob(pattern)})
 
 

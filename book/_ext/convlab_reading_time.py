@@ -70,6 +70,7 @@ from docutils import nodes
 from docutils.parsers.rst import directives
 from sphinx.application import Sphinx
 from sphinx.config import Config
+from sphinx.locale import get_translation
 from sphinx.transforms import SphinxTransform
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
@@ -86,6 +87,8 @@ EXERCISE_MIN = 5
 ROUND_MIN = 5
 
 logger = logging.getLogger(__name__)
+#: The site extensions' message catalogue (see ``convlab_i18n.py``).
+_ = get_translation("convlab")
 
 TITLE_PREFIX = "Going further:"
 START, END = "going-further-start", "going-further-end"
@@ -249,22 +252,34 @@ def _count_markdown(source: str, state: dict[str, bool], part: Callable[[], Part
     flush()
 
 
-def _fmt(minutes: float) -> str:
+def _untranslated(message: str) -> str:
+    return message
+
+
+def _fmt(minutes: float, gettext: Callable[[str], str] = _untranslated) -> str:
     m = max(ROUND_MIN, ROUND_MIN * round(minutes / ROUND_MIN))
     h, rest = divmod(m, 60)
     if not h:
-        return f"{rest} min"
-    return f"{h} h {rest} min" if rest else f"{h} h"
+        return str(gettext("{minutes} min")).format(minutes=rest)
+    if rest:
+        return str(gettext("{hours} h {minutes} min")).format(hours=h, minutes=rest)
+    return str(gettext("{hours} h")).format(hours=h)
 
 
-def reading_time_line(counts: ChapterCounts) -> str:
+def reading_time_line(counts: ChapterCounts,
+                      gettext: Callable[[str], str] = _untranslated) -> str:
     """The time line shown at the top of a chapter, e.g.
-    ``Core route ≈ 35 min (with exercises ≈ 55 min) · everything ≈ 1 h 40 min``."""
+    ``Core route ≈ 35 min (with exercises ≈ 55 min) · everything ≈ 1 h 40 min``.
+
+    ``gettext`` translates its pieces (the build passes the edition's catalogue,
+    ``convlab_i18n._``); by default the line is English."""
     core = counts["core"].minutes()
     exercises = core + counts["exercise"].minutes()
     everything = exercises + counts["further"].minutes()
-    return (f"Core route ≈ {_fmt(core)} (with exercises ≈ {_fmt(exercises)}) · "
-            f"everything ≈ {_fmt(everything)}")
+    return str(gettext("Core route ≈ {core} (with exercises ≈ {exercises}) · "
+                       "everything ≈ {everything}")).format(
+        core=_fmt(core, gettext), exercises=_fmt(exercises, gettext),
+        everything=_fmt(everything, gettext))
 
 
 # ------------------------------------------------------------------------------ Sphinx side
@@ -282,8 +297,10 @@ class ReadingTimeDirective(SphinxDirective):
             counts = count_chapter(path.read_text(encoding="utf-8"))
         except ValueError as err:
             raise self.error(f"{{reading-time}}: {err}") from None
-        line = reading_time_line(counts)
-        node = nodes.paragraph("", "", classes=["convlab-reading-time"])
+        line = reading_time_line(counts, _)
+        # Translated through the extensions' catalogue (numbers change with the chapter), not
+        # as a message of the chapter's own catalogue.
+        node = nodes.paragraph("", "", classes=["convlab-reading-time"], translatable=False)
         node += nodes.Text(line)
         return [node]
 

@@ -30,6 +30,10 @@ from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.config import Config
 from sphinx.errors import ConfigError
+from sphinx.locale import get_translation
+
+#: The site extensions' message catalogue (see ``convlab_i18n.py``).
+_ = get_translation("convlab")
 
 BOOK_STATIC = Path(__file__).resolve().parent.parent / "_static"
 
@@ -115,10 +119,10 @@ HTML_FIXES: list[tuple[str, re.Pattern[str], str]] = [
     ("hide-input toggle", re.compile(r'<summary aria-label="Toggle hidden content">'),
      "<summary>"),
     # [label-content-name-mismatch] the search field shows "Search Ctrl+K" but is named
-    # "Search": let the visible text be the name.
+    # "Search" (搜索 in Chinese, ...): let the visible text be the name.
     ("search field", re.compile(
-        r'(<button class="btn search-button-field search-button__button[^"]*" title="Search")'
-        r' aria-label="Search"'), r"\1"),
+        r'(<button class="btn search-button-field search-button__button[^"]*" '
+        r'title="([^"]*)") aria-label="\2"'), r"\1"),
     # [label-content-name-mismatch] the colour-mode icons carry titles (Light, Dark, System
     # Settings) that become text inside a button named "Color mode": the icons are decoration.
     ("colour-mode icons", re.compile(
@@ -254,8 +258,8 @@ def page_metadata(app: Sphinx, pagename: str, templatename: str, context: dict,
     site_title = app.config.html_title or app.config.project
     page_title = html.unescape(re.sub(r"<[^>]+>", "", context.get("title", ""))).strip()
     title = f"{page_title} — {site_title}" if page_title else site_title
-    description = _first_paragraph(doctree) or (
-        "An interactive course on how convolution works in PyTorch, with executable proof.")
+    description = _first_paragraph(doctree) or str(_(
+        "An interactive course on how convolution works in PyTorch, with executable proof."))
     tags = {
         "description": description,
         "og:type": "article" if pagename != app.config.root_doc else "website",
@@ -264,7 +268,8 @@ def page_metadata(app: Sphinx, pagename: str, templatename: str, context: dict,
         "og:description": description,
         "og:url": f"{base}{pagename}.html",
         "og:image": f"{base}_static/{SOCIAL_CARD}",
-        "og:image:alt": "A 3x3 kernel over a 5x5 input produces one output value: the ConvLab logo",
+        "og:image:alt": str(_("A 3x3 kernel over a 5x5 input produces one output value: "
+                                "the ConvLab logo")),
         "twitter:card": "summary_large_image",
         "twitter:title": title,
         "twitter:description": description,
@@ -278,7 +283,8 @@ def page_metadata(app: Sphinx, pagename: str, templatename: str, context: dict,
 
 
 def write_sitemap_and_404(app: Sphinx, exception: Exception | None) -> None:
-    """Write sitemap.xml, robots.txt and a 404 page that works from any URL depth."""
+    """Write sitemap.xml, robots.txt and a 404 page that works from any URL depth (a
+    translated edition: its sitemap.xml only)."""
     if exception is not None or app.builder.name != "html":
         return
     out = Path(app.outdir)
@@ -289,6 +295,8 @@ def write_sitemap_and_404(app: Sphinx, exception: Exception | None) -> None:
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
         f"{urls}</urlset>\n", encoding="utf-8")
+    if (app.config.language or "en") != "en":
+        return  # a translated edition lives inside the English site, which has the two below
     (out / "robots.txt").write_text(f"User-agent: *\nAllow: /\nSitemap: {base}sitemap.xml\n",
                                      encoding="utf-8")
     # GitHub Pages serves 404.html for a missing URL at any depth, so its links are absolute
@@ -384,12 +392,14 @@ def write_root_redirect(app: Sphinx, exception: Exception | None) -> None:
     first = f"{app.config.root_doc}.html"
     (Path(app.outdir) / "index.html").write_text(
         REDIRECT.format(first=html.escape(first), icon=_data_uri(BOOK_STATIC / "favicon.svg"),
-                        title=html.escape(app.config.html_title or app.config.project)),
+                        title=html.escape(app.config.html_title or app.config.project),
+                        lang=_html_lang(app), go=html.escape(str(_(
+                            "Go to the start of the course")))),
         encoding="utf-8")
 
 
 REDIRECT = """<!DOCTYPE html>
-<html lang="en">
+<html lang="{lang}">
 <head>
 <meta charset="utf-8" />
 <title>{title}</title>
@@ -397,10 +407,15 @@ REDIRECT = """<!DOCTYPE html>
 <meta http-equiv="Refresh" content="0; url={first}" />
 </head>
 <body>
-<p><a href="{first}">Go to the start of the course</a>.</p>
+<p><a href="{first}">{go}</a>.</p>
 </body>
 </html>
 """
+
+
+def _html_lang(app: Sphinx) -> str:
+    """The ``lang`` of the build's pages (``zh_CN`` -> ``zh-CN``)."""
+    return (app.config.language or "en").replace("_", "-")
 
 
 def add_social_card(app: Sphinx) -> None:

@@ -1,0 +1,227 @@
+"""Sphinx extension: one course, several languages, from one source (style guide, section 8).
+
+Each language is an *edition*: the same chapter files built with Sphinx's own i18n (gettext
+catalogues in ``locales/<language>/LC_MESSAGES/``, one ``.po`` per document, managed by
+``tools/i18n.py`` and ``sphinx-intl``) into its own folder of the site — English at the root of
+``_build/html``, Chinese in ``_build/html/zh``. :data:`EDITIONS` is the one list of editions.
+
+This extension gives every page of every edition:
+
+* ``<html lang>`` from the build's ``language`` (Sphinx writes it; ``zh_CN`` becomes ``zh-CN``);
+* a language switcher in the article header, leading to the same page in the other editions
+  with relative URLs (so the site works under a sub-path such as GitHub Pages' ``/<repo>/``);
+  ``book/_static/convlab-i18n.js`` adds the reader's ``#anchor`` to the link;
+* ``<link rel="alternate" hreflang>`` in ``<head>`` for every edition (absolute, from
+  ``html_baseurl``, like the page's ``og:url``);
+* stable section anchors: nothing to do, by design. Sphinx's ``Locale`` transform replaces a
+  section title by its translation but the section keeps the ``ids`` docutils and MyST gave it
+  from the English title, so ``#padding`` opens the same section in every edition
+  (``tests/test_i18n.py`` builds a translated page and checks it);
+* the texts the site extensions write themselves (time line, switcher, 404 page …) in the
+  edition's language, through Sphinx's ``get_translation`` and the catalogue
+  ``locales/<language>/LC_MESSAGES/convlab.po`` (compiled to ``.mo`` at start-up).
+
+Nothing here changes a code cell: code is identical in every edition by construction.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from docutils import nodes
+from sphinx.application import Sphinx
+from sphinx.config import Config
+from sphinx.errors import ConfigError
+from sphinx.locale import get_translation
+from sphinx.util.docutils import SphinxDirective
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+LOCALES = ROOT / "locales"
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+#: The message catalogue of the site extensions' own texts (``locales/<lang>/…/convlab.po``).
+CATALOG = "convlab"
+SWITCHER_TEMPLATE = "convlab-language.html"
+#: The course's terms, English -> Chinese (machine-readable: the glossary page and a test).
+GLOSSARY = LOCALES / "zh_CN" / "glossary.tsv"
+
+_ = get_translation(CATALOG)
+
+
+@dataclass(frozen=True)
+class Edition:
+    """One language of the course: its Sphinx ``language``, folder, ``lang`` and name."""
+
+    language: str  # Sphinx's name, e.g. "zh_CN"
+    folder: str  # under _build/html ("" for the root)
+    html_lang: str  # BCP 47, for <html lang> and hreflang, e.g. "zh-CN"
+    name: str  # the language's own name, shown in the switcher
+
+
+#: Every edition of the course; the first is the source language, at the root of the site.
+EDITIONS: tuple[Edition, ...] = (
+    Edition("en", "", "en", "English"),
+    Edition("zh_CN", "zh", "zh-CN", "中文"),
+)
+
+
+def edition_of(language: str | None) -> Edition:
+    """The edition built with Sphinx's ``language`` (``None`` is English, Sphinx's default)."""
+    language = language or "en"
+    for edition in EDITIONS:
+        if edition.language == language:
+            return edition
+    known = ", ".join(e.language for e in EDITIONS)
+    raise ConfigError(f"language {language!r} is not an edition of the course (editions: "
+                      f"{known}); add it to EDITIONS in book/_ext/convlab_i18n.py")
+
+
+def page_url(pagename: str, source: Edition, target: Edition) -> str:
+    """Relative URL from ``pagename`` in ``source`` to the same page in ``target``."""
+    depth = pagename.count("/") + (1 if source.folder else 0)
+    prefix = "../" * depth + (target.folder + "/" if target.folder else "")
+    return f"{prefix}{pagename}.html"
+
+
+def absolute_url(base: str, pagename: str, edition: Edition) -> str:
+    """The published address of ``pagename`` in ``edition`` (``base`` = English site's URL)."""
+    base = base.rstrip("/") + "/"
+    folder = edition.folder + "/" if edition.folder else ""
+    return f"{base}{folder}{pagename}.html"
+
+
+def english_base(config: Config) -> str:
+    """The English site's published address (a translated edition's ``html_baseurl`` has its
+    folder appended by ``tools/i18n.py``)."""
+    base = config.html_baseurl.rstrip("/")
+    folder = edition_of(config.language).folder
+    if folder and base.endswith("/" + folder):
+        base = base[: -len(folder) - 1]
+    return base + "/"
+
+
+def compile_catalog(language: str, locales: Path = LOCALES) -> Path | None:
+    """Compile ``convlab.po`` of ``language`` to ``.mo`` when the ``.po`` is newer; its folder."""
+    folder = locales / language / "LC_MESSAGES"
+    po, mo = folder / f"{CATALOG}.po", folder / f"{CATALOG}.mo"
+    if not po.is_file():
+        return None
+    if not mo.is_file() or mo.stat().st_mtime < po.stat().st_mtime:
+        with po.open("rb") as source:
+            catalog = read_po(source, locale=language)
+        with mo.open("wb") as target:
+            write_mo(target, catalog, use_fuzzy=False)
+    return locales
+
+
+def search_dictionary(app: Sphinx) -> Path:
+    """A jieba user dictionary of the glossary's Chinese terms, so that the Chinese search
+    index keeps 转置卷积 or 感受野 as words (Sphinx's ``html_search_options["dict"]``)."""
+    path = Path(app.outdir).parent / "jieba-terms.txt"
+    text = "".join(f"{term.chinese} 2000 n\n" for term in read_glossary())
+    if not path.is_file() or path.read_text(encoding="utf-8") != text:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+def configure(app: Sphinx, config: Config) -> None:
+    """Check the language, load the extensions' catalogue, put the switcher in the header."""
+    edition = edition_of(config.language)
+    if edition.language != "en":
+        locales = compile_catalog(edition.language)
+        if locales is not None:
+            app.add_message_catalog(CATALOG, str(locales))
+    if edition.language.startswith("zh"):
+        config.html_search_options = {**(config.html_search_options or {}),
+                                      "dict": str(search_dictionary(app))}
+    config.templates_path = [*config.templates_path, str(TEMPLATES)]
+    theme_options = dict(config.html_theme_options or {})
+    end = theme_options.get("article_header_end", ["article-header-buttons.html"])
+    end = [end] if isinstance(end, str) else list(end)
+    if SWITCHER_TEMPLATE not in end:
+        theme_options["article_header_end"] = [SWITCHER_TEMPLATE, *end]
+    config.html_theme_options = theme_options
+    app.add_js_file("convlab-i18n.js", priority=210)
+
+
+def language_context(app: Sphinx, pagename: str, templatename: str, context: dict,
+                     doctree: nodes.document | None) -> None:
+    """The switcher's links and the ``hreflang`` alternates of one page."""
+    here = edition_of(app.config.language)
+    context["convlab_language_label"] = str(_("Language"))
+    context["convlab_language_prefix"] = str(_("Read this page in"))
+    context["convlab_language_links"] = [
+        {"href": page_url(pagename, here, other), "hreflang": other.html_lang, "name": other.name}
+        for other in EDITIONS if other != here
+    ]
+    base = english_base(app.config)
+    alternates = [
+        f'<link rel="alternate" hreflang="{e.html_lang}" '
+        f'href="{absolute_url(base, pagename, e)}" />' for e in EDITIONS
+    ]
+    alternates.append(f'<link rel="alternate" hreflang="x-default" '
+                      f'href="{absolute_url(base, pagename, EDITIONS[0])}" />')
+    context["metatags"] = context.get("metatags", "") + "\n".join(alternates) + "\n"
+
+
+@dataclass(frozen=True)
+class Term:
+    """One row of the glossary: a term, its Chinese name, where it is taught, its forms."""
+
+    english: str
+    chinese: str
+    taught_in: str  # a MyST link target relative to book/, e.g. "01_convolution.md#dilation"
+    forms: tuple[str, ...]  # lower-case English forms the consistency test looks for
+    except_in: tuple[str, ...] = ()  # phrases in which a form is not this term
+
+
+def read_glossary(path: Path = GLOSSARY) -> list[Term]:
+    """The terms of ``glossary.tsv`` (``#`` lines are comments; the first row names columns)."""
+    lines = [ln for ln in path.read_text(encoding="utf-8").splitlines()
+             if ln.strip() and not ln.startswith("#")]
+    rows = list(csv.DictReader(lines, delimiter="\t"))
+    terms = []
+    for number, row in enumerate(rows, start=2):
+        if not all((row.get(key) or "").strip() for key in ("english", "chinese", "taught_in")):
+            raise ValueError(f"{path.name}, row {number}: english, chinese and taught_in "
+                             f"must all be given, got {row}")
+        forms = tuple(f.strip().lower() for f in (row.get("forms") or "").split(",")
+                      if f.strip()) or (row["english"].lower(),)
+        except_in = tuple(f.strip().lower() for f in (row.get("except") or "").split(",")
+                          if f.strip())
+        terms.append(Term(row["english"].strip(), row["chinese"].strip(),
+                          row["taught_in"].strip(), forms, except_in))
+    return terms
+
+
+class GlossaryTable(SphinxDirective):
+    """``{glossary-table}``: the table of :data:`GLOSSARY` (English, 中文, where it is taught).
+
+    The table is the same in every edition (its terms are shown in both languages), so it is
+    not a translation target; the "taught in" links show the section titles of the edition.
+    """
+
+    has_content = False
+
+    def run(self) -> list[nodes.Node]:
+        self.env.note_dependency(str(GLOSSARY))
+        taught_in = _("Taught in")
+        rows = [f"| English | 中文 | {taught_in} |", "| --- | --- | --- |"]
+        rows += [f'| <span lang="en">{t.english}</span> | <span lang="zh-CN">{t.chinese}</span> '
+                 f"| [](<{t.taught_in}>) |" for t in read_glossary()]
+        table = self.parse_text_to_nodes("\n".join(rows))
+        for parsed in table:
+            for node in parsed.findall(nodes.TextElement):
+                node["translatable"] = False
+        return table
+
+
+def setup(app: Sphinx) -> dict[str, object]:
+    app.add_directive("glossary-table", GlossaryTable)
+    app.connect("config-inited", configure)
+    app.connect("html-page-context", language_context)
+    return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "1.0"}

@@ -1,0 +1,222 @@
+"""The two built editions side by side (``_build/html`` and ``_build/html/zh``).
+
+Static checks of the built files (marker ``site``), and the language switcher in Chromium
+(marker ``browser``). Every other site and browser test runs on the pages of both editions
+(``conftest.built_pages``).
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+import re
+import sys
+from html.parser import HTMLParser
+
+import pytest
+
+from conftest import EDITION_FOLDERS, ROOT, SITE, Visit, built_pages
+
+sys.path.insert(0, str(ROOT / "book" / "_ext"))
+
+from convlab_i18n import EDITIONS, read_glossary  # noqa: E402
+
+PAGES = built_pages()
+ENGLISH = [p for p in PAGES if p.split("/")[0] not in EDITION_FOLDERS and p != "index.html"]
+ZH = "zh"
+# Pages made by Sphinx's templates (404.html is a standalone page the server shows for a
+# missing address; it has no switcher).
+THEMED = [p for p in ENGLISH if p != "404.html"]
+CSS = ROOT / "book" / "_static" / "convlab-i18n.css"
+
+
+class _Page(HTMLParser):
+    """What the checks need from one page: code, section ids, switcher links, head links."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[tuple[str, str]] = []  # (tag, class)
+        self.code: list[str] = []
+        self.section_ids: list[str] = []
+        self.switcher: list[dict[str, str]] = []
+        self.alternates: dict[str, str] = {}
+        self.html_lang = ""
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = {k: v or "" for k, v in attrs}
+        if tag == "html":
+            self.html_lang = values.get("lang", "")
+        if tag == "section" and values.get("id"):
+            self.section_ids.append(values["id"])
+        if tag == "a" and "convlab-language-link" in values.get("class", ""):
+            self.switcher.append(values)
+        if tag == "link" and values.get("rel") == "alternate" and values.get("hreflang"):
+            self.alternates[values["hreflang"]] = values.get("href", "")
+        if tag == "pre" and self._in_code():
+            self.code.append("")
+        if tag not in ("br", "img", "input", "meta", "link", "hr", "source", "wbr"):
+            self.stack.append((tag, values.get("class", "")))
+
+    def handle_endtag(self, tag: str) -> None:
+        for n in range(len(self.stack) - 1, -1, -1):
+            if self.stack[n][0] == tag:
+                del self.stack[n:]
+                break
+
+    def handle_data(self, data: str) -> None:
+        if any(tag == "pre" for tag, _ in self.stack) and self._in_code():
+            self.code[-1] += data
+
+    def _in_code(self) -> bool:
+        """Inside a highlighted code block that is not a cell's output."""
+        classes = [cls for _, cls in self.stack]
+        return (any("highlight" in cls for cls in classes)
+                and not any("cell_output" in cls or "output" in cls.split() for cls in classes))
+
+
+def parse(page: str) -> _Page:
+    parsed = _Page()
+    parsed.feed((SITE / page).read_text(encoding="utf-8"))
+    return parsed
+
+
+@pytest.mark.site
+def test_every_page_is_in_both_editions() -> None:
+    english = set(ENGLISH)
+    chinese = {p.removeprefix(f"{ZH}/") for p in PAGES if p.startswith(f"{ZH}/")}
+    assert english, "run `make book` first"
+    assert chinese - {"index.html"} == english
+
+
+@pytest.mark.site
+@pytest.mark.parametrize("page", ENGLISH)
+def test_code_is_identical_in_both_editions(page: str) -> None:
+    english, chinese = parse(page), parse(f"{ZH}/{page}")
+    assert chinese.code == english.code
+
+
+@pytest.mark.site
+def test_chapters_have_code_to_compare() -> None:
+    """The code extraction above finds the chapters' code cells (else it compares nothing)."""
+    chapter = parse("book/01_convolution.html")
+    assert len(chapter.code) > 20
+    assert any("nn.Conv2d" in block for block in chapter.code)
+
+
+@pytest.mark.site
+@pytest.mark.parametrize("page", ENGLISH)
+def test_sections_have_the_same_ids_in_both_editions(page: str) -> None:
+    assert parse(f"{ZH}/{page}").section_ids == parse(page).section_ids
+
+
+@pytest.mark.site
+@pytest.mark.parametrize("page", [p for e in THEMED for p in (e, f"{ZH}/{e}")])
+def test_language_attributes_switcher_and_alternates(page: str) -> None:
+    parsed = parse(page)
+    here = EDITIONS[1] if page.startswith(f"{ZH}/") else EDITIONS[0]
+    other = EDITIONS[0] if here is EDITIONS[1] else EDITIONS[1]
+    english_page = page.removeprefix(f"{ZH}/")
+    assert parsed.html_lang == here.html_lang
+    # the switcher: one relative link to the same page in the other edition
+    assert len(parsed.switcher) == 1
+    link = parsed.switcher[0]
+    assert link["hreflang"] == other.html_lang
+    assert not re.match(r"[a-z]+:|/", link["href"]), "switcher links must be relative"
+    target = posixpath.normpath(posixpath.join(posixpath.dirname(page), link["href"]))
+    expected = f"{other.folder}/{english_page}" if other.folder else english_page
+    assert target == expected and (SITE / target).is_file()
+    # hreflang alternates for every edition and x-default (absolute, like og:url)
+    assert set(parsed.alternates) == {e.html_lang for e in EDITIONS} | {"x-default"}
+    assert parsed.alternates[other.html_lang].endswith("/" + expected)
+    assert parsed.alternates["x-default"] == parsed.alternates["en"]
+
+
+def search_index(folder: str) -> dict:
+    text = (SITE / folder / "searchindex.js").read_text(encoding="utf-8")
+    return json.loads(text[text.index("(") + 1: text.rindex(")")])
+
+
+def pages_found(index: dict, word: str) -> set[str]:
+    found = index["terms"].get(word, [])
+    found = found if isinstance(found, list) else [found]
+    titles = index.get("titleterms", {}).get(word, [])
+    titles = titles if isinstance(titles, list) else [titles]
+    return {index["docnames"][n] for n in [*found, *titles]}
+
+
+@pytest.mark.site
+def test_chinese_search_index_keeps_the_glossary_terms_whole() -> None:
+    """jieba segments the Chinese pages, with the glossary's terms as words: 转置卷积 is one
+    search term (not only 转置 and 卷积) — here found on the glossary page, which shows every
+    term whatever the state of the translations (tests/test_i18n_complete.py asks for the
+    chapters that teach them)."""
+    index = search_index(ZH)
+    for term in read_glossary():
+        assert "book/glossary" in pages_found(index, term.chinese), term.chinese
+
+
+@pytest.mark.site
+def test_chinese_fonts_come_from_the_system() -> None:
+    css = CSS.read_text(encoding="utf-8")
+    assert "@font-face" not in css and "url(" not in css
+    for family in ("PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC"):
+        assert family in css
+    built = (SITE / ZH / "_static" / CSS.name).read_text(encoding="utf-8")
+    assert built == css
+
+
+# ------------------------------------------------------------------------------ in the browser
+
+SWITCH_PAGES = ["book/01_convolution.html", f"{ZH}/book/01_convolution.html"]
+
+
+def other_edition(page: str) -> str:
+    return page.removeprefix(f"{ZH}/") if page.startswith(f"{ZH}/") else f"{ZH}/{page}"
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("page_path", SWITCH_PAGES)
+def test_switcher_keeps_the_section_with_the_keyboard(visit: Visit) -> None:
+    """Open a section (#dilation), Tab to the switcher, press Enter: the same section of the
+    page in the other language opens (at the root and under a sub-path)."""
+    start = visit.mark()
+    page = visit.page.context.new_page()  # the shared page stays where it is
+    visit.watch(page)
+    try:
+        page.goto(visit.site.url(visit.page_path) + "#dilation", wait_until="load")
+        link = page.locator("a.convlab-language-link")
+        assert link.is_visible()
+        assert link.get_attribute("href").endswith("#dilation")
+        for _ in range(100):  # Tab from the top of the page until the switcher has focus
+            page.keyboard.press("Tab")
+            if page.evaluate("document.activeElement.classList.contains("
+                             "'convlab-language-link')"):
+                break
+        else:
+            pytest.fail("the switcher cannot be reached with Tab")
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        assert page.url == visit.site.url(other_edition(visit.page_path)) + "#dilation"
+        assert page.evaluate("document.getElementById('dilation') !== null")
+        page.wait_for_load_state("networkidle")
+    finally:
+        page.close()
+    visit.assert_clean_since(start)
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("page_path", SWITCH_PAGES)
+def test_switcher_is_in_the_header_on_a_phone(phone_dark_visit: Visit) -> None:
+    page = phone_dark_visit.page
+    box = page.locator("a.convlab-language-link").bounding_box()
+    assert box is not None, "the switcher is not shown on a phone"
+    assert 0 <= box["x"] and box["x"] + box["width"] <= 390 and box["y"] < 120
+    name = page.locator("a.convlab-language-link").evaluate("a => a.textContent.trim()")
+    assert name.endswith(("中文", "English")) and len(name) > len("English")
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("page_path", [f"{ZH}/book/01_convolution.html"])
+def test_chinese_pages_use_a_chinese_system_font(visit: Visit) -> None:
+    family = visit.page.evaluate("getComputedStyle(document.body).fontFamily")
+    assert "Noto Sans CJK SC" in family and "PingFang SC" in family

@@ -26,7 +26,9 @@ without a translation — missing or fuzzy — falls back to English; the tests
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import string
 from collections.abc import Iterable, Mapping
 from functools import cache
@@ -41,6 +43,21 @@ ENV_VAR = "CONVLAB_LANG"
 """The environment variable the book build sets to choose the chapters' language."""
 
 DOMAIN = "convlab"
+
+
+_JS_STRING = r'"(?:[^"\\\n]|\\.)*"'
+_JS_CALL = re.compile(r"\bt\(\s*(" + _JS_STRING + r"(?:\s*\+\s*" + _JS_STRING + r")*)")
+
+
+def js_message_ids(source: str) -> list[tuple[str, int]]:
+    """The message ids of a script: the text of each ``t("…")`` call (a string literal, or
+    literals joined with ``+``) with its line number."""
+    found = []
+    for match in _JS_CALL.finditer(source):
+        pieces = re.findall(_JS_STRING, match.group(1))
+        text = "".join(json.loads(piece) for piece in pieces)
+        found.append((text, source.count("\n", 0, match.start()) + 1))
+    return found
 
 
 def check_language(lang: Any) -> str:

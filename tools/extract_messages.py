@@ -5,7 +5,8 @@ Sources of message ids (the English texts):
 * convlab's Python modules: the first argument of ``_("…")`` (a :class:`convlab.i18n.Translator`)
   and of ``msg("…")`` / ``message("…")`` / ``i18n.message("…")`` (a lazy
   :class:`convlab.i18n.Message`) when it is a string literal;
-* convlab's JavaScript: ``t("…")`` (the explorers' per-language string tables);
+* convlab's JavaScript: ``t("…")`` (the explorers' per-language string tables; literals
+  joined with ``+`` count as one);
 * the chapters (``book/*.md``, the code cells' syntax trees): the texts they pass to convlab —
   quick checks (question, options, hints, revisit), ``caption=``, ``title=``, ``alt=``,
   ``explain=``, ``labels=`` arguments and ``i18n.message("…", name=value)`` templates.
@@ -26,7 +27,6 @@ from __future__ import annotations
 import argparse
 import ast
 import io
-import json
 import re
 import sys
 from collections.abc import Iterator
@@ -41,7 +41,6 @@ DOMAIN = "convlab"
 LANGUAGES = ("zh_CN",)
 
 _PY_CALLS = {"_", "msg", "message"}  # names whose first string argument is a message id
-_JS_CALL = re.compile(r'\bt\(\s*("(?:[^"\\\n]|\\.)*")')
 _QUIZ_KINDS = {"number", "shape", "choice", "cells"}
 _TEXT_KEYWORDS = {"caption", "title", "alt", "explain", "labels", "question", "revisit"}
 
@@ -101,10 +100,12 @@ def python_messages(source: str, path: str) -> Iterator[tuple[str, Location]]:
 
 
 def js_messages(source: str, path: str) -> Iterator[tuple[str, Location]]:
-    """Message ids in a convlab script: ``t("…")`` calls (double-quoted literals)."""
-    for match in _JS_CALL.finditer(source):
-        line = source.count("\n", 0, match.start()) + 1
-        yield json.loads(match.group(1)), (path, line)
+    """Message ids in a convlab script: ``t("…")`` calls (double-quoted literals, possibly
+    joined with ``+``), found as :func:`convlab.i18n.js_message_ids` finds them."""
+    from convlab.i18n import js_message_ids
+
+    for text, line in js_message_ids(source):
+        yield text, (path, line)
 
 
 def _is_quiz_call(call: ast.Call) -> bool:

@@ -17,7 +17,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from convlab import i18n
 from convlab._validate import IntOrPair, as_bool, as_int, as_pair, is_pair
+from convlab.i18n import message as msg
 
 _AXES = ("height", "width")
 _NAMES = ("input size i", "kernel size k", "stride s", "padding p", "dilation d")
@@ -235,6 +237,7 @@ class RFLayer:
 
 
 _COLUMNS = ("layer", "k", "s", "p", "d", "r", "j", "start", "centre")
+_HEADINGS = (msg("layer"), "k", "s", "p", "d", "r", "j", msg("start"), msg("centre"))
 
 
 def _centre_text(c: float) -> str:
@@ -244,17 +247,24 @@ def _centre_text(c: float) -> str:
 class ReceptiveFieldTable(list):
     """A list of :class:`RFLayer` rows that prints as an aligned table (ch4).
 
-    ``str()``/``repr()`` give plain text; Jupyter shows ``_repr_html_`` as an HTML table.
+    ``str()``/``repr()`` give plain text; Jupyter shows ``_repr_html_`` as an HTML table. The
+    headings and layer names are shown in ``lang`` (set by :func:`receptive_field`).
     """
+
+    lang: str = "en"
 
     def _cells(self) -> list[list[str]]:
         return [
-            [row.name, *(str(getattr(row, c)) for c in _COLUMNS[1:-1]), _centre_text(row.centre)]
+            [i18n.translate(row.name, self.lang), *(str(getattr(row, c)) for c in _COLUMNS[1:-1]),
+             _centre_text(row.centre)]
             for row in self
         ]
 
+    def _headings(self) -> list[str]:
+        return [i18n.translate(h, self.lang) for h in _HEADINGS]
+
     def __str__(self) -> str:
-        rows = [list(_COLUMNS), *self._cells()]
+        rows = [self._headings(), *self._cells()]
         widths = [max(len(r[c]) for r in rows) for c in range(len(_COLUMNS))]
         lines = []
         for row in rows:
@@ -266,7 +276,7 @@ class ReceptiveFieldTable(list):
     __repr__ = __str__
 
     def _repr_html_(self) -> str:
-        head = "".join(f"<th>{html.escape(c)}</th>" for c in _COLUMNS)
+        head = "".join(f"<th>{html.escape(c)}</th>" for c in self._headings())
         body = "".join(
             "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in cells) + "</tr>"
             for cells in self._cells()
@@ -343,7 +353,7 @@ def _is_pass_through(module: Any) -> bool:
 
 
 def _tuple_layer(spec: Any, index: int) -> tuple[str, int, int, int, int]:
-    name = f"layer {index}"
+    name = msg("layer {index}", index=index)
     if len(spec) < 1 or len(spec) > 4:
         raise ValueError(
             f"{name}: a layer is (k,), (k, s), (k, s, p) or (k, s, p, d); got {len(spec)} "
@@ -390,7 +400,7 @@ def parse_layers(layers: Any) -> list[tuple[str, int, int, int, int]]:
     return rows
 
 
-def receptive_field(layers: Any) -> ReceptiveFieldTable:
+def receptive_field(layers: Any, *, lang: str = "en") -> ReceptiveFieldTable:
     """Receptive field size, jump and start of every layer of a stack (ch4).
 
     ``layers`` is a list of ``(k, s, p, d)`` tuples (shorter ``(k,)``, ``(k, s)``,
@@ -405,13 +415,14 @@ def receptive_field(layers: Any) -> ReceptiveFieldTable:
         \\text{start}_l = \\text{start}_{l-1} - p_l j_{l-1}
 
     Padding moves where the field starts but not its size. Returns a list of :class:`RFLayer`
-    that prints as a table.
+    that prints as a table (headings in ``lang``).
 
     >>> receptive_field([(3, 1, 1), (3, 2, 1)])[-1].r
     5
     """
     r, j, start = 1, 1, 0
     table = ReceptiveFieldTable()
+    table.lang = i18n.check_language(lang)
     for name, k, s, p, d in parse_layers(layers):
         r = r + d * (k - 1) * j
         start = start - p * j

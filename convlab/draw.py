@@ -120,7 +120,7 @@ def counted(n: int, singular: str, plural: str | None = None, *, lang: str = "en
 def text_width(text: str, size: int = 12) -> int:
     """A generous estimate of the width in pixels of ``text`` in a sans-serif font of ``size``
     pixels (used to make an SVG wide enough for its labels)."""
-    return round(0.62 * size * len(text)) + 4
+    return round(0.62 * size * i18n.display_width(text)) + 4
 
 
 def _factor(v: float) -> str:

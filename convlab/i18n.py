@@ -30,6 +30,7 @@ import json
 import os
 import re
 import string
+import unicodedata
 from collections.abc import Iterable, Mapping
 from functools import cache
 from importlib import resources
@@ -115,6 +116,11 @@ def gettext(text: str, lang: str) -> str:
     if check_language(lang) == ENGLISH:
         return text
     return catalogue(lang).get(text, text)
+
+
+def display_width(text: str) -> int:
+    """Columns ``text`` takes in a monospace or figure font: a wide (CJK) character counts 2."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
 def fields_of(template: str) -> set[str]:

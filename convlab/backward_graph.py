@@ -169,7 +169,7 @@ def grad_text(g: torch.Tensor, *, lang: str = "en") -> str:
         return draw.num(g.reshape(()))
     if g.numel() <= 6:
         return "[" + ", ".join(draw.num(v) for v in g.flatten().tolist()) + "]"
-    return _("shape (") + ", ".join(str(s) for s in g.shape) + ")"
+    return _("shape ({dims})", dims=", ".join(str(s) for s in g.shape))
 
 
 def _edge_text(e: BackwardEdge) -> str:
@@ -275,6 +275,6 @@ def backward_graph(output: torch.Tensor, names: dict[str, torch.Tensor] | None =
     caption = (_("{heading}. Read from the top: backward() starts with gradient 1 at the "
                  "output and each operation sends a gradient to each of its inputs (the number "
                  "on the arrow, recorded by a hook on that node); a leaf's gradient is the sum "
-                 "of the arrows that reach it: ", heading=heading)
-               + ", ".join(leaf_label[i] for i in sorted(leaf_label)) + ".")
+                 "of the arrows that reach it: {leaves}.", heading=heading,
+                 leaves=", ".join(leaf_label[i] for i in sorted(leaf_label))))
     return BackwardFigure(svg, caption, tr)

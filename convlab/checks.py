@@ -279,10 +279,12 @@ def _diagnose_scalars(cases: list[dict[str, int]], expected: list[int], got: lis
     offsets = {g - e for _c, e, g in answered}
     if len(offsets) == 1 and len(answered) > 1:
         (off,) = offsets
-        size = "large" if off > 0 else "small"
         extra = msg(": did you forget the +1?") if off == -1 else "."
-        return [msg("Hint: your answers are {off} too {size} in every case{extra}",
-                    off=abs(off), size=size, extra=extra)]
+        if off > 0:
+            return [msg("Hint: your answers are {off} too large in every case{extra}", off=off,
+                        extra=extra)]
+        return [msg("Hint: your answers are {off} too small in every case{extra}", off=-off,
+                    extra=extra)]
     failing = [c for c, _e, _g in wrong]
     passing = [c for c, e, g in answered if g == e]
     for predicate, hint in conditions:

@@ -747,7 +747,7 @@ class GradientScene(_GridScene):
             nth = {2: _("second"), 3: _("third")}.get(d) or _("{d}th", d=d)
             text += self._("; with dilation {d} only every {nth} pixel of the window is read "
                            "(holes)", d=d, nth=nth)
-        return text + "."
+        return _("{text}.", text=text)
 
     def summary(self, row: int, col: int) -> str:
         """One line for output pixel (row, col): how many input pixels get a gradient, over
@@ -760,10 +760,12 @@ class GradientScene(_GridScene):
             return (self._("backward from y[{row},{col}]: {taps} padding, no input pixel gets a "
                            "gradient (y is 0 + bias)", row=row, col=col, taps=taps))
         h, w = int(rows.max() - rows.min()) + 1, int(cols.max() - cols.min()) + 1
-        got = "gets" if len(rows) == 1 else "get"
-        text = (self._("backward from y[{row},{col}]: {counted} {got} a gradient, spanning {h}×{w}",
-                       row=row, col=col, counted=counted(len(rows), 'input pixel', lang=self.lang),
-                       got=got, h=h, w=w))
+        if len(rows) == 1:
+            text = self._("backward from y[{row},{col}]: 1 input pixel gets a gradient, spanning "
+                          "{h}×{w}", row=row, col=col, h=h, w=w)
+        else:
+            text = self._("backward from y[{row},{col}]: {n} input pixels get a gradient, "
+                          "spanning {h}×{w}", row=row, col=col, n=len(rows), h=h, w=w)
         lost = k * k - len(rows)
         if lost:
             text += self._(" ({lost} of {counted} on padding)",
@@ -842,7 +844,8 @@ class GradientScene(_GridScene):
         body = self.input_part() + self.kernel_part() + self.output_part() + self.overlay(row, col)
         title = self._("Gradient of output pixel ({row}, {col}), {params}",
                        row=row, col=col, params=self.params)
-        caption = self.caption + " " + self.summary(row, col) + "."
+        caption = self._("{caption} {summary}.", caption=self.caption,
+                         summary=self.summary(row, col))
         return Figure(self.svg(body, title, caption), caption)
 
 
@@ -1122,9 +1125,10 @@ class TransposedScene:
             lines.append(self._("dashed = beyond the full output: no kernel copy lands here (0 + "
                                 "bias)"))
         elif op:
-            rows = "row/col" if op == 1 else "rows/cols"
-            lines.append(self._("output_padding {op} keeps {op} more computed {rows} at the "
-                                "bottom/right (not zeros)", op=op, rows=rows))
+            lines.append(self._("output_padding {op} keeps {op} more computed row/col at the "
+                                "bottom/right (not zeros)", op=op) if op == 1 else
+                         self._("output_padding {op} keeps {op} more computed rows/cols at the "
+                                "bottom/right (not zeros)", op=op))
         if note:
             lines.append(note)
         return lines

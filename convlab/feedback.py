@@ -84,8 +84,10 @@ class CheckResult:
         """One line: the check's name, a mark, how many cases passed and what happened."""
         mark = "✓" if self.passed else "✗"
         if self.headline:
-            return f"{mark} {self.name}: {i18n.translate(self.headline, self.lang)}"
-        return f"{mark} {self.name}: {count_text(self.cases, self.passed).translate(self.lang)}."
+            return msg("{mark} {name}: {headline}", mark=mark, name=self.name,
+                       headline=self.headline).translate(self.lang)
+        return msg("{mark} {name}: {count}.", mark=mark, name=self.name,
+                   count=count_text(self.cases, self.passed)).translate(self.lang)
 
     def feedback(self) -> str:
         """The full feedback: summary, failing cases (at most three), then the messages."""
@@ -190,12 +192,18 @@ def problem(outcome: Outcome, time_limit: float) -> str:
 def joined(parts: Sequence[str], how: str = "; ") -> str:
     """``parts`` joined by ``"; "``, ``" or "`` or ``" and "`` — as a text each language
     words itself (the parts stay translatable)."""
-    templates = {"; ": "{a}; {b}", " or ": "{a} or {b}", " and ": "{a} and {b}"}
+    if how not in ("; ", " or ", " and "):
+        raise ValueError(f"joined() joins with '; ', ' or ' or ' and ', not {how!r}")
     if not parts:
         return ""
     text: str = parts[0]
     for part in parts[1:]:
-        text = msg(templates[how], a=text, b=part)
+        if how == " or ":
+            text = msg("{a} or {b}", a=text, b=part)
+        elif how == " and ":
+            text = msg("{a} and {b}", a=text, b=part)
+        else:
+            text = msg("{a}; {b}", a=text, b=part)
     return text
 
 

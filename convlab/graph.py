@@ -91,7 +91,8 @@ class GraphFigure(draw.Figure):
 
 def _shape(t: torch.Tensor, *, lang: str = "en") -> str:
     _ = i18n.translator(lang)
-    return _("shape (") + ", ".join(str(s) for s in t.shape) + ("," if t.dim() == 1 else "") + ")"
+    dims = ", ".join(str(s) for s in t.shape) + ("," if t.dim() == 1 else "")
+    return _("shape ({dims})", dims=dims)
 
 
 def _check_inputs(tensor: Any, names: Any) -> dict[str, torch.Tensor]:
@@ -393,7 +394,7 @@ def _describe(g: AutogradGraph, *, lang: str = "en") -> str:
                        label=by_index[e.src].label, label2=by_index[e.dst].label, times=times))
     loose = g.labels("unreachable")
     if loose:
-        lines.append(_("not in the graph: ") + ", ".join(loose))
+        lines.append(_("not in the graph: {names}", names=", ".join(loose)))
     return "; ".join(lines)
 
 
@@ -449,17 +450,17 @@ def autograd_graph(tensor: torch.Tensor, names: dict[str, torch.Tensor] | None =
 
 def _caption(g: AutogradGraph, heading: str, *, lang: str = "en") -> str:
     _ = i18n.translator(lang)
-    parts = [f"{heading}."]
+    parts = [_("{heading}.", heading=heading)]
     leaves = g.labels("leaf")
     if leaves:
-        parts.append(_("Leaves that receive a gradient: ") + ", ".join(leaves) + ".")
+        parts.append(_("Leaves that receive a gradient: {names}.", names=", ".join(leaves)))
     no_grad = g.labels("no_grad")
     if no_grad:
-        parts.append(_("Inputs not recorded (requires_grad=False, dashed): ")
-                     + ", ".join(no_grad) + ".")
+        parts.append(_("Inputs not recorded (requires_grad=False, dashed): {names}.",
+                       names=", ".join(no_grad)))
     loose = g.labels("unreachable")
     if loose:
-        parts.append(_("Not in this graph: ") + ", ".join(loose) + ".")
+        parts.append(_("Not in this graph: {names}.", names=", ".join(loose)))
     parts.append(_("Arrows show the forward computation (top to bottom); backward() walks them "
                    "in reverse, from the output up to the leaves."))
     return " ".join(parts)

@@ -92,8 +92,6 @@ def python_messages(source: str, path: str) -> Iterator[tuple[str, Location]]:
     """Message ids in a convlab module: first arguments of ``_``/``msg``/``message`` calls."""
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Call) and _call_name(node) in _PY_CALLS and node.args:
-            if isinstance(node.func, ast.Attribute) and node.func.attr == "_":
-                continue
             text = _literal(node.args[0])
             if text is not None and text.strip():
                 yield text, (path, node.lineno)

@@ -213,3 +213,8 @@ def test_explorer_script_gets_a_string_table():
     assert table["no output"] == "没有输出"
     used = {text for text, _line in i18n.js_message_ids(explore.explorers_js())}
     assert set(table) == used  # every text the script looks up is translated
+
+
+def test_chapters_pass_extractable_texts(extract):
+    """A chapter passes convlab literals (or i18n.message templates), never f-strings."""
+    assert extract.chapter_fstrings(ROOT) == []

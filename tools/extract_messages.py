@@ -8,8 +8,9 @@ Sources of message ids (the English texts):
 * convlab's JavaScript: ``t("…")`` (the explorers' per-language string tables; literals
   joined with ``+`` count as one);
 * the chapters (``book/*.md``, the code cells' syntax trees): the texts they pass to convlab —
-  quick checks (question, options, hints, revisit), ``caption=``, ``title=``, ``alt=``,
-  ``explain=``, ``labels=`` arguments and ``i18n.message("…", name=value)`` templates.
+  quick checks (question, options, hints, revisit), the ``caption=``, ``title=``, ``alt=``,
+  ``explain=``, ``labels=`` arguments of calls to convlab's text-making modules and
+  ``i18n.message("…", name=value)`` templates.
   A chapter must pass string literals (or ``i18n.message`` templates with keyword values), not
   f-strings, so that its texts can be found here.
 
@@ -43,6 +44,10 @@ LANGUAGES = ("zh_CN",)
 _PY_CALLS = {"_", "msg", "message"}  # names whose first string argument is a message id
 _QUIZ_KINDS = {"number", "shape", "choice", "cells"}
 _TEXT_KEYWORDS = {"caption", "title", "alt", "explain", "labels", "question", "revisit"}
+# convlab modules whose functions show the texts a chapter passes (fieldmaps draws with
+# matplotlib, whose fonts have no Chinese: its titles stay as the chapter writes them)
+_TEXT_MODULES = {"draw", "explore", "checks", "channel_window", "objects", "backward_graph",
+                 "graph"}
 
 Location = tuple[str, int]
 
@@ -112,37 +117,70 @@ def _is_quiz_call(call: ast.Call) -> bool:
             and isinstance(func.value, ast.Name) and func.value.id == "quiz")
 
 
-def chapter_code_messages(code: str, path: str, first_line: int = 1,
-                          ) -> Iterator[tuple[str, Location]]:
-    """Texts a chapter's code cell passes to convlab (quick checks, captions, titles, ...)."""
+def _cell_tree(code: str) -> ast.Module | None:
     lines = [line if not line.lstrip().startswith(("%", "!")) else "" for line in
              code.splitlines()]
     try:
-        tree = ast.parse("\n".join(lines))
+        return ast.parse("\n".join(lines))
     except SyntaxError:
-        return
+        return None
+
+
+def _text_arguments(tree: ast.Module) -> Iterator[tuple[ast.Call, ast.AST]]:
+    """(call, argument) for every argument of a cell's calls that convlab shows as text."""
+    # options defined in the cell as a list of literals, then passed by name (quiz.choice)
+    lists = {target.id: node.value for node in ast.walk(tree) if isinstance(node, ast.Assign)
+             for target in node.targets if isinstance(target, ast.Name)
+             and isinstance(node.value, ast.List | ast.Tuple)}
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call):
             continue
-        where = (path, first_line + node.lineno - 1)
-        texts: list[str] = []
         if _call_name(node) in ("message", "msg") and node.args:
-            texts += _texts(node.args[0])
+            yield node, node.args[0]
         if _is_quiz_call(node):
             if node.args:
-                texts += _texts(node.args[0])
+                yield node, node.args[0]
             if node.func.attr == "choice" and len(node.args) > 1:  # type: ignore[attr-defined]
-                texts += _texts(node.args[1])
+                options = node.args[1]
+                if isinstance(options, ast.Name):
+                    options = lists.get(options.id, options)
+                yield node, options
             for keyword in node.keywords:
                 if keyword.arg in ("question", "options", "hints", "revisit"):
-                    texts += _texts(keyword.value)
-        else:
+                    yield node, keyword.value
+        elif (isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name)
+              and node.func.value.id in _TEXT_MODULES):
             for keyword in node.keywords:
                 if keyword.arg in _TEXT_KEYWORDS:
-                    texts += _texts(keyword.value)
-        for text in texts:
+                    yield node, keyword.value
+
+
+def chapter_code_messages(code: str, path: str, first_line: int = 1,
+                          ) -> Iterator[tuple[str, Location]]:
+    """Texts a chapter's code cell passes to convlab (quick checks, captions, titles, ...)."""
+    tree = _cell_tree(code)
+    if tree is None:
+        return
+    for call, argument in _text_arguments(tree):
+        for text in _texts(argument):
             if text.strip():
-                yield text, where
+                yield text, (path, first_line + call.lineno - 1)
+
+
+def chapter_fstrings(root: Path = ROOT) -> list[str]:
+    """Places where a chapter passes convlab an f-string as a text (it cannot be translated:
+    write a literal, or ``i18n.message("… {name} …", name=value)``)."""
+    import jupytext
+
+    found = []
+    for path in sorted((root / "book").glob("*.md")):
+        for index, cell in enumerate(jupytext.read(path).cells):
+            tree = _cell_tree(cell.source) if cell.cell_type == "code" else None
+            for call, argument in _text_arguments(tree) if tree is not None else ():
+                if any(isinstance(node, ast.JoinedStr) for node in ast.walk(argument)):
+                    found.append(f"{path.relative_to(root).as_posix()} cell {index + 1} "
+                                 f"line {call.lineno}")
+    return found
 
 
 def chapter_messages(path: Path, root: Path = ROOT) -> Iterator[tuple[str, Location]]:

@@ -19,9 +19,11 @@ message id, the fields are filled in after translation (``str.format``). Two way
   feedback) needs no language; whoever displays it calls :func:`translate` with the language.
 
 Translations live in ``convlab/locales/<lang>/LC_MESSAGES/convlab.po`` (package data, read with
-Babel; ``tools/extract_messages.py`` keeps it in step with the sources). At run time a message
-without a translation — missing or fuzzy — falls back to English; the tests
-(``tests/test_i18n_convlab.py``) fail on any such message instead (:func:`untranslated`).
+Babel; ``tools/extract_messages.py`` keeps it in step with the sources and the chapters). At
+run time a message without a translation — missing or fuzzy — falls back to English; the tests
+(``tests/test_i18n_convlab.py``) fail instead on any of convlab's own messages left untranslated
+(:func:`untranslated`). The texts the chapters pass (quick checks, captions) share the catalogue
+and are translated with the chapters' prose.
 """
 
 from __future__ import annotations

@@ -110,27 +110,28 @@ def conv_transpose_output_size(
     )
     for a, (_, _, sa, _, opa, da) in enumerate(axes):
         if opa >= sa and opa >= da:
-            raise ValueError(
-                f"{_prefix(pair, a)}output_padding {opa} must be smaller than stride {sa} "
-                f"or dilation {da}"
-            )
+            # a Message (English str) so that an explorer can show the rule translated
+            raise ValueError(msg(
+                "{axis}output_padding {op} must be smaller than stride {s} or dilation {d}",
+                axis=_prefix(pair, a), op=opa, s=sa, d=da))
     full = [(ia - 1) * sa + da * (ka - 1) + 1 for ia, ka, sa, _, _, da in axes]
     out = [f - 2 * pa + opa for f, (_, _, _, pa, opa, _) in zip(full, axes, strict=True)]
     if min(out) < 1:
         pads = [ax[3] for ax in axes]
         ops = [ax[4] for ax in axes]
-        what = f"padding {_fmt(pads) if pair else pads[0]}"
+        p_text = _fmt(pads) if pair else pads[0]
+        what = msg("padding {p}", p=p_text)
         if max(ops) > 0:
-            what += f" and output_padding {_fmt(ops) if pair else ops[0]}"
+            what = msg("padding {p} and output_padding {op}", p=p_text,
+                       op=_fmt(ops) if pair else ops[0])
         if pair:
-            full_s, out_s = f"{full[0]}x{full[1]}", f"{out[0]}x{out[1]}"
-            msg = f"the {full_s} full output to {out_s}"
+            crop = msg("the {full} full output to {out}", full=f"{full[0]}x{full[1]}",
+                       out=f"{out[0]}x{out[1]}")
         else:
-            msg = f"the full output {full[0]} to {out[0]}"
-        raise ValueError(
-            f"transposed conv with {what} would crop {msg}; the output size must be at least 1 "
-            f"(o = (i-1)s - 2p + d(k-1) + output_padding + 1)"
-        )
+            crop = msg("the full output {full} to {out}", full=full[0], out=out[0])
+        raise ValueError(msg(
+            "transposed conv with {what} would crop {crop}; the output size must be at least 1 "
+            "(o = (i-1)s - 2p + d(k-1) + output_padding + 1)", what=what, crop=crop))
     return (out[0], out[1]) if pair else out[0]
 
 

@@ -501,7 +501,7 @@ def _torch_transpose_error(i: int, k: int, s: int, p: int, op: int, d: int) -> s
     except RuntimeError as err:
         return str(err).splitlines()[0]
     h, w = y.shape[-2:]
-    return f"(no error: it returns an empty {h}×{w} output)"
+    return msg("(no error: it returns an empty {h}×{w} output)", h=h, w=w)
 
 
 #: Slider ranges of the transposed convolution explorer whose every state
@@ -512,10 +512,11 @@ TRANSPOSED_RANGES: dict[str, tuple[int, ...]] = {
     "op": (0, 1, 2), "d": (1, 2)}
 
 
-def transposed_refusals(values: dict[str, tuple[int, ...]]) -> dict[str, Any]:
+def transposed_refusals(values: dict[str, tuple[int, ...]], lang: str = "en") -> dict[str, Any]:
     """For every configuration of ``values`` that PyTorch refuses (or turns into an empty
-    output): convlab's rule in words and PyTorch's own message, as indices into ``texts``.
-    Computed here, with torch, for ``explorers.js`` to show (route (a) for the messages)."""
+    output): convlab's rule in words (in ``lang``) and PyTorch's own message (as PyTorch prints
+    it), as indices into ``texts``. Computed here, with torch, for ``explorers.js`` to show
+    (route (a) for the messages)."""
     texts: list[str] = []
     refused: dict[str, list[int]] = {}
     for i, k, s, p, op, d in itertools.product(*(values[n] for n in TRANSPOSED_RANGES)):
@@ -523,7 +524,9 @@ def transposed_refusals(values: dict[str, tuple[int, ...]]) -> dict[str, Any]:
             conv_transpose_output_size(i, k, s, p, op, d)
         except ValueError as err:
             pair = []
-            for text in (str(err), _torch_transpose_error(i, k, s, p, op, d)):
+            rule = i18n.translate(err.args[0], lang)
+            said = i18n.translate(_torch_transpose_error(i, k, s, p, op, d), lang)
+            for text in (str(rule), str(said)):
                 if text not in texts:
                     texts.append(text)
                 pair.append(texts.index(text))
@@ -554,7 +557,7 @@ def transposed_conv_explorer(input_sizes: Sequence[int] = TRANSPOSED_RANGES["i"]
     labels = {**_CONV_LABELS, "op": "output_padding"}
     return _page_explorer("transposed", msg("Transposed convolution explorer: scatter-add, then "
                                             "crop"), values, defaults, labels,
-                          transposed_refusals(values), lang=lang)
+                          transposed_refusals(values, lang), lang=lang)
 
 
 # ---------------------------------------------------------------------------------------------

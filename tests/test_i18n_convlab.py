@@ -218,3 +218,19 @@ def test_explorer_script_gets_a_string_table():
 def test_chapters_pass_extractable_texts(extract):
     """A chapter passes convlab literals (or i18n.message templates), never f-strings."""
     assert extract.chapter_fstrings(ROOT) == []
+
+
+def test_refusal_rules_are_translated_and_pytorch_stays():
+    """The transposed explorer states convlab's rule in the page's language and PyTorch's
+    message as PyTorch prints it."""
+    from convlab import explore
+
+    values = {"i": (1,), "k": (1, 2), "s": (1, 2), "p": (0, 1, 2), "op": (0, 1), "d": (1,)}
+    english = explore.transposed_refusals(values, "en")
+    chinese = explore.transposed_refusals(values, "zh_CN")
+    assert english["refused"].keys() == chinese["refused"].keys() and english["refused"]
+    for key, (rule, said) in chinese["refused"].items():
+        assert CJK.search(chinese["texts"][rule]), key
+        torch_message = english["texts"][english["refused"][key][1]]
+        if not torch_message.startswith("(no error"):
+            assert chinese["texts"][said] == torch_message

@@ -21,6 +21,7 @@ skipping reader would have no such name, or a different value.
 from __future__ import annotations
 
 import ast
+import re
 import textwrap
 from pathlib import Path
 
@@ -263,3 +264,101 @@ def test_every_chapter_opens_with_its_time_line() -> None:
         if "{reading-time}" not in opening:
             missing.append(p.stem)
     assert missing == []
+
+
+# ------------------------------------------------------------------ quick checks on the route
+
+#: Each chapter asks at least this many quick checks on its core route (issue 17, item 7).
+MIN_CORE_CHECKS = 3
+
+_CODE_START = re.compile(r"^(```+|~~~+)(\{code-cell\}|\w)")
+
+
+def _quiz_revisits(source: str) -> list[str | None]:
+    """The ``revisit=`` text of every ``quiz.<kind>(...)`` call in a code cell (``None`` when a
+    call has no literal ``revisit``)."""
+    found: list[str | None] = []
+    for node in ast.walk(ast.parse(TransformerManager().transform_cell(source))):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and isinstance(node.func.value, ast.Name) and node.func.value.id == "quiz"):
+            texts = [k.value.value for k in node.keywords
+                     if k.arg == "revisit" and isinstance(k.value, ast.Constant)
+                     and isinstance(k.value.value, str)]
+            found.append(texts[0] if texts else None)
+    return found
+
+
+def _plain(text: str) -> str:
+    """A heading or a revisit pointer as a reader sees it: no markup, math spelled out."""
+    text = text.replace("\\times", "×").replace("^\\top", "ᵀ")
+    text = re.sub(r"[`$\\*]", "", text)
+    return " ".join(text.split()).strip().lower()
+
+
+def route_headings(text: str) -> list[str]:
+    """The chapter's section headings outside going-further blocks and code, as plain text."""
+    headings, further, fence = [], False, ""
+    for line in text.splitlines():
+        if fence:
+            if line.strip() == fence:
+                fence = ""
+            continue
+        m = _CODE_START.match(line)
+        if m:
+            fence = m.group(1)
+            continue
+        if "{going-further-start}" in line:
+            further = True
+        elif "{going-further-end}" in line:
+            further = False
+        elif not further and re.match(r"^#{2,6} ", line):
+            headings.append(_plain(line.lstrip("#")))
+    return headings
+
+
+def revisit_target(revisit: str) -> str:
+    """The section a revisit pointer names: its first 'quoted title', else all of it."""
+    m = re.search(r"(?:^|\s)'([^']+)'(?=[:,.\s]|$)", revisit)
+    return _plain(m.group(1) if m else revisit)
+
+
+def test_revisit_targets_are_read_like_a_reader_would() -> None:
+    text = chapter("""
+        ## `backward()` is backpropagation plus accumulation
+
+        ```{code-cell} ipython3
+        # a comment, not a heading
+        ```
+
+        ### Three $3\\times3$ convolutions see as far as one $7\\times7$
+        """)
+    assert route_headings(text) == ["backward() is backpropagation plus accumulation",
+                                    "three 3×3 convolutions see as far as one 7×7"]
+    assert revisit_target("'Three 3×3 convolutions see as far as one 7×7': each "
+                          "layer adds 2") == "three 3×3 convolutions see as far as one 7×7"
+    assert revisit_target("backward() is backpropagation") == "backward() is backpropagation"
+    assert revisit_target("The formula in 'How big is the output?': o = ...") == \
+        "how big is the output?"
+    source = 'quiz.number("q", answer=1, revisit="\'A\': why")\nquiz.choice("q", [], correct=0)'
+    assert _quiz_revisits(source) == ["'A': why", None]
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_route_has_quick_checks_that_point_to_route_sections(path: Path) -> None:
+    """At least three quick checks on the core route, each with a ``revisit`` pointer that
+    names (the start of) a section heading on the route — not one inside a going-further
+    block, and not a section that does not exist."""
+    text = path.read_text(encoding="utf-8")
+    headings = route_headings(text)
+    route_checks, bad = 0, []
+    for part, source in rt.count_chapter(text).code_cells:
+        if part != "core" or "quiz." not in source:
+            continue
+        for revisit in _quiz_revisits(source):
+            route_checks += 1
+            if revisit is None:
+                bad.append("a quick check without a revisit pointer")
+            elif not any(h.startswith(revisit_target(revisit)) for h in headings):
+                bad.append(f"revisit {revisit_target(revisit)!r} names no route section")
+    assert bad == []
+    assert route_checks >= MIN_CORE_CHECKS

@@ -49,12 +49,14 @@ class CaseResult:
     def line(self, lang: str = "en") -> str:
         """One line of feedback for this case, in ``lang``."""
         mark = "✓" if self.passed else "✗"
-        text = f"  {mark} {i18n.translate(self.description, lang)}"
-        if not self.passed:
-            text += ": " + (i18n.translate(self.message, lang) if self.message else
-                            msg("expected {expected}, got {got}", expected=show(self.expected),
-                                got=show(self.got)).translate(lang))
-        return text
+        description = i18n.translate(self.description, lang)
+        if self.passed:
+            return f"  {mark} {description}"
+        problem = (i18n.translate(self.message, lang) if self.message else
+                   msg("expected {expected}, got {got}", expected=show(self.expected),
+                       got=show(self.got)).translate(lang))
+        return "  " + msg("{mark} {case}: {problem}", mark=mark, case=description,
+                          problem=problem).translate(lang)
 
 
 @dataclass

@@ -486,7 +486,7 @@ RF_STACK: tuple[tuple[str, int, int, int, int], ...] = (
 
 def receptive_field_explorer(input_sizes: Sequence[int] = RF_RANGES["i"],
                              stack: Sequence[tuple[str, int, int, int, int]] = RF_STACK,
-                             layers: int = 3) -> PageExplorer:
+                             layers: int = 3, *, lang: str = "en") -> PageExplorer:
     """Up to five layers, each its own type (convolution, max-pool or avg-pool), kernel k,
     stride s, padding p and dilation d, on an input of size i (ch4). The sliders: input size,
     number of layers, the layer to edit, and that layer's type, k, s, p, d (they show the
@@ -529,12 +529,12 @@ def receptive_field_explorer(input_sizes: Sequence[int] = RF_RANGES["i"],
     defaults = {"i": 32 if 32 in values["i"] else values["i"][len(values["i"]) // 2],
                 "layers": layers, "layer": 1, "type": first[0], "k": first[1], "s": first[2],
                 "p": first[3], "d": first[4]}
-    labels = {"i": "input size i", "layers": "layers", "layer": "edit layer",
-              "type": "its type", "k": "its kernel k", "s": "its stride s",
-              "p": "its padding p", "d": "its dilation d"}
-    return _page_explorer("rf", "Receptive field explorer: pick a layer, then set its type, "
-                          "k, s, p and d", values, defaults, labels,
-                          {"stack": [list(layer) for layer in stack]})
+    labels = {"i": msg("input size i"), "layers": msg("layers"), "layer": msg("edit layer"),
+              "type": msg("its type"), "k": msg("its kernel k"), "s": msg("its stride s"),
+              "p": msg("its padding p"), "d": msg("its dilation d")}
+    return _page_explorer("rf", msg("Receptive field explorer: pick a layer, then set its type, "
+                                    "k, s, p and d"), values, defaults, labels,
+                          {"stack": [list(layer) for layer in stack]}, lang=lang)
 
 
 # ---------------------------------------------------------------------------------------------

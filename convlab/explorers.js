@@ -825,33 +825,43 @@
     var out = { type: type, k: k, s: s, p: p, d: d, n: n, span: span,
       r: field.r + d * (k - 1) * field.j, j: field.j * s, start: field.start - p * field.j };
     if (type === "avg-pool" && d !== 1) {
-      out.error = "an avg-pool layer has no dilation (nn.AvgPool2d takes none; max-pool has " +
-        "one), so d must be 1, but d = " + d;
+      out.error = t("an avg-pool layer has no dilation (nn.AvgPool2d takes none; max-pool has " +
+        "one), so d must be 1, but d = {d}", {d: d});
       out.torch = "AvgPool2d.__init__() got an unexpected keyword argument 'dilation'";
     } else if (type === "conv") {
       if (span > padded) {
-        out.error = "kernel " + k + (d !== 1 ? " (dilated to " + span + ")" : "") +
-          " does not fit the padded input " + n + "+2·" + p + "=" + padded;
+        out.error = d !== 1 ?
+          t("kernel {k} (dilated to {span}) does not fit the padded input {n}+2·{p}={padded}",
+            {k: k, span: span, n: n, p: p, padded: padded}) :
+          t("kernel {k} does not fit the padded input {n}+2·{p}={padded}",
+            {k: k, n: n, p: p, padded: padded});
         out.torch = "Calculated padded input size per channel: (" + padded + " x " + padded +
           "). Kernel size: (" + span + " x " + span +
           "). Kernel size can't be greater than actual input size";
       }
     } else if (p > Math.floor(span / 2)) {
-      out.error = "a pooling layer's padding must be at most half its " +
-        (d > 1 ? "effective (dilated) kernel, ⌊(d(k−1)+1)/2⌋ = ⌊" + span + "/2⌋ = " :
-          "kernel, ⌊k/2⌋ = ⌊" + k + "/2⌋ = ") + Math.floor(span / 2) + ", but p = " + p;
+      out.error = d > 1 ?
+        t("a pooling layer's padding must be at most half its effective (dilated) kernel, " +
+          "⌊(d(k−1)+1)/2⌋ = ⌊{span}/2⌋ = {half}, but p = {p}",
+          {span: span, half: Math.floor(span / 2), p: p}) :
+        t("a pooling layer's padding must be at most half its kernel, ⌊k/2⌋ = ⌊{k}/2⌋ = {half}" +
+          ", but p = {p}", {k: k, half: Math.floor(span / 2), p: p});
       out.torch = "pad should be at most half of effective kernel size, but got pad=" + p +
         ", kernel_size=" + k + " and dilation=" + d;
     } else if (p > Math.floor(k / 2)) {
-      out.error = "a max-pool layer's padding must also be at most half its kernel size " +
-        "(dilation not counted), ⌊k/2⌋ = ⌊" + k + "/2⌋ = " + Math.floor(k / 2) + ", but p = " + p;
+      out.error = t("a max-pool layer's padding must also be at most half its kernel size " +
+        "(dilation not counted), ⌊k/2⌋ = ⌊{k}/2⌋ = {half}, but p = {p}",
+        {k: k, half: Math.floor(k / 2), p: p});
       out.torch = "pad should be smaller than or equal to half of kernel size, but got padW = " +
         p + ", padH = " + p + ", kW = " + k + ", kH = " + k;
     } else if (span > padded) {
       var small = Math.floor((padded - span) / s) + 1;
-      out.error = "the " + (d > 1 ? "dilated " : "") + "window of " + span +
-        " does not fit the padded input " + n + "+2·" + p + "=" + padded +
-        ", so the output would be " + small + "×" + small;
+      var fit = {span: span, n: n, p: p, padded: padded, o: small};
+      out.error = d > 1 ?
+        t("the dilated window of {span} does not fit the padded input {n}+2·{p}={padded}, " +
+          "so the output would be {o}×{o}", fit) :
+        t("the window of {span} does not fit the padded input {n}+2·{p}={padded}, so the " +
+          "output would be {o}×{o}", fit);
       out.torch = "Given input size: (1x" + n + "x" + n + "). Calculated output size: (1x" +
         small + "x" + small + "). Output size is too small";
     }
@@ -874,6 +884,11 @@
     return rows;
   }
 
+  /** A layer type's name in the page's language ("conv", "max-pool", "avg-pool"). */
+  function rfType(type) {
+    return type === "conv" ? t("conv") : type === "max-pool" ? t("max-pool") : t("avg-pool");
+  }
+
   /* one colour per layer, each ≥ 4.5:1 on white (text in the table) */
   var FIELD = ["#0072B2", "#B34F00", "#00785A", "#A8417F", "#7A5F00"];
 
@@ -892,9 +907,10 @@
     var cell = Math.min(24, aw / count), rowH = 22, top = 30;
     var X = function (x) { return Math.round((x0 + (x - lo) * cell) * 100) / 100; };
     var height = top + (drawn.length + 1) * rowH + 24;
-    var body = [label(m, 16, "input row, pixels " + lo + "…" + hi +
-      (cell >= 5 ? " (□ = 1 pixel)" : " (to scale)"), " font-size='12'")];
-    body.push(label(m, top + 15, "input " + i, " font-size='11'"));
+    var body = [label(m, 16, cell >= 5 ?
+      t("input row, pixels {lo}…{hi} (□ = 1 pixel)", {lo: lo, hi: hi}) :
+      t("input row, pixels {lo}…{hi} (to scale)", {lo: lo, hi: hi}), " font-size='12'")];
+    body.push(label(m, top + 15, t("input {i}", {i: i}), " font-size='11'"));
     var outside = "";
     if (lo < 0) { outside += rect(X(lo), top, X(0) - X(lo), rowH - 6, ROLE.padding); }
     if (hi > i - 1) { outside += rect(X(i), top, X(hi + 1) - X(i), rowH - 6, ROLE.padding); }
@@ -932,7 +948,7 @@
     for (l = 0; l < drawn.length; l += 1) {
       var row = drawn[l], colour = FIELD[l], a = row.start, b = row.start + row.r - 1;
       y = top + (l + 1) * rowH + 10;
-      body.push(label(m, y + 12, "layer " + (l + 1) + " " + row.type,
+      body.push(label(m, y + 12, t("layer {n} {type}", {n: l + 1, type: rfType(row.type)}),
         " font-size='11' fill='" + colour + "' font-weight='bold'"));
       body.push(rect(X(a), y, X(b + 1) - X(a), rowH - 6, colour, colour,
         " fill-opacity='0.18' stroke-width='2'"));
@@ -941,22 +957,25 @@
       if (b > i - 1) { out += hatch(Math.max(a, i), b, y); }
       if (out) { body.push("<path d='" + out + "' stroke='" + colour + "' stroke-opacity='.6'/>"); }
     }
-    var title = "Receptive fields of output 0 of " + drawn.length + " layer" +
-      (drawn.length === 1 ? "" : "s") + " on an input of " + i;
+    var title = drawn.length === 1 ?
+      t("Receptive fields of output 0 of 1 layer on an input of {i}", {i: i}) :
+      t("Receptive fields of output 0 of {n} layers on an input of {i}", {n: drawn.length, i: i});
     var cellStyle = "padding:1px 6px;text-align:right;border-bottom:1px solid #ccc";
-    var head = ["layer", "size", "r", "j", "start", "output 0 sees"].map(function (h, n) {
-      return "<th scope='col' style='" + cellStyle + (n ? "" : ";text-align:left") + "'>" + h +
+    var head = [t("layer"), t("size"), "r", "j", t("start"), t("output 0 sees")];
+    head = head.map(function (h, n) {
+      return "<th scope='col' style='" + cellStyle + (n ? "" : ";text-align:left") + "'>" + esc(h) +
         "</th>";
     }).join("");
     var body2 = rows.map(function (row, n) {
       var name = "<th scope='row' style='" + cellStyle + ";text-align:left;font-weight:normal'>" +
-        "<b style='color:" + FIELD[n] + "'>" + (n + 1) + " " + row.type + "</b> " +
+        "<b style='color:" + FIELD[n] + "'>" + (n + 1) + " " + esc(rfType(row.type)) +
+        "</b> " +
         "<span style='white-space:nowrap'>k" + row.k + " s" + row.s + " p" + row.p + " d" +
         row.d + "</span></th>";
       if (row.error) {
         return "<tr class='convlab-rf-row' data-refused='1'>" + name + "<td colspan='5' " +
           "style='" + cellStyle + ";text-align:left;color:#A33B00'>" + row.n + "×" + row.n +
-          " → refused by PyTorch</td></tr>";
+          " → " + esc(t("refused by PyTorch")) + "</td></tr>";
       }
       var cells = [row.n + "→" + row.o, row.r, row.j, row.start,
         row.start + "…" + (row.start + row.r - 1)];
@@ -970,26 +989,30 @@
       body2 + "</tbody></table>";
     var caption;
     if (refused) {
-      caption = "Layer " + refused + " (" + last.type + ") is refused on its " + last.n + "×" +
-        last.n + " input; the fields of the layers before it are drawn.";
+      caption = t("Layer {l} ({type}) is refused on its {n}×{n} input; the fields of the " +
+        "layers before it are drawn.", {l: refused, type: rfType(last.type), n: last.n});
     } else {
       var inPad = Math.max(0, -last.start) + Math.max(0, last.start + last.r - i);
-      caption = "Output 0 of layer " + rows.length + " sees input pixels " + last.start + "…" +
-        (last.start + last.r - 1) + ": r = " + last.r + ", j = " + last.j + ", start = " +
-        last.start + (inPad ? " (" + Math.min(inPad, last.r) + " of them outside the " + i +
-          " input pixels, in the padding)" : "") + ".";
+      var seen = {l: rows.length, a: last.start, b: last.start + last.r - 1, r: last.r,
+        j: last.j, start: last.start, out: Math.min(inPad, last.r), i: i};
+      caption = inPad ?
+        t("Output 0 of layer {l} sees input pixels {a}…{b}: r = {r}, j = {j}, start = {start} " +
+          "({out} of them outside the {i} input pixels, in the padding).", seen) :
+        t("Output 0 of layer {l} sees input pixels {a}…{b}: r = {r}, j = {j}, start = {start}.",
+          seen);
     }
-    caption += " Each layer: r grows by d(k−1)·j, start moves by −p·j, then j becomes j·s." +
-      " Max-pool and avg-pool have the same field arithmetic as a convolution with the same" +
-      " k, s, p, d (PyTorch's avg-pool has no dilation). Bars: the field of output 0 of each" +
-      " layer; hatched: the part outside the input (padding).";
+    caption += " " + t("Each layer: r grows by d(k−1)·j, start moves by −p·j, then j becomes " +
+      "j·s. Max-pool and avg-pool have the same field arithmetic as a convolution with the same " +
+      "k, s, p, d (PyTorch's avg-pool has no dilation). Bars: the field of output 0 of each " +
+      "layer; hatched: the part outside the input (padding).");
     var frame = frameText(q, ["i", "layers", "layer", "type", "k", "s", "p", "d"]) + " stack=" +
       q.stack.map(function (layer) { return layer.join(","); }).join(";");
     return { frame: frame,
       html: "<div style='background:#fff;color:#111;padding:2px 0'>" +
         svg(width, height, title, body.join(""), true) + table +
-        (refused ? refusal("layer " + refused + " (" + last.type + ", on its " + last.n + "×" +
-          last.n + " input): " + last.error, last.torch) : "") +
+        (refused ? refusal(t("layer {l} ({type}, on its {n}×{n} input): {error}",
+          {l: refused, type: rfType(last.type), n: last.n, error: last.error}),
+          last.torch) : "") +
         "<p class='convlab-caption' style='" + TEXT + "'>" + esc(caption) + "</p></div>",
       state: rows };
   }

@@ -59,8 +59,9 @@ import torch
 import torch.nn.functional as F
 import traitlets
 
-from convlab import draw
+from convlab import draw, i18n
 from convlab.arithmetic import conv_output_size, conv_transpose_output_size
+from convlab.i18n import message as msg
 
 FrameFn = Callable[[dict[str, Any]], str]
 
@@ -119,7 +120,8 @@ def frame_attr(**params: Any) -> str:
 class _Explorer:
     """Builds sliders, deduplicated frames and jslinked nested stacks for one explorer."""
 
-    def __init__(self) -> None:
+    def __init__(self, lang: str = "en") -> None:
+        self._ = i18n.translator(lang)  # the language of the labels and titles
         self.layout = widgets.Layout()
         self.style = widgets.widget_string.HTMLStyle()
         self.slider_style = widgets.widget_int.SliderStyle(description_width="110px")
@@ -204,7 +206,7 @@ class _Explorer:
 
     def _fixed(self, name: str, slider: widgets.SelectionSlider) -> widgets.HTML:
         """A parameter with a single value is stated, not offered as a slider that cannot move."""
-        text = f"{slider.description}: {slider.label} (fixed here)"
+        text = self._("{name}: {value} (fixed here)", name=slider.description, value=slider.label)
         fixed = widgets.HTML(f"<span style='color:#111'>{draw._e(text)}</span>",
                              layout=self.layout, style=self.style)
         fixed.add_class(f"convlab-fixed-{name}")
@@ -294,21 +296,41 @@ def _within(name: str, values: Sequence[int], tested: tuple[int, ...]) -> tuple[
     return values
 
 
+def page_strings(lang: str) -> dict[str, str]:
+    """The explorers' texts in ``lang`` for ``explorers.js``: English text → translation, for
+    every ``t("…")`` text of the script that ``lang``'s catalogue translates (none for English:
+    the script then shows its own English texts)."""
+    if i18n.check_language(lang) == i18n.ENGLISH:
+        return {}
+    table = {}
+    for text, _line in i18n.js_message_ids(explorers_js()):
+        translated = i18n.gettext(text, lang)
+        if translated != text:
+            table[text] = translated
+    return table
+
+
 def _page_explorer(kind: str, title: str, values: dict[str, tuple[Any, ...]],
                    defaults: dict[str, Any], labels: dict[str, str],
-                   data: dict[str, Any] | None = None) -> PageExplorer:
+                   data: dict[str, Any] | None = None, lang: str = "en") -> PageExplorer:
     """Sliders over ``values`` (shown as ``labels``, starting at ``defaults``) and a
     placeholder that ``explorers.js`` replaces with the ``kind`` explorer's picture; ``data``
-    (computed here, with torch) goes into the spec the script reads."""
-    ex = _Explorer()
+    (computed here, with torch) goes into the spec the script reads. ``title`` and ``labels``
+    are English (message ids) shown in ``lang``; the script gets its texts in ``lang`` as the
+    spec's ``strings``."""
+    ex = _Explorer(lang)
+    _ = ex._
     for name, options in values.items():
-        ex.slider(name, labels[name], options, defaults[name])
+        ex.slider(name, _(labels[name]), options, defaults[name])
     spec = {"kind": kind, "values": {name: list(v) for name, v in values.items()}, **(data or {})}
+    strings = page_strings(lang)
+    if strings:
+        spec["strings"] = strings
+    placeholder = _("This explorer draws with its script: run this cell (or trust the notebook).")
     picture = Frame(
         value=f"<div class='convlab-js-picture' data-spec='{draw._e(json.dumps(spec))}'>"
-        "<p>This explorer draws with its script: run this cell (or trust the notebook).</p>"
-        "</div>", layout=ex.layout)
-    explorer = ex.root(title, [picture], cls=PageExplorer)
+        f"<p>{draw._e(placeholder)}</p></div>", layout=ex.layout)
+    explorer = ex.root(_(title), [picture], cls=PageExplorer)
     explorer.add_class(f"convlab-explorer-{kind}")
     explorer.convlab_spec = spec
     return explorer
@@ -326,8 +348,9 @@ CONV_RANGES: dict[str, tuple[int, ...]] = {
     "d": (1, 2, 3)}
 
 
-_CONV_LABELS = {"i": "input size i", "k": "kernel size k", "s": "stride s", "p": "padding p",
-                "d": "dilation d", "row": "output row", "col": "output column"}
+_CONV_LABELS = {"i": msg("input size i"), "k": msg("kernel size k"), "s": msg("stride s"),
+                "p": msg("padding p"), "d": msg("dilation d"), "row": msg("output row"),
+                "col": msg("output column")}
 
 
 def _conv_sliders(tested: dict[str, tuple[int, ...]], *given: Sequence[int]
@@ -346,7 +369,8 @@ def conv_explorer(input_sizes: Sequence[int] = CONV_RANGES["i"],
                   kernel_sizes: Sequence[int] = CONV_RANGES["k"],
                   strides: Sequence[int] = CONV_RANGES["s"],
                   paddings: Sequence[int] = CONV_RANGES["p"],
-                  dilations: Sequence[int] = CONV_RANGES["d"]) -> PageExplorer:
+                  dilations: Sequence[int] = CONV_RANGES["d"], *,
+                  lang: str = "en") -> PageExplorer:
     """Sliders for input size i, kernel k, stride s, padding p, dilation d and the output
     position (row, col) (ch1). Shows the padded input with the kernel window at that position,
     the output with the cell highlighted, its multiply-add and
@@ -361,8 +385,9 @@ def conv_explorer(input_sizes: Sequence[int] = CONV_RANGES["i"],
     values = _conv_sliders(CONV_RANGES, input_sizes, kernel_sizes, strides, paddings,
                            dilations)
     defaults = {"i": 6, "k": 3, "s": 1, "p": 0, "d": 1, "row": 0, "col": 0}
-    return _page_explorer("conv", "Convolution explorer: move the sliders (or focus one and "
-                          "use the arrow keys)", values, defaults, _CONV_LABELS)
+    return _page_explorer("conv", msg("Convolution explorer: move the sliders (or focus one and "
+                                      "use the arrow keys)"), values, defaults, _CONV_LABELS,
+                          lang=lang)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -379,7 +404,8 @@ CHANNELS_RANGES: dict[str, tuple[int, ...]] = {
 def channels_explorer(in_channels: Sequence[int] = CHANNELS_RANGES["cin"],
                       out_channels: Sequence[int] = CHANNELS_RANGES["cout"],
                       kernel_sizes: Sequence[int] = CHANNELS_RANGES["k"],
-                      groups: Sequence[int] = CHANNELS_RANGES["g"]) -> PageExplorer:
+                      groups: Sequence[int] = CHANNELS_RANGES["g"], *,
+                      lang: str = "en") -> PageExplorer:
     """Sliders for C_in, C_out, k and groups (ch2): the kernels (one ``C_in/groups × k × k``
     kernel and one bias per output channel, coloured by group, each naming the input channels
     it reads) and the parameter count ``C_out·(C_in/groups·k·k+1)``. Groups that do not divide
@@ -392,10 +418,11 @@ def channels_explorer(in_channels: Sequence[int] = CHANNELS_RANGES["cin"],
     given = {"cin": in_channels, "cout": out_channels, "k": kernel_sizes, "g": groups}
     values = {name: _within(name, v, CHANNELS_RANGES[name]) for name, v in given.items()}
     defaults = {"cin": 3, "cout": 2, "k": 3, "g": 1}
-    labels = {"cin": "in channels C_in", "cout": "out channels C_out", "k": "kernel size k",
-              "g": "groups"}
-    return _page_explorer("channels", "Channels explorer: one kernel (C_in/groups×k×k, plus one "
-                          "bias) per output channel", values, defaults, labels)
+    labels = {"cin": msg("in channels C_in"), "cout": msg("out channels C_out"),
+              "k": msg("kernel size k"), "g": msg("groups")}
+    return _page_explorer("channels", msg("Channels explorer: one kernel (C_in/groups×k×k, plus "
+                                          "one bias) per output channel"), values, defaults,
+                          labels, lang=lang)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -414,7 +441,8 @@ def gradient_explorer(input_sizes: Sequence[int] = GRADIENT_RANGES["i"],
                       kernel_sizes: Sequence[int] = GRADIENT_RANGES["k"],
                       strides: Sequence[int] = GRADIENT_RANGES["s"],
                       paddings: Sequence[int] = GRADIENT_RANGES["p"],
-                      dilations: Sequence[int] = GRADIENT_RANGES["d"]) -> PageExplorer:
+                      dilations: Sequence[int] = GRADIENT_RANGES["d"], *,
+                      lang: str = "en") -> PageExplorer:
     """Backprop from one output pixel (ch3): sliders for the input size i, k, s, p, d and the
     output pixel (row, col). The picture shows the input pixels whose gradient is non-zero, their
     gradient (kernel weights 1…k²), the window, the output size and a one-line summary: the
@@ -429,8 +457,9 @@ def gradient_explorer(input_sizes: Sequence[int] = GRADIENT_RANGES["i"],
     values = _conv_sliders(GRADIENT_RANGES, input_sizes, kernel_sizes, strides, paddings,
                            dilations)
     defaults = {"i": 7, "k": 3, "s": 1, "p": 0, "d": 1, "row": 1, "col": 1}
-    return _page_explorer("gradient", "Gradient explorer: backward from one output pixel — "
-                          "which input pixels get a gradient?", values, defaults, _CONV_LABELS)
+    return _page_explorer("gradient", msg("Gradient explorer: backward from one output pixel — "
+                                          "which input pixels get a gradient?"), values,
+                          defaults, _CONV_LABELS, lang=lang)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -457,7 +486,7 @@ RF_STACK: tuple[tuple[str, int, int, int, int], ...] = (
 
 def receptive_field_explorer(input_sizes: Sequence[int] = RF_RANGES["i"],
                              stack: Sequence[tuple[str, int, int, int, int]] = RF_STACK,
-                             layers: int = 3) -> PageExplorer:
+                             layers: int = 3, *, lang: str = "en") -> PageExplorer:
     """Up to five layers, each its own type (convolution, max-pool or avg-pool), kernel k,
     stride s, padding p and dilation d, on an input of size i (ch4). The sliders: input size,
     number of layers, the layer to edit, and that layer's type, k, s, p, d (they show the
@@ -500,12 +529,12 @@ def receptive_field_explorer(input_sizes: Sequence[int] = RF_RANGES["i"],
     defaults = {"i": 32 if 32 in values["i"] else values["i"][len(values["i"]) // 2],
                 "layers": layers, "layer": 1, "type": first[0], "k": first[1], "s": first[2],
                 "p": first[3], "d": first[4]}
-    labels = {"i": "input size i", "layers": "layers", "layer": "edit layer",
-              "type": "its type", "k": "its kernel k", "s": "its stride s",
-              "p": "its padding p", "d": "its dilation d"}
-    return _page_explorer("rf", "Receptive field explorer: pick a layer, then set its type, "
-                          "k, s, p and d", values, defaults, labels,
-                          {"stack": [list(layer) for layer in stack]})
+    labels = {"i": msg("input size i"), "layers": msg("layers"), "layer": msg("edit layer"),
+              "type": msg("its type"), "k": msg("its kernel k"), "s": msg("its stride s"),
+              "p": msg("its padding p"), "d": msg("its dilation d")}
+    return _page_explorer("rf", msg("Receptive field explorer: pick a layer, then set its type, "
+                                    "k, s, p and d"), values, defaults, labels,
+                          {"stack": [list(layer) for layer in stack]}, lang=lang)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -522,7 +551,7 @@ def _torch_transpose_error(i: int, k: int, s: int, p: int, op: int, d: int) -> s
     except RuntimeError as err:
         return str(err).splitlines()[0]
     h, w = y.shape[-2:]
-    return f"(no error: it returns an empty {h}×{w} output)"
+    return msg("(no error: it returns an empty {h}×{w} output)", h=h, w=w)
 
 
 #: Slider ranges of the transposed convolution explorer whose every state
@@ -533,10 +562,11 @@ TRANSPOSED_RANGES: dict[str, tuple[int, ...]] = {
     "op": (0, 1, 2), "d": (1, 2)}
 
 
-def transposed_refusals(values: dict[str, tuple[int, ...]]) -> dict[str, Any]:
+def transposed_refusals(values: dict[str, tuple[int, ...]], lang: str = "en") -> dict[str, Any]:
     """For every configuration of ``values`` that PyTorch refuses (or turns into an empty
-    output): convlab's rule in words and PyTorch's own message, as indices into ``texts``.
-    Computed here, with torch, for ``explorers.js`` to show (route (a) for the messages)."""
+    output): convlab's rule in words (in ``lang``) and PyTorch's own message (as PyTorch prints
+    it), as indices into ``texts``. Computed here, with torch, for ``explorers.js`` to show
+    (route (a) for the messages)."""
     texts: list[str] = []
     refused: dict[str, list[int]] = {}
     for i, k, s, p, op, d in itertools.product(*(values[n] for n in TRANSPOSED_RANGES)):
@@ -544,7 +574,9 @@ def transposed_refusals(values: dict[str, tuple[int, ...]]) -> dict[str, Any]:
             conv_transpose_output_size(i, k, s, p, op, d)
         except ValueError as err:
             pair = []
-            for text in (str(err), _torch_transpose_error(i, k, s, p, op, d)):
+            rule = i18n.translate(err.args[0], lang)
+            said = i18n.translate(_torch_transpose_error(i, k, s, p, op, d), lang)
+            for text in (str(rule), str(said)):
                 if text not in texts:
                     texts.append(text)
                 pair.append(texts.index(text))
@@ -557,7 +589,8 @@ def transposed_conv_explorer(input_sizes: Sequence[int] = TRANSPOSED_RANGES["i"]
                              strides: Sequence[int] = TRANSPOSED_RANGES["s"],
                              paddings: Sequence[int] = TRANSPOSED_RANGES["p"],
                              output_paddings: Sequence[int] = TRANSPOSED_RANGES["op"],
-                             dilations: Sequence[int] = TRANSPOSED_RANGES["d"]) -> PageExplorer:
+                             dilations: Sequence[int] = TRANSPOSED_RANGES["d"], *,
+                             lang: str = "en") -> PageExplorer:
     """Sliders for input size, kernel, stride, padding, output_padding and dilation (ch5):
     scatter-add into the full grid, the border that padding crops, and the output with its
     size. A configuration PyTorch refuses shows PyTorch's message and the rule in words.
@@ -571,10 +604,10 @@ def transposed_conv_explorer(input_sizes: Sequence[int] = TRANSPOSED_RANGES["i"]
              "op": output_paddings, "d": dilations}
     values = {name: _within(name, v, TRANSPOSED_RANGES[name]) for name, v in given.items()}
     defaults = {"i": 2, "k": 3, "s": 2, "p": 0, "op": 0, "d": 1}
-    labels = {"i": "input size i", "k": "kernel size k", "s": "stride s", "p": "padding p",
-              "op": "output_padding", "d": "dilation d"}
-    return _page_explorer("transposed", "Transposed convolution explorer: scatter-add, then crop",
-                          values, defaults, labels, transposed_refusals(values))
+    labels = {**_CONV_LABELS, "op": "output_padding"}
+    return _page_explorer("transposed", msg("Transposed convolution explorer: scatter-add, then "
+                                            "crop"), values, defaults, labels,
+                          transposed_refusals(values, lang), lang=lang)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -602,7 +635,7 @@ def image_kernel_explorer(kernels: Sequence[str] = tuple(draw.IMAGE_KERNELS),
                           strides: Sequence[int] = IMAGE_RANGES["s"],
                           paddings: Sequence[int] = IMAGE_RANGES["p"],
                           dilations: Sequence[int] = IMAGE_RANGES["d"],
-                          size: int = 64) -> PageExplorer:
+                          size: int = 64, *, lang: str = "en") -> PageExplorer:
     """A kernel (identity, box blur, Gaussian, Sobel x/y, sharpen, Laplacian), stride, padding
     and dilation applied to a grayscale photograph from matplotlib's sample data (ch1); shows
     the input, the output image and ``F.conv2d``'s output shape.
@@ -621,6 +654,7 @@ def image_kernel_explorer(kernels: Sequence[str] = tuple(draw.IMAGE_KERNELS),
     values: dict[str, tuple[Any, ...]] = {"kernel": kernels}
     values |= {name: _within(name, v, IMAGE_RANGES[name]) for name, v in given.items()}
     defaults = {"kernel": "sobel-x", "s": 1, "p": 1, "d": 1}
-    labels = {"kernel": "kernel", "s": "stride s", "p": "padding p", "d": "dilation d"}
-    return _page_explorer("image", "Image kernel explorer: a kernel slid over a photograph",
-                          values, defaults, labels, image_data(size))
+    labels = {"kernel": msg("kernel"), "s": msg("stride s"), "p": msg("padding p"),
+              "d": msg("dilation d")}
+    return _page_explorer("image", msg("Image kernel explorer: a kernel slid over a photograph"),
+                          values, defaults, labels, image_data(size), lang=lang)

@@ -72,8 +72,10 @@
     var span = d * (k - 1) + 1;
     var state = { i: i, k: k, s: s, p: p, d: d, n: n, span: span, x: x, w: w, xp: xp };
     if (span > n) {
-      state.error = "kernel " + k + (d !== 1 ? " (dilated to " + span + ")" : "") +
-        " does not fit the padded input " + i + "+2·" + p + "=" + n;
+      state.error = d !== 1 ?
+        t("kernel {k} (dilated to {span}) does not fit the padded input {i}+2·{p}={n}",
+          {k: k, span: span, i: i, p: p, n: n}) :
+        t("kernel {k} does not fit the padded input {i}+2·{p}={n}", {k: k, i: i, p: p, n: n});
       state.torch = "Calculated padded input size per channel: (" + n + " x " + n +
         "). Kernel size: (" + span + " x " + span +
         "). Kernel size can't be greater than actual input size";
@@ -172,11 +174,22 @@
 
   function factor(v) { return v < 0 ? "(" + v + ")" : String(v); }
 
+  /* The page's language: STRINGS maps an English text to its translation (the spec's
+   * "strings", made in Python by convlab.explore from convlab's catalogue; none for English).
+   * bind() sets it before it draws an explorer; t() looks a text up and fills in {fields}. */
+  var STRINGS = {};
+  function t(text, values) {
+    return (STRINGS[text] || text).replace(/\{(\w+)\}/g, function (m, key) {
+      return values && key in values ? String(values[key]) : m;
+    });
+  }
+
   function refusal(rule, torchMessage) {
     return "<div role='status' class='convlab-refused' style='max-width:640px;padding:8px;" +
       "line-height:1.4;border-left:4px solid " + ROLE.cropped + ";background:#FBE9DE;" +
-      "color:#111'><b>PyTorch refuses this configuration.</b> The rule: " + esc(rule) +
-      ". PyTorch says: <code style='" + CODE + "'>" + esc(torchMessage) + "</code></div>";
+      "color:#111'><b>" + esc(t("PyTorch refuses this configuration.")) + "</b> " +
+      esc(t("The rule: {rule}. PyTorch says:", {rule: rule})) + " <code style='" + CODE + "'>" +
+      esc(torchMessage) + "</code></div>";
   }
 
   /* explicit colours: the pictures are light in the theme's dark mode too */
@@ -194,13 +207,14 @@
     var font = cell >= 24 ? 12 : 10;
     var m = 8, gap = 26, top = 28;
     var ix = m, kx = ix + n * cell + gap, ox = kx + k * cell + gap + 10;
-    var inputLabel = "input " + st.i + "×" + st.i + (p ? ", padded to " + n + "×" + n : "");
-    var outputLabel = st.error ? "no output" : "output " + o + "×" + o;
+    var inputLabel = p ? t("input {i}×{i}, padded to {n}×{n}", {i: st.i, n: n}) :
+      t("input {i}×{i}", {i: st.i});
+    var outputLabel = st.error ? t("no output") : t("output {o}×{o}", {o: o});
     var width = Math.max(ox + Math.max(o * cell, textWidth(outputLabel, 12)) + m,
       ix + textWidth(inputLabel, 12) + m);
     var rows = Math.max(n, k, o);
     var height = top + rows * cell + (p ? 22 : 8);
-    if (p) { width = Math.max(width, ix + textWidth("grey hatched = zero padding", 11) + m); }
+    if (p) { width = Math.max(width, ix + textWidth(t("grey hatched = zero padding"), 11) + m); }
     var inputValues = st.xp.map(function (row, r) {
       return row.map(function (v, c) {
         var inside = r >= p && c >= p && r < n - p && c < n - p;
@@ -223,17 +237,17 @@
     }
     body.push(grid(ix, top, inputValues, cell, "none", "#333", font));
     if (p) {
-      body.push(label(ix, top + n * cell + 16, "grey hatched = zero padding",
+      body.push(label(ix, top + n * cell + 16, t("grey hatched = zero padding"),
         " font-size='11' fill='" + GREY + "'"));
     }
-    body.push(label(kx, top - 8, "kernel " + k + "×" + k));
+    body.push(label(kx, top - 8, t("kernel {k}×{k}", {k: k})));
     body.push(grid(kx, top, st.w.map(function (row) { return row.map(String); }), cell,
       TINT.kernel, ROLE.kernel, font));
     body.push("<text x='" + (kx - gap / 2) + "' y='" + (top + 18) + "' font-size='20'>⋆</text>");
     if (st.error) {
       body.push(label(ox, top - 8, outputLabel, " fill='" + ROLE.cropped + "'"));
-      var title = "Convolution i=" + st.i + " k=" + k + " s=" + st.s + " p=" + p + " d=" + st.d +
-        ": refused";
+      var title = t("Convolution {params}: refused", {params: "i=" + st.i + " k=" + k + " s=" +
+        st.s + " p=" + p + " d=" + st.d});
       return { frame: frameText(q, ["i", "k", "s", "p", "d"]),
         html: svg(width, height, title, body.join("")) + refusal(st.error, st.torch),
         state: st };
@@ -271,13 +285,15 @@
     var formula = (st.d === 1 ? "o = ⌊(i+2p−k)/s⌋+1 = ⌊(" + st.i + "+2·" + p + "−" + k + ")/" :
       "o = ⌊(i+2p−d(k−1)−1)/s⌋+1 = ⌊(" + st.i + "+2·" + p + "−" + st.d + "·(" + k +
       "−1)−1)/") + st.s + "⌋+1 = ⌊" + (n - st.span) + "/" + st.s + "⌋+1 = " + o;
-    var caption = "Input " + st.i + "×" + st.i + " with " +
-      (p ? "zero padding p=" + p + " (grey, hatched)" : "no padding (p=0)") + ", kernel " + k +
-      "×" + k + (st.d > 1 ? " with dilation " + st.d + " (window spans " + st.span + "×" +
-      st.span + ")" : "") + ", stride " + st.s + " → output " + o + "×" + o +
-      "; window at output (" + row + ", " + col + "). " + formula;
-    var title2 = "Convolution i=" + st.i + " k=" + k + " s=" + st.s + " p=" + p + " d=" + st.d +
-      ": output " + o + "×" + o + ", window at (" + row + ", " + col + ")";
+    var caption = t("Input {i}×{i} with {padding}, {kernel}, stride {s} → output {o}×{o}; " +
+      "window at output ({row}, {col}). {formula}", {i: st.i,
+        padding: p ? t("zero padding p={p} (grey, hatched)", {p: p}) : t("no padding (p=0)"),
+        kernel: st.d > 1 ? t("kernel {k}×{k} with dilation {d} (window spans {span}×{span})",
+          {k: k, d: st.d, span: st.span}) : t("kernel {k}×{k}", {k: k}),
+        s: st.s, o: o, row: row, col: col, formula: formula});
+    var title2 = t("Convolution {params}: output {o}×{o}, window at ({row}, {col})",
+      {params: "i=" + st.i + " k=" + k + " s=" + st.s + " p=" + p + " d=" + st.d, o: o,
+        row: row, col: col});
     return { frame: frameText(q, ["i", "k", "s", "p", "d", "row", "col"]),
       html: svg(width, height, title2, body.join("")) + sum +
         "<p class='convlab-caption' style='" + TEXT + "'>" + esc(caption) + "</p>",
@@ -347,13 +363,13 @@
     var font = cell >= 24 ? 12 : cell >= 20 ? 10 : 9;
     var m = 8, gap = 26, top = 28;
     var kx = m + i * cell + gap, gx = kx + k * cell + gap + 14;
-    var fullLabel = st.valid ? "full " + f + "×" + f + " (sums), output " + o + "×" + o +
-      " (green)" : "full " + f + "×" + f + " (sums): no output";
+    var fullLabel = st.valid ? t("full {f}×{f} (sums), output {o}×{o} (green)", {f: f, o: o}) :
+      t("full {f}×{f} (sums): no output", {f: f});
+    var inputLabel = t("input {i}×{i}", {i: i}), kernelLabel = t("kernel {k}×{k}", {k: k});
     var width = Math.max(gx + size * cell + m, gx + textWidth(fullLabel, 12) + m,
-      m + textWidth("input " + i + "×" + i, 12) + gap + textWidth("kernel " + k + "×" + k, 12));
+      m + textWidth(inputLabel, 12) + gap + textWidth(kernelLabel, 12));
     var height = top + Math.max(size, i, k) * cell + 8;
-    var body = [label(m, top - 8, "input " + i + "×" + i), label(kx, top - 8, "kernel " + k +
-      "×" + k), grid(m, top, st.x.map(function (row) { return row.map(String); }), cell,
+    var body = [label(m, top - 8, inputLabel), label(kx, top - 8, kernelLabel), grid(m, top, st.x.map(function (row) { return row.map(String); }), cell,
       "#E6F3FB", "#56B4E9", font), grid(kx, top, st.w.map(function (row) {
       return row.map(String);
     }), cell, TINT.kernel, ROLE.kernel, font)];
@@ -368,8 +384,8 @@
       body.push(label(gx, top - 8, fullLabel, " fill='" + ROLE.cropped + "'"));
       body.push("<g class='convlab-full'>" + grid(gx, top, sums, cell, "#fff", "#333", font) +
         "</g>");
-      var title = "Transposed convolution i=" + i + " k=" + k + " s=" + st.s + " p=" + p +
-        " op=" + st.op + " d=" + st.d + ": refused";
+      var title = t("Transposed convolution {params}: refused", {params: "i=" + i + " k=" + k +
+        " s=" + st.s + " p=" + p + " op=" + st.op + " d=" + st.d});
       var rule = refused ? spec.texts[refused[0]] : "";
       var said = refused ? spec.texts[refused[1]] : "";
       return { frame: frameText(q, ["i", "k", "s", "p", "op", "d"]),
@@ -428,24 +444,24 @@
     var end = p - st.op;
     var legend = [];
     if (p || st.op) {
-      legend.push("Kept (green frame, bold): rows/columns " + p + "…" + (p + o - 1) +
-        " of the full grid; cropped (hatched, grey numbers): " + p + " at the top/left, " +
-        Math.max(end, 0) + " at the bottom/right.");
+      legend.push(t("Kept (green frame, bold): rows/columns {first}…{last} of the full grid; " +
+        "cropped (hatched, grey numbers): {p} at the top/left, {end} at the bottom/right.",
+        {first: p, last: p + o - 1, p: p, end: Math.max(end, 0)}));
     } else {
-      legend.push("Padding 0 and output_padding 0: the output is the whole full grid.");
+      legend.push(t("Padding 0 and output_padding 0: the output is the whole full grid."));
     }
     if (beyond) {
-      legend.push("Dashed cells: output_padding " + st.op + " reaches past the full grid, " +
-        "where no kernel copy lands, so PyTorch gives 0 (+ bias) there.");
+      legend.push(t("Dashed cells: output_padding {op} reaches past the full grid, where no " +
+        "kernel copy lands, so PyTorch gives 0 (+ bias) there.", {op: st.op}));
     } else if (st.op) {
-      legend.push("output_padding " + st.op + " keeps " + st.op + " more computed row(s)/" +
-        "column(s) at the bottom/right that padding would crop (not zeros).");
+      legend.push(t("output_padding {op} keeps {op} more computed row(s)/column(s) at the " +
+        "bottom/right that padding would crop (not zeros).", {op: st.op}));
     }
-    var caption = "Every input value times the kernel is added into the full grid at stride " +
-      st.s + " (dilation " + st.d + "); o = (" + i + "−1)·" + st.s + " − 2·" + p + " + " +
-      st.d + "·(" + k + "−1) + " + st.op + " + 1 = " + o + ".";
-    var title3 = "Transposed convolution i=" + i + " k=" + k + " s=" + st.s + " p=" + p +
-      " op=" + st.op + " d=" + st.d + ": output " + o + "×" + o;
+    var caption = t("Every input value times the kernel is added into the full grid at stride " +
+      "{s} (dilation {d}); ", {s: st.s, d: st.d}) + "o = (" + i + "−1)·" + st.s + " − 2·" + p +
+      " + " + st.d + "·(" + k + "−1) + " + st.op + " + 1 = " + o + ".";
+    var title3 = t("Transposed convolution {params}: output {o}×{o}", {params: "i=" + i + " k=" +
+      k + " s=" + st.s + " p=" + p + " op=" + st.op + " d=" + st.d, o: o});
     return { frame: frameText(q, ["i", "k", "s", "p", "op", "d"]),
       html: svg(width, height, title3, body.join("")) + "<p class='convlab-caption' style='" +
         TEXT + "'>" + esc(legend.join(" ")) + " " + esc(caption) + "</p>", state: st };
@@ -480,10 +496,10 @@
     var font = cell >= 24 ? 12 : 10;
     var m = 8, gap = 26, top = 28;
     var ix = m, kx = ix + n * cell + gap, ox = kx + k * cell + gap + 10;
-    var inputLabel = "input " + g.i + "×" + g.i + (p ? ", padded to " + n + "×" + n : "") +
-      ": ∂y/∂x";
-    var outputLabel = g.error ? "no output" : "output " + o + "×" + o;
-    var padNote = "grey hatched = zero padding: not an input, no gradient";
+    var inputLabel = (p ? t("input {i}×{i}, padded to {n}×{n}", {i: g.i, n: n}) :
+      t("input {i}×{i}", {i: g.i})) + ": ∂y/∂x";
+    var outputLabel = g.error ? t("no output") : t("output {o}×{o}", {o: o});
+    var padNote = t("grey hatched = zero padding: not an input, no gradient");
     var width = Math.max(ox + Math.max(o * cell, textWidth(outputLabel, 12)) + m,
       ix + textWidth(inputLabel, 12) + m, p ? ix + textWidth(padNote, 11) + m : 0);
     var height = top + Math.max(n, k, o) * cell + (p ? 22 : 8);
@@ -510,14 +526,15 @@
       for (c = 0; c < k; c += 1) { wr.push(String(r * k + c + 1)); }
       weights.push(wr);
     }
-    body.push(label(kx, top - 8, "kernel " + k + "×" + k));
+    body.push(label(kx, top - 8, t("kernel {k}×{k}", {k: k})));
     body.push(grid(kx, top, weights, cell, TINT.kernel, ROLE.kernel, font));
     var params = "i=" + g.i + " k=" + k + " s=" + g.s + " p=" + p + " d=" + g.d;
     if (g.error) {
       body.push(grid(ix, top, empty, cell, "none", "#333", font));
       body.push(label(ox, top - 8, outputLabel, " fill='" + ROLE.cropped + "'"));
       return { frame: frameText(q, ["i", "k", "s", "p", "d"]),
-        html: svg(width, height, "Gradient explorer " + params + ": refused", body.join("")) +
+        html: svg(width, height, t("Gradient explorer {params}: refused", {params: params}),
+          body.join("")) +
           refusal(g.error, g.torch), state: g };
     }
     var values = empty.map(function (line) { return line.slice(); });
@@ -553,28 +570,34 @@
       " stroke-width='3'"));
     var summary;
     if (!g.entries.length) {
-      summary = "Backward from y[" + row + "," + col + "]: " + (k === 1 ? "its only tap reads" :
-        "all " + k * k + " taps read") + " padding, no input pixel gets a gradient (y is " +
-        "0 + bias).";
+      summary = k === 1 ?
+        t("Backward from y[{row},{col}]: its only tap reads padding, no input pixel gets a " +
+          "gradient (y is 0 + bias).", {row: row, col: col}) :
+        t("Backward from y[{row},{col}]: all {taps} taps read padding, no input pixel gets a " +
+          "gradient (y is 0 + bias).", {row: row, col: col, taps: k * k});
     } else {
       var rs = g.entries.map(function (e) { return e[0]; });
       var cs = g.entries.map(function (e) { return e[1]; });
       var h = Math.max.apply(null, rs) - Math.min.apply(null, rs) + 1;
       var w = Math.max.apply(null, cs) - Math.min.apply(null, cs) + 1;
       var lost = k * k - g.entries.length;
-      summary = "Backward from y[" + row + "," + col + "]: " + g.entries.length + " input pixel" +
-        (g.entries.length === 1 ? " gets" : "s get") + " a gradient, spanning " + h + "×" + w +
-        (lost ? " (" + lost + " of " + k * k + " taps on the padding)" : "") +
-        "; each holds the weight that multiplied it.";
+      var got = g.entries.length === 1 ?
+        t("Backward from y[{row},{col}]: 1 input pixel gets a gradient, spanning {h}×{w}",
+          {row: row, col: col, h: h, w: w}) :
+        t("Backward from y[{row},{col}]: {n} input pixels get a gradient, spanning {h}×{w}",
+          {row: row, col: col, n: g.entries.length, h: h, w: w});
+      summary = got + (lost ? t(" ({lost} of {taps} taps on the padding)",
+        {lost: lost, taps: k * k}) : "") + t("; each holds the weight that multiplied it.");
     }
-    var caption = "Input " + g.i + "×" + g.i + ", kernel " + k + "×" + k + " (weights 1…" +
-      k * k + "), stride " + s + ", padding " + p + ", dilation " + d + " → output " + o +
-      "×" + o + ". The highlighted input pixels are the receptive field of the output pixel " +
-      "and the footprint of its gradient; the window spans d(k−1)+1 = " + g.span + " pixels" +
-      (d > 1 && k > 1 ? ", reading every " + (d === 2 ? "second" : "third") +
-        " pixel (holes)" : "") + ".";
+    var caption = t("Input {i}×{i}, kernel {k}×{k} (weights 1…{kk}), stride {s}, padding {p}, " +
+      "dilation {d} → output {o}×{o}. The highlighted input pixels are the receptive field of " +
+      "the output pixel and the footprint of its gradient; the window spans d(k−1)+1 = {span} " +
+      "pixels", {i: g.i, k: k, kk: k * k, s: s, p: p, d: d, o: o, span: g.span}) +
+      (d > 1 && k > 1 ? (d === 2 ? t(", reading every second pixel (holes)") :
+        t(", reading every third pixel (holes)")) : "") + ".";
     return { frame: frameText(q, ["i", "k", "s", "p", "d", "row", "col"]),
-      html: svg(width, height, "Gradient of output pixel (" + row + ", " + col + "), " + params,
+      html: svg(width, height, t("Gradient of output pixel ({row}, {col}), {params}",
+        {row: row, col: col, params: params}),
         body.join("")) + "<p class='convlab-caption' style='" + TEXT + "'><b>" + esc(summary) +
         "</b> " + esc(caption) + "</p>", state: g };
   }
@@ -590,8 +613,9 @@
     if (cin % g || cout % g) {
       var name = cin % g ? "in_channels" : "out_channels";
       var c = cin % g ? cin : cout;
-      st.error = "groups " + g + " must divide " + name + " " + c + " (" + c + " % " + g +
-        " = " + c % g + "); in_channels=" + cin + ", out_channels=" + cout;
+      st.error = t("groups {g} must divide {name} {c} ({c} % {g} = {rest}); " +
+        "in_channels={cin}, out_channels={cout}",
+        {g: g, name: name, c: c, rest: c % g, cin: cin, cout: cout});
       st.torch = name + " must be divisible by groups";
       return st;
     }
@@ -616,8 +640,8 @@
     var m = 8, top = 40, rowH = 58, kc = 10, o, j;
     var cin = st.cin, cout = st.cout, k = st.k;
     var title = "nn.Conv2d(" + cin + ", " + cout + ", " + k + ", groups=" + st.g + ")";
-    var body = [label(m, 18, "input: " + cin + " channel" + (cin > 1 ? "s" : ""),
-      " font-size='14'")];
+    var body = [label(m, 18, cin > 1 ? t("input: {n} channels", {n: cin}) :
+      t("input: 1 channel"), " font-size='14'")];
     var inputH = cin * 34;
     for (j = 0; j < cin; j += 1) {
       var grp = st.error ? 0 : Math.floor(j / st.depth);
@@ -627,15 +651,17 @@
     if (st.error) {
       var h0 = top + Math.max(inputH, 40) + 8;
       return { frame: frameText(q, ["cin", "cout", "k", "g"]),
-        html: svg(300, h0, title + ": refused", body.join("")) + refusal(st.error, st.torch),
+        html: svg(300, h0, t("{title}: refused", {title: title}), body.join("")) +
+          refusal(st.error, st.torch),
         state: st };
     }
-    var kx = Math.max(110, m + textWidth("input: " + cin + " channels", 14) + 14);
+    var kx = Math.max(110, m + textWidth(t("input: {n} channels", {n: cin}), 14) + 14);
     var ox = kx + 360;
-    body.push(label(kx, 18, cout + " kernel" + (cout > 1 ? "s" : "") + ", each " + st.depth +
-      "×" + k + "×" + k, " font-size='14'"));
-    body.push(label(ox, 18, "output: " + cout + " channel" + (cout > 1 ? "s" : ""),
-      " font-size='14'"));
+    body.push(label(kx, 18, cout > 1 ?
+      t("{n} kernels, each {depth}×{k}×{k}", {n: cout, depth: st.depth, k: k}) :
+      t("1 kernel, each {depth}×{k}×{k}", {depth: st.depth, k: k}), " font-size='14'"));
+    body.push(label(ox, 18, cout > 1 ? t("output: {n} channels", {n: cout}) :
+      t("output: 1 channel"), " font-size='14'"));
     var kernels = "";
     for (o = 0; o < cout; o += 1) {
       var y = top + o * rowH, g = Math.floor(o / (cout / st.g)), size = k * kc;
@@ -646,25 +672,30 @@
       for (j = 0; j < k; j += 1) { slice.push(new Array(k).fill("")); }
       kernels += grid(kx, y, slice, kc, GROUP_FILL[g], GROUP_LINE[g], 9);
       var reads = st.reads[o];
-      var text = "weight[" + o + "], b[" + o + "]: reads c" + reads[0] +
-        (reads.length > 1 ? "…c" + reads[reads.length - 1] : "");
+      var text = t("weight[{o}], b[{o}]: reads {channels}", {o: o, channels: "c" + reads[0] +
+        (reads.length > 1 ? "…c" + reads[reads.length - 1] : "")});
       kernels += label(kx + size + 5 * (st.depth - 1) + 8, y + 14, text,
         " font-size='12' class='convlab-reads'");
       kernels += rect(ox, y + 2, 48, 34, TINT.output, ROLE.output);
-      kernels += "<text x='" + (ox + 24) + "' y='" + (y + 23) + "' font-size='12'>out " + o +
-        "</text>";
+      kernels += "<text x='" + (ox + 24) + "' y='" + (y + 23) + "' font-size='12'>" +
+        esc(t("out {o}", {o: o})) + "</text>";
     }
     body.push(kernels);
     var height = top + Math.max(cout * rowH, inputH) + 8;
-    var width = ox + Math.max(60, textWidth("output: 4 channels", 14)) + m;
-    var formula = "parameters = C_out·(C_in/groups·k·k + 1) = " + cout + "·(" + cin + "/" +
-      st.g + "·" + k + "·" + k + " + 1) = " + st.params;
-    var caption = "weight shape (" + st.weight.join(", ") + "): each of the " + cout +
-      " kernels covers the " + st.depth + " input channel" + (st.depth > 1 ? "s" : "") +
-      " of its group" + (st.g > 1 ? " (colours: " + st.g + " groups)" : "") +
-      " and makes one output channel, plus one bias each.";
+    var width = ox + Math.max(60, textWidth(t("output: {n} channels", {n: 4}), 14)) + m;
+    var formula = t("parameters", {}) + " = C_out·(C_in/groups·k·k + 1) = " + cout + "·(" +
+      cin + "/" + st.g + "·" + k + "·" + k + " + 1) = " + st.params;
+    var shapeAndKernels = {shape: st.weight.join(", "), n: cout, depth: st.depth};
+    var caption = (st.depth > 1 ?
+      t("weight shape ({shape}): each of the {n} kernels covers the {depth} input channels of " +
+        "its group", shapeAndKernels) :
+      t("weight shape ({shape}): each of the {n} kernels covers the 1 input channel of its " +
+        "group", shapeAndKernels)) +
+      (st.g > 1 ? t(" (colours: {g} groups)", {g: st.g}) : "") +
+      t(" and makes one output channel, plus one bias each.");
     return { frame: frameText(q, ["cin", "cout", "k", "g"]),
-      html: svg(width, height, title + ": " + st.params + " parameters", body.join("")) +
+      html: svg(width, height, t("{title}: {n} parameters", {title: title, n: st.params}),
+        body.join("")) +
         "<p class='convlab-caption' style='" + TEXT + "'><b class='convlab-params'>" +
         esc(formula) + "</b>. " + esc(caption) + "</p>", state: st };
   }
@@ -758,18 +789,22 @@
     var html = "<div style='display:flex;flex-wrap:wrap;align-items:flex-start;color:#111;" +
       "background:#fff'><figure style='" + figure + "'>" +
       (spec.inputImage = spec.inputImage || grayImage(img.pixels, img.h, img.w, 2,
-        "input photograph, grayscale, " + img.h + "×" + img.w, "convlab-image-input")) +
-      "<figcaption style='" + CAPTION + "'>input " + img.h + "×" + img.w + "</figcaption>" +
-      "</figure><figure style='" + figure + "'>" +
-      grayImage(gray, st.h, st.w, scale, q.kernel + " kernel, stride " + q.s + ", padding " +
-        q.p + ", dilation " + q.d + ": output " + st.h + "×" + st.w, "convlab-image-output") +
-      "<figcaption style='" + CAPTION + "'>output " + st.h + "×" + st.w +
-      (scale !== 2 ? " (drawn ×" + scale + ")" : "") + "</figcaption></figure></div>" +
-      "<p class='convlab-caption' style='" + TEXT + "'><b class='convlab-shape'>F.conv2d " +
-      "output shape " + esc(shape) + "</b>: " + esc(q.kernel) + " kernel " + esc(weights) +
-      ", stride " + q.s + ", padding " + q.p + ", dilation " + q.d + " (the window spans " +
-      (q.d * 2 + 1) + " pixels). " + (edge ? "Negative weights: shown scaled, the smallest " +
-        "value black and the largest white." : "Shown clipped to [0, 1].") + "</p>";
+        t("input photograph, grayscale, {h}×{w}", {h: img.h, w: img.w}),
+        "convlab-image-input")) +
+      "<figcaption style='" + CAPTION + "'>" + esc(t("input {h}×{w}", {h: img.h, w: img.w})) +
+      "</figcaption></figure><figure style='" + figure + "'>" +
+      grayImage(gray, st.h, st.w, scale, t("{kernel} kernel, stride {s}, padding {p}, " +
+        "dilation {d}: output {h}×{w}", {kernel: q.kernel, s: q.s, p: q.p, d: q.d, h: st.h,
+        w: st.w}), "convlab-image-output") +
+      "<figcaption style='" + CAPTION + "'>" + esc(t("output {h}×{w}", {h: st.h, w: st.w}) +
+      (scale !== 2 ? t(" (drawn ×{scale})", {scale: scale}) : "")) +
+      "</figcaption></figure></div>" +
+      "<p class='convlab-caption' style='" + TEXT + "'><b class='convlab-shape'>" +
+      esc(t("F.conv2d output shape {shape}", {shape: shape})) + "</b>: " +
+      esc(t("{kernel} kernel {weights}, stride {s}, padding {p}, dilation {d} (the window " +
+        "spans {span} pixels). ", {kernel: q.kernel, weights: weights, s: q.s, p: q.p, d: q.d,
+        span: q.d * 2 + 1}) + (edge ? t("Negative weights: shown scaled, the smallest value " +
+        "black and the largest white.") : t("Shown clipped to [0, 1]."))) + "</p>";
     return { frame: frameText(q, ["kernel", "s", "p", "d"]), html: html, state: st };
   }
 
@@ -790,33 +825,43 @@
     var out = { type: type, k: k, s: s, p: p, d: d, n: n, span: span,
       r: field.r + d * (k - 1) * field.j, j: field.j * s, start: field.start - p * field.j };
     if (type === "avg-pool" && d !== 1) {
-      out.error = "an avg-pool layer has no dilation (nn.AvgPool2d takes none; max-pool has " +
-        "one), so d must be 1, but d = " + d;
+      out.error = t("an avg-pool layer has no dilation (nn.AvgPool2d takes none; max-pool has " +
+        "one), so d must be 1, but d = {d}", {d: d});
       out.torch = "AvgPool2d.__init__() got an unexpected keyword argument 'dilation'";
     } else if (type === "conv") {
       if (span > padded) {
-        out.error = "kernel " + k + (d !== 1 ? " (dilated to " + span + ")" : "") +
-          " does not fit the padded input " + n + "+2·" + p + "=" + padded;
+        out.error = d !== 1 ?
+          t("kernel {k} (dilated to {span}) does not fit the padded input {n}+2·{p}={padded}",
+            {k: k, span: span, n: n, p: p, padded: padded}) :
+          t("kernel {k} does not fit the padded input {n}+2·{p}={padded}",
+            {k: k, n: n, p: p, padded: padded});
         out.torch = "Calculated padded input size per channel: (" + padded + " x " + padded +
           "). Kernel size: (" + span + " x " + span +
           "). Kernel size can't be greater than actual input size";
       }
     } else if (p > Math.floor(span / 2)) {
-      out.error = "a pooling layer's padding must be at most half its " +
-        (d > 1 ? "effective (dilated) kernel, ⌊(d(k−1)+1)/2⌋ = ⌊" + span + "/2⌋ = " :
-          "kernel, ⌊k/2⌋ = ⌊" + k + "/2⌋ = ") + Math.floor(span / 2) + ", but p = " + p;
+      out.error = d > 1 ?
+        t("a pooling layer's padding must be at most half its effective (dilated) kernel, " +
+          "⌊(d(k−1)+1)/2⌋ = ⌊{span}/2⌋ = {half}, but p = {p}",
+          {span: span, half: Math.floor(span / 2), p: p}) :
+        t("a pooling layer's padding must be at most half its kernel, ⌊k/2⌋ = ⌊{k}/2⌋ = {half}" +
+          ", but p = {p}", {k: k, half: Math.floor(span / 2), p: p});
       out.torch = "pad should be at most half of effective kernel size, but got pad=" + p +
         ", kernel_size=" + k + " and dilation=" + d;
     } else if (p > Math.floor(k / 2)) {
-      out.error = "a max-pool layer's padding must also be at most half its kernel size " +
-        "(dilation not counted), ⌊k/2⌋ = ⌊" + k + "/2⌋ = " + Math.floor(k / 2) + ", but p = " + p;
+      out.error = t("a max-pool layer's padding must also be at most half its kernel size " +
+        "(dilation not counted), ⌊k/2⌋ = ⌊{k}/2⌋ = {half}, but p = {p}",
+        {k: k, half: Math.floor(k / 2), p: p});
       out.torch = "pad should be smaller than or equal to half of kernel size, but got padW = " +
         p + ", padH = " + p + ", kW = " + k + ", kH = " + k;
     } else if (span > padded) {
       var small = Math.floor((padded - span) / s) + 1;
-      out.error = "the " + (d > 1 ? "dilated " : "") + "window of " + span +
-        " does not fit the padded input " + n + "+2·" + p + "=" + padded +
-        ", so the output would be " + small + "×" + small;
+      var fit = {span: span, n: n, p: p, padded: padded, o: small};
+      out.error = d > 1 ?
+        t("the dilated window of {span} does not fit the padded input {n}+2·{p}={padded}, " +
+          "so the output would be {o}×{o}", fit) :
+        t("the window of {span} does not fit the padded input {n}+2·{p}={padded}, so the " +
+          "output would be {o}×{o}", fit);
       out.torch = "Given input size: (1x" + n + "x" + n + "). Calculated output size: (1x" +
         small + "x" + small + "). Output size is too small";
     }
@@ -839,6 +884,11 @@
     return rows;
   }
 
+  /** A layer type's name in the page's language ("conv", "max-pool", "avg-pool"). */
+  function rfType(type) {
+    return type === "conv" ? t("conv") : type === "max-pool" ? t("max-pool") : t("avg-pool");
+  }
+
   /* one colour per layer, each ≥ 4.5:1 on white (text in the table) */
   var FIELD = ["#0072B2", "#B34F00", "#00785A", "#A8417F", "#7A5F00"];
 
@@ -857,9 +907,10 @@
     var cell = Math.min(24, aw / count), rowH = 22, top = 30;
     var X = function (x) { return Math.round((x0 + (x - lo) * cell) * 100) / 100; };
     var height = top + (drawn.length + 1) * rowH + 24;
-    var body = [label(m, 16, "input row, pixels " + lo + "…" + hi +
-      (cell >= 5 ? " (□ = 1 pixel)" : " (to scale)"), " font-size='12'")];
-    body.push(label(m, top + 15, "input " + i, " font-size='11'"));
+    var body = [label(m, 16, cell >= 5 ?
+      t("input row, pixels {lo}…{hi} (□ = 1 pixel)", {lo: lo, hi: hi}) :
+      t("input row, pixels {lo}…{hi} (to scale)", {lo: lo, hi: hi}), " font-size='12'")];
+    body.push(label(m, top + 15, t("input {i}", {i: i}), " font-size='11'"));
     var outside = "";
     if (lo < 0) { outside += rect(X(lo), top, X(0) - X(lo), rowH - 6, ROLE.padding); }
     if (hi > i - 1) { outside += rect(X(i), top, X(hi + 1) - X(i), rowH - 6, ROLE.padding); }
@@ -897,7 +948,7 @@
     for (l = 0; l < drawn.length; l += 1) {
       var row = drawn[l], colour = FIELD[l], a = row.start, b = row.start + row.r - 1;
       y = top + (l + 1) * rowH + 10;
-      body.push(label(m, y + 12, "layer " + (l + 1) + " " + row.type,
+      body.push(label(m, y + 12, t("layer {n} {type}", {n: l + 1, type: rfType(row.type)}),
         " font-size='11' fill='" + colour + "' font-weight='bold'"));
       body.push(rect(X(a), y, X(b + 1) - X(a), rowH - 6, colour, colour,
         " fill-opacity='0.18' stroke-width='2'"));
@@ -906,22 +957,25 @@
       if (b > i - 1) { out += hatch(Math.max(a, i), b, y); }
       if (out) { body.push("<path d='" + out + "' stroke='" + colour + "' stroke-opacity='.6'/>"); }
     }
-    var title = "Receptive fields of output 0 of " + drawn.length + " layer" +
-      (drawn.length === 1 ? "" : "s") + " on an input of " + i;
+    var title = drawn.length === 1 ?
+      t("Receptive fields of output 0 of 1 layer on an input of {i}", {i: i}) :
+      t("Receptive fields of output 0 of {n} layers on an input of {i}", {n: drawn.length, i: i});
     var cellStyle = "padding:1px 6px;text-align:right;border-bottom:1px solid #ccc";
-    var head = ["layer", "size", "r", "j", "start", "output 0 sees"].map(function (h, n) {
-      return "<th scope='col' style='" + cellStyle + (n ? "" : ";text-align:left") + "'>" + h +
+    var head = [t("layer"), t("size"), "r", "j", t("start"), t("output 0 sees")];
+    head = head.map(function (h, n) {
+      return "<th scope='col' style='" + cellStyle + (n ? "" : ";text-align:left") + "'>" + esc(h) +
         "</th>";
     }).join("");
     var body2 = rows.map(function (row, n) {
       var name = "<th scope='row' style='" + cellStyle + ";text-align:left;font-weight:normal'>" +
-        "<b style='color:" + FIELD[n] + "'>" + (n + 1) + " " + row.type + "</b> " +
+        "<b style='color:" + FIELD[n] + "'>" + (n + 1) + " " + esc(rfType(row.type)) +
+        "</b> " +
         "<span style='white-space:nowrap'>k" + row.k + " s" + row.s + " p" + row.p + " d" +
         row.d + "</span></th>";
       if (row.error) {
         return "<tr class='convlab-rf-row' data-refused='1'>" + name + "<td colspan='5' " +
           "style='" + cellStyle + ";text-align:left;color:#A33B00'>" + row.n + "×" + row.n +
-          " → refused by PyTorch</td></tr>";
+          " → " + esc(t("refused by PyTorch")) + "</td></tr>";
       }
       var cells = [row.n + "→" + row.o, row.r, row.j, row.start,
         row.start + "…" + (row.start + row.r - 1)];
@@ -935,26 +989,30 @@
       body2 + "</tbody></table>";
     var caption;
     if (refused) {
-      caption = "Layer " + refused + " (" + last.type + ") is refused on its " + last.n + "×" +
-        last.n + " input; the fields of the layers before it are drawn.";
+      caption = t("Layer {l} ({type}) is refused on its {n}×{n} input; the fields of the " +
+        "layers before it are drawn.", {l: refused, type: rfType(last.type), n: last.n});
     } else {
       var inPad = Math.max(0, -last.start) + Math.max(0, last.start + last.r - i);
-      caption = "Output 0 of layer " + rows.length + " sees input pixels " + last.start + "…" +
-        (last.start + last.r - 1) + ": r = " + last.r + ", j = " + last.j + ", start = " +
-        last.start + (inPad ? " (" + Math.min(inPad, last.r) + " of them outside the " + i +
-          " input pixels, in the padding)" : "") + ".";
+      var seen = {l: rows.length, a: last.start, b: last.start + last.r - 1, r: last.r,
+        j: last.j, start: last.start, out: Math.min(inPad, last.r), i: i};
+      caption = inPad ?
+        t("Output 0 of layer {l} sees input pixels {a}…{b}: r = {r}, j = {j}, start = {start} " +
+          "({out} of them outside the {i} input pixels, in the padding).", seen) :
+        t("Output 0 of layer {l} sees input pixels {a}…{b}: r = {r}, j = {j}, start = {start}.",
+          seen);
     }
-    caption += " Each layer: r grows by d(k−1)·j, start moves by −p·j, then j becomes j·s." +
-      " Max-pool and avg-pool have the same field arithmetic as a convolution with the same" +
-      " k, s, p, d (PyTorch's avg-pool has no dilation). Bars: the field of output 0 of each" +
-      " layer; hatched: the part outside the input (padding).";
+    caption += " " + t("Each layer: r grows by d(k−1)·j, start moves by −p·j, then j becomes " +
+      "j·s. Max-pool and avg-pool have the same field arithmetic as a convolution with the same " +
+      "k, s, p, d (PyTorch's avg-pool has no dilation). Bars: the field of output 0 of each " +
+      "layer; hatched: the part outside the input (padding).");
     var frame = frameText(q, ["i", "layers", "layer", "type", "k", "s", "p", "d"]) + " stack=" +
       q.stack.map(function (layer) { return layer.join(","); }).join(";");
     return { frame: frame,
       html: "<div style='background:#fff;color:#111;padding:2px 0'>" +
         svg(width, height, title, body.join(""), true) + table +
-        (refused ? refusal("layer " + refused + " (" + last.type + ", on its " + last.n + "×" +
-          last.n + " input): " + last.error, last.torch) : "") +
+        (refused ? refusal(t("layer {l} ({type}, on its {n}×{n} input): {error}",
+          {l: refused, type: rfType(last.type), n: last.n, error: last.error}),
+          last.torch) : "") +
         "<p class='convlab-caption' style='" + TEXT + "'>" + esc(caption) + "</p></div>",
       state: rows };
   }
@@ -1044,6 +1102,7 @@
             q[key] = limits[key];
           }
         }
+        STRINGS = spec.strings || {};
         var drawn = DRAW[spec.kind](q, spec);
         picture.setAttribute("data-frame", drawn.frame);
         picture.innerHTML = drawn.html;

@@ -205,8 +205,10 @@ def assignment(chapter: Path, exercises: list[Exercise], seed: int) -> nbformat.
                "your instructor. Do not add code to other cells: only the answer cells are "
                "graded, each on its own, on cases you have not seen.",
                metadata=_meta("intro", locked=True)),
-        new_code(grading.SETUP + "from convlab import checks\n"
-                 + CHAPTER_IMPORTS.get(chapter.stem, ""), metadata=_meta("setup", locked=True)),
+        new_code(grading.SETUP + "from convlab import checks, i18n\n"
+                 + CHAPTER_IMPORTS.get(chapter.stem, "")
+                 + "\nLANG = i18n.book_language()  # the feedback's language, as in the chapters\n",
+                 metadata=_meta("setup", locked=True)),
     ]
     for ex in exercises:
         cells.append(new_md(_plain_markdown("".join(ex.text)).strip(),

@@ -11,10 +11,15 @@ from __future__ import annotations
 from typing import Any
 
 from sphinx.application import Sphinx
+from sphinx.locale import get_translation
 
-MENU_TOOLTIP = "Open this chapter as a notebook"
-LINK_TEXT = "This chapter as a notebook (JupyterLab on Binder)"
-LINK_TOOLTIP = "Open this chapter as a runnable notebook in JupyterLab on Binder"
+#: The site extensions' message catalogue (see ``convlab_i18n.py``): the texts below are shown
+#: in the edition's language (``str()`` when a page is written).
+_ = get_translation("convlab")
+
+MENU_TOOLTIP = _("Open this chapter as a notebook")
+LINK_TEXT = _("This chapter as a notebook (JupyterLab on Binder)")
+LINK_TOOLTIP = _("Open this chapter as a runnable notebook in JupyterLab on Binder")
 
 
 def relabel(app: Sphinx, pagename: str, templatename: str, context: dict[str, Any],
@@ -23,10 +28,10 @@ def relabel(app: Sphinx, pagename: str, templatename: str, context: dict[str, An
     for group in context.get("header_buttons", []):
         if group.get("label") != "launch-buttons":
             continue
-        group["tooltip"] = MENU_TOOLTIP
+        group["tooltip"] = str(MENU_TOOLTIP)
         for button in group.get("buttons", []):
             if button.get("text") == "Binder":
-                button["text"], button["tooltip"] = LINK_TEXT, LINK_TOOLTIP
+                button["text"], button["tooltip"] = str(LINK_TEXT), str(LINK_TOOLTIP)
 
 
 def setup(app: Sphinx) -> dict[str, Any]:

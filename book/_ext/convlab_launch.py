@@ -13,7 +13,8 @@ from typing import Any
 from sphinx.application import Sphinx
 from sphinx.locale import get_translation
 
-# The edition's language (locales/<language>/LC_MESSAGES/convlab.po, see convlab_i18n).
+#: The site extensions' message catalogue (see ``convlab_i18n.py``): the texts below are shown
+#: in the edition's language (``str()`` when a page is written).
 _ = get_translation("convlab")
 
 MENU_TOOLTIP = _("Open this chapter as a notebook")

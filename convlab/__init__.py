@@ -3,7 +3,8 @@
 The course's formulas and reference implementations are re-exported here. Figures
 (:mod:`convlab.draw`), slider explorers (:mod:`convlab.explore`), exercise checkers
 (:mod:`convlab.checks`) and self-grading quick checks (:mod:`convlab.quiz`) are imported
-from their own modules, so that ``import convlab`` stays light and has no side effects.
+from their own modules, so that ``import convlab`` stays light and has no side effects. Every
+function that makes reader-visible text takes ``lang`` (:mod:`convlab.i18n`; default English).
 """
 
 from convlab.arithmetic import (

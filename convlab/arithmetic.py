@@ -17,7 +17,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from convlab import i18n
 from convlab._validate import IntOrPair, as_bool, as_int, as_pair, is_pair
+from convlab.i18n import message as msg
 
 _AXES = ("height", "width")
 _NAMES = ("input size i", "kernel size k", "stride s", "padding p", "dilation d")
@@ -108,27 +110,28 @@ def conv_transpose_output_size(
     )
     for a, (_, _, sa, _, opa, da) in enumerate(axes):
         if opa >= sa and opa >= da:
-            raise ValueError(
-                f"{_prefix(pair, a)}output_padding {opa} must be smaller than stride {sa} "
-                f"or dilation {da}"
-            )
+            # a Message (English str) so that an explorer can show the rule translated
+            raise ValueError(msg(
+                "{axis}output_padding {op} must be smaller than stride {s} or dilation {d}",
+                axis=_prefix(pair, a), op=opa, s=sa, d=da))
     full = [(ia - 1) * sa + da * (ka - 1) + 1 for ia, ka, sa, _, _, da in axes]
     out = [f - 2 * pa + opa for f, (_, _, _, pa, opa, _) in zip(full, axes, strict=True)]
     if min(out) < 1:
         pads = [ax[3] for ax in axes]
         ops = [ax[4] for ax in axes]
-        what = f"padding {_fmt(pads) if pair else pads[0]}"
+        p_text = _fmt(pads) if pair else pads[0]
+        what = msg("padding {p}", p=p_text)
         if max(ops) > 0:
-            what += f" and output_padding {_fmt(ops) if pair else ops[0]}"
+            what = msg("padding {p} and output_padding {op}", p=p_text,
+                       op=_fmt(ops) if pair else ops[0])
         if pair:
-            full_s, out_s = f"{full[0]}x{full[1]}", f"{out[0]}x{out[1]}"
-            msg = f"the {full_s} full output to {out_s}"
+            crop = msg("the {full} full output to {out}", full=f"{full[0]}x{full[1]}",
+                       out=f"{out[0]}x{out[1]}")
         else:
-            msg = f"the full output {full[0]} to {out[0]}"
-        raise ValueError(
-            f"transposed conv with {what} would crop {msg}; the output size must be at least 1 "
-            f"(o = (i-1)s - 2p + d(k-1) + output_padding + 1)"
-        )
+            crop = msg("the full output {full} to {out}", full=full[0], out=out[0])
+        raise ValueError(msg(
+            "transposed conv with {what} would crop {crop}; the output size must be at least 1 "
+            "(o = (i-1)s - 2p + d(k-1) + output_padding + 1)", what=what, crop=crop))
     return (out[0], out[1]) if pair else out[0]
 
 
@@ -235,6 +238,7 @@ class RFLayer:
 
 
 _COLUMNS = ("layer", "k", "s", "p", "d", "r", "j", "start", "centre")
+_HEADINGS = (msg("layer"), "k", "s", "p", "d", "r", "j", msg("start"), msg("centre"))
 
 
 def _centre_text(c: float) -> str:
@@ -244,17 +248,24 @@ def _centre_text(c: float) -> str:
 class ReceptiveFieldTable(list):
     """A list of :class:`RFLayer` rows that prints as an aligned table (ch4).
 
-    ``str()``/``repr()`` give plain text; Jupyter shows ``_repr_html_`` as an HTML table.
+    ``str()``/``repr()`` give plain text; Jupyter shows ``_repr_html_`` as an HTML table. The
+    headings and layer names are shown in ``lang`` (set by :func:`receptive_field`).
     """
+
+    lang: str = "en"
 
     def _cells(self) -> list[list[str]]:
         return [
-            [row.name, *(str(getattr(row, c)) for c in _COLUMNS[1:-1]), _centre_text(row.centre)]
+            [i18n.translate(row.name, self.lang), *(str(getattr(row, c)) for c in _COLUMNS[1:-1]),
+             _centre_text(row.centre)]
             for row in self
         ]
 
+    def _headings(self) -> list[str]:
+        return [i18n.translate(h, self.lang) for h in _HEADINGS]
+
     def __str__(self) -> str:
-        rows = [list(_COLUMNS), *self._cells()]
+        rows = [self._headings(), *self._cells()]
         widths = [max(len(r[c]) for r in rows) for c in range(len(_COLUMNS))]
         lines = []
         for row in rows:
@@ -266,7 +277,7 @@ class ReceptiveFieldTable(list):
     __repr__ = __str__
 
     def _repr_html_(self) -> str:
-        head = "".join(f"<th>{html.escape(c)}</th>" for c in _COLUMNS)
+        head = "".join(f"<th>{html.escape(c)}</th>" for c in self._headings())
         body = "".join(
             "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in cells) + "</tr>"
             for cells in self._cells()
@@ -343,7 +354,7 @@ def _is_pass_through(module: Any) -> bool:
 
 
 def _tuple_layer(spec: Any, index: int) -> tuple[str, int, int, int, int]:
-    name = f"layer {index}"
+    name = msg("layer {index}", index=index)
     if len(spec) < 1 or len(spec) > 4:
         raise ValueError(
             f"{name}: a layer is (k,), (k, s), (k, s, p) or (k, s, p, d); got {len(spec)} "
@@ -390,7 +401,7 @@ def parse_layers(layers: Any) -> list[tuple[str, int, int, int, int]]:
     return rows
 
 
-def receptive_field(layers: Any) -> ReceptiveFieldTable:
+def receptive_field(layers: Any, *, lang: str = "en") -> ReceptiveFieldTable:
     """Receptive field size, jump and start of every layer of a stack (ch4).
 
     ``layers`` is a list of ``(k, s, p, d)`` tuples (shorter ``(k,)``, ``(k, s)``,
@@ -405,13 +416,14 @@ def receptive_field(layers: Any) -> ReceptiveFieldTable:
         \\text{start}_l = \\text{start}_{l-1} - p_l j_{l-1}
 
     Padding moves where the field starts but not its size. Returns a list of :class:`RFLayer`
-    that prints as a table.
+    that prints as a table (headings in ``lang``).
 
     >>> receptive_field([(3, 1, 1), (3, 2, 1)])[-1].r
     5
     """
     r, j, start = 1, 1, 0
     table = ReceptiveFieldTable()
+    table.lang = i18n.check_language(lang)
     for name, k, s, p, d in parse_layers(layers):
         r = r + d * (k - 1) * j
         start = start - p * j

@@ -20,7 +20,8 @@ from typing import Any, Literal
 
 import torch
 
-from convlab import draw
+from convlab import draw, i18n
+from convlab.i18n import message as msg
 
 Kind = Literal["output", "op", "leaf"]
 
@@ -29,7 +30,7 @@ _STROKE = {"output": draw.ROLES["output"], "op": draw.ROLES["kernel"],
            "leaf": draw.ROLES["input"]}
 _FLOW = draw.ROLES["current"]
 _PX, _M, _NODE_H, _ROW_GAP, _COL_GAP = 13, 12, 40, 58, 36
-_LEGEND = "arrows: the gradient flowing backward, from the output to the leaves"
+_LEGEND = msg("arrows: the gradient flowing backward, from the output to the leaves")
 
 
 @dataclass(frozen=True)
@@ -66,13 +67,15 @@ def _name_of(t: torch.Tensor, names: dict[str, torch.Tensor]) -> str | None:
 
 
 def trace_backward(output: torch.Tensor,
-                   names: dict[str, torch.Tensor] | None = None) -> BackwardTrace:
+                   names: dict[str, torch.Tensor] | None = None, *,
+                   lang: str = "en") -> BackwardTrace:
     """Run the backward pass of a one-element ``output`` and record every edge's gradient.
 
     ``names`` maps display names to tensors (matched with ``is``): leaves and the output are
     labelled with them. Raises ``TypeError``/``ValueError`` naming the rule when ``output`` is
     not a one-element tensor with a ``grad_fn``.
     """
+    _ = i18n.translator(lang)
     if not isinstance(output, torch.Tensor):
         raise TypeError(f"output must be a torch.Tensor, got {type(output).__name__}")
     if output.grad_fn is None:
@@ -101,7 +104,7 @@ def trace_backward(output: torch.Tensor,
     node(output.grad_fn)
     while queue:
         fn = queue.pop(0)
-        for slot, (nxt, _) in enumerate(fn.next_functions):
+        for slot, (nxt, _input_nr) in enumerate(fn.next_functions):
             if nxt is None:
                 continue  # an input that does not require grad receives nothing
             new = id(nxt) not in index
@@ -146,7 +149,7 @@ def trace_backward(output: torch.Tensor,
     for fn in fns:
         i = index[id(fn)]
         if type(fn).__name__ == "AccumulateGrad":
-            label = _name_of(fn.variable, names) or f"leaf {leaf_no}"
+            label = _name_of(fn.variable, names) or _("leaf {leaf_no}", leaf_no=leaf_no)
             total = sum(g for (s, d), gs in edges.items() if d == i for g in gs)
             torch.testing.assert_close(total, totals[leaf_no])  # edges add up to autograd's
             leaf_grads[label] = totals[leaf_no]
@@ -159,13 +162,14 @@ def trace_backward(output: torch.Tensor,
                          leaf_grads)
 
 
-def grad_text(g: torch.Tensor) -> str:
+def grad_text(g: torch.Tensor, *, lang: str = "en") -> str:
     """A gradient as the figure writes it: ``2``, ``[1, 2, 3]``, or its shape when large."""
+    _ = i18n.translator(lang)
     if g.numel() == 1:
         return draw.num(g.reshape(()))
     if g.numel() <= 6:
         return "[" + ", ".join(draw.num(v) for v in g.flatten().tolist()) + "]"
-    return "shape (" + ", ".join(str(s) for s in g.shape) + ")"
+    return _("shape ({dims})", dims=", ".join(str(s) for s in g.shape))
 
 
 def _edge_text(e: BackwardEdge) -> str:
@@ -184,7 +188,7 @@ def _box_w(text: str) -> int:
 
 
 def backward_graph(output: torch.Tensor, names: dict[str, torch.Tensor] | None = None,
-                   title: str | None = None) -> BackwardFigure:
+                   title: str | None = None, *, lang: str = "en") -> BackwardFigure:
     """Draw the backward pass of ``output`` (chapter 3): the output on top, the leaves at the
     bottom, every arrow pointing the way the gradient flows and labelled with its value.
 
@@ -193,8 +197,10 @@ def backward_graph(output: torch.Tensor, names: dict[str, torch.Tensor] | None =
     gradient texts carry the class ``cl-grad`` and leaf totals ``cl-leaf-grad`` (tests read
     them). ``names`` labels the output and the leaves.
     """
-    tr = trace_backward(output, names)
-    leaf_label = {n.index: f"{n.label}.grad = {grad_text(tr.leaf_grads[n.label])}"
+    _ = i18n.translator(lang)
+    tr = trace_backward(output, names, lang=lang)
+    leaf_label = {n.index: _("{label}.grad = {grad_text}",
+                             label=n.label, grad_text=grad_text(tr.leaf_grads[n.label], lang=lang))
                   for n in tr.nodes if n.kind == "leaf"}
     text_of = {n.index: leaf_label.get(n.index, n.label) for n in tr.nodes}
     rows: dict[int, list[BackwardNode]] = {}
@@ -206,7 +212,8 @@ def backward_graph(output: torch.Tensor, names: dict[str, torch.Tensor] | None =
     depth_of = {n.index: n.depth for n in tr.nodes}
     skips = [e for e in tr.edges if depth_of[e.dst] - depth_of[e.src] > 1]
     side = 120 if skips else 0  # room on the left for arrows that pass rows by
-    heading_w = draw.text_width(_LEGEND, 12) + 2 * _M
+    legend = _(_LEGEND)
+    heading_w = draw.text_width(legend, 12) + 2 * _M
     width = max(side + max(row_w.values()) + 2 * _M, heading_w)
     parents: dict[int, list[int]] = {}
     for e in tr.edges:
@@ -223,7 +230,7 @@ def backward_graph(output: torch.Tensor, names: dict[str, torch.Tensor] | None =
             x += widths[n.index] + _COL_GAP
     height = top + (max(rows) + 1) * (_NODE_H + _ROW_GAP) - _ROW_GAP + _M
     body = [f"<text x='{_M}' y='{_M + 12}' text-anchor='start' fill='{draw._GREY_TEXT}'>"
-            f"{_LEGEND}</text>"]
+            f"{html.escape(legend)}</text>"]
     for e in tr.edges:
         (x1, y1), (x2, y2) = pos[e.src], pos[e.dst]
         y1, y2 = y1 + _NODE_H / 2, y2 - _NODE_H / 2 - 3
@@ -260,13 +267,14 @@ def backward_graph(output: torch.Tensor, names: dict[str, torch.Tensor] | None =
     defs = (f"<defs><marker id='cl-grad-arrow' viewBox='0 0 10 10' refX='9' refY='5' "
             f"markerWidth='7' markerHeight='7' orient='auto-start-reverse'>"
             f"<path d='M0,0 L10,5 L0,10 z' fill='{_FLOW}'/></marker></defs>")
-    heading = title or "The backward pass, with the gradient on every edge"
-    desc = "; ".join(f"{text_of[e.src]} sends {_edge_text(e)} to {text_of[e.dst]}"
+    heading = _(title) if title else _("The backward pass, with the gradient on every edge")
+    desc = "; ".join(_("{text_of} sends {edge_text} to {text_of2}",
+                       text_of=text_of[e.src], edge_text=_edge_text(e), text_of2=text_of[e.dst])
                      for e in tr.edges)
     svg = draw.svg_doc(round(width), round(height), heading, desc, defs + "".join(body))
-    caption = (f"{heading}. Read from the top: backward() starts with gradient 1 at the "
-               "output and each operation sends a gradient to each of its inputs (the number "
-               "on the arrow, recorded by a hook on that node); a leaf's gradient is the sum "
-               "of the arrows that reach it: "
-               + ", ".join(leaf_label[i] for i in sorted(leaf_label)) + ".")
+    caption = (_("{heading}. Read from the top: backward() starts with gradient 1 at the "
+                 "output and each operation sends a gradient to each of its inputs (the number "
+                 "on the arrow, recorded by a hook on that node); a leaf's gradient is the sum "
+                 "of the arrows that reach it: {leaves}.", heading=heading,
+                 leaves=", ".join(leaf_label[i] for i in sorted(leaf_label))))
     return BackwardFigure(svg, caption, tr)

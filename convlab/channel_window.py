@@ -18,7 +18,7 @@ import ipywidgets as widgets
 import torch
 import torch.nn.functional as F
 
-from convlab import draw
+from convlab import draw, i18n
 from convlab.explore import _Explorer
 
 CELL = draw.CELL
@@ -126,7 +126,8 @@ def _grid(x: int, y: int, t: torch.Tensor, tint: str | None, stroke: str = "#999
 
 
 def channel_window(x: torch.Tensor | None = None, w: torch.Tensor | None = None,
-                   bias: float | None = None, row: int = 0, col: int = 0) -> draw.Figure:
+                   bias: float | None = None, row: int = 0, col: int = 0, *,
+                   lang: str = "en") -> draw.Figure:
     """Draw the output number at ``(row, col)`` of a multi-channel convolution (chapter 2).
 
     One row per input channel: the channel with the window outlined, its slice, "×" the kernel
@@ -135,6 +136,7 @@ def channel_window(x: torch.Tensor | None = None, w: torch.Tensor | None = None,
     Defaults: :func:`example_channels`. The partial sums' texts carry the class
     ``cl-partial``, the output number ``cl-output`` (tests read them).
     """
+    _ = i18n.translator(lang)
     if x is None or w is None or bias is None:
         dx, dw, db = example_channels()
         x = dx if x is None else x
@@ -158,7 +160,8 @@ def channel_window(x: torch.Tensor | None = None, w: torch.Tensor | None = None,
     for c in range(c_in):
         y0 = _M + c * row_h
         y = y0 + _HEAD - 8
-        body.append(draw._label(_M, y + CELL // 2 + 4, f"channel {c}", extra=" font-weight='bold'"))
+        body.append(draw._label(_M, y + CELL // 2 + 4, _("channel {c}",
+                                                         c=c), extra=" font-weight='bold'"))
         body.append(draw._label(x_in, y - 6, f"input[{c}]", anchor="start"))
         body.append(_grid(x_in, y, x[c], draw._TINT["input"],
                           highlight=(row, col, k_h, k_w)))
@@ -174,12 +177,12 @@ def channel_window(x: torch.Tensor | None = None, w: torch.Tensor | None = None,
         body.append(draw._rect(x_part, mid - 17, part_w, 24, fill="#fff", stroke="#111"))
         body.append(f"<text class='cl-partial' x='{x_part + part_w // 2}' y='{mid}' "
                     f"font-weight='bold'>{draw._e(draw.num(s.partials[c]))}</text>")
-        body.append(draw._label(x_part, mid + 22, "partial sum", extra=" font-size='11'"
+        body.append(draw._label(x_part, mid + 22, _("partial sum"), extra=" font-size='11'"
                                 f" fill='{draw._GREY_TEXT}'"))
         centres.append((x_part + part_w, mid - 5))
     # the sum: partials + bias -> output number
     terms = " + ".join(draw._factor(float(p)) for p in s.partials)
-    lines = [f"{terms}", f"+ bias {draw._factor(s.bias)}"]
+    lines = [f"{terms}", _("+ bias {factor}", factor=draw._factor(s.bias))]
     join_x = x_sum - 12
     for cx, cy in centres:
         body.append(f"<path d='M{cx} {cy}H{join_x}' stroke='#111' fill='none'/>")
@@ -194,30 +197,35 @@ def channel_window(x: torch.Tensor | None = None, w: torch.Tensor | None = None,
     body.append(f"<text class='cl-output' x='{x_sum + 42}' y='{ym + 16}' font-weight='bold'>"
                 f"= {draw._e(draw.num(s.value))}</text>")
     oy = ym + 58
-    body.append(draw._label(x_sum, oy - 8, f"output ({o_h}×{o_w}), from F.conv2d",
+    body.append(draw._label(x_sum, oy - 8, _("output ({o_h}×{o_w}), from F.conv2d",
+                                             o_h=o_h, o_w=o_w),
                             anchor="start"))
     body.append(_grid(x_sum, oy, s.output, draw._TINT["output"], highlight=(row, col, 1, 1)))
     height = max(height, oy + o_h * CELL + _M)
-    title = f"Output ({row}, {col}) of a {c_in}-channel convolution"
-    desc = ("; ".join(f"channel {c}: window sum with kernel slice = {draw.num(p)}"
+    title = _("Output ({row}, {col}) of a {c_in}-channel convolution", row=row, col=col, c_in=c_in)
+    desc = ("; ".join(_("channel {c}: window sum with kernel slice = {num}", c=c, num=draw.num(p))
                       for c, p in enumerate(s.partials))
-            + f"; plus bias {draw.num(s.bias)} gives {draw.num(s.value)}")
+            + _("; plus bias {num} gives {num2}", num=draw.num(s.bias), num2=draw.num(s.value)))
     svg = draw.svg_doc(width, height, title, desc, "".join(body))
-    caption = (f"Output position (row {row}, column {col}): each of the {c_in} input channels "
-               f"gives a {k_h}×{k_w} window, multiplied elementwise by its own kernel slice and "
-               f"summed: partial sums {', '.join(draw.num(p) for p in s.partials)}; plus the one "
-               f"bias {draw.num(s.bias)} = {draw.num(s.value)}, the number F.conv2d computes "
-               "there. One kernel with C_in slices and one bias make one output channel.")
+    caption = (_("Output position (row {row}, column {col}): each of the {c_in} input channels "
+                 "gives a {k_h}×{k_w} window, multiplied elementwise by its own kernel slice "
+                 "and summed: partial sums {join}; plus the one bias {num} = {num2}, the "
+                 "number F.conv2d computes there. One kernel with C_in slices and one bias "
+                 "make one output channel.",
+                 row=row, col=col, c_in=c_in, k_h=k_h, k_w=k_w,
+                 join=', '.join(draw.num(p) for p in s.partials), num=draw.num(s.bias),
+                 num2=draw.num(s.value)))
     return draw.Figure(svg, caption)
 
 
 def channel_window_explorer(x: torch.Tensor | None = None, w: torch.Tensor | None = None,
-                            bias: float | None = None) -> widgets.VBox:
+                            bias: float | None = None, *, lang: str = "en") -> widgets.VBox:
     """Sliders for the output position (row, column) over :func:`channel_window` (chapter 2).
 
     One precomputed frame per output position (for the 5×5×3 example with a 3×3 kernel, 9
     frames), jslinked stacks as in :mod:`convlab.explore`; works on the static page.
     """
+    _ = i18n.translator(lang)
     if x is None or w is None or bias is None:
         dx, dw, db = example_channels()
         x = dx if x is None else x
@@ -225,13 +233,13 @@ def channel_window_explorer(x: torch.Tensor | None = None, w: torch.Tensor | Non
         bias = db if bias is None else bias
     s = window_sums(x, w, bias, 0, 0)
     o_h, o_w = s.output.shape
-    ex = _Explorer()
-    ex.slider("row", "output row", range(o_h), 0)
-    ex.slider("col", "output column", range(o_w), 0)
+    ex = _Explorer(lang)
+    ex.slider("row", _("output row"), range(o_h), 0)
+    ex.slider("col", _("output column"), range(o_w), 0)
 
     def make(q: dict[str, int]) -> str:
-        fig = channel_window(x, w, bias, q["row"], q["col"])
+        fig = channel_window(x, w, bias, q["row"], q["col"], lang=lang)
         return draw.html_figure(fig.svg, fig.caption)
 
-    return ex.root("Three-channel window explorer: move the output position",
+    return ex.root(_("Three-channel window explorer: move the output position"),
                    [ex.tree(["row", "col"], make)])

@@ -52,6 +52,7 @@ Checkers and the learner's signature they expect (chapter in brackets):
 from __future__ import annotations
 
 import copy
+import functools
 import inspect
 import itertools
 import math
@@ -64,12 +65,34 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from convlab import feedback, reference, sandbox
+from convlab import feedback, i18n, reference, sandbox
 from convlab.feedback import CaseResult, CheckResult
 from convlab.feedback import show as _show
+from convlab.i18n import message as msg
 
 DEFAULT_TIME_LIMIT = 10.0
 """Seconds a checker lets the learner's code run (all cases together) before stopping it."""
+
+
+def _speaks(checker: Callable[..., CheckResult]) -> Callable[..., CheckResult]:
+    """Give a checker the keyword ``lang`` (default ``"en"``): the language of its feedback.
+
+    The checker collects its texts as :class:`convlab.i18n.Message` objects (English); the
+    result displays them in ``lang``.
+    """
+    @functools.wraps(checker)
+    def with_language(*args: Any, lang: str = "en", **kwargs: Any) -> CheckResult:
+        i18n.check_language(lang)
+        result = checker(*args, **kwargs)
+        result.lang = lang
+        return result
+
+    signature = inspect.signature(checker)
+    extra = inspect.Parameter("lang", inspect.Parameter.KEYWORD_ONLY, default="en",
+                              annotation="str")
+    with_language.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[*signature.parameters.values(), extra])
+    return with_language
 
 
 
@@ -134,11 +157,12 @@ def _broken_rules(outcome: sandbox.Outcome | None) -> str:
     if outcome is None:
         return ""
     if outcome.forbidden:
-        return f"your code calls {' and '.join(outcome.forbidden)}, which this exercise rules out"
+        return feedback.forbidden_text(outcome.forbidden)
     if outcome.changed_inputs:
         names = ", ".join(f"`{n}`" for n in outcome.changed_inputs)
-        return (f"the result is not accepted: your function changed its input {names} in place "
-                "(e.g. x += …, x[...] = …, x.add_(…)); compute into a new tensor instead")
+        return (msg("the result is not accepted: your function changed its input {names} in "
+                    "place (e.g. x += …, x[...] = …, x.add_(…)); compute into a new tensor "
+                    "instead", names=names))
     return ""
 
 
@@ -152,14 +176,15 @@ def _signature_problem(fn: Callable[..., Any], args: tuple, kwargs: dict) -> str
         signature.bind(*args, **kwargs)
     except TypeError as err:
         shown = ", ".join([_short(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()])
-        return (f"the checker calls your function as fn({shown}), but Python says: {err}. "
-                "Check the parameter names and defaults in the exercise.")
+        return (msg("the checker calls your function as fn({shown}), but Python says: {err}. "
+                    "Check the parameter names and defaults in the exercise.",
+                    shown=shown, err=err))
     return ""
 
 
 def _short(value: Any) -> str:
     if isinstance(value, torch.Tensor):
-        return f"<tensor {tuple(value.shape)}>"
+        return msg("<tensor {shape}>", shape=tuple(value.shape))
     return repr(value)
 
 
@@ -168,29 +193,32 @@ def _not_callable(name: str, fn: Any, example: str) -> CheckResult | None:
     if callable(fn):
         return None
     return CheckResult(False, [], [
-        f"{name} expects a function, but got {type(fn).__name__} {_show(fn)}. Pass the "
-        f"function itself, without calling it: {name}({example}), not {name}({example}(...))."],
+        msg("{name} expects a function, but got {kind} {fn}. Pass the function itself, "
+            "without calling it: {name}({example}), not {name}({example}(...)).",
+            name=name, kind=type(fn).__name__, fn=_show(fn), example=example)],
         name=name)
 
 
-def _as_int(value: Any, what: str = "a size") -> tuple[int | None, str]:
+def _as_int(value: Any, what: str = msg("a size")) -> tuple[int | None, str]:
     """The learner's value as an int, or (None, a message saying what is wrong with it)."""
     if isinstance(value, torch.Tensor) and value.numel() == 1:
         value = value.item()
     if value is None:
-        return None, "returned None — did you forget the `return`?"
+        return None, msg("returned None — did you forget the `return`?")
     if isinstance(value, bool):
-        return None, f"returned {value}, a bool: {what} is a whole number"
+        return None, msg("returned {value}, a bool: {what} is a whole number",
+                         value=value, what=what)
     if isinstance(value, numbers.Integral):
         return int(value), ""
     if isinstance(value, numbers.Real):
         if math.isfinite(value) and float(value).is_integer():
-            return None, (f"returned {value!r}, a float: {what} is an int — use // (floor "
-                          "division), not /")
-        return None, (f"returned {value!r}, not a whole number: {what} is an int — use // "
-                      "(floor division), which rounds down")
+            return None, (msg("returned {value!r}, a float: {what} is an int — use // (floor "
+                              "division), not /", value=value, what=what))
+        return None, (msg("returned {value!r}, not a whole number: {what} is an int — use // "
+                          "(floor division), which rounds down", value=value, what=what))
     kind = value.type_name if isinstance(value, sandbox.Unsendable) else type(value).__name__
-    return None, f"returned {kind} {_show(value)}: expected an int ({what})"
+    return None, msg("returned {kind} {value}: expected an int ({what})",
+                     kind=kind, value=_show(value), what=what)
 
 
 # --------------------------------------------------------------------------- torch ground truth
@@ -245,20 +273,23 @@ def _diagnose_scalars(cases: list[dict[str, int]], expected: list[int], got: lis
     for formula, hint in variants:
         try:
             if all(formula(**c) == g for c, _e, g in answered):
-                return [f"Hint: {hint}"]
+                return [msg("Hint: {hint}", hint=hint)]
         except (ArithmeticError, ValueError, TypeError):
             continue
     offsets = {g - e for _c, e, g in answered}
     if len(offsets) == 1 and len(answered) > 1:
         (off,) = offsets
-        size = "large" if off > 0 else "small"
-        extra = ": did you forget the +1?" if off == -1 else "."
-        return [f"Hint: your answers are {abs(off)} too {size} in every case{extra}"]
+        extra = msg(": did you forget the +1?") if off == -1 else "."
+        if off > 0:
+            return [msg("Hint: your answers are {off} too large in every case{extra}", off=off,
+                        extra=extra)]
+        return [msg("Hint: your answers are {off} too small in every case{extra}", off=-off,
+                    extra=extra)]
     failing = [c for c, _e, _g in wrong]
     passing = [c for c, e, g in answered if g == e]
     for predicate, hint in conditions:
         if all(predicate(**c) for c in failing) and not any(predicate(**c) for c in passing):
-            return [f"Hint: {hint}"]
+            return [msg("Hint: {hint}", hint=hint)]
     return []
 
 
@@ -298,14 +329,15 @@ def _scalar_check(name: str, fn: Any, example: str, cases: list[dict[str, int]],
         if isinstance(returned, float):
             floats.append(returned)
         passed = value == expected
-        message = problem or ("" if passed else f"expected {expected}, got {value}")
+        message = problem or ("" if passed else msg("expected {expected}, got {value}",
+                                                    expected=expected, value=value))
         results.append(CaseResult(description, passed, expected, returned, message))
         got_all.append(value)
     if floats:
-        messages.append(f"Hint: your function returns floats ({floats[0]!r}): / is true "
-                        "division, which gives a float even when it divides exactly and a "
-                        "fraction when it does not. Use // (floor division): the result is an "
-                        "int, rounded down as PyTorch does.")
+        messages.append(msg("Hint: your function returns floats ({floats!r}): / is true "
+                            "division, which gives a float even when it divides exactly and a "
+                            "fraction when it does not. Use // (floor division): the result is "
+                            "an int, rounded down as PyTorch does.", floats=floats[0]))
     messages += _diagnose_scalars(cases, expected_all, got_all, variants, conditions)
     return _finish(name, results, messages, answers, labels)
 
@@ -332,6 +364,7 @@ _OUTPUT_SIZE_CASES = [
 ]
 
 
+@_speaks
 def check_output_size(fn: Callable[..., Any], *,
                       time_limit: float = DEFAULT_TIME_LIMIT) -> CheckResult:
     """Check ``fn(i, k, s=1, p=0, d=1)``, the convolution output size (chapter 1).
@@ -341,34 +374,36 @@ def check_output_size(fn: Callable[..., Any], *,
     """
     variants = [
         (lambda i, k, s, p, d: (i + 2 * p - d * (k - 1) - 1) // s,
-         "your answers are 1 too small: did you forget the +1 (the first window)?"),
+         msg("your answers are 1 too small: did you forget the +1 (the first window)?")),
         (lambda i, k, s, p, d: (i - d * (k - 1) - 1) // s + 1,
-         "correct when p=0 but wrong with padding: padding adds 2p (p on each side)."),
+         msg("correct when p=0 but wrong with padding: padding adds 2p (p on each side).")),
         (lambda i, k, s, p, d: (i + p - d * (k - 1) - 1) // s + 1,
-         "padding counted once: p is added on each side, so the input grows by 2p."),
+         msg("padding counted once: p is added on each side, so the input grows by 2p.")),
         (lambda i, k, s, p, d: i + 2 * p - d * (k - 1),
-         "stride ignored: with stride s only every s-th window is kept, so divide by s."),
+         msg("stride ignored: with stride s only every s-th window is kept, so divide by s.")),
         (lambda i, k, s, p, d: (i + 2 * p - k) // s + 1,
-         "correct when d=1 but wrong with dilation: a dilated kernel spans d(k−1)+1 inputs."),
+         msg("correct when d=1 but wrong with dilation: a dilated kernel spans d(k−1)+1 inputs.")),
         (lambda i, k, s, p, d: (i + 2 * p - d * k) // s + 1,
-         "a dilated kernel spans d(k−1)+1 inputs, not d·k."),
+         msg("a dilated kernel spans d(k−1)+1 inputs, not d·k.")),
         (lambda i, k, s, p, d: -(-(i + 2 * p - d * (k - 1) - 1) // s) + 1,
-         "wrong only when the division is inexact: you rounded up; use floor division //."),
+         msg("wrong only when the division is inexact: you rounded up; use floor division //.")),
         (lambda i, k, s, p, d: round((i + 2 * p - d * (k - 1) - 1) / s) + 1,
-         "wrong only when the division is inexact: you rounded; use floor division //."),
+         msg("wrong only when the division is inexact: you rounded; use floor division //.")),
     ]
     conditions = [
-        (lambda i, k, s, p, d: p > 0, "correct when p=0 but wrong with padding: padding adds 2p."),
-        (lambda i, k, s, p, d: s > 1, "correct when s=1 but wrong with a stride: divide the "
-         "distance the window can travel by s, floor it, then add 1."),
-        (lambda i, k, s, p, d: d > 1, "correct when d=1 but wrong with dilation: a dilated "
-         "kernel spans d(k−1)+1 inputs."),
+        (lambda i, k, s, p, d: p > 0, msg("correct when p=0 but wrong with padding: padding "
+                                          "adds 2p.")),
+        (lambda i, k, s, p, d: s > 1, msg("correct when s=1 but wrong with a stride: divide "
+                                          "the distance the window can travel by s, floor it, "
+                                          "then add 1.")),
+        (lambda i, k, s, p, d: d > 1, msg("correct when d=1 but wrong with dilation: a dilated "
+                                          "kernel spans d(k−1)+1 inputs.")),
         (lambda i, k, s, p, d: (i + 2 * p - d * (k - 1) - 1) % s != 0,
-         "wrong only when the division is inexact: use floor division //."),
+         msg("wrong only when the division is inexact: use floor division //.")),
     ]
     return _scalar_check("check_output_size", fn, "my_conv_output_size", _OUTPUT_SIZE_CASES,
                          _torch_conv_size, ("i", "k", "s", "p", "d"),
-                         {"s": 1, "p": 0, "d": 1}, variants, conditions, "an output size",
+                         {"s": 1, "p": 0, "d": 1}, variants, conditions, msg("an output size"),
                          time_limit)
 
 
@@ -386,6 +421,7 @@ _TRANSPOSE_CASES = [
 ]
 
 
+@_speaks
 def check_transposed_output_size(fn: Callable[..., Any], *,
                                  time_limit: float = DEFAULT_TIME_LIMIT) -> CheckResult:
     """Check ``fn(i, k, s=1, p=0, output_padding=0, d=1)``, the transposed-conv size (ch. 5).
@@ -396,38 +432,38 @@ def check_transposed_output_size(fn: Callable[..., Any], *,
         return (i - 1) * s - 2 * p + d * (k - 1) + output_padding + 1
     variants = [
         (lambda i, k, s, p, output_padding, d: correct(i, k, s, 0, output_padding, d),
-         "transposed output is too large by 2p: the padding crop is missing (padding removes p "
-         "from each side of a transposed convolution's output)."),
+         msg("transposed output is too large by 2p: the padding crop is missing (padding "
+             "removes p from each side of a transposed convolution's output).")),
         (lambda i, k, s, p, output_padding, d: correct(i, k, s, -p, output_padding, d),
-         "padding added instead of removed: in a transposed convolution, padding crops p from "
-         "each side, so subtract 2p."),
+         msg("padding added instead of removed: in a transposed convolution, padding crops p "
+             "from each side, so subtract 2p.")),
         (lambda i, k, s, p, output_padding, d: correct(i, k, s, p, 0, d),
-         "output_padding ignored: it adds output_padding rows on one side, so add it once."),
+         msg("output_padding ignored: it adds output_padding rows on one side, so add it once.")),
         (lambda i, k, s, p, output_padding, d: correct(i, k, s, p, output_padding, d) + s,
-         "too large by s: the input's i positions land (i−1)·s apart, not i·s."),
+         msg("too large by s: the input's i positions land (i−1)·s apart, not i·s.")),
         (lambda i, k, s, p, output_padding, d: correct(i, k, 1, p, output_padding, d),
-         "stride ignored: the input's positions land s apart in the output, (i−1)·s."),
+         msg("stride ignored: the input's positions land s apart in the output, (i−1)·s.")),
         (lambda i, k, s, p, output_padding, d: correct(i, k, s, p, output_padding, 1),
-         "correct when d=1 but wrong with dilation: the kernel spans d(k−1)+1 outputs."),
+         msg("correct when d=1 but wrong with dilation: the kernel spans d(k−1)+1 outputs.")),
         (lambda i, k, s, p, output_padding, d: (i + 2 * p - d * (k - 1) - 1) // s + 1,
-         "that is the forward-convolution formula; the transposed one runs it backwards: "
-         "o = (i−1)·s − 2p + d(k−1) + output_padding + 1."),
+         msg("that is the forward-convolution formula; the transposed one runs it backwards: o "
+             "= (i−1)·s − 2p + d(k−1) + output_padding + 1.")),
     ]
     conditions = [
         (lambda i, k, s, p, output_padding, d: p > 0,
-         "correct when p=0 but wrong with padding: padding crops p from each side (−2p)."),
+         msg("correct when p=0 but wrong with padding: padding crops p from each side (−2p).")),
         (lambda i, k, s, p, output_padding, d: output_padding > 0,
-         "wrong only when output_padding > 0: add output_padding once."),
+         msg("wrong only when output_padding > 0: add output_padding once.")),
         (lambda i, k, s, p, output_padding, d: s > 1,
-         "correct when s=1 but wrong with a stride: the inputs land (i−1)·s apart."),
+         msg("correct when s=1 but wrong with a stride: the inputs land (i−1)·s apart.")),
         (lambda i, k, s, p, output_padding, d: d > 1,
-         "correct when d=1 but wrong with dilation: the kernel spans d(k−1)+1 outputs."),
+         msg("correct when d=1 but wrong with dilation: the kernel spans d(k−1)+1 outputs.")),
     ]
     return _scalar_check("check_transposed_output_size", fn, "my_transposed_output_size",
                          _TRANSPOSE_CASES, _torch_transpose_size,
                          ("i", "k", "s", "p", "output_padding", "d"),
                          {"s": 1, "p": 0, "output_padding": 0, "d": 1}, variants, conditions,
-                         "an output size", time_limit)
+                         msg("an output size"), time_limit)
 
 
 _PARAM_CASES = [
@@ -438,6 +474,7 @@ _PARAM_CASES = [
 ]
 
 
+@_speaks
 def check_param_count(fn: Callable[..., Any], *,
                       time_limit: float = DEFAULT_TIME_LIMIT) -> CheckResult:
     """Check ``fn(c_in, c_out, k, bias=True)``, the parameter count of ``nn.Conv2d`` (ch. 2).
@@ -449,30 +486,30 @@ def check_param_count(fn: Callable[..., Any], *,
         return _torch_conv_params(c_in, c_out, k, bias)
     variants = [
         (lambda c_in, c_out, k, bias: c_out * (k * k + bias),
-         "each kernel has one k×k slice per input channel: multiply by c_in."),
+         msg("each kernel has one k×k slice per input channel: multiply by c_in.")),
         (lambda c_in, c_out, k, bias: c_in * c_out * (k * k + bias),
-         "the bias seems counted once per input channel: each output channel (kernel) has one "
-         "bias, shared by all its input channels."),
+         msg("the bias seems counted once per input channel: each output channel (kernel) has "
+             "one bias, shared by all its input channels.")),
         (lambda c_in, c_out, k, bias: c_in * c_out * k * k,
-         "biases left out: with bias=True each output channel adds one bias."),
+         msg("biases left out: with bias=True each output channel adds one bias.")),
         (lambda c_in, c_out, k, bias: c_in * c_out * k * k + c_out,
-         "bias=False ignored: without bias there are only the c_in·c_out·k·k weights."),
+         msg("bias=False ignored: without bias there are only the c_in·c_out·k·k weights.")),
         (lambda c_in, c_out, k, bias: c_in * c_out * k + bias * c_out,
-         "a k×k kernel slice has k² weights, not k."),
+         msg("a k×k kernel slice has k² weights, not k.")),
         (lambda c_in, c_out, k, bias: c_in * c_out * k * k + bias,
-         "one bias per output channel, not one for the whole layer."),
+         msg("one bias per output channel, not one for the whole layer.")),
         (lambda c_in, c_out, k, bias: c_in * c_out * k * k + bias * c_in,
-         "the number of biases equals the number of output channels, not input channels."),
+         msg("the number of biases equals the number of output channels, not input channels.")),
     ]
     conditions = [
-        (lambda c_in, c_out, k, bias: bias, "wrong only with bias=True: add one bias per "
-         "output channel."),
-        (lambda c_in, c_out, k, bias: not bias, "wrong only with bias=False: then there are no "
-         "biases at all."),
+        (lambda c_in, c_out, k, bias: bias, msg("wrong only with bias=True: add one bias per "
+                                                "output channel.")),
+        (lambda c_in, c_out, k, bias: not bias, msg("wrong only with bias=False: then there "
+                                                    "are no biases at all.")),
     ]
     return _scalar_check("check_param_count", fn, "my_param_count", _PARAM_CASES, truth,
                          ("c_in", "c_out", "k", "bias"), {"bias": True}, variants, conditions,
-                         "a parameter count", time_limit)
+                         msg("a parameter count"), time_limit)
 
 
 # --------------------------------------------------------------------------- tensor checks
@@ -481,24 +518,25 @@ def check_param_count(fn: Callable[..., Any], *,
 def _as_tensor(value: Any, expected: torch.Tensor) -> tuple[torch.Tensor | None, str]:
     """The learner's return value as a tensor, or (None, what is wrong with it)."""
     if value is None:
-        return None, "returned None — did you forget the `return`?"
+        return None, msg("returned None — did you forget the `return`?")
     if isinstance(value, torch.Tensor):
         return value.detach(), ""
     if type(value).__module__ == "numpy" or isinstance(value, list | tuple):
-        kind = "a NumPy array" if type(value).__module__ == "numpy" else (
-            f"a Python {type(value).__name__}")
+        kind = msg("a NumPy array") if type(value).__module__ == "numpy" else (
+            msg("a Python {kind}", kind=type(value).__name__))
         try:
             right = _same(torch.tensor(value), expected)
         except (TypeError, ValueError, RuntimeError):
             right = False
-        values = " (its values are right)" if right else ""
-        return None, (f"returned {kind}{values}, not a torch.Tensor: compute the output with "
-                      "torch (e.g. start from torch.zeros(...)) or convert it with "
-                      "torch.tensor(...)")
+        values = msg(" (its values are right)") if right else ""
+        return None, (msg("returned {kind}{values}, not a torch.Tensor: compute the output "
+                          "with torch (e.g. start from torch.zeros(...)) or convert it with "
+                          "torch.tensor(...)", kind=kind, values=values))
     kind = value.type_name if isinstance(value, sandbox.Unsendable) else type(value).__name__
     if kind == "ndarray":
-        kind = "a NumPy array that torch cannot read:"
-    return None, f"returned {kind} {_show(value)}: expected a torch.Tensor"
+        kind = msg("a NumPy array that torch cannot read:")
+    return None, msg("returned {kind} {value}: expected a torch.Tensor",
+                     kind=kind, value=_show(value))
 
 
 def _same(a: torch.Tensor, b: torch.Tensor) -> bool:
@@ -530,21 +568,22 @@ class _TensorCase:
 def _conv2d_cases() -> list[_TensorCase]:
     gen = torch.Generator().manual_seed(0)
     spec = [  # description, x shape, w shape, bias, stride, padding, tags
-        ("1 channel, 5×5 input, 3×3 kernel", (1, 1, 5, 5), (1, 1, 3, 3), False, 1, 0, set()),
-        ("1 channel, 4×6 input, 2×3 kernel", (1, 1, 4, 6), (1, 1, 2, 3), False, 1, 0,
+        (msg("1 channel, 5×5 input, 3×3 kernel"), (1, 1, 5, 5), (1, 1, 3, 3), False, 1, 0, set()),
+        (msg("1 channel, 4×6 input, 2×3 kernel"), (1, 1, 4, 6), (1, 1, 2, 3), False, 1, 0,
          {"nonsquare"}),
-        ("1 channel, padding=1", (1, 1, 5, 5), (1, 1, 3, 3), False, 1, 1, {"padding"}),
-        ("1 channel, stride=2", (1, 1, 7, 7), (1, 1, 3, 3), False, 2, 0, {"stride"}),
-        ("1 channel, stride=2, padding=1", (1, 1, 6, 6), (1, 1, 3, 3), False, 2, 1,
+        (msg("1 channel, padding=1"), (1, 1, 5, 5), (1, 1, 3, 3), False, 1, 1, {"padding"}),
+        (msg("1 channel, stride=2"), (1, 1, 7, 7), (1, 1, 3, 3), False, 2, 0, {"stride"}),
+        (msg("1 channel, stride=2, padding=1"), (1, 1, 6, 6), (1, 1, 3, 3), False, 2, 1,
          {"stride", "padding"}),
-        ("1 channel, with bias", (1, 1, 4, 4), (1, 1, 3, 3), True, 1, 0, {"bias"}),
-        ("3 → 2 channels", (1, 3, 5, 5), (2, 3, 3, 3), False, 1, 0, {"multi"}),
-        ("3 → 2 channels, with bias", (1, 3, 5, 5), (2, 3, 3, 3), True, 1, 0, {"multi", "bias"}),
-        ("1×1 kernel, 4 → 2 channels, with bias", (1, 4, 3, 3), (2, 4, 1, 1), True, 1, 0,
+        (msg("1 channel, with bias"), (1, 1, 4, 4), (1, 1, 3, 3), True, 1, 0, {"bias"}),
+        (msg("3 → 2 channels"), (1, 3, 5, 5), (2, 3, 3, 3), False, 1, 0, {"multi"}),
+        (msg("3 → 2 channels, with bias"), (1, 3, 5, 5), (2, 3, 3, 3), True, 1, 0,
          {"multi", "bias"}),
-        ("batch of 2, 2 → 3 channels, 5×7 input, bias, stride=2, padding=1", (2, 2, 5, 7),
+        (msg("1×1 kernel, 4 → 2 channels, with bias"), (1, 4, 3, 3), (2, 4, 1, 1), True, 1, 0,
+         {"multi", "bias"}),
+        (msg("batch of 2, 2 → 3 channels, 5×7 input, bias, stride=2, padding=1"), (2, 2, 5, 7),
          (3, 2, 3, 3), True, 2, 1, {"multi", "bias", "stride", "padding", "batch", "nonsquare"}),
-        ("5×5 kernel on a 3×3 input with padding=1 (one output)", (1, 1, 3, 3), (1, 1, 5, 5),
+        (msg("5×5 kernel on a 3×3 input with padding=1 (one output)"), (1, 1, 3, 3), (1, 1, 5, 5),
          False, 1, 1, {"padding"}),
     ]
     cases = []
@@ -568,22 +607,23 @@ def _tensor_call(case: _TensorCase) -> sandbox.Call:
     return sandbox.Call(tuple(args), kwargs)
 
 
-_TAG_LABELS = {"multi": "several channels", "bias": "a bias", "padding": "padding",
-               "stride": "a stride", "batch": "a batch", "nonsquare": "non-square shapes"}
+_TAG_LABELS = {"multi": msg("several channels"), "bias": msg("a bias"),
+               "padding": msg("padding"), "stride": msg("a stride"), "batch": msg("a batch"),
+               "nonsquare": msg("non-square shapes")}
 
 
 def _structural_hint(results: list[CaseResult], cases: list[_TensorCase]) -> list[str]:
     """A hint from which kinds of case fail (only padding ones, only multi-channel ones, ...)."""
     hints = {
-        "multi": "correct with one channel but wrong with several: each output channel sums "
-                 "over all input channels, each with its own k×k slice of the kernel.",
-        "bias": "wrong only when a bias is given: add b[c_out] once to every output position "
-                "of channel c_out.",
-        "padding": "wrong only with padding: pad p zeros on every side before sliding.",
-        "stride": "wrong only with a stride: move the window s positions at a time.",
-        "nonsquare": "wrong only for non-square inputs or kernels: treat heights and widths "
-                     "separately (x.shape[-2:], w.shape[-2:]).",
-        "batch": "wrong only with a batch of several inputs: handle every n in N.",
+        "multi": msg("correct with one channel but wrong with several: each output channel "
+                     "sums over all input channels, each with its own k×k slice of the kernel."),
+        "bias": msg("wrong only when a bias is given: add b[c_out] once to every output "
+                    "position of channel c_out."),
+        "padding": msg("wrong only with padding: pad p zeros on every side before sliding."),
+        "stride": msg("wrong only with a stride: move the window s positions at a time."),
+        "nonsquare": msg("wrong only for non-square inputs or kernels: treat heights and "
+                         "widths separately (x.shape[-2:], w.shape[-2:])."),
+        "batch": msg("wrong only with a batch of several inputs: handle every n in N."),
     }
     failing = [c for r, c in zip(results, cases, strict=False) if not r.passed]
     passing = [c for r, c in zip(results, cases, strict=False) if r.passed]
@@ -591,7 +631,7 @@ def _structural_hint(results: list[CaseResult], cases: list[_TensorCase]) -> lis
         return []
     for tag, hint in hints.items():
         if all(tag in c.tags for c in failing) and not any(tag in c.tags for c in passing):
-            return [f"Hint: {hint}"]
+            return [msg("Hint: {hint}", hint=hint)]
     return []
 
 
@@ -600,34 +640,35 @@ def _conv2d_variants(case: _TensorCase) -> list[tuple[Callable[[], torch.Tensor]
     x, w, b, s, p = case.x, case.w, case.b, case.stride, case.padding
     out: list[tuple[Callable[[], torch.Tensor], str]] = [
         (lambda: F.conv2d(x, w.flip(-1, -2), b, s, p),
-         "your output equals torch's with the kernel flipped: deep-learning convolution does "
-         "not flip the kernel (it is cross-correlation): use w[..., u, v] with x at row+u, col+v."),
+         msg("your output equals torch's with the kernel flipped: deep-learning convolution "
+             "does not flip the kernel (it is cross-correlation): use w[..., u, v] with x at "
+             "row+u, col+v.")),
     ]
     if b is not None:
         out.append((lambda: F.conv2d(x, w, None, s, p),
-                    "the bias is missing: add b[c_out] to every output of channel c_out."))
+                    msg("the bias is missing: add b[c_out] to every output of channel c_out.")))
         if x.shape[1] > 1:
             out.append((lambda: F.conv2d(x, w, b * x.shape[1], s, p),
-                        "the bias seems added once per input channel: add it once per output "
-                        "channel, after summing over the input channels."))
+                        msg("the bias seems added once per input channel: add it once per "
+                            "output channel, after summing over the input channels.")))
     if s != 1:
         out.append((lambda: F.conv2d(x, w, b, 1, p),
-                    "stride ignored: your output is the stride-1 result; move the window s "
-                    "positions at a time."))
+                    msg("stride ignored: your output is the stride-1 result; move the window s "
+                        "positions at a time.")))
     if p != 0:
         out.append((lambda: F.conv2d(x, w, b, s, 0),
-                    "padding ignored: your output is the unpadded result; add p zeros on each "
-                    "side first."))
+                    msg("padding ignored: your output is the unpadded result; add p zeros on "
+                        "each side first.")))
     if x.shape[1] > 1:
         out.append((lambda: F.conv2d(x[:, :1], w[:, :1], b, s, p),
-                    "only input channel 0 seems to count: sum over all input channels."))
+                    msg("only input channel 0 seems to count: sum over all input channels.")))
         out.append((lambda: F.conv2d(x[:, -1:], w[:, -1:], b, s, p),
-                    "only the last input channel seems to count: accumulate with += over the "
-                    "input channels instead of overwriting."))
+                    msg("only the last input channel seems to count: accumulate with += over "
+                        "the input channels instead of overwriting.")))
     if w.shape[-1] == w.shape[-2]:
         out.append((lambda: F.conv2d(x, w.transpose(-1, -2), b, s, p),
-                    "the kernel's rows and columns are swapped: w[..., u, v] multiplies "
-                    "x at (row + u, col + v)."))
+                    msg("the kernel's rows and columns are swapped: w[..., u, v] multiplies x "
+                        "at (row + u, col + v).")))
     return out
 
 
@@ -644,15 +685,16 @@ _REFERENCE_RULE = sandbox.Rule("convlab's reference implementation", functions=(
     reference.conv2d_loops, reference.conv2d_unfold, reference.conv_matrix,
     reference.conv_transpose2d_scatter, reference.conv_transpose2d_zero_insert))
 
-_NO_CONV = ("write the sliding window yourself, without F.conv2d, torch.conv2d, nn.Conv2d or "
-            "convlab's reference functions — the checker compares with F.conv2d, so calling it "
-            "would prove nothing")
-_SINGLE_CHANNEL = ("F.conv2d is allowed only on one input channel and one kernel slice at a "
-                   "time, without bias — the exercise is to build the sum over channels and "
-                   "the bias yourself")
-_NO_CONV_TRANSPOSE = ("build the scatter-add yourself, without F.conv_transpose2d or any other "
-                      "PyTorch convolution or convlab's reference functions — the checker "
-                      "compares with F.conv_transpose2d, so calling it would prove nothing")
+_NO_CONV = (msg("write the sliding window yourself, without F.conv2d, torch.conv2d, nn.Conv2d "
+                "or convlab's reference functions — the checker compares with F.conv2d, so "
+                "calling it would prove nothing"))
+_SINGLE_CHANNEL = (msg("F.conv2d is allowed only on one input channel and one kernel slice at "
+                       "a time, without bias — the exercise is to build the sum over channels "
+                       "and the bias yourself"))
+_NO_CONV_TRANSPOSE = (msg("build the scatter-add yourself, without F.conv_transpose2d or any "
+                          "other PyTorch convolution or convlab's reference functions — the "
+                          "checker compares with F.conv_transpose2d, so calling it would prove "
+                          "nothing"))
 
 
 def _single_channel(op: str, args: tuple, kwargs: dict) -> bool:
@@ -668,6 +710,7 @@ def _single_channel(op: str, args: tuple, kwargs: dict) -> bool:
             and b is None)
 
 
+@_speaks
 def check_conv2d(fn: Callable[..., Any], *, conv2d: str = "forbidden",
                  time_limit: float = DEFAULT_TIME_LIMIT) -> CheckResult:
     """Check a sliding-window ``fn(x, w, b=None, stride=1, padding=0)`` against ``F.conv2d``.
@@ -729,21 +772,23 @@ def _tensor_check(name: str, fn: Callable[..., Any], cases: list[_TensorCase],
         try:
             message = _tensor_mismatch(got, expected, case)
         except (RuntimeError, TypeError, ValueError, IndexError):
-            message = f"your output (dtype {got.dtype}, shape {tuple(got.shape)}) differs"
+            message = msg("your output (dtype {dtype}, shape {shape}) differs",
+                          dtype=got.dtype, shape=tuple(got.shape))
         results.append(CaseResult(case.description, False, expected, got,
-                                  f"{broken}; also, {message}" if broken else message))
+                                  msg("{broken}; also, {message}",
+                                      broken=broken, message=message) if broken else message))
         for wrong, hint in variants(case):
             try:
                 matches = _same(got, wrong())
             except RuntimeError:  # this wrong variant is not even computable here
                 matches = False
             if matches:
-                messages.append(f"Hint: {hint}")
+                messages.append(msg("Hint: {hint}", hint=hint))
                 break
     if not any("Hint:" in m for m in messages):
         messages += _structural_hint(results, cases)
     if rule_text and any(o is not None and o.forbidden for o in answers.outcomes):
-        messages.insert(0, f"The rule: {rule_text}.")
+        messages.insert(0, msg("The rule: {rule_text}.", rule_text=rule_text))
     labels = [frozenset(_TAG_LABELS[t] for t in c.tags) for c in cases]
     return _finish(name, results, messages, answers, labels)
 
@@ -752,39 +797,42 @@ def _tensor_mismatch(got: torch.Tensor, expected: torch.Tensor, case: _TensorCas
     """Describe how ``got`` differs from ``expected`` (shape first, then values)."""
     gs, es = tuple(got.shape), tuple(expected.shape)
     if gs != es:
-        text = f"your output has shape {gs}, expected {es}"
+        text = msg("your output has shape {gs}, expected {es}", gs=gs, es=es)
         if gs == es[2:]:
-            text += " — keep the (N, C_out, H, W) dimensions, even when N = C_out = 1"
+            text = msg("{text} — keep the (N, C_out, H, W) dimensions, even when N = C_out = 1",
+                       text=text)
         elif len(gs) == 4 and any(n == 0 for n in gs) and case.padding == 0:
-            text += (" — it is empty: with p = 0, out[p:-p] is out[0:0] (-0 is 0); "
-                     "slice with out[p:H-p] instead")
+            text = msg("{text} — it is empty: with p = 0, out[p:-p] is out[0:0] (-0 is 0); "
+                       "slice with out[p:H-p] instead", text=text)
         elif len(gs) == 4 and gs[:2] == es[:2]:
             dh, dw = gs[2] - es[2], gs[3] - es[3]
             if dh == dw != 0:
-                text += f" — {abs(dh)} {'too many' if dh > 0 else 'too few'} rows and columns"
+                text = (msg("{text} — {n} too many rows and columns", text=text, n=dh)
+                        if dh > 0 else
+                        msg("{text} — {n} too few rows and columns", text=text, n=-dh))
         return text
     if torch.isnan(got).any():
-        return "your output contains NaN — is part of it left uninitialised (torch.empty)?"
+        return msg("your output contains NaN — is part of it left uninitialised (torch.empty)?")
     diff = (got.double() - expected.double()).abs()
     index = tuple(int(v) for v in torch.nonzero(diff > 1e-4)[0])
-    return (f"right shape {gs}, but at index {index} expected {expected[index].item():g}, "
-            f"got {got[index].item():g}")
+    return (msg("right shape {gs}, but at index {index} expected {expected:g}, got {got:g}",
+                gs=gs, index=index, expected=expected[index].item(), got=got[index].item()))
 
 
 def _transpose_cases() -> list[_TensorCase]:
     gen = torch.Generator().manual_seed(1)
     spec = [  # description, x shape, w shape (C_in, C_out, k, k), stride, padding, tags
-        ("1 channel, 2×2 input, 3×3 kernel (windows overlap)", (1, 1, 2, 2), (1, 1, 3, 3), 1, 0,
-         set()),
-        ("1 channel, stride=2", (1, 1, 2, 2), (1, 1, 3, 3), 2, 0, {"stride"}),
-        ("1 channel, 3×3 kernel, padding=1", (1, 1, 3, 3), (1, 1, 3, 3), 1, 1, {"padding"}),
-        ("1 channel, 4×4 kernel, stride=2, padding=1", (1, 1, 3, 3), (1, 1, 4, 4), 2, 1,
+        (msg("1 channel, 2×2 input, 3×3 kernel (windows overlap)"), (1, 1, 2, 2), (1, 1, 3, 3),
+         1, 0, set()),
+        (msg("1 channel, stride=2"), (1, 1, 2, 2), (1, 1, 3, 3), 2, 0, {"stride"}),
+        (msg("1 channel, 3×3 kernel, padding=1"), (1, 1, 3, 3), (1, 1, 3, 3), 1, 1, {"padding"}),
+        (msg("1 channel, 4×4 kernel, stride=2, padding=1"), (1, 1, 3, 3), (1, 1, 4, 4), 2, 1,
          {"stride", "padding"}),
-        ("1 channel, 2×2 kernel, stride=2 (no overlap)", (1, 1, 2, 3), (1, 1, 2, 2), 2, 0,
+        (msg("1 channel, 2×2 kernel, stride=2 (no overlap)"), (1, 1, 2, 3), (1, 1, 2, 2), 2, 0,
          {"stride"}),
-        ("2 → 3 channels, stride=2", (1, 2, 3, 3), (2, 3, 3, 3), 2, 0, {"multi", "stride"}),
-        ("2 → 2 channels", (1, 2, 2, 2), (2, 2, 3, 3), 1, 0, {"multi"}),
-        ("batch of 2, 3 → 2 channels, 3×4 input, padding=1", (2, 3, 3, 4), (3, 2, 3, 3), 1, 1,
+        (msg("2 → 3 channels, stride=2"), (1, 2, 3, 3), (2, 3, 3, 3), 2, 0, {"multi", "stride"}),
+        (msg("2 → 2 channels"), (1, 2, 2, 2), (2, 2, 3, 3), 1, 0, {"multi"}),
+        (msg("batch of 2, 3 → 2 channels, 3×4 input, padding=1"), (2, 3, 3, 4), (3, 2, 3, 3), 1, 1,
          {"multi", "padding", "batch", "nonsquare"}),
     ]
     cases = []
@@ -810,26 +858,27 @@ def _transpose_variants(case: _TensorCase) -> list[tuple[Callable[[], torch.Tens
     out: list[tuple[Callable[[], torch.Tensor], str]] = []
     if p != 0:
         out.append((lambda: F.conv_transpose2d(x, w, stride=s),
-                    "transposed output is too large by 2p: the padding crop is missing "
-                    "(remove p rows/columns from each side at the end)."))
+                    msg("transposed output is too large by 2p: the padding crop is missing "
+                        "(remove p rows/columns from each side at the end).")))
     if s != 1:
         out.append((lambda: F.conv_transpose2d(x, w, stride=1, padding=p),
-                    "stride ignored: input position (r, c) should drop its scaled kernel at "
-                    "(r·s, c·s) in the output."))
+                    msg("stride ignored: input position (r, c) should drop its scaled kernel "
+                        "at (r·s, c·s) in the output.")))
     out.append((lambda: F.conv_transpose2d(x, w.flip(-1, -2), stride=s, padding=p),
-                "your output uses the flipped kernel: scatter-add places w itself (not flipped) "
-                "at each input position."))
+                msg("your output uses the flipped kernel: scatter-add places w itself (not "
+                    "flipped) at each input position.")))
     if x.shape[1] == 1:
         out.append((lambda: _scatter_overwrite(x, w, s, p),
-                    "overlapping contributions are overwritten: add them up (+=), don't assign "
-                    "(=)."))
+                    msg("overlapping contributions are overwritten: add them up (+=), don't "
+                        "assign (=).")))
     if w.shape[0] == w.shape[1]:
         out.append((lambda: F.conv_transpose2d(x, w.transpose(0, 1), stride=s, padding=p),
-                    "the weight's first two dimensions are swapped: ConvTranspose2d's weight is "
-                    "(C_in, C_out, k, k), the opposite of Conv2d's."))
+                    msg("the weight's first two dimensions are swapped: ConvTranspose2d's "
+                        "weight is (C_in, C_out, k, k), the opposite of Conv2d's.")))
     return out
 
 
+@_speaks
 def check_conv_transpose2d(fn: Callable[..., Any], *,
                            time_limit: float = DEFAULT_TIME_LIMIT) -> CheckResult:
     """Check a scatter-add ``fn(x, w, stride=1, padding=0)`` against ``F.conv_transpose2d``.
@@ -867,13 +916,14 @@ def _count_answer(name: str, description: str, expected: int,
     that it is not answered yet (``...``) or not a whole number."""
     if answer is ...:
         return None, _value_result(name, description, False, expected, answer,
-                                   "not answered yet — replace ... with your number", [])
-    value, problem = _as_int(answer, "a parameter count")
+                                   msg("not answered yet — replace ... with your number"), [])
+    value, problem = _as_int(answer, msg("a parameter count"))
     if value is None:
         return None, _value_result(name, description, False, expected, answer, problem, [])
     return value, None
 
 
+@_speaks
 def check_output_sizes_table(answers: dict[tuple[int, ...], Any]) -> CheckResult:
     """Check a filled-in table ``{(i, k, s, p, d): o}`` of output sizes (chapter 1).
 
@@ -883,8 +933,10 @@ def check_output_sizes_table(answers: dict[tuple[int, ...], Any]) -> CheckResult
     """
     name = "check_output_sizes_table"
     if not isinstance(answers, dict) or not answers:
-        return CheckResult(False, [], [f"{name} expects a non-empty dict {{(i, k, s, p, d): o}},"
-                                       f" got {type(answers).__name__} {_show(answers)}."], name)
+        return CheckResult(False, [], [msg("{name} expects a non-empty dict {{(i, k, s, p, d): "
+                                           "o}}, got {kind} {answers}.",
+                                           name=name, kind=type(answers).__name__,
+                                           answers=_show(answers))], name)
     results: list[CaseResult] = []
     messages: list[str] = []
     cases, expected_all, got_all = [], [], []
@@ -897,44 +949,47 @@ def check_output_sizes_table(answers: dict[tuple[int, ...], Any]) -> CheckResult
         i, k, s, p, d = config
         if i + 2 * p > 100_000 or k > 100_000:
             results.append(CaseResult(description, False, None, value,
-                                      "sizes above 100 000 are not checked here"))
+                                      msg("sizes above 100 000 are not checked here")))
             continue
         try:
             expected = _torch_conv_size(i, k, s, p, d)
         except RuntimeError:
             results.append(CaseResult(description, False, None, value,
-                                      "this configuration is invalid: the (dilated) kernel "
-                                      f"{d * (k - 1) + 1} is larger than the padded input "
-                                      f"{i + 2 * p}, so PyTorch raises an error"))
+                                      msg("this configuration is invalid: the (dilated) kernel "
+                                          "{span} is larger than the padded input {padded}, "
+                                          "so PyTorch raises an error",
+                                          span=d * (k - 1) + 1, padded=i + 2 * p)))
             continue
         if value is ... or value is None:
             results.append(CaseResult(description, False, expected, value,
-                                      "not filled in yet — replace ... with your answer"))
+                                      msg("not filled in yet — replace ... with your answer")))
             continue
-        got, problem = _as_int(value, "an output size")
+        got, problem = _as_int(value, msg("an output size"))
         passed = got == expected
         results.append(CaseResult(description, passed, expected, value,
-                                  problem or ("" if passed else f"expected {expected}, got {got}")))
+                                  problem or ("" if passed else msg("expected {expected}, got "
+                                                                    "{got}",
+                                                                    expected=expected, got=got))))
         cases.append(dict(i=i, k=k, s=s, p=p, d=d))
         expected_all.append(expected)
         got_all.append(got)
     variants = [
         (lambda i, k, s, p, d: (i + 2 * p - d * (k - 1) - 1) // s,
-         "your answers are 1 too small: did you forget the +1?"),
+         msg("your answers are 1 too small: did you forget the +1?")),
         (lambda i, k, s, p, d: (i - d * (k - 1) - 1) // s + 1,
-         "you left padding out: padding adds 2p before the kernel is subtracted."),
+         msg("you left padding out: padding adds 2p before the kernel is subtracted.")),
         (lambda i, k, s, p, d: i + 2 * p - d * (k - 1),
-         "stride ignored: divide by s (floor), then add 1."),
+         msg("stride ignored: divide by s (floor), then add 1.")),
         (lambda i, k, s, p, d: (i + 2 * p - k) // s + 1,
-         "dilation ignored: a dilated kernel spans d(k−1)+1 inputs."),
+         msg("dilation ignored: a dilated kernel spans d(k−1)+1 inputs.")),
     ]
     conditions = [
-        (lambda i, k, s, p, d: p > 0, "the rows with padding are wrong: padding adds 2p."),
+        (lambda i, k, s, p, d: p > 0, msg("the rows with padding are wrong: padding adds 2p.")),
         (lambda i, k, s, p, d: (i + 2 * p - d * (k - 1) - 1) % s != 0,
-         "wrong only when the division is inexact: round down (floor)."),
-        (lambda i, k, s, p, d: s > 1, "the rows with a stride are wrong: floor((…)/s) + 1."),
-        (lambda i, k, s, p, d: d > 1, "the rows with dilation are wrong: the kernel spans "
-         "d(k−1)+1 inputs."),
+         msg("wrong only when the division is inexact: round down (floor).")),
+        (lambda i, k, s, p, d: s > 1, msg("the rows with a stride are wrong: floor((…)/s) + 1.")),
+        (lambda i, k, s, p, d: d > 1, msg("the rows with dilation are wrong: the kernel spans "
+                                          "d(k−1)+1 inputs.")),
     ]
     if len(cases) > 1:
         messages += _diagnose_scalars(cases, expected_all, got_all, variants, conditions)
@@ -945,15 +1000,16 @@ def _table_key(key: Any) -> tuple[int, int, int, int, int] | str:
     """(i, k, s, p, d) from a table key, or a message explaining what is wrong with it."""
     if not isinstance(key, tuple) or not 2 <= len(key) <= 5 or not all(
             isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in key):
-        return ("keys must be tuples (i, k), (i, k, s), (i, k, s, p) or (i, k, s, p, d) of "
-                f"ints, got {key!r}")
+        return (msg("keys must be tuples (i, k), (i, k, s), (i, k, s, p) or (i, k, s, p, d) of "
+                    "ints, got {key!r}", key=key))
     full = tuple(int(v) for v in key) + (1, 0, 1)[len(key) - 2:]
     i, k, s, p, d = full
     if i < 1 or k < 1 or s < 1 or p < 0 or d < 1:
-        return f"i, k, s, d must be ≥ 1 and p ≥ 0, got {key!r}"
+        return msg("i, k, s, d must be ≥ 1 and p ≥ 0, got {key!r}", key=key)
     return full
 
 
+@_speaks
 def check_same_padding(p: Any, k: int = 7, d: int = 1) -> CheckResult:
     """Check ``p``, the padding that keeps the size unchanged at stride 1 (chapter 1).
 
@@ -961,45 +1017,52 @@ def check_same_padding(p: Any, k: int = 7, d: int = 1) -> CheckResult:
     """
     name = "check_same_padding"
     span = d * (k - 1) + 1
-    description = f"padding for a {k}×{k} kernel" + (f" with dilation {d}" if d > 1 else "")
+    description = (msg("padding for a {k}×{k} kernel with dilation {d}", k=k, d=d) if d > 1
+                   else msg("padding for a {k}×{k} kernel", k=k))
     if span % 2 == 0:
-        expected_text = "no integer padding works: the kernel span is even"
+        expected_text = msg("no integer padding works: the kernel span is even")
         return _value_result(name, description, False, expected_text, p,
-                             f"a span of {span} needs {span - 1} extra positions, an odd "
-                             "number, which cannot be split evenly over two sides", [])
+                             msg("a span of {span} needs {value} extra positions, an odd "
+                                 "number, which cannot be split evenly over two sides",
+                                 span=span, value=span - 1), [])
     expected = (span - 1) // 2
     if isinstance(p, str):
         return _value_result(name, description, False, expected, p,
-                             f"got the string {p!r}: padding='same' is PyTorch's shortcut; "
-                             "the exercise asks for the number of zeros per side", [])
-    value, problem = _as_int(p, "a padding")
+                             msg("got the string {p!r}: padding='same' is PyTorch's shortcut; "
+                                 "the exercise asks for the number of zeros per side", p=p), [])
+    value, problem = _as_int(p, msg("a padding"))
     if value is None:
         if p is ...:
-            problem = "not answered yet — replace ... with your number"
+            problem = msg("not answered yet — replace ... with your number")
         return _value_result(name, description, False, expected, p, problem, [])
     if value < 0:
         return _value_result(name, description, False, expected, p,
-                             "padding cannot be negative", [])
+                             msg("padding cannot be negative"), [])
     if value > 4 * span:
         return _value_result(name, description, False, expected, p,
-                             f"p={value} is far too large: the output would grow by {2 * value}"
-                             f" − {span - 1}", ["Hint: solve i + 2p − d(k−1) = i for p."])
+                             msg("p={value} is far too large: the output would grow by "
+                                 "{twice} − {needed}",
+   value=value, twice=2 * value, needed=span - 1), [msg("Hint: solve i + 2p − d(k−1) = i for p.")])
     sizes = sorted({span + 1, 2 * span + 3, 32})  # every size fits the kernel, for any p ≥ 0
     kept = [F.conv2d(torch.zeros(1, 1, n, n), torch.zeros(1, 1, k, k), padding=value,
                      dilation=d).shape[-1] for n in sizes]
     passed = value == expected and kept == sizes
     hints = {  # later entries win when two coincide (small kernels)
-        expected + 1: "one too large: with this padding the output grows by 2.",
-        span: f"p = {span} pads more than the kernel needs: each side needs (k−1)/2 zeros.",
-        span - 1: f"that doubles the border: padding is per side, so the {span - 1} extra "
-                  "positions are split over two sides.",
-        expected - 1: "one too small: with this padding the output shrinks by 2.",
-        0: f"without padding a {k}×{k} kernel shrinks the size by {span - 1}.",
+        expected + 1: msg("one too large: with this padding the output grows by 2."),
+        span: msg("p = {span} pads more than the kernel needs: each side needs (k−1)/2 zeros.",
+                  span=span),
+        span - 1: msg("that doubles the border: padding is per side, so the {value} extra "
+                      "positions are split over two sides.", value=span - 1),
+        expected - 1: msg("one too small: with this padding the output shrinks by 2."),
+        0: msg("without padding a {k}×{k} kernel shrinks the size by {value}.",
+               k=k, value=span - 1),
     }
-    hint = hints.get(value, "solve i + 2p − d(k−1) = i for p.")
+    hint = hints.get(value, msg("solve i + 2p − d(k−1) = i for p."))
     shown = ", ".join(f"{n}→{o}" for n, o in zip(sizes, kept, strict=False))
-    message = "" if passed else f"with p={value} the sizes change: {shown}"
-    return _value_result(name, description, passed, expected, p, message, [f"Hint: {hint}"])
+    message = "" if passed else msg("with p={value} the sizes change: {shown}",
+                                    value=value, shown=shown)
+    return _value_result(name, description, passed, expected, p, message, [msg("Hint: {hint}",
+                                                                               hint=hint)])
 
 
 # --------------------------------------------------------------------------- chapter 2 values
@@ -1019,6 +1082,7 @@ def _layer_counts(model: nn.Module) -> list[tuple[nn.Module, int, int, int, int,
     return rows
 
 
+@_speaks
 def check_network_params(answer: Any, model: nn.Module) -> CheckResult:
     """Check ``answer``, the learner's count of ``model``'s parameters (chapter 2).
 
@@ -1028,7 +1092,7 @@ def check_network_params(answer: Any, model: nn.Module) -> CheckResult:
     """
     name = "check_network_params"
     expected = sum(p.numel() for p in model.parameters())
-    description = f"parameters of {type(model).__name__}"
+    description = msg("parameters of {kind}", kind=type(model).__name__)
     value, unanswered = _count_answer(name, description, expected, answer)
     if unanswered is not None:
         return unanswered
@@ -1037,32 +1101,37 @@ def check_network_params(answer: Any, model: nn.Module) -> CheckResult:
     weights = [c_in // g * c_out * k for _m, c_in, c_out, k, g, _b in rows]
     biases = [c_out if b else 0 for _m, _ci, c_out, _k, _g, b in rows]
     variants = [
-        (sum(weights), "that is the count without biases: each output channel (or unit) adds "
-                       "one bias."),
+        (sum(weights), msg("that is the count without biases: each output channel (or unit) "
+                           "adds one bias.")),
         (sum(w + (c_in // g) * c_out if b else w
              for w, (_m, c_in, c_out, _k, g, b) in zip(weights, rows, strict=True)),
-         "the biases seem counted once per input channel: one bias per output channel."),
+         msg("the biases seem counted once per input channel: one bias per output channel.")),
         (sum(c_out * k + (c_out if b else 0) for _m, _ci, c_out, k, _g, b in rows),
-         "each filter has one slice per input channel: multiply by c_in."),
+         msg("each filter has one slice per input channel: multiply by c_in.")),
     ]
     if len(rows) > 1:
         for cut in range(1, len(rows)):
             partial = sum(weights[:cut]) + sum(biases[:cut])
-            variants.append((partial, f"that covers only the first {cut} layer(s) with "
-                                      "parameters: count every Conv and Linear layer."))
-    hints = [f"Hint: {hint}" for wrong, hint in variants if wrong == value and wrong != expected]
+            variants.append((partial, msg("that covers only the first {cut} layer(s) with "
+                                          "parameters: count every Conv and Linear layer.",
+                                          cut=cut)))
+    hints = [msg("Hint: {hint}",
+                 hint=hint) for wrong, hint in variants if wrong == value and wrong != expected]
     per_layer = "; ".join(f"{type(m).__name__}: {sum(q.numel() for q in m.parameters())}"
                           for m, *_ in rows)
-    message = "" if passed else f"expected {expected}, got {value}"
+    message = "" if passed else msg("expected {expected}, got {value}",
+                                    expected=expected, value=value)
     if not passed and not hints:
-        hints = ["Hint: add up, layer by layer, c_in·c_out·k·k weights (c_in/groups for grouped"
-                 " convolutions) plus c_out biases; pooling and activations have none."]
+        hints = [msg("Hint: add up, layer by layer, c_in·c_out·k·k weights (c_in/groups for "
+                     "grouped convolutions) plus c_out biases; pooling and activations have "
+                     "none.")]
     result = _value_result(name, description, passed, expected, answer, message, hints)
     if passed and per_layer:
-        result.messages.append(f"Per layer: {per_layer}.")
+        result.messages.append(msg("Per layer: {per_layer}.", per_layer=per_layer))
     return result
 
 
+@_speaks
 def check_groups_answer(answer: Any, c_in: int, c_out: int, k: int, groups: int,
                         bias: bool = True) -> CheckResult:
     """Check ``answer``, the parameter count of ``nn.Conv2d(c_in, c_out, k, groups=groups)``.
@@ -1071,30 +1140,33 @@ def check_groups_answer(answer: Any, c_in: int, c_out: int, k: int, groups: int,
     """
     name = "check_groups_answer"
     expected = _torch_conv_params(c_in, c_out, k, bias, groups)
-    description = f"Conv2d({c_in}, {c_out}, {k}, groups={groups}, bias={bias})"
+    description = msg("Conv2d({c_in}, {c_out}, {k}, groups={groups}, bias={bias})",
+                      c_in=c_in, c_out=c_out, k=k, groups=groups, bias=bias)
     value, unanswered = _count_answer(name, description, expected, answer)
     if unanswered is not None:
         return unanswered
     weights = c_out * (c_in // groups) * k * k
     b = c_out if bias else 0
     variants = {
-        c_in * c_out * k * k + b: "that is the count without groups: each filter only sees "
-                                  "c_in/groups input channels.",
-        weights: "biases left out: there is still one bias per output channel.",
-        weights + (b // groups if bias else 0): "the bias is not split by groups: one bias per "
-                                                "output channel.",
-        c_out * (c_in // groups) * k * k // groups + b: "divided by groups twice: the weight "
-                                                        "tensor is (c_out, c_in/groups, k, k).",
-        c_out * k * k + b: "that is the depthwise count for c_in = groups; here each filter "
-                           "sees c_in/groups channels." if groups != c_in else "",
+        c_in * c_out * k * k + b: msg("that is the count without groups: each filter only sees "
+                                      "c_in/groups input channels."),
+        weights: msg("biases left out: there is still one bias per output channel."),
+        weights + (b // groups if bias else 0): msg("the bias is not split by groups: one bias "
+                                                    "per output channel."),
+        c_out * (c_in // groups) * k * k // groups + b: msg("divided by groups twice: the "
+                                                            "weight tensor is (c_out, "
+                                                            "c_in/groups, k, k)."),
+        c_out * k * k + b: msg("that is the depthwise count for c_in = groups; here each "
+                               "filter sees c_in/groups channels.") if groups != c_in else "",
     }
-    hints = [f"Hint: {h}" for wrong, h in variants.items() if wrong == value and h
+    hints = [msg("Hint: {h}", h=h) for wrong, h in variants.items() if wrong == value and h
              and wrong != expected]
     passed = value == expected
     if not passed and not hints:
-        hints = ["Hint: the weight tensor is (c_out, c_in/groups, k, k), plus c_out biases."]
+        hints = [msg("Hint: the weight tensor is (c_out, c_in/groups, k, k), plus c_out biases.")]
     return _value_result(name, description, passed, expected, answer,
-                         "" if passed else f"expected {expected}, got {value}", hints)
+                         "" if passed else msg("expected {expected}, got {value}",
+                                               expected=expected, value=value), hints)
 
 
 def _as_shape(value: Any) -> tuple[int, ...] | None:
@@ -1108,6 +1180,7 @@ def _as_shape(value: Any) -> tuple[int, ...] | None:
     return None
 
 
+@_speaks
 def check_shapes(answers: dict[str, Any], expected: dict[str, Any]) -> CheckResult:
     """Check predicted shapes ``{name: shape}`` against shapes computed by running torch.
 
@@ -1117,41 +1190,46 @@ def check_shapes(answers: dict[str, Any], expected: dict[str, Any]) -> CheckResu
     """
     name = "check_shapes"
     if not isinstance(answers, dict):
-        return CheckResult(False, [], [f"{name} expects a dict {{name: shape}}, got "
-                                       f"{type(answers).__name__} {_show(answers)}."], name)
+        return CheckResult(False, [], [msg("{name} expects a dict {{name: shape}}, got "
+                                           "{kind} {answers}.",
+                                           name=name, kind=type(answers).__name__,
+                                           answers=_show(answers))], name)
     results: list[CaseResult] = []
     messages: list[str] = []
     for key, want in expected.items():
         want_t = tuple(int(v) for v in want)
         if key not in answers or answers[key] is ...:
-            results.append(CaseResult(key, False, want_t, None, "not answered yet"))
+            results.append(CaseResult(key, False, want_t, None, msg("not answered yet")))
             continue
         got = _as_shape(answers[key])
         if got is None:
             results.append(CaseResult(key, False, want_t, answers[key],
-                                      f"{_show(answers[key])} is not a shape: write a tuple of "
-                                      "ints like (1, 8, 14, 14)"))
+                                      msg("{answers} is not a shape: write a tuple of ints "
+                                          "like (1, 8, 14, 14)", answers=_show(answers[key]))))
             continue
         passed = got == want_t
-        message = "" if passed else f"expected {want_t}, got {got}"
+        message = "" if passed else msg("expected {want_t}, got {got}", want_t=want_t, got=got)
         results.append(CaseResult(key, passed, want_t, got, message))
         if passed:
             continue
         if len(got) == len(want_t) - 1 and got == want_t[1:]:
-            messages.append(f"Hint ({key}): the batch dimension N is missing at the front.")
+            messages.append(msg("Hint ({key}): the batch dimension N is missing at the front.",
+                                key=key))
         elif len(got) >= 2 and got[:2] == (want_t[1], want_t[0]) and got[2:] == want_t[2:]:
-            messages.append(f"Hint ({key}): the first two dimensions are swapped — Conv2d's "
-                            "weight is (out_channels, in_channels, kH, kW); ConvTranspose2d's "
-                            "is (in_channels, out_channels, kH, kW).")
+            messages.append(msg("Hint ({key}): the first two dimensions are swapped — Conv2d's "
+                                "weight is (out_channels, in_channels, kH, kW); "
+                                "ConvTranspose2d's is (in_channels, out_channels, kH, kW).",
+                                key=key))
         elif len(got) == len(want_t) and got[:-2] == want_t[:-2]:
-            messages.append(f"Hint ({key}): the channel dimensions are right; recompute the "
-                            "spatial size with o = ⌊(i + 2p − d(k−1) − 1)/s⌋ + 1.")
+            messages.append(msg("Hint ({key}): the channel dimensions are right; recompute the "
+                                "spatial size with o = ⌊(i + 2p − d(k−1) − 1)/s⌋ + 1.", key=key))
         elif len(got) == len(want_t) and got[2:] == want_t[2:]:
-            messages.append(f"Hint ({key}): the spatial size is right; the channel count "
-                            "equals the number of kernels (out_channels).")
+            messages.append(msg("Hint ({key}): the spatial size is right; the channel count "
+                                "equals the number of kernels (out_channels).", key=key))
     extra = sorted(set(answers) - set(expected))
     if extra:
-        messages.append(f"(Ignored answers for unknown names: {', '.join(map(str, extra))}.)")
+        messages.append(msg("(Ignored answers for unknown names: {join}.)",
+                            join=', '.join(map(str, extra))))
     return _finish(name, results, messages)
 
 
@@ -1203,6 +1281,7 @@ def _equal_prediction(answer: Any, actual: Any) -> bool:
         return False
 
 
+@_speaks
 def check_prediction(answer: Any, actual: Any, explain: str = "") -> CheckResult:
     """Compare a committed prediction with what the code actually did (chapters 3 and 4).
 
@@ -1214,9 +1293,9 @@ def check_prediction(answer: Any, actual: Any, explain: str = "") -> CheckResult
     name = "check_prediction"
     if answer is ...:
         return CheckResult(False, [CaseResult("prediction", False, None, answer,
-                                              "not answered yet")],
-                           ["Write your prediction in place of ... and run the cell again — "
-                            "committing to an answer first is the point."], name)
+                                              msg("not answered yet"))],
+                           [msg("Write your prediction in place of ... and run the cell again "
+                                "— committing to an answer first is the point.")], name)
     try:
         normalised = _normalise_prediction(answer, actual)
     except (TypeError, ValueError, RuntimeError):
@@ -1227,13 +1306,19 @@ def check_prediction(answer: Any, actual: Any, explain: str = "") -> CheckResult
         extra, missing = sorted(normalised - set(actual), key=str), sorted(
             set(actual) - normalised, key=str)
         if extra:
-            messages.append("You included " + ", ".join(map(str, extra)) + ", which "
-                            + ("is" if len(extra) == 1 else "are") + " not in the actual set.")
+            listed = ", ".join(map(str, extra))
+            messages.append(msg("You included {items}, which is not in the actual set.",
+                                items=listed) if len(extra) == 1 else
+                            msg("You included {items}, which are not in the actual set.",
+                                items=listed))
         if missing:
-            messages.append("You left out " + ", ".join(map(str, missing)) + ".")
+            messages.append(msg("You left out {items}.", items=", ".join(map(str, missing))))
     if explain:
-        messages.append(("Why: " if passed else "What happens: ") + explain)
-    message = "" if passed else f"you predicted {_show(normalised)}; the code gives {_show(actual)}"
+        explain = msg(explain)  # the chapter's English text is its message id
+        messages.append(msg("Why: {explain}", explain=explain) if passed else
+                        msg("What happens: {explain}", explain=explain))
+    message = "" if passed else msg("you predicted {normalised}; the code gives {actual}",
+                                    normalised=_show(normalised), actual=_show(actual))
     case = CaseResult("prediction", passed, actual, normalised, message)
     return CheckResult(passed, [case], messages, name)
 
@@ -1284,6 +1369,7 @@ def _params_close(got: Any, want: nn.Module | list[torch.Tensor]) -> bool:
         return False
 
 
+@_speaks
 def check_training_loop(train_fn: Callable[..., Any], *,
                         time_limit: float = DEFAULT_TIME_LIMIT) -> CheckResult:
     """Check a training loop ``train_fn(model, optimizer, batches, loss_fn) -> losses`` (ch. 3).
@@ -1317,57 +1403,58 @@ def check_training_loop(train_fn: Callable[..., Any], *,
     failure = answers.failure(0)
     if failure:
         cases = [CaseResult(n, False, None, None, failure)
-                 for n in ("final parameters", "returned losses")]
+                 for n in (msg("final parameters"), msg("returned losses"))]
         return _finish(name, cases, [], answers.repeated(len(cases)))
     trained = answers.outcomes[0].observed  # type: ignore[union-attr]
     cases = []
     messages = []
     params_ok = _params_close(trained, correct)
     if params_ok:
-        cases.append(CaseResult("final parameters", True))
+        cases.append(CaseResult(msg("final parameters"), True))
     else:
         cases.append(CaseResult(
-            "final parameters", False, None, None,
-            "after training, the parameters differ from those of a correct loop"))
+            msg("final parameters"), False, None, None,
+            msg("after training, the parameters differ from those of a correct loop")))
         if _params_close(trained, accumulate):
-            messages.append("Hint: gradients accumulate across steps: backward() adds into "
-                            ".grad, so call optimizer.zero_grad() once per batch, before "
-                            "backward().")
+            messages.append(msg("Hint: gradients accumulate across steps: backward() adds into "
+                                ".grad, so call optimizer.zero_grad() once per batch, before "
+                                "backward()."))
         elif _params_close(trained, start):
-            messages.append("Hint: the parameters never changed: is optimizer.step() called, "
-                            "and is zero_grad() called before backward() (not between "
-                            "backward() and step())?")
+            messages.append(msg("Hint: the parameters never changed: is optimizer.step() "
+                                "called, and is zero_grad() called before backward() (not "
+                                "between backward() and step())?"))
     losses = answers.value(0)
     if losses is None:
-        cases.append(CaseResult("returned losses", False, want_losses, None,
-                                "returned None — return the list of per-batch losses"))
+        cases.append(CaseResult(msg("returned losses"), False, want_losses, None,
+                                msg("returned None — return the list of per-batch losses")))
     else:
         try:
             got = [float(v) for v in losses] if isinstance(losses, list | tuple) else None
         except (TypeError, ValueError, RuntimeError):
             got = None
         if got is None:
-            messages.append(f"Your loop returned {_show(losses)}: return a list with one loss "
-                            "(a float or 0-d tensor) per batch.")
+            messages.append(msg("Your loop returned {losses}: return a list with one loss (a "
+                                "float or 0-d tensor) per batch.", losses=_show(losses)))
         if got is not None and len(got) == len(want_losses) and all(
                 math.isclose(a, b, rel_tol=1e-4, abs_tol=1e-6)
                 for a, b in zip(got, want_losses, strict=True)):
-            cases.append(CaseResult("returned losses", True))
+            cases.append(CaseResult(msg("returned losses"), True))
         else:
             want = [round(v, 4) for v in want_losses]
             if got is not None and len(got) == len(want_losses):
                 first = next(b for b, (a, w) in enumerate(zip(got, want_losses, strict=True))
                              if not math.isclose(a, w, rel_tol=1e-4, abs_tol=1e-6))
-                problem = (f"your per-batch losses {[round(v, 4) for v in got]} differ from a "
-                           f"correct loop's {want} from batch {first + 1} on")
+                problem = (msg("your per-batch losses {value} differ from a correct loop's "
+                               "{want} from batch {batch} on",
+                               value=[round(v, 4) for v in got], want=want, batch=first + 1))
             else:
-                count = "" if got is None else f" (you returned {len(got)})"
-                problem = (f"expected one loss per batch{count}, computed before that "
-                           f"batch's step: {want}")
-            cases.append(CaseResult("returned losses", False, want, losses, problem))
+                count = "" if got is None else msg(" (you returned {n_got})", n_got=len(got))
+                problem = (msg("expected one loss per batch{count}, computed before that "
+                               "batch's step: {want}", count=count, want=want))
+            cases.append(CaseResult(msg("returned losses"), False, want, losses, problem))
             if params_ok:
-                messages.append("Hint: the parameters are right; append loss.item() once per "
-                                "batch and return the list.")
+                messages.append(msg("Hint: the parameters are right; append loss.item() once "
+                                    "per batch and return the list."))
     return _finish(name, cases, messages, answers.repeated(len(cases)))
 
 
@@ -1407,6 +1494,7 @@ _STALE_G_GRAD = 0.5  # the generator's .grad before the call: left over from its
 _STALE_D_GRAD = 1.0  # the discriminator's: to catch a missing zero_grad
 
 
+@_speaks
 def check_gan_discriminator_step(step_fn: Callable[..., Any], *,
                                  time_limit: float = DEFAULT_TIME_LIMIT) -> CheckResult:
     """Check one discriminator update ``step_fn(generator, discriminator, d_optimizer, real, z)``.
@@ -1451,12 +1539,13 @@ def check_gan_discriminator_step(step_fn: Callable[..., Any], *,
 
     call = sandbox.Call((generator, discriminator, d_optimizer, real.clone(), z.clone()))
     answers = _call(step_fn, [call], time_limit, observe=observe)
-    names = ("no gradient reaches the generator", "the generator's .grad is untouched",
-             "the generator's parameters are unchanged", "the discriminator is updated correctly")
+    names = (msg("no gradient reaches the generator"), msg("the generator's .grad is untouched"),
+             msg("the generator's parameters are unchanged"), msg("the discriminator is updated "
+                                                             "correctly"))
     failure = answers.failure(0)
     report = answers.outcomes[0].observed if not failure else None  # type: ignore[union-attr]
     if failure or not isinstance(report, dict):
-        text = failure or "the checker could not read the networks after your step"
+        text = failure or msg("the checker could not read the networks after your step")
         cases = [CaseResult(n, False, None, None, text) for n in names]
         return _finish(name, cases, [], answers.repeated(len(cases)))
     grads = report.get("g_grad")
@@ -1467,54 +1556,57 @@ def check_gan_discriminator_step(step_fn: Callable[..., Any], *,
     reached_g = bool(report.get("reached"))
     cases = [
         CaseResult(names[0], not reached_g, None, None,
-                   "" if not reached_g else "backward() computed gradients for the generator"),
+                   "" if not reached_g else msg("backward() computed gradients for the "
+                                                "generator")),
         CaseResult(names[1], untouched, None, None,
-                   "" if untouched else "the generator's .grad " + (
-                       "was reset (to None or zeros)" if wiped else "changed")),
+                   "" if untouched else (
+                       msg("the generator's .grad was reset (to None or zeros)") if wiped
+                       else msg("the generator's .grad changed"))),
         CaseResult(names[2], _params_close(report.get("g"), start_g), None, None,
-                   "the generator's parameters changed in a discriminator step"),
+                   msg("the generator's parameters changed in a discriminator step")),
     ]
     messages = []
     if reached_g and wiped:
-        messages.append("Hint: your step let the gradient flow into the generator and then "
-                        "wiped it (generator.zero_grad()). That hides the symptom, not the "
-                        "cause: backward() still ran through the generator, and zeroing wipes "
-                        "gradients the generator's own step may be collecting. Detach the fake "
-                        "batch instead: fake = generator(z).detach().")
+        messages.append(msg("Hint: your step let the gradient flow into the generator and then "
+                            "wiped it (generator.zero_grad()). That hides the symptom, not the "
+                            "cause: backward() still ran through the generator, and zeroing "
+                            "wipes gradients the generator's own step may be collecting. "
+                            "Detach the fake batch instead: fake = generator(z).detach()."))
     elif reached_g:
-        messages.append("Hint: detach the fake batch before the discriminator sees it "
-                        "(fake = generator(z).detach(), or make it under torch.no_grad()): "
-                        "otherwise backward() also flows into the generator.")
+        messages.append(msg("Hint: detach the fake batch before the discriminator sees it "
+                            "(fake = generator(z).detach(), or make it under torch.no_grad()): "
+                            "otherwise backward() also flows into the generator."))
     elif not untouched:
-        messages.append("Hint: a discriminator step should not touch the generator at all: "
-                        "your code changed the generator's .grad (generator.zero_grad()?), "
-                        "which may hold gradients its own step still needs.")
+        messages.append(msg("Hint: a discriminator step should not touch the generator at all: "
+                            "your code changed the generator's .grad (generator.zero_grad()?), "
+                            "which may hold gradients its own step still needs."))
     d_params = report.get("d")
     style = next((v for v in ("sum", "mean") if _params_close(d_params, references[v])), "")
     cases.append(CaseResult(names[3], bool(style), None, None,
-                            "" if style else "the discriminator's parameters differ from a "
-                                             "correct step's"))
+                            "" if style else msg("the discriminator's parameters differ from a "
+                                                 "correct step's")))
     if style == "mean":
-        messages.append("Your step uses the average of the two losses (or one loss over the "
-                        "concatenated real and fake batch): accepted — its step is half as "
-                        "large as with the sum.")
+        messages.append(msg("Your step uses the average of the two losses (or one loss over "
+                            "the concatenated real and fake batch): accepted — its step is "
+                            "half as large as with the sum."))
     elif not style:
         if _params_close(d_params, start_d):
-            messages.append("Hint: the discriminator did not change: call d_optimizer.step() "
-                            "after loss.backward().")
+            messages.append(msg("Hint: the discriminator did not change: call "
+                                "d_optimizer.step() after loss.backward()."))
         elif _params_close(d_params, references["detach D output"]):
-            messages.append("Hint: detach the generator's output (the fake images), not the "
-                            "discriminator's output: D(fake).detach() cuts the discriminator's "
-                            "own gradient for the fake term.")
+            messages.append(msg("Hint: detach the generator's output (the fake images), not "
+                                "the discriminator's output: D(fake).detach() cuts the "
+                                "discriminator's own gradient for the fake term."))
         elif _params_close(d_params, references["labels swapped"]):
-            messages.append("Hint: the labels are swapped: real samples are labelled 1, fakes 0.")
+            messages.append(msg("Hint: the labels are swapped: real samples are labelled 1, "
+                                "fakes 0."))
         elif _params_close(d_params, references["no zero_grad"]):
-            messages.append("Hint: old gradients were added in: call d_optimizer.zero_grad() "
-                            "before loss.backward().")
+            messages.append(msg("Hint: old gradients were added in: call "
+                                "d_optimizer.zero_grad() before loss.backward()."))
         else:
-            messages.append("Hint: the loss should be BCE-with-logits of D(real) against 1 plus "
-                            "BCE-with-logits of D(fake) against 0 (or their average), and one "
-                            "d_optimizer step.")
+            messages.append(msg("Hint: the loss should be BCE-with-logits of D(real) against 1 "
+                                "plus BCE-with-logits of D(fake) against 0 (or their average), "
+                                "and one d_optimizer step."))
     return _finish(name, cases, messages, answers.repeated(len(cases)))
 
 
@@ -1565,16 +1657,16 @@ def _rf_variants() -> list[tuple[Callable[[list], tuple[int, int]], str]]:
         return _rf(layers)[0], 1 + sum(s - 1 for _k, s, _p, _d in layers)
 
     return [
-        (no_jump, "your r ignores the jump: each layer adds d(k−1) times the product of the "
-                  "strides *before* it (the distance between neighbouring outputs, in input "
-                  "pixels)."),
-        (jump_after, "you multiplied by the jump after this layer's stride; a layer's own "
-                     "stride only affects the layers after it."),
-        (no_dilation, "dilation ignored: a dilated layer adds d(k−1)·j, not (k−1)·j."),
-        (start_zero, "your fields are 1 too small: start from r = 1 (a pixel sees itself)."),
-        (dilation_times_k, "a dilated kernel spans d(k−1)+1 inputs, so it adds d(k−1)·j, not "
-                           "(d·k−1)·j."),
-        (sum_strides, "the jump multiplies: j is the product of the strides, not their sum."),
+        (no_jump, msg("your r ignores the jump: each layer adds d(k−1) times the product of "
+                      "the strides *before* it (the distance between neighbouring outputs, in "
+                      "input pixels).")),
+        (jump_after, msg("you multiplied by the jump after this layer's stride; a layer's own "
+                         "stride only affects the layers after it.")),
+        (no_dilation, msg("dilation ignored: a dilated layer adds d(k−1)·j, not (k−1)·j.")),
+        (start_zero, msg("your fields are 1 too small: start from r = 1 (a pixel sees itself).")),
+        (dilation_times_k, msg("a dilated kernel spans d(k−1)+1 inputs, so it adds d(k−1)·j, "
+                               "not (d·k−1)·j.")),
+        (sum_strides, msg("the jump multiplies: j is the product of the strides, not their sum.")),
     ]
 
 
@@ -1583,14 +1675,16 @@ def _as_rf_pair(value: Any, n_layers: int) -> tuple[tuple[int, int] | None, str]
             isinstance(v, tuple | list) and len(v) == 2 for v in value):
         value = value[-1]  # a per-layer table: take the last row
     if not isinstance(value, tuple | list) or len(value) != 2:
-        return None, f"returned {_show(value)}: expected a pair (r, j) for the last layer"
-    r, problem = _as_int(value[0], "a receptive-field size")
-    j, problem_j = _as_int(value[1], "a jump")
+        return None, msg("returned {value}: expected a pair (r, j) for the last layer",
+                         value=_show(value))
+    r, problem = _as_int(value[0], msg("a receptive-field size"))
+    j, problem_j = _as_int(value[1], msg("a jump"))
     if r is None or j is None:
         return None, problem or problem_j
     return (r, j), ""
 
 
+@_speaks
 def check_receptive_field(fn: Callable[..., Any], *,
                           time_limit: float = DEFAULT_TIME_LIMIT) -> CheckResult:
     """Check ``fn(layers) -> (r, j)``: receptive field size and jump after the last layer.
@@ -1608,7 +1702,7 @@ def check_receptive_field(fn: Callable[..., Any], *,
     answered: list[tuple[list, tuple[int, int]]] = []
     for index, layers in enumerate(_RF_CASES):
         expected = _rf(layers)
-        description = "layers=" + (str(layers) if layers else "[] (no layers)")
+        description = "layers=" + (str(layers) if layers else msg("[] (no layers)"))
         failure = answers.failure(index) or _broken_rules(answers.outcomes[index])
         if failure:
             results.append(CaseResult(description, False, expected, None, failure))
@@ -1616,21 +1710,22 @@ def check_receptive_field(fn: Callable[..., Any], *,
         value = answers.value(index)
         pair, problem = _as_rf_pair(value, len(layers))
         passed = pair == expected
-        message = problem or ("" if passed else f"expected (r, j) = {expected}, got {pair}")
+        message = problem or ("" if passed else msg("expected (r, j) = {expected}, got {pair}",
+                                                    expected=expected, pair=pair))
         results.append(CaseResult(description, passed, expected, value, message))
         if pair is not None:
             answered.append((layers, pair))
     if any(pair != _rf(layers) for layers, pair in answered):
         for wrong, hint in _rf_variants():
             if all(wrong(layers) == pair for layers, pair in answered):
-                messages.append(f"Hint: {hint}")
+                messages.append(msg("Hint: {hint}", hint=hint))
                 break
         else:
             if all(pair[1] == _rf(layers)[1] for layers, pair in answered):
-                messages.append("Hint: the jumps are right; r grows by d(k−1)·j_before per "
-                                "layer, starting from 1.")
-    labels = [frozenset({"strides > 1"} if any(s > 1 for _k, s, _p, _d in layers) else set())
-              | frozenset({"dilation > 1"} if any(d > 1 for *_, d in layers) else set())
+                messages.append(msg("Hint: the jumps are right; r grows by d(k−1)·j_before per "
+                                    "layer, starting from 1."))
+    labels = [frozenset({msg("strides > 1")} if any(s > 1 for _k, s, _p, _d in layers) else set())
+              | frozenset({msg("dilation > 1")} if any(d > 1 for *_, d in layers) else set())
               for layers in _RF_CASES]
     return _finish(name, results, messages, answers, labels)
 
@@ -1640,10 +1735,11 @@ def _design_layers(layers: Any) -> tuple[list[tuple[int, int, int, int]] | None,
     if isinstance(layers, nn.Module):
         convs = [m for m in layers.modules() if isinstance(m, nn.Conv2d)]
         if not convs:
-            return None, "the module has no Conv2d layers"
+            return None, msg("the module has no Conv2d layers")
         return [(m.kernel_size[0], m.stride[0], 0, m.dilation[0]) for m in convs], ""
     if not isinstance(layers, list | tuple) or not layers:
-        return None, (f"expected a list of kernel sizes like [3, 3], got {_show(layers)}")
+        return None, (msg("expected a list of kernel sizes like [3, 3], got {layers}",
+                          layers=_show(layers)))
     out = []
     for item in layers:
         if isinstance(item, numbers.Integral) and not isinstance(item, bool):
@@ -1652,7 +1748,8 @@ def _design_layers(layers: Any) -> tuple[list[tuple[int, int, int, int]] | None,
                 isinstance(v, numbers.Integral) for v in item):
             out.append(tuple(int(v) for v in item))
         else:
-            return None, f"{_show(item)} is not a kernel size (int) or a (k, s, p, d) tuple"
+            return None, msg("{item} is not a kernel size (int) or a (k, s, p, d) tuple",
+                             item=_show(item))
     return out, ""
 
 
@@ -1672,6 +1769,7 @@ def _optimal_design(target: int, channels: int, bias: bool,
     return best
 
 
+@_speaks
 def check_rf_design(layers: Any, target: int = 15, channels: int = 64,
                     bias: bool = True) -> CheckResult:
     """Check a stride-1 stack that reaches receptive field ``target`` with fewest parameters.
@@ -1682,45 +1780,50 @@ def check_rf_design(layers: Any, target: int = 15, channels: int = 64,
     """
     name = "check_rf_design"
     if layers is ...:
-        return CheckResult(False, [], ["not answered yet — replace ... with your list of "
-                                       "kernel sizes, e.g. [7, 7]"], name)
+        return CheckResult(False, [], [msg("not answered yet — replace ... with your list of "
+                                           "kernel sizes, e.g. [7, 7]")], name)
     parsed, problem = _design_layers(layers)
     if parsed is None:
         return CheckResult(False, [], [problem], name)
     messages = []
     strided = [k for k, s, _p, d in parsed if s != 1 or d != 1]
     if strided:
-        messages.append("This exercise is about plain stride-1, dilation-1 layers; one of "
-                        "yours is strided or dilated.")
+        messages.append(msg("This exercise is about plain stride-1, dilation-1 layers; one of "
+                            "yours is strided or dilated."))
     odd = [k for k, *_ in parsed if k not in (3, 5, 7)]
     if odd:
-        messages.append(f"Use only 3×3, 5×5 and 7×7 kernels (you used {odd}).")
+        messages.append(msg("Use only 3×3, 5×5 and 7×7 kernels (you used {odd}).", odd=odd))
     r, _j = _rf(parsed)
     params = sum(channels * channels * k * k + (channels if bias else 0) for k, *_ in parsed)
     best, combo = _optimal_design(target, channels, bias)
-    reach = CaseResult(f"receptive field ≥ {target}", r >= target, target, r,
-                       "" if r >= target else f"your stack reaches r = {r}, {target - r} short")
-    broken = [text for bad, text in ((strided, "a strided or dilated layer"),
-                                     (odd, f"kernel sizes {odd}")) if bad]
+    reach = CaseResult(msg("receptive field ≥ {target}", target=target), r >= target, target, r,
+                       "" if r >= target else msg("your stack reaches r = {r}, {value} short",
+                                                  r=r, value=target - r))
+    broken = [text for bad, text in ((strided, msg("a strided or dilated layer")),
+                                     (odd, msg("kernel sizes {odd}", odd=odd))) if bad]
     if broken:
-        cheap_text = (f"not compared: your stack breaks the exercise's rules ("
-                      f"{' and '.join(broken)}); the fewest parameters with 3×3, 5×5 and 7×7 "
-                      f"stride-1 layers is {best:,}, yours has {params:,}")
+        cheap_text = (msg("not compared: your stack breaks the exercise's rules ({join}); the "
+                          "fewest parameters with 3×3, 5×5 and 7×7 stride-1 layers is "
+                          "{best:,}, yours has {params:,}",
+                          join=feedback.joined(broken, " and "), best=best, params=params))
     elif r < target:
-        cheap_text = (f"your {params:,} parameters do not count yet: the stack must reach "
-                      f"r ≥ {target} first (the best that does has {best:,})")
+        cheap_text = (msg("your {params:,} parameters do not count yet: the stack must reach r "
+                          "≥ {target} first (the best that does has {best:,})",
+                          params=params, target=target, best=best))
     else:
-        cheap_text = f"your stack has {params:,} parameters; the best has {best:,}"
-    cheap = CaseResult("fewest parameters", r >= target and params == best and not broken,
+        cheap_text = msg("your stack has {params:,} parameters; the best has {best:,}",
+                         params=params, best=best)
+    cheap = CaseResult(msg("fewest parameters"), r >= target and params == best and not broken,
                        best, params, cheap_text)
     if reach.passed and params > best:
-        messages.append(f"Hint: two 3×3 layers see as far as one 5×5 (r = 5) with 18·C² instead "
-                        f"of 25·C² weights; the optimum for r ≥ {target} is "
-                        + ", ".join(f"{combo.count(k)} × {k}×{k}" for k in sorted(set(combo)))
-                        + ".")
+        best_stack = ", ".join(f"{combo.count(k)} × {k}×{k}" for k in sorted(set(combo)))
+        messages.append(msg("Hint: two 3×3 layers see as far as one 5×5 (r = 5) with 18·C² "
+                            "instead of 25·C² weights; the optimum for r ≥ {target} is "
+                            "{best_stack}.", target=target, best_stack=best_stack))
     result = _finish(name, [reach, cheap], messages)
     if result.passed:
-        result.messages.append(f"r = {r} with {params:,} parameters (C = {channels}).")
+        result.messages.append(msg("r = {r} with {params:,} parameters (C = {channels}).",
+                                   r=r, params=params, channels=channels))
     return result
 
 
@@ -1748,25 +1851,28 @@ _OUTPUT_PADDING_CASES = [
 
 def _output_padding_one(value: Any, i: int, k: int, s: int, p: int) -> CaseResult:
     o, expected = _output_padding_truth(i, k, s, p)
-    description = f"Conv2d(k={k}, s={s}, p={p}) maps {i}→{o}; ConvTranspose2d back to {i}"
+    description = msg("Conv2d(k={k}, s={s}, p={p}) maps {i}→{o}; ConvTranspose2d back to {i}",
+                      k=k, s=s, p=p, i=i, o=o)
     if value is ...:
-        return CaseResult(description, False, expected, value, "not answered yet")
-    op, problem = _as_int(value, "an output_padding")
+        return CaseResult(description, False, expected, value, msg("not answered yet"))
+    op, problem = _as_int(value, msg("an output_padding"))
     if op is None:
         return CaseResult(description, False, expected, value, problem)
     if not 0 <= op < s:
         return CaseResult(description, False, expected, value,
-                          f"output_padding={op} is not allowed: PyTorch requires "
-                          f"0 ≤ output_padding, and output_padding < stride ({s}) or "
-                          "< dilation (1 here)")
+                          msg("output_padding={op} is not allowed: PyTorch requires 0 ≤ "
+                              "output_padding, and output_padding < stride ({s}) or < dilation "
+                              "(1 here)", op=op, s=s))
     back = F.conv_transpose2d(torch.zeros(1, 1, o, o), torch.zeros(1, 1, k, k), stride=s,
                               padding=p, output_padding=op).shape[-1]
     if back == i:
         return CaseResult(description, True, expected, op)
     return CaseResult(description, False, expected, op,
-                      f"with output_padding={op} the transposed conv gives {back}, not {i}")
+                      msg("with output_padding={op} the transposed conv gives {back}, not {i}",
+                          op=op, back=back, i=i))
 
 
+@_speaks
 def check_output_padding(answer: Any, *, i: int | None = None, k: int = 3, s: int = 2,
                          p: int = 1, time_limit: float = DEFAULT_TIME_LIMIT) -> CheckResult:
     """Check the ``output_padding`` that makes ``ConvTranspose2d`` restore a conv's input size.
@@ -1779,12 +1885,13 @@ def check_output_padding(answer: Any, *, i: int | None = None, k: int = 3, s: in
     messages: list[str] = []
     if not callable(answer):
         if i is None:
-            return CheckResult(False, [], [f"{name}: pass i=... (and k, s, p) to check a single "
-                                           "number, or pass a function fn(i, k, s, p)."], name)
+            return CheckResult(False, [], [msg("{name}: pass i=... (and k, s, p) to check a "
+                                               "single number, or pass a function fn(i, k, s, "
+                                               "p).", name=name)], name)
         case = _output_padding_one(answer, i, k, s, p)
         if not case.passed and isinstance(answer, int):
-            messages.append("Hint: the conv floors (i + 2p − k)/s, dropping (i + 2p − k) mod s "
-                            "rows; output_padding adds exactly those back.")
+            messages.append(msg("Hint: the conv floors (i + 2p − k)/s, dropping (i + 2p − k) "
+                                "mod s rows; output_padding adds exactly those back."))
         return _finish(name, [case], messages)
     calls = [sandbox.Call((c["i"], c["k"], c["s"], c["p"])) for c in _OUTPUT_PADDING_CASES]
     answers = _call(answer, calls, time_limit)
@@ -1800,12 +1907,12 @@ def check_output_padding(answer: Any, *, i: int | None = None, k: int = 3, s: in
     failing = [(r, c) for r, c in zip(results, _OUTPUT_PADDING_CASES, strict=False)
                if not r.passed]
     if failing and all(_as_int(r.got)[0] == 0 for r, _c in failing):
-        messages.append("Hint: wrong only when the conv's division was inexact: then "
-                        "output_padding = (i + 2p − k) mod s, not 0.")
+        messages.append(msg("Hint: wrong only when the conv's division was inexact: then "
+                            "output_padding = (i + 2p − k) mod s, not 0."))
     elif failing:
-        messages.append("Hint: output_padding = (i + 2p − k) mod s: the rows the conv's floor "
-                        "dropped.")
-    labels = [frozenset({"an inexact division"} if (c["i"] + 2 * c["p"] - c["k"]) % c["s"]
+        messages.append(msg("Hint: output_padding = (i + 2p − k) mod s: the rows the conv's "
+                            "floor dropped."))
+    labels = [frozenset({msg("an inexact division")} if (c["i"] + 2 * c["p"] - c["k"]) % c["s"]
                         else set()) for c in _OUTPUT_PADDING_CASES]
     return _finish(name, results, messages, answers, labels)
 

@@ -35,12 +35,14 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from convlab import i18n
 from convlab.arithmetic import (
     conv_output_size,
     conv_params,
     conv_transpose_output_size,
     receptive_field,
 )
+from convlab.i18n import message as msg
 
 #: Okabe–Ito colour-blind-safe palette (name -> hex colour).
 PALETTE: dict[str, str] = {
@@ -86,8 +88,31 @@ def num(v: float | int | torch.Tensor) -> str:
     return f"{v:.3g}"
 
 
-def counted(n: int, singular: str, plural: str | None = None) -> str:
-    """``n`` with the noun in singular or plural: ``1 zero``, ``2 zeros``, ``no zeros``."""
+# The nouns convlab counts, in the forms other languages need: (one, several, none).
+_COUNTED = {
+    "channel": (msg("1 channel"), msg("{n} channels"), msg("no channels")),
+    "kernel": (msg("1 kernel"), msg("{n} kernels"), msg("no kernels")),
+    "input channel": (msg("1 input channel"), msg("{n} input channels"),
+                      msg("no input channels")),
+    "input pixel": (msg("1 input pixel"), msg("{n} input pixels"), msg("no input pixels")),
+    "tap": (msg("1 tap"), msg("{n} taps"), msg("no taps")),
+    "row/column": (msg("1 row/column"), msg("{n} rows/columns"), msg("no rows/columns")),
+    "computed row/column": (msg("1 computed row/column"), msg("{n} computed rows/columns"),
+                            msg("no computed rows/columns")),
+    "zero": (msg("1 zero"), msg("{n} zeros"), msg("no zeros")),
+    "storage": (msg("1 storage"), msg("{n} storages"), msg("no storages")),
+}
+
+
+def counted(n: int, singular: str, plural: str | None = None, *, lang: str = "en") -> str:
+    """``n`` with the noun in singular or plural: ``1 zero``, ``2 zeros``, ``no zeros``.
+
+    In another language the noun must be one of the counted nouns of this module (their
+    translations are in the catalogue); an unknown noun stays English.
+    """
+    if i18n.check_language(lang) != i18n.ENGLISH and singular in _COUNTED:
+        one, several, none = _COUNTED[singular]
+        return i18n.render(one if n == 1 else several if n else none, lang, {"n": n})
     word = singular if n == 1 else (plural if plural is not None else singular + "s")
     return f"{n} {word}" if n else f"no {word}"
 
@@ -95,7 +120,7 @@ def counted(n: int, singular: str, plural: str | None = None) -> str:
 def text_width(text: str, size: int = 12) -> int:
     """A generous estimate of the width in pixels of ``text`` in a sans-serif font of ``size``
     pixels (used to make an SVG wide enough for its labels)."""
-    return round(0.62 * size * len(text)) + 4
+    return round(0.62 * size * i18n.display_width(text)) + 4
 
 
 def _factor(v: float) -> str:
@@ -302,8 +327,9 @@ class _GridScene:
     w: torch.Tensor
 
     def __init__(self, i: int, k: int, s: int, p: int, d: int,
-                 fit: tuple[int, int, int] | None, strict: bool) -> None:
+                 fit: tuple[int, int, int] | None, strict: bool, lang: str = "en") -> None:
         self.i, self.k, self.s, self.p, self.d = i, k, s, p, d
+        self.lang, self._ = lang, i18n.translator(lang)  # the language of the texts
         self.error = ""
         try:
             self.o = conv_output_size(i, k, s, p, d)
@@ -332,7 +358,7 @@ class _GridScene:
     def kernel_part(self) -> str:
         """SVG body: the kernel with its weights (depends on k only)."""
         k, top = self.k, self.top
-        return "".join([_label(self.kx, top - 8, f"kernel {k}×{k}"),
+        return "".join([_label(self.kx, top - 8, self._("kernel {k}×{k}", k=k)),
                         _rect(self.kx, top, k * CELL, k * CELL, fill=_TINT["kernel"]),
                         _lines(self.kx, top, k, k, stroke=ROLES["kernel"]),
                         _texts(self.kx, top, _matrix(self.w))])
@@ -352,8 +378,9 @@ class ConvScene(_GridScene):
 
     def __init__(self, i: int, k: int, s: int = 1, p: int = 0, d: int = 1,
                  x: torch.Tensor | None = None, w: torch.Tensor | None = None,
-                 fit: tuple[int, int, int] | None = None, strict: bool = True) -> None:
-        super().__init__(i, k, s, p, d, fit, strict)
+                 fit: tuple[int, int, int] | None = None, strict: bool = True,
+                 lang: str = "en") -> None:
+        super().__init__(i, k, s, p, d, fit, strict, lang)
         self.x = example_input(i) if x is None else x.to(torch.float32)
         self.w = example_kernel(k) if w is None else w.to(torch.float32)
         self.xp = F.pad(self.x, (p, p, p, p))
@@ -366,13 +393,15 @@ class ConvScene(_GridScene):
     @property
     def caption(self) -> str:
         span = self.d * (self.k - 1) + 1
-        padding = (f"zero padding p={self.p} (grey, hatched)" if self.p
-                   else "no padding (p=0)")
-        kernel = f"kernel {self.k}×{self.k}" + (
-            f" with dilation {self.d} (window spans {span}×{span})" if self.d > 1 else "")
-        return (f"Input {self.i}×{self.i} with {padding}, {kernel}, stride {self.s}; each output "
-                "value is the window's inputs multiplied elementwise by the kernel and summed "
-                f"(⋆ = cross-correlation) → output {self.o}×{self.o}; "
+        padding = (self._("zero padding p={p} (grey, hatched)", p=self.p) if self.p
+                   else self._("no padding (p=0)"))
+        kernel = self._("kernel {k}×{k}", k=self.k) + (
+            self._(" with dilation {d} (window spans {span}×{span})",
+                   d=self.d, span=span) if self.d > 1 else "")
+        return (self._("Input {i}×{i} with {padding}, {kernel}, stride {s}; each output value is "
+                       "the window's inputs multiplied elementwise by the kernel and summed (⋆ = "
+                       "cross-correlation) → output {o}×{o}; ",
+                  i=self.i, padding=padding, kernel=kernel, s=self.s, o=self.o)
                 + output_size_formula(self.i, self.k, self.s, self.p, self.d))
 
     def base(self) -> str:
@@ -382,8 +411,8 @@ class ConvScene(_GridScene):
     def input_part(self) -> str:
         """SVG body: the padded input with its values (depends on i and p only)."""
         n, p, top = self.n, self.p, self.top
-        parts = [_label(self.ix, top - 8, f"input {self.i}×{self.i}"
-                        + (f", padded to {n}×{n}" if p else "")),
+        parts = [_label(self.ix, top - 8, self._("input {i}×{i}", i=self.i)
+                        + (self._(", padded to {n}×{n}", n=n) if p else "")),
                  _rect(self.ix, top, n * CELL, n * CELL, fill="#fff")]
         pad_cells = [(r, c) for r in range(n) for c in range(n)
                      if r < p or c < p or r >= n - p or c >= n - p]
@@ -396,7 +425,7 @@ class ConvScene(_GridScene):
         parts += [_lines(self.ix, top, n, n), _texts(self.ix, top, inner),
                   _texts(self.ix, top, zeros, fill=_GREY_TEXT)]
         if p:
-            parts.append(_label(self.ix, top + n * CELL + 14, "grey hatched = zero padding",
+            parts.append(_label(self.ix, top + n * CELL + 14, self._("grey hatched = zero padding"),
                                 extra=f" font-size='11' fill='{_GREY_TEXT}'"))
         return "".join(parts)
 
@@ -408,9 +437,10 @@ class ConvScene(_GridScene):
     def output_part(self) -> str:
         """SVG body: the output grid with the values from ``F.conv2d``."""
         if self.error:
-            return _label(self.ox, self.top - 8, "no output", extra=f" fill='{ROLES['cropped']}'")
+            return _label(self.ox, self.top - 8, self._("no output"),
+                          extra=f" fill='{ROLES['cropped']}'")
         o, top = self.o, self.top
-        return "".join([_label(self.ox, top - 8, f"output {o}×{o}"),
+        return "".join([_label(self.ox, top - 8, self._("output {o}×{o}", o=o)),
                         _rect(self.ox, top, o * CELL, o * CELL, fill=_TINT["output"]),
                         _lines(self.ox, top, o, o, stroke=ROLES["output"]),
                         _texts(self.ox, top, _matrix(self.y)),
@@ -435,8 +465,9 @@ class ConvScene(_GridScene):
         """SVG body: window at output (row, col), taps, highlighted output cell, arithmetic."""
         if not (0 <= row < self.o and 0 <= col < self.o):
             return _label(self.ix, self.text_y,
-                          f"Output cell ({row}, {col}) does not exist: the output is only "
-                          f"{self.o}×{self.o}. Move the position slider back.",
+                          self._("Output cell ({row}, {col}) does not exist: the output is "
+                                 "only {o}×{o}. Move the position slider back.", row=row,
+                                 col=col, o=self.o),
                           extra=f" fill='{ROLES['cropped']}' font-weight='bold'")
         k, d, s, top = self.k, self.d, self.s, self.top
         span = d * (k - 1) + 1
@@ -456,16 +487,16 @@ class ConvScene(_GridScene):
 
     def figure(self, row: int = 0, col: int = 0) -> Figure:
         """The whole picture (base and overlay) as one figure."""
-        title = f"Convolution {self.params}: output {self.o}×{self.o}"
+        title = self._("Convolution {params}: output {o}×{o}", params=self.params, o=self.o)
         desc = self.caption + (" " + self.arithmetic(row, col)
                                if row < self.o and col < self.o else "")
         return Figure(self.svg(self.base() + self.overlay(row, col), title, desc),
-                      self.caption + f". Window at output ({row}, {col}).")
+                      self.caption + self._(". Window at output ({row}, {col}).", row=row, col=col))
 
 
 def conv_window(i: int = 5, k: int = 3, s: int = 1, p: int = 0, d: int = 1,
                 position: tuple[int, int] = (0, 0), x: torch.Tensor | None = None,
-                w: torch.Tensor | None = None) -> Figure:
+                w: torch.Tensor | None = None, *, lang: str = "en") -> Figure:
     """Input (with hatched zero padding), kernel window at output ``position`` (with dilation
     gaps), output grid with that cell highlighted and its multiply-add written out (ch1).
 
@@ -476,7 +507,7 @@ def conv_window(i: int = 5, k: int = 3, s: int = 1, p: int = 0, d: int = 1,
         i = int(x.shape[-1])
     if w is not None:
         k = int(w.shape[-1])
-    return ConvScene(i, k, s, p, d, x, w).figure(*position)
+    return ConvScene(i, k, s, p, d, x, w, lang=lang).figure(*position)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -484,12 +515,14 @@ def conv_window(i: int = 5, k: int = 3, s: int = 1, p: int = 0, d: int = 1,
 # ---------------------------------------------------------------------------------------------
 
 
-def _rows_and_columns(n: int) -> str:
+def _rows_and_columns(n: int, *, lang: str = "en") -> str:
     """``row and column`` for 1, ``2 rows and columns`` for 2 (singular or plural)."""
-    return "row and column" if n == 1 else f"{n} rows and columns"
+    _ = i18n.translator(lang)
+    return _("row and column") if n == 1 else _("{n} rows and columns", n=n)
 
 
-def unreached_pixels(i: int = 6, k: int = 3, s: int = 2, p: int = 0, d: int = 1) -> Figure:
+def unreached_pixels(i: int = 6, k: int = 3, s: int = 2, p: int = 0, d: int = 1, *,
+                     lang: str = "en") -> Figure:
     """Padded input where every cell some window reads is marked, and the rows/columns no
     window reaches are hatched in vermillion: the floor in ``o = ⌊(i+2p−k)/s⌋+1`` (ch1; the
     label shows the dilated formula only for ``d > 1``, see :func:`output_size_formula`).
@@ -497,6 +530,7 @@ def unreached_pixels(i: int = 6, k: int = 3, s: int = 2, p: int = 0, d: int = 1)
     Coverage is measured with PyTorch: the gradient of ``F.conv2d`` with a ones kernel is
     non-zero exactly at the pixels some window reads.
     """
+    _ = i18n.translator(lang)
     o = conv_output_size(i, k, s, p, d)
     n = i + 2 * p
     xp = torch.zeros(1, 1, n, n, requires_grad=True)
@@ -504,8 +538,8 @@ def unreached_pixels(i: int = 6, k: int = 3, s: int = 2, p: int = 0, d: int = 1)
     reads = xp.grad[0, 0]
     unreached = [(r, c) for r in range(n) for c in range(n) if reads[r, c] == 0]
     top = 36
-    grid = f"padded input {n}×{n}" if p else f"input {n}×{n}"
-    parts = [_label(_M, 14, f"{grid}: number = how many windows read the cell"),
+    grid = _("padded input {n}×{n}", n=n) if p else _("input {n}×{n}", n=n)
+    parts = [_label(_M, 14, _("{grid}: number = how many windows read the cell", grid=grid)),
              _rect(_M, top, n * CELL, n * CELL, fill=_TINT["input"])]
     if unreached:
         fill = "".join(f"M{_M + c * CELL} {top + r * CELL}h{CELL}v{CELL}h-{CELL}z"
@@ -518,26 +552,28 @@ def unreached_pixels(i: int = 6, k: int = 3, s: int = 2, p: int = 0, d: int = 1)
     lost = n - ((o - 1) * s + span)
     formula = f"o = {_substituted(i, k, s, p, d)} = {o}"
     if lost:
-        last = _rows_and_columns(lost)
-        text = f"{formula}; the last {last} (hatched, 0 windows) are never read"
-        reach = f"the last {last} at the bottom/right are never reached"
+        last = _rows_and_columns(lost, lang=lang)
+        text = _("{formula}; the last {last} (hatched, 0 windows) are never read",
+                 formula=formula, last=last)
+        reach = _("the last {last} at the bottom/right are never reached", last=last)
     else:
-        text = f"{formula}; the windows reach the last row and column"
-        reach = "they reach the last row and column: the floor drops nothing here"
+        text = _("{formula}; the windows reach the last row and column", formula=formula)
+        reach = _("they reach the last row and column: the floor drops nothing here")
     interior = [c for c in range(n - lost) if float(reads[:, c].sum()) == 0]
     gaps = ""
     if interior:
         where = ", ".join(str(c) for c in interior)
-        more = "1 more row and column" if len(interior) == 1 else (
-            f"{len(interior)} more rows and columns")
-        gaps = (f" {more} inside (at {where}) are skipped too: the stride or the dilation "
-                "gaps jump over them.")
+        more = _("1 more row and column") if len(interior) == 1 else (
+            _("{n_interior} more rows and columns", n_interior=len(interior)))
+        gaps = (_(" {more} inside (at {where}) are skipped too: the stride or the dilation "
+                  "gaps jump over them.", more=more, where=where))
     parts.append(_label(_M, top + n * CELL + 20, text))
     width = max(_M * 2 + n * CELL, 8 * len(text))
-    caption = (f"Input {i}×{i}, padding {p}, kernel {k}, stride {s}, dilation {d}: output "
-               f"{o}×{o}. Windows start every {s} cells; {reach}"
-               + (", which is what the floor drops." if lost else ".") + gaps)
-    svg = svg_doc(width, top + n * CELL + 32, f"Pixels a stride-{s} window never reaches",
+    caption = (_("Input {i}×{i}, padding {p}, kernel {k}, stride {s}, dilation {d}: output "
+                 "{o}×{o}. Windows start every {s} cells; {reach}",
+                 i=i, p=p, k=k, s=s, d=d, o=o, reach=reach)
+               + (_(", which is what the floor drops.") if lost else ".") + gaps)
+    svg = svg_doc(width, top + n * CELL + 32, _("Pixels a stride-{s} window never reaches", s=s),
                   caption, "".join(parts))
     return Figure(svg, caption)
 
@@ -560,15 +596,18 @@ def _stack_of(x: int, y: int, size: int, count: int, fill: str, stroke: str,
     return "".join(parts)
 
 
-def param_count_text(c_in: int, c_out: int, k: int) -> tuple[str, int, int]:
+def param_count_text(c_in: int, c_out: int, k: int, *, lang: str = "en") -> tuple[str, int, int]:
     """(``C_out·(C_in·k·k+1) = … = n``, n from :func:`convlab.conv_params`, PyTorch's count)."""
+    _ = i18n.translator(lang)
     n = conv_params(c_in, c_out, k)
     torch_n = sum(t.numel() for t in torch.nn.Conv2d(c_in, c_out, k).parameters())
-    text = f"parameters = C_out·(C_in·k·k+1) = {c_out}·({c_in}·{k}·{k}+1) = {n}"
+    text = _("parameters = C_out·(C_in·k·k+1) = {c_out}·({c_in}·{k}·{k}+1) = {n}",
+             c_out=c_out, c_in=c_in, k=k, n=n)
     return text, n, torch_n
 
 
-def kernel_stack(c_in: int = 3, c_out: int = 2, k: int = 3, desc: bool = True) -> Figure:
+def kernel_stack(c_in: int = 3, c_out: int = 2, k: int = 3, desc: bool = True, *,
+                 lang: str = "en") -> Figure:
     """A ``C_in``-channel input, ``C_out`` kernels of shape ``C_in × k × k`` (each with one
     bias), and the ``C_out`` output channels, one per kernel; with the parameter count from
     :func:`convlab.conv_params` checked against ``nn.Conv2d`` (ch2).
@@ -577,7 +616,8 @@ def kernel_stack(c_in: int = 3, c_out: int = 2, k: int = 3, desc: bool = True) -
     and ``conv.bias[0]``, "out 0" is output channel 0, "c0" is input channel 0. ``desc=False``
     leaves the caption out of the SVG ``<desc>`` (the visible caption is the figure's
     ``caption``, shown under the SVG by :func:`html_figure`)."""
-    text, n, torch_n = param_count_text(c_in, c_out, k)
+    _ = i18n.translator(lang)
+    text, n, torch_n = param_count_text(c_in, c_out, k, lang=lang)
     big = " font-size='14'"
     kc = 12  # kernel cell size
     ksz = k * kc
@@ -585,9 +625,13 @@ def kernel_stack(c_in: int = 3, c_out: int = 2, k: int = 3, desc: bool = True) -
     row_h = max(ksz + 6 * (c_in - 1), 44) + 26
     top = 44
     kx, ox = 210, 600
-    parts = [_label(_M, 18, f"input: {counted(c_in, 'channel')}", extra=big),
-             _label(kx, 18, f"{counted(c_out, 'kernel')}, each {c_in}×{k}×{k}", extra=big),
-             _label(ox - 30, 18, f"output: {counted(c_out, 'channel')}", extra=big)]
+    parts = [_label(_M, 18, _("input: {counted}",
+                              counted=counted(c_in, 'channel', lang=lang)), extra=big),
+             _label(kx, 18, _("{counted}, each {c_in}×{k}×{k}",
+                              counted=counted(c_out, 'kernel', lang=lang), c_in=c_in, k=k),
+                              extra=big),
+             _label(ox - 30, 18, _("output: {counted}",
+                                   counted=counted(c_out, 'channel', lang=lang)), extra=big)]
     parts.append(_stack_of(_M + 10, top, 80, c_in, _TINT["input"], ROLES["input"], cells=4,
                            off=off_in))
     for j in range(c_in):
@@ -596,25 +640,32 @@ def kernel_stack(c_in: int = 3, c_out: int = 2, k: int = 3, desc: bool = True) -
         y = top + o * row_h
         parts.append(_stack_of(kx, y, ksz, c_in, _TINT["kernel"], ROLES["kernel"], cells=k))
         parts.append(_label(kx + ksz + 6 * (c_in - 1) + 10, y + 14,
-                            f"kernel {o} = weight[{o}], bias b[{o}]", extra=" font-size='13'"))
+                            _("kernel {o} = weight[{o}], bias b[{o}]",
+                              o=o), extra=" font-size='13'"))
         oy = y + 4
         parts.append(_rect(ox, oy, 48, 40, fill=_TINT["output"], stroke=ROLES["output"]))
-        parts.append(_label(ox + 24, oy + 25, f"out {o}", anchor="middle",
+        parts.append(_label(ox + 24, oy + 25, _("out {o}", o=o), anchor="middle",
                             extra=" font-size='13'"))
         parts.append(f"<path d='M{ox - 30} {oy + 20}h24m-5 -4l5 4l-5 4' stroke='#555' "
                      "fill='none'/>")
     height = top + max(c_out * row_h, 80 + off_in * (c_in - 1) + 10) + 50
     check = "equal" if n == torch_n else "DIFFERENT"
     parts.append(_label(_M, height - 30, text, extra=big))
-    parts.append(_label(_M, height - 10, f"nn.Conv2d({c_in}, {c_out}, {k}) has {torch_n} "
-                                         f"parameters: {check}", extra=big))
-    kernels = counted(c_out, "kernel")
-    caption = (f"C_in={c_in}, C_out={c_out}, k={k}: each of the {kernels} (numbered from 0, "
-               f"like conv.weight[0]) covers all {counted(c_in, 'input channel')} and makes "
-               f"one output channel; {text}.")
-    width = max(ox + 48, ox - 30 + text_width(f"output: {counted(c_out, 'channel')}", 14),
+    parts.append(_label(_M, height - 10, _("nn.Conv2d({c_in}, {c_out}, {k}) has {torch_n} "
+                                           "parameters: {check}",
+                                           c_in=c_in, c_out=c_out, k=k, torch_n=torch_n,
+                                           check=check), extra=big))
+    kernels = counted(c_out, "kernel", lang=lang)
+    caption = (_("C_in={c_in}, C_out={c_out}, k={k}: each of the {kernels} (numbered from 0, "
+                 "like conv.weight[0]) covers all {counted} and makes one output channel; "
+                 "{text}.",
+                 c_in=c_in, c_out=c_out, k=k, kernels=kernels,
+                 counted=counted(c_in, 'input channel', lang=lang), text=text))
+    width = max(ox + 48, ox - 30 + text_width(_("output: {counted}",
+                                                counted=counted(c_out, 'channel', lang=lang)), 14),
                 _M + text_width(text, 14)) + _M
-    svg = svg_doc(width, height, f"Kernel stack C_in={c_in} C_out={c_out} k={k}",
+    svg = svg_doc(width, height, _("Kernel stack C_in={c_in} C_out={c_out} k={k}",
+                                   c_in=c_in, c_out=c_out, k=k),
                   caption if desc else "", "".join(parts))
     return Figure(svg, caption)
 
@@ -664,8 +715,9 @@ class GradientScene(_GridScene):
     """
 
     def __init__(self, i: int = 7, k: int = 3, s: int = 1, p: int = 0, d: int = 1,
-                 fit: tuple[int, int, int] | None = None, strict: bool = True) -> None:
-        super().__init__(i, k, s, p, d, fit, strict)
+                 fit: tuple[int, int, int] | None = None, strict: bool = True,
+                 lang: str = "en") -> None:
+        super().__init__(i, k, s, p, d, fit, strict, lang)
         self.w = gradient_kernel(k)
         self.span = d * (k - 1) + 1
 
@@ -682,17 +734,20 @@ class GradientScene(_GridScene):
         """Parameters, the output size (with the formula) and what the highlighted pixels are
         (for any output pixel; :meth:`summary` adds the numbers for one pixel)."""
         i, k, s, p, d, span = self.i, self.k, self.s, self.p, self.d, self.span
-        text = (f"Input {i}×{i}, kernel {k}×{k} (weights 1…{k * k}), stride {s}, padding {p}, "
-                f"dilation {d} → output {self.o}×{self.o}; "
-                + output_size_formula(i, k, s, p, d) + ". Backward from one output pixel "
-                "alone (torch.autograd.grad): the highlighted input pixels are that pixel's "
-                "receptive field and the footprint of its gradient; each holds the kernel weight "
-                f"that multiplied it. The window spans d(k−1)+1 = {d}·({k}−1)+1 = {span} pixels "
-                "per side, fewer where taps fall on the zero padding (not an input)")
+        _ = self._
+        text = (_("Input {i}×{i}, kernel {k}×{k} (weights 1…{kk}), stride {s}, padding {p}, "
+                  "dilation {d} → output {o}×{o}; ", i=i, k=k, kk=k * k, s=s, p=p, d=d, o=self.o)
+                + output_size_formula(i, k, s, p, d)
+                + _(". Backward from one output pixel alone (torch.autograd.grad): the "
+                    "highlighted input pixels are that pixel's receptive field and the footprint "
+                    "of its gradient; each holds the kernel weight that multiplied it. The "
+                    "window spans d(k−1)+1 = {d}·({k}−1)+1 = {span} pixels per side, fewer "
+                    "where taps fall on the zero padding (not an input)", d=d, k=k, span=span))
         if d > 1 and k > 1:
-            nth = {2: "second", 3: "third"}.get(d, f"{d}th")
-            text += f"; with dilation {d} only every {nth} pixel of the window is read (holes)"
-        return text + "."
+            nth = {2: _("second"), 3: _("third")}.get(d) or _("{d}th", d=d)
+            text += self._("; with dilation {d} only every {nth} pixel of the window is read "
+                           "(holes)", d=d, nth=nth)
+        return _("{text}.", text=text)
 
     def summary(self, row: int, col: int) -> str:
         """One line for output pixel (row, col): how many input pixels get a gradient, over
@@ -700,22 +755,28 @@ class GradientScene(_GridScene):
         k = self.k
         rows, cols = torch.nonzero(self.gradient(row, col), as_tuple=True)
         if not len(rows):
-            taps = "its only tap reads" if k == 1 else f"all {k * k} taps read"
-            return (f"backward from y[{row},{col}]: {taps} padding, no input pixel gets a "
-                    "gradient (y is 0 + bias)")
+            taps = self._("its only tap reads") if k == 1 else self._("all {value} taps read",
+                                                                      value=k * k)
+            return (self._("backward from y[{row},{col}]: {taps} padding, no input pixel gets a "
+                           "gradient (y is 0 + bias)", row=row, col=col, taps=taps))
         h, w = int(rows.max() - rows.min()) + 1, int(cols.max() - cols.min()) + 1
-        got = "gets" if len(rows) == 1 else "get"
-        text = (f"backward from y[{row},{col}]: {counted(len(rows), 'input pixel')} {got} a "
-                f"gradient, spanning {h}×{w}")
+        if len(rows) == 1:
+            text = self._("backward from y[{row},{col}]: 1 input pixel gets a gradient, spanning "
+                          "{h}×{w}", row=row, col=col, h=h, w=w)
+        else:
+            text = self._("backward from y[{row},{col}]: {n} input pixels get a gradient, "
+                          "spanning {h}×{w}", row=row, col=col, n=len(rows), h=h, w=w)
         lost = k * k - len(rows)
         if lost:
-            text += f" ({lost} of {counted(k * k, 'tap')} on padding)"
+            text += self._(" ({lost} of {counted} on padding)",
+                           lost=lost, counted=counted(k * k, 'tap', lang=self.lang))
         return text
 
     def input_part(self) -> str:
         """SVG body: the padded input grid, padding hatched (depends on i and p only)."""
         n, p, top = self.n, self.p, self.top
-        label = f"input {self.i}×{self.i}" + (f", padded to {n}×{n}" if p else "") + ": ∂y/∂x"
+        label = self._("input {i}×{i}", i=self.i) + (self._(", padded to {n}×{n}",
+                                                            n=n) if p else "") + ": ∂y/∂x"
         pad_cells = [(r, c) for r in range(n) for c in range(n)
                      if r < p or c < p or r >= n - p or c >= n - p]
         parts = [_label(self.ix, top - 8, label),
@@ -723,7 +784,7 @@ class GradientScene(_GridScene):
                  _hatch(self.ix, top, pad_cells), _lines(self.ix, top, n, n)]
         if p:
             parts.append(_label(self.ix, top + n * CELL + 14,
-                                "grey hatched = zero padding: not an input, no gradient",
+                                self._("grey hatched = zero padding: not an input, no gradient"),
                                 extra=f" font-size='11' fill='{_GREY_TEXT}'"))
         return "".join(parts)
 
@@ -731,10 +792,10 @@ class GradientScene(_GridScene):
     def output_part(self) -> str:
         """SVG body: the empty output grid (depends on the output size only)."""
         if self.error:
-            return _label(self.ox, self.top - 8, "no output",
+            return _label(self.ox, self.top - 8, self._("no output"),
                           extra=f" fill='{ROLES['cropped']}'")
         o, top = self.o, self.top
-        return "".join([_label(self.ox, top - 8, f"output {o}×{o}"),
+        return "".join([_label(self.ox, top - 8, self._("output {o}×{o}", o=o)),
                         _rect(self.ox, top, o * CELL, o * CELL, fill=_TINT["output"]),
                         _lines(self.ox, top, o, o, stroke=ROLES["output"])])
 
@@ -746,8 +807,9 @@ class GradientScene(_GridScene):
             return ""
         if not self.exists(row, col):
             return _label(self.ix, self.text_y,
-                          f"Output pixel ({row}, {col}) does not exist: the output is only "
-                          f"{self.o}×{self.o}. Move the position slider back.",
+                          self._("Output pixel ({row}, {col}) does not exist: the output is "
+                                 "only {o}×{o}. Move the position slider back.", row=row,
+                                 col=col, o=self.o),
                           extra=f" fill='{ROLES['cropped']}' font-weight='bold'")
         k, d, s, p, top, ix = self.k, self.d, self.s, self.p, self.top, self.ix
         grad = self.gradient(row, col)
@@ -780,16 +842,18 @@ class GradientScene(_GridScene):
             raise ValueError(f"output pixel ({row}, {col}) does not exist: the output is "
                              f"{self.o}×{self.o}")
         body = self.input_part() + self.kernel_part() + self.output_part() + self.overlay(row, col)
-        title = f"Gradient of output pixel ({row}, {col}), {self.params}"
-        caption = self.caption + " " + self.summary(row, col) + "."
+        title = self._("Gradient of output pixel ({row}, {col}), {params}",
+                       row=row, col=col, params=self.params)
+        caption = self._("{caption} {summary}.", caption=self.caption,
+                         summary=self.summary(row, col))
         return Figure(self.svg(body, title, caption), caption)
 
 
 def output_pixel_gradient(i: int = 7, k: int = 3, s: int = 1, p: int = 1, d: int = 1,
-                          position: tuple[int, int] = (0, 0)) -> Figure:
+                          position: tuple[int, int] = (0, 0), *, lang: str = "en") -> Figure:
     """Which input pixels receive a gradient when ``backward`` starts from one output pixel
     (ch3): its receptive field, each pixel holding the weight that touched it (autograd)."""
-    return GradientScene(i, k, s, p, d).figure(*position)
+    return GradientScene(i, k, s, p, d, lang=lang).figure(*position)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -801,7 +865,7 @@ _FIELD_COLOURS = (PALETTE["reddish_purple"], PALETTE["blue"], PALETTE["vermillio
 
 
 def receptive_fields(layers: Sequence[tuple[int, int, int, int]], size: int | None = None,
-                     desc: bool = True) -> Figure:
+                     desc: bool = True, *, lang: str = "en") -> Figure:
     """The receptive field of one unit of each layer drawn on the input as nested boxes, with
     its size r and jump j from :func:`convlab.receptive_field` (ch4). ``layers`` are
     ``(k, s, p, d)`` tuples. Boxes are centred on the deepest layer's central unit, snapped to
@@ -810,6 +874,7 @@ def receptive_fields(layers: Sequence[tuple[int, int, int, int]], size: int | No
     ``desc=False`` leaves the caption out of the SVG's ``<desc>`` (for explorers, which show
     the caption visibly anyway); the visible caption is the returned figure's ``caption``,
     which a notebook shows under the SVG (:func:`html_figure`)."""
+    _ = i18n.translator(lang)
     table = receptive_field(list(layers))
     rows = list(table)
     r_last = rows[-1].r
@@ -817,8 +882,8 @@ def receptive_fields(layers: Sequence[tuple[int, int, int, int]], size: int | No
     cell = max(2, min(CELL, 320 // n))
     top = 30
     side = n * cell
-    scale = "one square = one input pixel" if cell >= 6 else "drawn to scale"
-    parts = [_label(_M, 16, f"input {n}×{n} ({scale})"),
+    scale = _("one square = one input pixel") if cell >= 6 else _("drawn to scale")
+    parts = [_label(_M, 16, _("input {n}×{n} ({scale})", n=n, scale=scale)),
              _rect(_M, top, side, side, fill=_TINT["input"], stroke=ROLES["input"])]
     if cell >= 6:
         parts.append(_lines(_M, top, n, n, cell=cell, stroke="#C8DDEA"))
@@ -831,17 +896,19 @@ def receptive_fields(layers: Sequence[tuple[int, int, int, int]], size: int | No
         parts.append(_rect(x, top + lo * cell, w, w, stroke=colour,
                            extra=f" stroke-width='{2 + (idx == len(rows) - 1)}'{dash}"))
         parts.append(_label(_M + side + 12, top + 14 + idx * 18,
-                            f"layer {idx + 1}: r={row.r}, j={row.j}",
+                            _("layer {value}: r={r}, j={j}", value=idx + 1, r=row.r, j=row.j),
                             extra=f" fill='{colour}' font-weight='bold'"))
         parts.append(_rect(_M + side + 12 + 118, top + 5 + idx * 18, 22, 10, stroke=colour,
                            extra=f" stroke-width='2'{dash}"))
     width = _M * 2 + side + 170
-    per_layer = "; ".join(f"layer {j + 1} (k={r.k}, s={r.s}, d={r.d}): r={r.r}, j={r.j}"
+    per_layer = "; ".join(_("layer {value} (k={k}, s={s}, d={d}): r={r}, j={j}",
+                            value=j + 1, k=r.k, s=r.s, d=r.d, r=r.r, j=r.j)
                           for j, r in enumerate(rows))
-    caption = (f"Receptive field of one unit per layer on the input, innermost box = layer 1. "
-               f"{per_layer}.")
+    caption = (_("Receptive field of one unit per layer on the input, innermost box = layer 1. "
+                 "{per_layer}.", per_layer=per_layer))
     svg = svg_doc(width, top + max(side, 18 * len(rows)) + 10,
-                  f"Receptive fields of {len(rows)} layer(s)", caption if desc else "",
+                  _("Receptive fields of {n_rows} layer(s)",
+                    n_rows=len(rows)), caption if desc else "",
                   "".join(parts))
     return Figure(svg, caption)
 
@@ -851,10 +918,14 @@ def receptive_fields(layers: Sequence[tuple[int, int, int, int]], size: int | No
 # ---------------------------------------------------------------------------------------------
 
 
-def _kept(p: int, o: int, short: bool = False) -> str:
+def _kept(p: int, o: int, short: bool = False, lang: str = "en") -> str:
     """Which rows/columns of the full grid a transposed convolution keeps: ``rows/cols 1…4``."""
-    rows = ("row/col", "rows/cols") if short else ("row/column", "rows/columns")
-    return f"{rows[0]} {p}" if o == 1 else f"{rows[1]} {p}…{p + o - 1}"
+    _ = i18n.translator(lang)
+    if short:
+        return _("row/col {p}", p=p) if o == 1 else _("rows/cols {p}…{last}", p=p,
+                                                         last=p + o - 1)
+    return _("row/column {p}", p=p) if o == 1 else _("rows/columns {p}…{last}", p=p,
+                                                        last=p + o - 1)
 
 
 class TransposedScene:
@@ -872,8 +943,10 @@ class TransposedScene:
 
     def __init__(self, i: int = 2, k: int = 3, s: int = 1, p: int = 0, output_padding: int = 0,
                  d: int = 1, x: torch.Tensor | None = None, w: torch.Tensor | None = None,
-                 fit: tuple[int, int, int] | None = None, strict: bool = True) -> None:
+                 fit: tuple[int, int, int] | None = None, strict: bool = True,
+                 lang: str = "en") -> None:
         self.i, self.k, self.s, self.p, self.op, self.d = i, k, s, p, output_padding, d
+        self.lang, self._ = lang, i18n.translator(lang)  # the language of the texts
         self.error = ""
         try:
             self.o = conv_transpose_output_size(i, k, s, p, output_padding, d)
@@ -913,23 +986,26 @@ class TransposedScene:
     def caption(self) -> str:
         p, op, f, o = self.p, self.op, self.f, self.o
         if op > p:
-            crop = (f"cropped by {p} at the top/left; output_padding {op} then reaches "
-                    f"{counted(op - p, 'row/column', 'rows/columns')} past the full grid at the "
-                    "bottom/right, where no "
-                    "kernel copy lands (0 + bias)")
+            crop = (self._("cropped by {p} at the top/left; output_padding {op} then reaches "
+                           "{counted} past the full grid at the bottom/right, where no kernel copy "
+                           "lands (0 + bias)",
+                      p=p, op=op, counted=counted(op - p, 'row/column', 'rows/columns',
+                      lang=self.lang)))
         elif op:
-            crop = (f"cropped by {p} at the top/left and by {p - op} at the bottom/right "
-                    f"(output_padding {op} keeps "
-                    f"{counted(op, 'computed row/column', 'computed rows/columns')} that "
-                    "padding would crop)")
+            crop = (self._("cropped by {p} at the top/left and by {value} at the bottom/right "
+                           "(output_padding {op} keeps {counted} that padding would crop)",
+                      p=p, value=p - op, op=op,
+                      counted=counted(op, 'computed row/column', 'computed rows/columns',
+                      lang=self.lang)))
         else:
-            crop = f"cropped by {p} on each side" if p else "not cropped (padding 0)"
-        return (f"Transposed conv, input {self.i}×{self.i}, kernel {self.k}×{self.k}, stride "
-                f"{self.s}, padding {p}, output_padding {op}, dilation {self.d}: "
-                f"every input value times the kernel is added at stride {self.s}; the full "
-                f"{f}×{f} sum is {crop}; the output is {_kept(p, o)}; "
-                f"o = ({self.i}−1)·{self.s} − 2·{p} + {self.d}·({self.k}−1) + "
-                f"{op} + 1 = {o}.")
+            crop = self._("cropped by {p} on each side",
+                          p=p) if p else self._("not cropped (padding 0)")
+        return (self._("Transposed conv, input {i}×{i}, kernel {k}×{k}, stride {s}, padding {p}, "
+                       "output_padding {op}, dilation {d}: every input value times the kernel is "
+                       "added at stride {s}; the full {f}×{f} sum is {crop}; the output is {kept}; "
+                       "o = ({i}−1)·{s} − 2·{p} + {d}·({k}−1) + {op} + 1 = {o}.",
+                  i=self.i, k=self.k, s=self.s, p=p, op=op, d=self.d, f=f, crop=crop,
+                  kept=_kept(p, o, lang=self.lang), o=o))
 
     @property
     def crops_everything(self) -> bool:
@@ -948,7 +1024,8 @@ class TransposedScene:
         """SVG body: input, kernel and the full grid of sums (with ``step``: the partial sums
         after input values 0..step, row-major, the last one's kernel copy outlined)."""
         i, k, f, top, gx, kx = self.i, self.k, self.f, self.top, self.gx, self.kx
-        parts = [_label(_M, top - 8, f"input {i}×{i}"), _label(kx, top - 8, f"kernel {k}×{k}"),
+        parts = [_label(_M, top - 8, self._("input {i}×{i}", i=i)),
+                 _label(kx, top - 8, self._("kernel {k}×{k}", k=k)),
                  _rect(_M, top, i * CELL, i * CELL, fill=_TINT["input"]),
                  _lines(_M, top, i, i, stroke=ROLES["input"]), _texts(_M, top, _matrix(self.x)),
                  _rect(kx, top, k * CELL, k * CELL, fill=_TINT["kernel"]),
@@ -988,9 +1065,10 @@ class TransposedScene:
         """
         f, p, o, top, gx = self.f, self.p, self.o, self.top, self.gx
         if self.error:
-            label = f"full {f}×{f} (sums): no output"
+            label = self._("full {f}×{f} (sums): no output", f=f)
             if self.crops_everything:  # show what padding crops: all of the full grid
-                label = f"full {f}×{f} (sums): padding {p} crops all of it, no output"
+                label = self._("full {f}×{f} (sums): padding {p} crops all of it, no output",
+                               f=f, p=p)
                 every = [(r, c) for r in range(f) for c in range(f)]
                 side = f * CELL
                 return (f"<path d='M{gx} {top}h{side}v{side}h-{side}z' fill='#EFA27A' "
@@ -1000,7 +1078,8 @@ class TransposedScene:
             return _label(gx, top - 8, label, extra=f" fill='{ROLES['cropped']}'")
         size = max(f, p + o)
         kept = range(p, p + o)
-        parts = [_label(gx, top - 8, f"full {f}×{f} (sums), output {o}×{o} (green)")]
+        parts = [_label(gx, top - 8, self._("full {f}×{f} (sums), output {o}×{o} (green)",
+                                            f=f, o=o))]
         cropped = [(r, c) for r in range(size) for c in range(size)
                    if not (r in kept and c in kept)]
         if cropped:
@@ -1039,14 +1118,17 @@ class TransposedScene:
         end = max(p - op, 0)
         lines = []
         if p or op:  # with neither, nothing is cropped: the output is the full grid
-            lines.append(f"kept (green): {_kept(p, o, short=True)} of the full grid; cropped "
-                         f"(hatched): {p} top/left, {end} bottom/right")
+            lines.append(self._("kept (green): {kept} of the full grid; cropped (hatched): {p} "
+                                "top/left, {end} bottom/right",
+                           kept=_kept(p, o, short=True, lang=self.lang), p=p, end=end))
         if beyond:
-            lines.append("dashed = beyond the full output: no kernel copy lands here (0 + bias)")
+            lines.append(self._("dashed = beyond the full output: no kernel copy lands here (0 + "
+                                "bias)"))
         elif op:
-            rows = "row/col" if op == 1 else "rows/cols"
-            lines.append(f"output_padding {op} keeps {op} more computed {rows} at the "
-                         "bottom/right (not zeros)")
+            lines.append(self._("output_padding {op} keeps {op} more computed row/col at the "
+                                "bottom/right (not zeros)", op=op) if op == 1 else
+                         self._("output_padding {op} keeps {op} more computed rows/cols at the "
+                                "bottom/right (not zeros)", op=op))
         if note:
             lines.append(note)
         return lines
@@ -1065,12 +1147,14 @@ class TransposedScene:
         if self.error:
             raise ValueError(self.error)
         if step is None:
-            title = f"Transposed convolution {self.params}: output {self.o}×{self.o}"
-            note = "small grey numbers: how many kernel copies overlap" if counts else ""
+            title = self._("Transposed convolution {params}: output {o}×{o}",
+                           params=self.params, o=self.o)
+            note = self._("small grey numbers: how many kernel copies overlap") if counts else ""
         else:
             r, c = divmod(step, self.i)
-            title = f"Transposed convolution step {step + 1}/{self.i * self.i}: input ({r}, {c})"
-            note = f"orange frames: input ({r}, {c}) × kernel"
+            title = self._("Transposed convolution step {value}/{value2}: input ({r}, {c})",
+                           value=step + 1, value2=self.i * self.i, r=r, c=c)
+            note = self._("orange frames: input ({r}, {c}) × kernel", r=r, c=c)
         body = self.grid_part(step, counts) + self.crop_part(note)
         # a standalone picture ends under its last legend line (layers keep the common height)
         lines = len(self.legend(self.p + self.o > self.f, note))
@@ -1081,26 +1165,27 @@ class TransposedScene:
 
 
 def transposed_scatter(i: int = 2, k: int = 3, s: int = 1, p: int = 0, output_padding: int = 0,
-                       d: int = 1, step: int | None = None) -> Figure:
+                       d: int = 1, step: int | None = None, *, lang: str = "en") -> Figure:
     """Transposed convolution as scatter-add (ch5); ``step`` shows the input values one at a
     time (0 = only the first). Raises ``ValueError`` (from
     :func:`convlab.conv_transpose_output_size`) for a configuration PyTorch refuses."""
-    return TransposedScene(i, k, s, p, output_padding, d).figure(step)
+    return TransposedScene(i, k, s, p, output_padding, d, lang=lang).figure(step)
 
 
-def stride_zero_insertion(i: int = 3, s: int = 2) -> Figure:
+def stride_zero_insertion(i: int = 3, s: int = 2, *, lang: str = "en") -> Figure:
     """Stride ``s`` in a transposed convolution as ``s − 1`` zeros inserted between input
     values (ch5); the dilated grid is ``(i−1)s + 1`` wide (checked with ``F.conv_transpose2d``
     of a 1x1 kernel, which does exactly this insertion)."""
+    _ = i18n.translator(lang)
     x = torch.arange(1, i * i + 1, dtype=torch.float32).view(1, 1, i, i)
     z = F.conv_transpose2d(x, torch.ones(1, 1, 1, 1), stride=s)[0, 0]
     n = int(z.shape[-1])
     top = 30
     gx = _M + i * CELL + _GAP + 20
     inserted = [(r, c) for r in range(n) for c in range(n) if r % s or c % s]
-    zeros_text = counted(s - 1, "zero")
-    label = f"{zeros_text} inserted between values: {n}×{n}"
-    parts = [_label(_M, 16, f"input {i}×{i}"), _label(gx, 16, label),
+    zeros_text = counted(s - 1, "zero", lang=lang)
+    label = _("{zeros_text} inserted between values: {n}×{n}", zeros_text=zeros_text, n=n)
+    parts = [_label(_M, 16, _("input {i}×{i}", i=i)), _label(gx, 16, label),
              _rect(_M, top, i * CELL, i * CELL, fill=_TINT["input"]),
              _lines(_M, top, i, i, stroke=ROLES["input"]), _texts(_M, top, _matrix(x[0, 0])),
              f"<path d='M{_M + i * CELL + 6} {top + 20}h{_GAP}m-5 -4l5 4l-5 4' stroke='#555' "
@@ -1111,26 +1196,28 @@ def stride_zero_insertion(i: int = 3, s: int = 2) -> Figure:
             for r in range(n)]
     zeros = [["0" if (r, c) in set(inserted) else "" for c in range(n)] for r in range(n)]
     parts += [_texts(gx, top, vals), _texts(gx, top, zeros, fill=_GREY_TEXT)]
-    between = " (grey, hatched)" if s > 1 else ""
-    caption = (f"Stride {s} as zero insertion: {zeros_text}{between} between the "
-               f"values of a {i}×{i} input give a {n}×{n} grid, (i−1)s+1 = ({i}−1)·{s}+1 = {n}.")
+    between = _(" (grey, hatched)") if s > 1 else ""
+    caption = (_("Stride {s} as zero insertion: {zeros_text}{between} between the values of a "
+                 "{i}×{i} input give a {n}×{n} grid, (i−1)s+1 = ({i}−1)·{s}+1 = {n}.",
+                 s=s, zeros_text=zeros_text, between=between, i=i, n=n))
     width = max(gx + n * CELL, gx + text_width(label)) + _M
     svg = svg_doc(width, top + max(n, i) * CELL + 10,
-                  f"Stride {s} as zero insertion", caption, "".join(parts))
+                  _("Stride {s} as zero insertion", s=s), caption, "".join(parts))
     return Figure(svg, caption)
 
 
-def overlap_heatmap(i: int = 4, k: int = 3, s: int = 2, d: int = 1) -> Figure:
+def overlap_heatmap(i: int = 4, k: int = 3, s: int = 2, d: int = 1, *, lang: str = "en") -> Figure:
     """How many kernel copies land on each cell of a transposed convolution's full output
     (ch5): with ``k`` not divisible by ``s`` the counts alternate, the checkerboard artefact.
     Counts come from ``F.conv_transpose2d`` of ones with a ones kernel."""
+    _ = i18n.translator(lang)
     count = F.conv_transpose2d(torch.ones(1, 1, i, i), torch.ones(1, 1, k, k), stride=s,
                                dilation=d)[0, 0]
     n = int(count.shape[-1])
     hi = float(count.max())
     shades = ("#FFFFFF", "#E3EEF6", "#B9D5EA", "#7FB2D9", "#3F8CC4", "#0072B2")
     top = 30
-    parts = [_label(_M, 16, f"full output {n}×{n}: number of overlapping kernel copies")]
+    parts = [_label(_M, 16, _("full output {n}×{n}: number of overlapping kernel copies", n=n))]
     for r in range(n):
         for c in range(n):
             v = float(count[r, c])
@@ -1142,12 +1229,12 @@ def overlap_heatmap(i: int = 4, k: int = 3, s: int = 2, d: int = 1) -> Figure:
     light = [[num(count[r, c]) if float(count[r, c]) / hi >= 0.6 else "" for c in range(n)]
              for r in range(n)]
     parts += [_texts(_M, top, dark), _texts(_M, top, light, fill="#fff")]
-    caption = (f"Overlap counts of a transposed conv, input {i}×{i}, kernel {k}, stride {s}, "
-               f"dilation {d}: full output {n}×{n}, counts from {num(count.min())} to "
-               f"{num(hi)} (darker = more copies)"
-               + ("; the uneven counts are the checkerboard artefact." if k % s else "."))
+    caption = (_("Overlap counts of a transposed conv, input {i}×{i}, kernel {k}, stride {s}, "
+                 "dilation {d}: full output {n}×{n}, counts from {num} to {num2} (darker = "
+                 "more copies)", i=i, k=k, s=s, d=d, n=n, num=num(count.min()), num2=num(hi))
+               + (_("; the uneven counts are the checkerboard artefact.") if k % s else "."))
     svg = svg_doc(max(_M * 2 + n * CELL, 380), top + n * CELL + 10,
-                  f"Overlap counts, k={k}, s={s}", caption, "".join(parts))
+                  _("Overlap counts, k={k}, s={s}", k=k, s=s), caption, "".join(parts))
     return Figure(svg, caption)
 
 
@@ -1199,11 +1286,12 @@ def png_bytes(image: torch.Tensor, normalise: bool = False) -> bytes:
 
 
 def photo_conv(kernel: str = "sobel-x", s: int = 1, p: int = 1, size: int = 64,
-               image: torch.Tensor | None = None) -> tuple[torch.Tensor, str]:
+               image: torch.Tensor | None = None, *, lang: str = "en") -> tuple[torch.Tensor, str]:
     """Apply a named kernel (:data:`IMAGE_KERNELS`) to the photograph (or to ``image``, a
     ``[H, W]`` tensor in [0, 1]) with ``F.conv2d`` (ch1); return the output ``[H', W']`` and an
     HTML ``<img>`` (PNG data URI) with its shape. Edge kernels (negative weights) are shown
     normalised, others clipped to [0, 1]."""
+    _ = i18n.translator(lang)
     if kernel not in IMAGE_KERNELS:
         raise ValueError(f"unknown kernel {kernel!r}; choose one of {sorted(IMAGE_KERNELS)}")
     x = (photo(size) if image is None else image.to(torch.float32))[None, None]
@@ -1214,7 +1302,8 @@ def photo_conv(kernel: str = "sobel-x", s: int = 1, p: int = 1, size: int = 64,
     data = base64.b64encode(png_bytes(y, normalise=edge)).decode("ascii")
     h, w_ = y.shape
     scale = 2 * size // w_ if w_ else 2
-    alt = f"{kernel} kernel, stride {s}, padding {p}: output {h}×{w_}"
+    alt = _("{kernel} kernel, stride {s}, padding {p}: output {h}×{w_}",
+            kernel=kernel, s=s, p=p, h=h, w_=w_)
     img = (f"<img src='data:image/png;base64,{data}' alt='{_e(alt)}' width='{w_ * scale}' "
            f"height='{h * scale}' style='image-rendering:pixelated;display:block;margin:0'/>")
     return y, img

@@ -54,8 +54,9 @@ import torch
 import torch.nn.functional as F
 import traitlets
 
-from convlab import draw
+from convlab import draw, i18n
 from convlab.arithmetic import conv_output_size, conv_transpose_output_size
+from convlab.i18n import message as msg
 
 FrameFn = Callable[[dict[str, Any]], str]
 
@@ -114,7 +115,8 @@ def frame_attr(**params: Any) -> str:
 class _Explorer:
     """Builds sliders, deduplicated frames and jslinked nested stacks for one explorer."""
 
-    def __init__(self) -> None:
+    def __init__(self, lang: str = "en") -> None:
+        self._ = i18n.translator(lang)  # the language of the labels and titles
         self.layout = widgets.Layout()
         self.style = widgets.widget_string.HTMLStyle()
         self.slider_style = widgets.widget_int.SliderStyle(description_width="110px")
@@ -199,7 +201,7 @@ class _Explorer:
 
     def _fixed(self, name: str, slider: widgets.SelectionSlider) -> widgets.HTML:
         """A parameter with a single value is stated, not offered as a slider that cannot move."""
-        text = f"{slider.description}: {slider.label} (fixed here)"
+        text = self._("{name}: {value} (fixed here)", name=slider.description, value=slider.label)
         fixed = widgets.HTML(f"<span style='color:#111'>{draw._e(text)}</span>",
                              layout=self.layout, style=self.style)
         fixed.add_class(f"convlab-fixed-{name}")
@@ -289,21 +291,41 @@ def _within(name: str, values: Sequence[int], tested: tuple[int, ...]) -> tuple[
     return values
 
 
+def page_strings(lang: str) -> dict[str, str]:
+    """The explorers' texts in ``lang`` for ``explorers.js``: English text → translation, for
+    every ``t("…")`` text of the script that ``lang``'s catalogue translates (none for English:
+    the script then shows its own English texts)."""
+    if i18n.check_language(lang) == i18n.ENGLISH:
+        return {}
+    table = {}
+    for text, _line in i18n.js_message_ids(explorers_js()):
+        translated = i18n.gettext(text, lang)
+        if translated != text:
+            table[text] = translated
+    return table
+
+
 def _page_explorer(kind: str, title: str, values: dict[str, tuple[Any, ...]],
                    defaults: dict[str, Any], labels: dict[str, str],
-                   data: dict[str, Any] | None = None) -> PageExplorer:
+                   data: dict[str, Any] | None = None, lang: str = "en") -> PageExplorer:
     """Sliders over ``values`` (shown as ``labels``, starting at ``defaults``) and a
     placeholder that ``explorers.js`` replaces with the ``kind`` explorer's picture; ``data``
-    (computed here, with torch) goes into the spec the script reads."""
-    ex = _Explorer()
+    (computed here, with torch) goes into the spec the script reads. ``title`` and ``labels``
+    are English (message ids) shown in ``lang``; the script gets its texts in ``lang`` as the
+    spec's ``strings``."""
+    ex = _Explorer(lang)
+    _ = ex._
     for name, options in values.items():
-        ex.slider(name, labels[name], options, defaults[name])
+        ex.slider(name, _(labels[name]), options, defaults[name])
     spec = {"kind": kind, "values": {name: list(v) for name, v in values.items()}, **(data or {})}
+    strings = page_strings(lang)
+    if strings:
+        spec["strings"] = strings
+    placeholder = _("This explorer draws with its script: run this cell (or trust the notebook).")
     picture = Frame(
         value=f"<div class='convlab-js-picture' data-spec='{draw._e(json.dumps(spec))}'>"
-        "<p>This explorer draws with its script: run this cell (or trust the notebook).</p>"
-        "</div>", layout=ex.layout)
-    explorer = ex.root(title, [picture], cls=PageExplorer)
+        f"<p>{draw._e(placeholder)}</p></div>", layout=ex.layout)
+    explorer = ex.root(_(title), [picture], cls=PageExplorer)
     explorer.add_class(f"convlab-explorer-{kind}")
     explorer.convlab_spec = spec
     return explorer
@@ -321,8 +343,9 @@ CONV_RANGES: dict[str, tuple[int, ...]] = {
     "d": (1, 2, 3)}
 
 
-_CONV_LABELS = {"i": "input size i", "k": "kernel size k", "s": "stride s", "p": "padding p",
-                "d": "dilation d", "row": "output row", "col": "output column"}
+_CONV_LABELS = {"i": msg("input size i"), "k": msg("kernel size k"), "s": msg("stride s"),
+                "p": msg("padding p"), "d": msg("dilation d"), "row": msg("output row"),
+                "col": msg("output column")}
 
 
 def _conv_sliders(tested: dict[str, tuple[int, ...]], *given: Sequence[int]
@@ -341,7 +364,8 @@ def conv_explorer(input_sizes: Sequence[int] = CONV_RANGES["i"],
                   kernel_sizes: Sequence[int] = CONV_RANGES["k"],
                   strides: Sequence[int] = CONV_RANGES["s"],
                   paddings: Sequence[int] = CONV_RANGES["p"],
-                  dilations: Sequence[int] = CONV_RANGES["d"]) -> PageExplorer:
+                  dilations: Sequence[int] = CONV_RANGES["d"], *,
+                  lang: str = "en") -> PageExplorer:
     """Sliders for input size i, kernel k, stride s, padding p, dilation d and the output
     position (row, col) (ch1). Shows the padded input with the kernel window at that position,
     the output with the cell highlighted, its multiply-add and
@@ -356,8 +380,9 @@ def conv_explorer(input_sizes: Sequence[int] = CONV_RANGES["i"],
     values = _conv_sliders(CONV_RANGES, input_sizes, kernel_sizes, strides, paddings,
                            dilations)
     defaults = {"i": 6, "k": 3, "s": 1, "p": 0, "d": 1, "row": 0, "col": 0}
-    return _page_explorer("conv", "Convolution explorer: move the sliders (or focus one and "
-                          "use the arrow keys)", values, defaults, _CONV_LABELS)
+    return _page_explorer("conv", msg("Convolution explorer: move the sliders (or focus one and "
+                                      "use the arrow keys)"), values, defaults, _CONV_LABELS,
+                          lang=lang)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -374,7 +399,8 @@ CHANNELS_RANGES: dict[str, tuple[int, ...]] = {
 def channels_explorer(in_channels: Sequence[int] = CHANNELS_RANGES["cin"],
                       out_channels: Sequence[int] = CHANNELS_RANGES["cout"],
                       kernel_sizes: Sequence[int] = CHANNELS_RANGES["k"],
-                      groups: Sequence[int] = CHANNELS_RANGES["g"]) -> PageExplorer:
+                      groups: Sequence[int] = CHANNELS_RANGES["g"], *,
+                      lang: str = "en") -> PageExplorer:
     """Sliders for C_in, C_out, k and groups (ch2): the kernels (one ``C_in/groups × k × k``
     kernel and one bias per output channel, coloured by group, each naming the input channels
     it reads) and the parameter count ``C_out·(C_in/groups·k·k+1)``. Groups that do not divide
@@ -387,10 +413,11 @@ def channels_explorer(in_channels: Sequence[int] = CHANNELS_RANGES["cin"],
     given = {"cin": in_channels, "cout": out_channels, "k": kernel_sizes, "g": groups}
     values = {name: _within(name, v, CHANNELS_RANGES[name]) for name, v in given.items()}
     defaults = {"cin": 3, "cout": 2, "k": 3, "g": 1}
-    labels = {"cin": "in channels C_in", "cout": "out channels C_out", "k": "kernel size k",
-              "g": "groups"}
-    return _page_explorer("channels", "Channels explorer: one kernel (C_in/groups×k×k, plus one "
-                          "bias) per output channel", values, defaults, labels)
+    labels = {"cin": msg("in channels C_in"), "cout": msg("out channels C_out"),
+              "k": msg("kernel size k"), "g": msg("groups")}
+    return _page_explorer("channels", msg("Channels explorer: one kernel (C_in/groups×k×k, plus "
+                                          "one bias) per output channel"), values, defaults,
+                          labels, lang=lang)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -409,7 +436,8 @@ def gradient_explorer(input_sizes: Sequence[int] = GRADIENT_RANGES["i"],
                       kernel_sizes: Sequence[int] = GRADIENT_RANGES["k"],
                       strides: Sequence[int] = GRADIENT_RANGES["s"],
                       paddings: Sequence[int] = GRADIENT_RANGES["p"],
-                      dilations: Sequence[int] = GRADIENT_RANGES["d"]) -> PageExplorer:
+                      dilations: Sequence[int] = GRADIENT_RANGES["d"], *,
+                      lang: str = "en") -> PageExplorer:
     """Backprop from one output pixel (ch3): sliders for the input size i, k, s, p, d and the
     output pixel (row, col). The picture shows the input pixels whose gradient is non-zero, their
     gradient (kernel weights 1…k²), the window, the output size and a one-line summary: the
@@ -424,8 +452,9 @@ def gradient_explorer(input_sizes: Sequence[int] = GRADIENT_RANGES["i"],
     values = _conv_sliders(GRADIENT_RANGES, input_sizes, kernel_sizes, strides, paddings,
                            dilations)
     defaults = {"i": 7, "k": 3, "s": 1, "p": 0, "d": 1, "row": 1, "col": 1}
-    return _page_explorer("gradient", "Gradient explorer: backward from one output pixel — "
-                          "which input pixels get a gradient?", values, defaults, _CONV_LABELS)
+    return _page_explorer("gradient", msg("Gradient explorer: backward from one output pixel — "
+                                          "which input pixels get a gradient?"), values,
+                          defaults, _CONV_LABELS, lang=lang)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -472,7 +501,7 @@ def _torch_transpose_error(i: int, k: int, s: int, p: int, op: int, d: int) -> s
     except RuntimeError as err:
         return str(err).splitlines()[0]
     h, w = y.shape[-2:]
-    return f"(no error: it returns an empty {h}×{w} output)"
+    return msg("(no error: it returns an empty {h}×{w} output)", h=h, w=w)
 
 
 #: Slider ranges of the transposed convolution explorer whose every state
@@ -483,10 +512,11 @@ TRANSPOSED_RANGES: dict[str, tuple[int, ...]] = {
     "op": (0, 1, 2), "d": (1, 2)}
 
 
-def transposed_refusals(values: dict[str, tuple[int, ...]]) -> dict[str, Any]:
+def transposed_refusals(values: dict[str, tuple[int, ...]], lang: str = "en") -> dict[str, Any]:
     """For every configuration of ``values`` that PyTorch refuses (or turns into an empty
-    output): convlab's rule in words and PyTorch's own message, as indices into ``texts``.
-    Computed here, with torch, for ``explorers.js`` to show (route (a) for the messages)."""
+    output): convlab's rule in words (in ``lang``) and PyTorch's own message (as PyTorch prints
+    it), as indices into ``texts``. Computed here, with torch, for ``explorers.js`` to show
+    (route (a) for the messages)."""
     texts: list[str] = []
     refused: dict[str, list[int]] = {}
     for i, k, s, p, op, d in itertools.product(*(values[n] for n in TRANSPOSED_RANGES)):
@@ -494,7 +524,9 @@ def transposed_refusals(values: dict[str, tuple[int, ...]]) -> dict[str, Any]:
             conv_transpose_output_size(i, k, s, p, op, d)
         except ValueError as err:
             pair = []
-            for text in (str(err), _torch_transpose_error(i, k, s, p, op, d)):
+            rule = i18n.translate(err.args[0], lang)
+            said = i18n.translate(_torch_transpose_error(i, k, s, p, op, d), lang)
+            for text in (str(rule), str(said)):
                 if text not in texts:
                     texts.append(text)
                 pair.append(texts.index(text))
@@ -507,7 +539,8 @@ def transposed_conv_explorer(input_sizes: Sequence[int] = TRANSPOSED_RANGES["i"]
                              strides: Sequence[int] = TRANSPOSED_RANGES["s"],
                              paddings: Sequence[int] = TRANSPOSED_RANGES["p"],
                              output_paddings: Sequence[int] = TRANSPOSED_RANGES["op"],
-                             dilations: Sequence[int] = TRANSPOSED_RANGES["d"]) -> PageExplorer:
+                             dilations: Sequence[int] = TRANSPOSED_RANGES["d"], *,
+                             lang: str = "en") -> PageExplorer:
     """Sliders for input size, kernel, stride, padding, output_padding and dilation (ch5):
     scatter-add into the full grid, the border that padding crops, and the output with its
     size. A configuration PyTorch refuses shows PyTorch's message and the rule in words.
@@ -521,10 +554,10 @@ def transposed_conv_explorer(input_sizes: Sequence[int] = TRANSPOSED_RANGES["i"]
              "op": output_paddings, "d": dilations}
     values = {name: _within(name, v, TRANSPOSED_RANGES[name]) for name, v in given.items()}
     defaults = {"i": 2, "k": 3, "s": 2, "p": 0, "op": 0, "d": 1}
-    labels = {"i": "input size i", "k": "kernel size k", "s": "stride s", "p": "padding p",
-              "op": "output_padding", "d": "dilation d"}
-    return _page_explorer("transposed", "Transposed convolution explorer: scatter-add, then crop",
-                          values, defaults, labels, transposed_refusals(values))
+    labels = {**_CONV_LABELS, "op": "output_padding"}
+    return _page_explorer("transposed", msg("Transposed convolution explorer: scatter-add, then "
+                                            "crop"), values, defaults, labels,
+                          transposed_refusals(values, lang), lang=lang)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -552,7 +585,7 @@ def image_kernel_explorer(kernels: Sequence[str] = tuple(draw.IMAGE_KERNELS),
                           strides: Sequence[int] = IMAGE_RANGES["s"],
                           paddings: Sequence[int] = IMAGE_RANGES["p"],
                           dilations: Sequence[int] = IMAGE_RANGES["d"],
-                          size: int = 64) -> PageExplorer:
+                          size: int = 64, *, lang: str = "en") -> PageExplorer:
     """A kernel (identity, box blur, Gaussian, Sobel x/y, sharpen, Laplacian), stride, padding
     and dilation applied to a grayscale photograph from matplotlib's sample data (ch1); shows
     the input, the output image and ``F.conv2d``'s output shape.
@@ -571,6 +604,7 @@ def image_kernel_explorer(kernels: Sequence[str] = tuple(draw.IMAGE_KERNELS),
     values: dict[str, tuple[Any, ...]] = {"kernel": kernels}
     values |= {name: _within(name, v, IMAGE_RANGES[name]) for name, v in given.items()}
     defaults = {"kernel": "sobel-x", "s": 1, "p": 1, "d": 1}
-    labels = {"kernel": "kernel", "s": "stride s", "p": "padding p", "d": "dilation d"}
-    return _page_explorer("image", "Image kernel explorer: a kernel slid over a photograph",
-                          values, defaults, labels, image_data(size))
+    labels = {"kernel": msg("kernel"), "s": msg("stride s"), "p": msg("padding p"),
+              "d": msg("dilation d")}
+    return _page_explorer("image", msg("Image kernel explorer: a kernel slid over a photograph"),
+                          values, defaults, labels, image_data(size), lang=lang)

@@ -72,8 +72,10 @@
     var span = d * (k - 1) + 1;
     var state = { i: i, k: k, s: s, p: p, d: d, n: n, span: span, x: x, w: w, xp: xp };
     if (span > n) {
-      state.error = "kernel " + k + (d !== 1 ? " (dilated to " + span + ")" : "") +
-        " does not fit the padded input " + i + "+2·" + p + "=" + n;
+      state.error = d !== 1 ?
+        t("kernel {k} (dilated to {span}) does not fit the padded input {i}+2·{p}={n}",
+          {k: k, span: span, i: i, p: p, n: n}) :
+        t("kernel {k} does not fit the padded input {i}+2·{p}={n}", {k: k, i: i, p: p, n: n});
       state.torch = "Calculated padded input size per channel: (" + n + " x " + n +
         "). Kernel size: (" + span + " x " + span +
         "). Kernel size can't be greater than actual input size";
@@ -172,11 +174,22 @@
 
   function factor(v) { return v < 0 ? "(" + v + ")" : String(v); }
 
+  /* The page's language: STRINGS maps an English text to its translation (the spec's
+   * "strings", made in Python by convlab.explore from convlab's catalogue; none for English).
+   * bind() sets it before it draws an explorer; t() looks a text up and fills in {fields}. */
+  var STRINGS = {};
+  function t(text, values) {
+    return (STRINGS[text] || text).replace(/\{(\w+)\}/g, function (m, key) {
+      return values && key in values ? String(values[key]) : m;
+    });
+  }
+
   function refusal(rule, torchMessage) {
     return "<div role='status' class='convlab-refused' style='max-width:640px;padding:8px;" +
       "line-height:1.4;border-left:4px solid " + ROLE.cropped + ";background:#FBE9DE;" +
-      "color:#111'><b>PyTorch refuses this configuration.</b> The rule: " + esc(rule) +
-      ". PyTorch says: <code style='" + CODE + "'>" + esc(torchMessage) + "</code></div>";
+      "color:#111'><b>" + esc(t("PyTorch refuses this configuration.")) + "</b> " +
+      esc(t("The rule: {rule}. PyTorch says:", {rule: rule})) + " <code style='" + CODE + "'>" +
+      esc(torchMessage) + "</code></div>";
   }
 
   /* explicit colours: the pictures are light in the theme's dark mode too */
@@ -194,13 +207,14 @@
     var font = cell >= 24 ? 12 : 10;
     var m = 8, gap = 26, top = 28;
     var ix = m, kx = ix + n * cell + gap, ox = kx + k * cell + gap + 10;
-    var inputLabel = "input " + st.i + "×" + st.i + (p ? ", padded to " + n + "×" + n : "");
-    var outputLabel = st.error ? "no output" : "output " + o + "×" + o;
+    var inputLabel = p ? t("input {i}×{i}, padded to {n}×{n}", {i: st.i, n: n}) :
+      t("input {i}×{i}", {i: st.i});
+    var outputLabel = st.error ? t("no output") : t("output {o}×{o}", {o: o});
     var width = Math.max(ox + Math.max(o * cell, textWidth(outputLabel, 12)) + m,
       ix + textWidth(inputLabel, 12) + m);
     var rows = Math.max(n, k, o);
     var height = top + rows * cell + (p ? 22 : 8);
-    if (p) { width = Math.max(width, ix + textWidth("grey hatched = zero padding", 11) + m); }
+    if (p) { width = Math.max(width, ix + textWidth(t("grey hatched = zero padding"), 11) + m); }
     var inputValues = st.xp.map(function (row, r) {
       return row.map(function (v, c) {
         var inside = r >= p && c >= p && r < n - p && c < n - p;
@@ -223,17 +237,17 @@
     }
     body.push(grid(ix, top, inputValues, cell, "none", "#333", font));
     if (p) {
-      body.push(label(ix, top + n * cell + 16, "grey hatched = zero padding",
+      body.push(label(ix, top + n * cell + 16, t("grey hatched = zero padding"),
         " font-size='11' fill='" + GREY + "'"));
     }
-    body.push(label(kx, top - 8, "kernel " + k + "×" + k));
+    body.push(label(kx, top - 8, t("kernel {k}×{k}", {k: k})));
     body.push(grid(kx, top, st.w.map(function (row) { return row.map(String); }), cell,
       TINT.kernel, ROLE.kernel, font));
     body.push("<text x='" + (kx - gap / 2) + "' y='" + (top + 18) + "' font-size='20'>⋆</text>");
     if (st.error) {
       body.push(label(ox, top - 8, outputLabel, " fill='" + ROLE.cropped + "'"));
-      var title = "Convolution i=" + st.i + " k=" + k + " s=" + st.s + " p=" + p + " d=" + st.d +
-        ": refused";
+      var title = t("Convolution {params}: refused", {params: "i=" + st.i + " k=" + k + " s=" +
+        st.s + " p=" + p + " d=" + st.d});
       return { frame: frameText(q, ["i", "k", "s", "p", "d"]),
         html: svg(width, height, title, body.join("")) + refusal(st.error, st.torch),
         state: st };
@@ -271,13 +285,15 @@
     var formula = (st.d === 1 ? "o = ⌊(i+2p−k)/s⌋+1 = ⌊(" + st.i + "+2·" + p + "−" + k + ")/" :
       "o = ⌊(i+2p−d(k−1)−1)/s⌋+1 = ⌊(" + st.i + "+2·" + p + "−" + st.d + "·(" + k +
       "−1)−1)/") + st.s + "⌋+1 = ⌊" + (n - st.span) + "/" + st.s + "⌋+1 = " + o;
-    var caption = "Input " + st.i + "×" + st.i + " with " +
-      (p ? "zero padding p=" + p + " (grey, hatched)" : "no padding (p=0)") + ", kernel " + k +
-      "×" + k + (st.d > 1 ? " with dilation " + st.d + " (window spans " + st.span + "×" +
-      st.span + ")" : "") + ", stride " + st.s + " → output " + o + "×" + o +
-      "; window at output (" + row + ", " + col + "). " + formula;
-    var title2 = "Convolution i=" + st.i + " k=" + k + " s=" + st.s + " p=" + p + " d=" + st.d +
-      ": output " + o + "×" + o + ", window at (" + row + ", " + col + ")";
+    var caption = t("Input {i}×{i} with {padding}, {kernel}, stride {s} → output {o}×{o}; " +
+      "window at output ({row}, {col}). {formula}", {i: st.i,
+        padding: p ? t("zero padding p={p} (grey, hatched)", {p: p}) : t("no padding (p=0)"),
+        kernel: st.d > 1 ? t("kernel {k}×{k} with dilation {d} (window spans {span}×{span})",
+          {k: k, d: st.d, span: st.span}) : t("kernel {k}×{k}", {k: k}),
+        s: st.s, o: o, row: row, col: col, formula: formula});
+    var title2 = t("Convolution {params}: output {o}×{o}, window at ({row}, {col})",
+      {params: "i=" + st.i + " k=" + k + " s=" + st.s + " p=" + p + " d=" + st.d, o: o,
+        row: row, col: col});
     return { frame: frameText(q, ["i", "k", "s", "p", "d", "row", "col"]),
       html: svg(width, height, title2, body.join("")) + sum +
         "<p class='convlab-caption' style='" + TEXT + "'>" + esc(caption) + "</p>",
@@ -347,13 +363,13 @@
     var font = cell >= 24 ? 12 : cell >= 20 ? 10 : 9;
     var m = 8, gap = 26, top = 28;
     var kx = m + i * cell + gap, gx = kx + k * cell + gap + 14;
-    var fullLabel = st.valid ? "full " + f + "×" + f + " (sums), output " + o + "×" + o +
-      " (green)" : "full " + f + "×" + f + " (sums): no output";
+    var fullLabel = st.valid ? t("full {f}×{f} (sums), output {o}×{o} (green)", {f: f, o: o}) :
+      t("full {f}×{f} (sums): no output", {f: f});
+    var inputLabel = t("input {i}×{i}", {i: i}), kernelLabel = t("kernel {k}×{k}", {k: k});
     var width = Math.max(gx + size * cell + m, gx + textWidth(fullLabel, 12) + m,
-      m + textWidth("input " + i + "×" + i, 12) + gap + textWidth("kernel " + k + "×" + k, 12));
+      m + textWidth(inputLabel, 12) + gap + textWidth(kernelLabel, 12));
     var height = top + Math.max(size, i, k) * cell + 8;
-    var body = [label(m, top - 8, "input " + i + "×" + i), label(kx, top - 8, "kernel " + k +
-      "×" + k), grid(m, top, st.x.map(function (row) { return row.map(String); }), cell,
+    var body = [label(m, top - 8, inputLabel), label(kx, top - 8, kernelLabel), grid(m, top, st.x.map(function (row) { return row.map(String); }), cell,
       "#E6F3FB", "#56B4E9", font), grid(kx, top, st.w.map(function (row) {
       return row.map(String);
     }), cell, TINT.kernel, ROLE.kernel, font)];
@@ -368,8 +384,8 @@
       body.push(label(gx, top - 8, fullLabel, " fill='" + ROLE.cropped + "'"));
       body.push("<g class='convlab-full'>" + grid(gx, top, sums, cell, "#fff", "#333", font) +
         "</g>");
-      var title = "Transposed convolution i=" + i + " k=" + k + " s=" + st.s + " p=" + p +
-        " op=" + st.op + " d=" + st.d + ": refused";
+      var title = t("Transposed convolution {params}: refused", {params: "i=" + i + " k=" + k +
+        " s=" + st.s + " p=" + p + " op=" + st.op + " d=" + st.d});
       var rule = refused ? spec.texts[refused[0]] : "";
       var said = refused ? spec.texts[refused[1]] : "";
       return { frame: frameText(q, ["i", "k", "s", "p", "op", "d"]),
@@ -428,24 +444,24 @@
     var end = p - st.op;
     var legend = [];
     if (p || st.op) {
-      legend.push("Kept (green frame, bold): rows/columns " + p + "…" + (p + o - 1) +
-        " of the full grid; cropped (hatched, grey numbers): " + p + " at the top/left, " +
-        Math.max(end, 0) + " at the bottom/right.");
+      legend.push(t("Kept (green frame, bold): rows/columns {first}…{last} of the full grid; " +
+        "cropped (hatched, grey numbers): {p} at the top/left, {end} at the bottom/right.",
+        {first: p, last: p + o - 1, p: p, end: Math.max(end, 0)}));
     } else {
-      legend.push("Padding 0 and output_padding 0: the output is the whole full grid.");
+      legend.push(t("Padding 0 and output_padding 0: the output is the whole full grid."));
     }
     if (beyond) {
-      legend.push("Dashed cells: output_padding " + st.op + " reaches past the full grid, " +
-        "where no kernel copy lands, so PyTorch gives 0 (+ bias) there.");
+      legend.push(t("Dashed cells: output_padding {op} reaches past the full grid, where no " +
+        "kernel copy lands, so PyTorch gives 0 (+ bias) there.", {op: st.op}));
     } else if (st.op) {
-      legend.push("output_padding " + st.op + " keeps " + st.op + " more computed row(s)/" +
-        "column(s) at the bottom/right that padding would crop (not zeros).");
+      legend.push(t("output_padding {op} keeps {op} more computed row(s)/column(s) at the " +
+        "bottom/right that padding would crop (not zeros).", {op: st.op}));
     }
-    var caption = "Every input value times the kernel is added into the full grid at stride " +
-      st.s + " (dilation " + st.d + "); o = (" + i + "−1)·" + st.s + " − 2·" + p + " + " +
-      st.d + "·(" + k + "−1) + " + st.op + " + 1 = " + o + ".";
-    var title3 = "Transposed convolution i=" + i + " k=" + k + " s=" + st.s + " p=" + p +
-      " op=" + st.op + " d=" + st.d + ": output " + o + "×" + o;
+    var caption = t("Every input value times the kernel is added into the full grid at stride " +
+      "{s} (dilation {d}); ", {s: st.s, d: st.d}) + "o = (" + i + "−1)·" + st.s + " − 2·" + p +
+      " + " + st.d + "·(" + k + "−1) + " + st.op + " + 1 = " + o + ".";
+    var title3 = t("Transposed convolution {params}: output {o}×{o}", {params: "i=" + i + " k=" +
+      k + " s=" + st.s + " p=" + p + " op=" + st.op + " d=" + st.d, o: o});
     return { frame: frameText(q, ["i", "k", "s", "p", "op", "d"]),
       html: svg(width, height, title3, body.join("")) + "<p class='convlab-caption' style='" +
         TEXT + "'>" + esc(legend.join(" ")) + " " + esc(caption) + "</p>", state: st };
@@ -480,10 +496,10 @@
     var font = cell >= 24 ? 12 : 10;
     var m = 8, gap = 26, top = 28;
     var ix = m, kx = ix + n * cell + gap, ox = kx + k * cell + gap + 10;
-    var inputLabel = "input " + g.i + "×" + g.i + (p ? ", padded to " + n + "×" + n : "") +
-      ": ∂y/∂x";
-    var outputLabel = g.error ? "no output" : "output " + o + "×" + o;
-    var padNote = "grey hatched = zero padding: not an input, no gradient";
+    var inputLabel = (p ? t("input {i}×{i}, padded to {n}×{n}", {i: g.i, n: n}) :
+      t("input {i}×{i}", {i: g.i})) + ": ∂y/∂x";
+    var outputLabel = g.error ? t("no output") : t("output {o}×{o}", {o: o});
+    var padNote = t("grey hatched = zero padding: not an input, no gradient");
     var width = Math.max(ox + Math.max(o * cell, textWidth(outputLabel, 12)) + m,
       ix + textWidth(inputLabel, 12) + m, p ? ix + textWidth(padNote, 11) + m : 0);
     var height = top + Math.max(n, k, o) * cell + (p ? 22 : 8);
@@ -510,14 +526,15 @@
       for (c = 0; c < k; c += 1) { wr.push(String(r * k + c + 1)); }
       weights.push(wr);
     }
-    body.push(label(kx, top - 8, "kernel " + k + "×" + k));
+    body.push(label(kx, top - 8, t("kernel {k}×{k}", {k: k})));
     body.push(grid(kx, top, weights, cell, TINT.kernel, ROLE.kernel, font));
     var params = "i=" + g.i + " k=" + k + " s=" + g.s + " p=" + p + " d=" + g.d;
     if (g.error) {
       body.push(grid(ix, top, empty, cell, "none", "#333", font));
       body.push(label(ox, top - 8, outputLabel, " fill='" + ROLE.cropped + "'"));
       return { frame: frameText(q, ["i", "k", "s", "p", "d"]),
-        html: svg(width, height, "Gradient explorer " + params + ": refused", body.join("")) +
+        html: svg(width, height, t("Gradient explorer {params}: refused", {params: params}),
+          body.join("")) +
           refusal(g.error, g.torch), state: g };
     }
     var values = empty.map(function (line) { return line.slice(); });
@@ -553,28 +570,34 @@
       " stroke-width='3'"));
     var summary;
     if (!g.entries.length) {
-      summary = "Backward from y[" + row + "," + col + "]: " + (k === 1 ? "its only tap reads" :
-        "all " + k * k + " taps read") + " padding, no input pixel gets a gradient (y is " +
-        "0 + bias).";
+      summary = k === 1 ?
+        t("Backward from y[{row},{col}]: its only tap reads padding, no input pixel gets a " +
+          "gradient (y is 0 + bias).", {row: row, col: col}) :
+        t("Backward from y[{row},{col}]: all {taps} taps read padding, no input pixel gets a " +
+          "gradient (y is 0 + bias).", {row: row, col: col, taps: k * k});
     } else {
       var rs = g.entries.map(function (e) { return e[0]; });
       var cs = g.entries.map(function (e) { return e[1]; });
       var h = Math.max.apply(null, rs) - Math.min.apply(null, rs) + 1;
       var w = Math.max.apply(null, cs) - Math.min.apply(null, cs) + 1;
       var lost = k * k - g.entries.length;
-      summary = "Backward from y[" + row + "," + col + "]: " + g.entries.length + " input pixel" +
-        (g.entries.length === 1 ? " gets" : "s get") + " a gradient, spanning " + h + "×" + w +
-        (lost ? " (" + lost + " of " + k * k + " taps on the padding)" : "") +
-        "; each holds the weight that multiplied it.";
+      var got = g.entries.length === 1 ?
+        t("Backward from y[{row},{col}]: 1 input pixel gets a gradient, spanning {h}×{w}",
+          {row: row, col: col, h: h, w: w}) :
+        t("Backward from y[{row},{col}]: {n} input pixels get a gradient, spanning {h}×{w}",
+          {row: row, col: col, n: g.entries.length, h: h, w: w});
+      summary = got + (lost ? t(" ({lost} of {taps} taps on the padding)",
+        {lost: lost, taps: k * k}) : "") + t("; each holds the weight that multiplied it.");
     }
-    var caption = "Input " + g.i + "×" + g.i + ", kernel " + k + "×" + k + " (weights 1…" +
-      k * k + "), stride " + s + ", padding " + p + ", dilation " + d + " → output " + o +
-      "×" + o + ". The highlighted input pixels are the receptive field of the output pixel " +
-      "and the footprint of its gradient; the window spans d(k−1)+1 = " + g.span + " pixels" +
-      (d > 1 && k > 1 ? ", reading every " + (d === 2 ? "second" : "third") +
-        " pixel (holes)" : "") + ".";
+    var caption = t("Input {i}×{i}, kernel {k}×{k} (weights 1…{kk}), stride {s}, padding {p}, " +
+      "dilation {d} → output {o}×{o}. The highlighted input pixels are the receptive field of " +
+      "the output pixel and the footprint of its gradient; the window spans d(k−1)+1 = {span} " +
+      "pixels", {i: g.i, k: k, kk: k * k, s: s, p: p, d: d, o: o, span: g.span}) +
+      (d > 1 && k > 1 ? (d === 2 ? t(", reading every second pixel (holes)") :
+        t(", reading every third pixel (holes)")) : "") + ".";
     return { frame: frameText(q, ["i", "k", "s", "p", "d", "row", "col"]),
-      html: svg(width, height, "Gradient of output pixel (" + row + ", " + col + "), " + params,
+      html: svg(width, height, t("Gradient of output pixel ({row}, {col}), {params}",
+        {row: row, col: col, params: params}),
         body.join("")) + "<p class='convlab-caption' style='" + TEXT + "'><b>" + esc(summary) +
         "</b> " + esc(caption) + "</p>", state: g };
   }
@@ -590,8 +613,9 @@
     if (cin % g || cout % g) {
       var name = cin % g ? "in_channels" : "out_channels";
       var c = cin % g ? cin : cout;
-      st.error = "groups " + g + " must divide " + name + " " + c + " (" + c + " % " + g +
-        " = " + c % g + "); in_channels=" + cin + ", out_channels=" + cout;
+      st.error = t("groups {g} must divide {name} {c} ({c} % {g} = {rest}); " +
+        "in_channels={cin}, out_channels={cout}",
+        {g: g, name: name, c: c, rest: c % g, cin: cin, cout: cout});
       st.torch = name + " must be divisible by groups";
       return st;
     }
@@ -616,8 +640,8 @@
     var m = 8, top = 40, rowH = 58, kc = 10, o, j;
     var cin = st.cin, cout = st.cout, k = st.k;
     var title = "nn.Conv2d(" + cin + ", " + cout + ", " + k + ", groups=" + st.g + ")";
-    var body = [label(m, 18, "input: " + cin + " channel" + (cin > 1 ? "s" : ""),
-      " font-size='14'")];
+    var body = [label(m, 18, cin > 1 ? t("input: {n} channels", {n: cin}) :
+      t("input: 1 channel"), " font-size='14'")];
     var inputH = cin * 34;
     for (j = 0; j < cin; j += 1) {
       var grp = st.error ? 0 : Math.floor(j / st.depth);
@@ -627,15 +651,17 @@
     if (st.error) {
       var h0 = top + Math.max(inputH, 40) + 8;
       return { frame: frameText(q, ["cin", "cout", "k", "g"]),
-        html: svg(300, h0, title + ": refused", body.join("")) + refusal(st.error, st.torch),
+        html: svg(300, h0, t("{title}: refused", {title: title}), body.join("")) +
+          refusal(st.error, st.torch),
         state: st };
     }
-    var kx = Math.max(110, m + textWidth("input: " + cin + " channels", 14) + 14);
+    var kx = Math.max(110, m + textWidth(t("input: {n} channels", {n: cin}), 14) + 14);
     var ox = kx + 360;
-    body.push(label(kx, 18, cout + " kernel" + (cout > 1 ? "s" : "") + ", each " + st.depth +
-      "×" + k + "×" + k, " font-size='14'"));
-    body.push(label(ox, 18, "output: " + cout + " channel" + (cout > 1 ? "s" : ""),
-      " font-size='14'"));
+    body.push(label(kx, 18, cout > 1 ?
+      t("{n} kernels, each {depth}×{k}×{k}", {n: cout, depth: st.depth, k: k}) :
+      t("1 kernel, each {depth}×{k}×{k}", {depth: st.depth, k: k}), " font-size='14'"));
+    body.push(label(ox, 18, cout > 1 ? t("output: {n} channels", {n: cout}) :
+      t("output: 1 channel"), " font-size='14'"));
     var kernels = "";
     for (o = 0; o < cout; o += 1) {
       var y = top + o * rowH, g = Math.floor(o / (cout / st.g)), size = k * kc;
@@ -646,25 +672,30 @@
       for (j = 0; j < k; j += 1) { slice.push(new Array(k).fill("")); }
       kernels += grid(kx, y, slice, kc, GROUP_FILL[g], GROUP_LINE[g], 9);
       var reads = st.reads[o];
-      var text = "weight[" + o + "], b[" + o + "]: reads c" + reads[0] +
-        (reads.length > 1 ? "…c" + reads[reads.length - 1] : "");
+      var text = t("weight[{o}], b[{o}]: reads {channels}", {o: o, channels: "c" + reads[0] +
+        (reads.length > 1 ? "…c" + reads[reads.length - 1] : "")});
       kernels += label(kx + size + 5 * (st.depth - 1) + 8, y + 14, text,
         " font-size='12' class='convlab-reads'");
       kernels += rect(ox, y + 2, 48, 34, TINT.output, ROLE.output);
-      kernels += "<text x='" + (ox + 24) + "' y='" + (y + 23) + "' font-size='12'>out " + o +
-        "</text>";
+      kernels += "<text x='" + (ox + 24) + "' y='" + (y + 23) + "' font-size='12'>" +
+        esc(t("out {o}", {o: o})) + "</text>";
     }
     body.push(kernels);
     var height = top + Math.max(cout * rowH, inputH) + 8;
-    var width = ox + Math.max(60, textWidth("output: 4 channels", 14)) + m;
-    var formula = "parameters = C_out·(C_in/groups·k·k + 1) = " + cout + "·(" + cin + "/" +
-      st.g + "·" + k + "·" + k + " + 1) = " + st.params;
-    var caption = "weight shape (" + st.weight.join(", ") + "): each of the " + cout +
-      " kernels covers the " + st.depth + " input channel" + (st.depth > 1 ? "s" : "") +
-      " of its group" + (st.g > 1 ? " (colours: " + st.g + " groups)" : "") +
-      " and makes one output channel, plus one bias each.";
+    var width = ox + Math.max(60, textWidth(t("output: {n} channels", {n: 4}), 14)) + m;
+    var formula = t("parameters", {}) + " = C_out·(C_in/groups·k·k + 1) = " + cout + "·(" +
+      cin + "/" + st.g + "·" + k + "·" + k + " + 1) = " + st.params;
+    var shapeAndKernels = {shape: st.weight.join(", "), n: cout, depth: st.depth};
+    var caption = (st.depth > 1 ?
+      t("weight shape ({shape}): each of the {n} kernels covers the {depth} input channels of " +
+        "its group", shapeAndKernels) :
+      t("weight shape ({shape}): each of the {n} kernels covers the 1 input channel of its " +
+        "group", shapeAndKernels)) +
+      (st.g > 1 ? t(" (colours: {g} groups)", {g: st.g}) : "") +
+      t(" and makes one output channel, plus one bias each.");
     return { frame: frameText(q, ["cin", "cout", "k", "g"]),
-      html: svg(width, height, title + ": " + st.params + " parameters", body.join("")) +
+      html: svg(width, height, t("{title}: {n} parameters", {title: title, n: st.params}),
+        body.join("")) +
         "<p class='convlab-caption' style='" + TEXT + "'><b class='convlab-params'>" +
         esc(formula) + "</b>. " + esc(caption) + "</p>", state: st };
   }
@@ -758,18 +789,22 @@
     var html = "<div style='display:flex;flex-wrap:wrap;align-items:flex-start;color:#111;" +
       "background:#fff'><figure style='" + figure + "'>" +
       (spec.inputImage = spec.inputImage || grayImage(img.pixels, img.h, img.w, 2,
-        "input photograph, grayscale, " + img.h + "×" + img.w, "convlab-image-input")) +
-      "<figcaption style='" + CAPTION + "'>input " + img.h + "×" + img.w + "</figcaption>" +
-      "</figure><figure style='" + figure + "'>" +
-      grayImage(gray, st.h, st.w, scale, q.kernel + " kernel, stride " + q.s + ", padding " +
-        q.p + ", dilation " + q.d + ": output " + st.h + "×" + st.w, "convlab-image-output") +
-      "<figcaption style='" + CAPTION + "'>output " + st.h + "×" + st.w +
-      (scale !== 2 ? " (drawn ×" + scale + ")" : "") + "</figcaption></figure></div>" +
-      "<p class='convlab-caption' style='" + TEXT + "'><b class='convlab-shape'>F.conv2d " +
-      "output shape " + esc(shape) + "</b>: " + esc(q.kernel) + " kernel " + esc(weights) +
-      ", stride " + q.s + ", padding " + q.p + ", dilation " + q.d + " (the window spans " +
-      (q.d * 2 + 1) + " pixels). " + (edge ? "Negative weights: shown scaled, the smallest " +
-        "value black and the largest white." : "Shown clipped to [0, 1].") + "</p>";
+        t("input photograph, grayscale, {h}×{w}", {h: img.h, w: img.w}),
+        "convlab-image-input")) +
+      "<figcaption style='" + CAPTION + "'>" + esc(t("input {h}×{w}", {h: img.h, w: img.w})) +
+      "</figcaption></figure><figure style='" + figure + "'>" +
+      grayImage(gray, st.h, st.w, scale, t("{kernel} kernel, stride {s}, padding {p}, " +
+        "dilation {d}: output {h}×{w}", {kernel: q.kernel, s: q.s, p: q.p, d: q.d, h: st.h,
+        w: st.w}), "convlab-image-output") +
+      "<figcaption style='" + CAPTION + "'>" + esc(t("output {h}×{w}", {h: st.h, w: st.w}) +
+      (scale !== 2 ? t(" (drawn ×{scale})", {scale: scale}) : "")) +
+      "</figcaption></figure></div>" +
+      "<p class='convlab-caption' style='" + TEXT + "'><b class='convlab-shape'>" +
+      esc(t("F.conv2d output shape {shape}", {shape: shape})) + "</b>: " +
+      esc(t("{kernel} kernel {weights}, stride {s}, padding {p}, dilation {d} (the window " +
+        "spans {span} pixels). ", {kernel: q.kernel, weights: weights, s: q.s, p: q.p, d: q.d,
+        span: q.d * 2 + 1}) + (edge ? t("Negative weights: shown scaled, the smallest value " +
+        "black and the largest white.") : t("Shown clipped to [0, 1]."))) + "</p>";
     return { frame: frameText(q, ["kernel", "s", "p", "d"]), html: html, state: st };
   }
 
@@ -827,6 +862,7 @@
             q[key] = limits[key];
           }
         }
+        STRINGS = spec.strings || {};
         var drawn = DRAW[spec.kind](q, spec);
         picture.setAttribute("data-frame", drawn.frame);
         picture.innerHTML = drawn.html;

@@ -5,6 +5,10 @@ A checker in :mod:`convlab.checks` builds one :class:`CaseResult` per case and r
 not finish, was not run or broke the exercise's rule counts as failed. The headline says how
 many cases were correct and what happened to the others ("11 of 14 cases correct; with d > 1
 your code raised NotImplementedError").
+
+Every text is a :class:`convlab.i18n.Message` (English, remembering its template), so checkers
+need no language while they collect cases; ``CheckResult.lang`` (the checker's ``lang``
+argument) says in which language the feedback is displayed.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from typing import Any
 
 import torch
 
+from convlab import i18n
+from convlab.i18n import message as msg
 from convlab.sandbox import Outcome, Run
 
 MAX_SHOWN = 3
@@ -24,8 +30,8 @@ MAX_SHOWN = 3
 WIDTH = 86
 """Characters per feedback line: fits a code-output block of the book without scrolling."""
 
-NOT_IMPLEMENTED = ("not implemented yet — replace the `raise NotImplementedError(...)` line "
-                   "with your code, run that cell, then run this check again.")
+NOT_IMPLEMENTED = msg("not implemented yet — replace the `raise NotImplementedError(...)` line "
+                      "with your code, run that cell, then run this check again.")
 
 _OUTPUT_LINES = 8  # lines of the learner's printed output quoted in the feedback
 
@@ -40,14 +46,17 @@ class CaseResult:
     got: Any = None
     message: str = ""
 
-    def line(self) -> str:
-        """One line of feedback for this case."""
+    def line(self, lang: str = "en") -> str:
+        """One line of feedback for this case, in ``lang``."""
         mark = "✓" if self.passed else "✗"
-        text = f"  {mark} {self.description}"
-        if not self.passed:
-            text += f": {self.message}" if self.message else (
-                f": expected {show(self.expected)}, got {show(self.got)}")
-        return text
+        description = i18n.translate(self.description, lang)
+        if self.passed:
+            return f"  {mark} {description}"
+        problem = (i18n.translate(self.message, lang) if self.message else
+                   msg("expected {expected}, got {got}", expected=show(self.expected),
+                       got=show(self.got)).translate(lang))
+        return "  " + msg("{mark} {case}: {problem}", mark=mark, case=description,
+                          problem=problem).translate(lang)
 
 
 @dataclass
@@ -64,6 +73,7 @@ class CheckResult:
     messages: list[str] = field(default_factory=list)
     name: str = "check"
     headline: str = ""  # replaces the case count in the summary (e.g. "not implemented yet")
+    lang: str = "en"  # the language of the feedback (convlab.i18n)
 
     @property
     def score(self) -> float:
@@ -76,14 +86,10 @@ class CheckResult:
         """One line: the check's name, a mark, how many cases passed and what happened."""
         mark = "✓" if self.passed else "✗"
         if self.headline:
-            return f"{mark} {self.name}: {self.headline}"
-        n_ok = sum(case.passed for case in self.cases)
-        if self.passed:
-            count = f"all {len(self.cases)} cases correct" if len(self.cases) > 1 else "correct"
-            return f"✓ {self.name}: {count}."
-        count = f"{n_ok} of {len(self.cases)} cases correct" if len(self.cases) > 1 else (
-            "not correct yet")
-        return f"✗ {self.name}: {count}."
+            return msg("{mark} {name}: {headline}", mark=mark, name=self.name,
+                       headline=self.headline).translate(self.lang)
+        return msg("{mark} {name}: {count}.", mark=mark, name=self.name,
+                   count=count_text(self.cases, self.passed)).translate(self.lang)
 
     def feedback(self) -> str:
         """The full feedback: summary, failing cases (at most three), then the messages."""
@@ -91,11 +97,12 @@ class CheckResult:
         failing = [case for case in self.cases if not case.passed]
         if self.headline == NOT_IMPLEMENTED:
             failing = []  # every case says the same: the stub is still there
-        lines += [case.line() for case in failing[:MAX_SHOWN]]
+        lines += [case.line(self.lang) for case in failing[:MAX_SHOWN]]
         if len(failing) > MAX_SHOWN:
             more = len(failing) - MAX_SHOWN
-            lines.append(f"  … and {more} more failing case{'s' if more > 1 else ''}.")
-        lines += self.messages
+            lines.append("  " + (msg("… and {n} more failing cases.", n=more) if more > 1 else
+                                 msg("… and 1 more failing case.")).translate(self.lang))
+        lines += [i18n.translate(m, self.lang) for m in self.messages]
         return "\n".join(lines)
 
     def __bool__(self) -> bool:
@@ -109,6 +116,22 @@ class CheckResult:
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         """Notebook display: the feedback wrapped to the page width (no sideways scrolling)."""
         printer.text("\n".join(wrap(line) for line in self.feedback().splitlines()))
+
+
+def count_text(cases: Sequence[CaseResult], passed: bool | None = None) -> i18n.Message:
+    """How many cases were correct: "all 14 cases correct", "3 of 14 cases correct", ...
+
+    ``passed`` (default: every case passed) chooses between the two forms.
+    """
+    n, n_ok = len(cases), sum(case.passed for case in cases)
+    if passed is None:
+        passed = n_ok == n
+    if n == 1:
+        return msg("correct") if n_ok else msg("not correct yet")
+    if passed:
+        return msg("all {n} cases correct", n=n) if n > 1 else msg("correct")
+    return msg("{n_ok} of {n} cases correct", n_ok=n_ok, n=n) if n > 1 else (
+        msg("not correct yet"))
 
 
 def wrap(line: str) -> str:
@@ -126,8 +149,9 @@ def show(value: Any) -> str:
     """A short, readable rendering of a value for feedback."""
     if isinstance(value, torch.Tensor):
         if value.numel() <= 16:
-            return f"tensor of shape {tuple(value.shape)} {value.tolist()}"
-        return f"tensor of shape {tuple(value.shape)}"
+            return msg("tensor of shape {shape} {values}", shape=str(tuple(value.shape)),
+                       values=str(value.tolist()))
+        return msg("tensor of shape {shape}", shape=str(tuple(value.shape)))
     if isinstance(value, torch.Size):
         return str(tuple(value))
     if isinstance(value, set | frozenset):
@@ -144,24 +168,45 @@ def problem(outcome: Outcome, time_limit: float) -> str:
     error = outcome.error
     if outcome.status == "raised" and error is not None:
         if error.is_a("NotImplementedError"):
-            return "not implemented for this case (your code raised NotImplementedError)"
-        where = f" (at {error.line})" if error.line else ""
-        return f"your code raised {error.type_name}: {error.message}{where}"
+            return msg("not implemented for this case (your code raised NotImplementedError)")
+        if error.line:
+            return msg("your code raised {error}: {message} (at {line})",
+                       error=error.type_name, message=error.message, line=error.line)
+        return msg("your code raised {error}: {message}", error=error.type_name,
+                   message=error.message)
     if outcome.status == "exited" and error is not None:
         if error.type_name == "SystemExit":
-            return (f"your code called sys.exit({error.exit_code!r}) (SystemExit); the check "
-                    "reported it and went on")
-        return f"your code ended its process with os._exit({error.exit_code})"
+            return msg("your code called sys.exit({code}) (SystemExit); the check reported it "
+                       "and went on", code=repr(error.exit_code))
+        return msg("your code ended its process with os._exit({code})", code=error.exit_code)
     if outcome.status == "crashed" and error is not None:
-        return f"your code crashed its process ({error.message})"
+        return msg("your code crashed its process ({message})", message=error.message)
     if outcome.status == "timed out":
-        return (f"did not finish within the time limit ({time_limit:g} s for all cases), so "
-                "it was stopped")
+        return msg("did not finish within the time limit ({seconds} s for all cases), so it "
+                   "was stopped", seconds=f"{time_limit:g}")
     if outcome.status == "output limit":
-        return "printed too much, so it was stopped"
+        return msg("printed too much, so it was stopped")
     if outcome.status == "not run":
-        return "not run: the check had stopped your code before this case"
-    return f"did not return a value ({outcome.status})"
+        return msg("not run: the check had stopped your code before this case")
+    return msg("did not return a value ({status})", status=outcome.status)
+
+
+def joined(parts: Sequence[str], how: str = "; ") -> str:
+    """``parts`` joined by ``"; "``, ``" or "`` or ``" and "`` — as a text each language
+    words itself (the parts stay translatable)."""
+    if how not in ("; ", " or ", " and "):
+        raise ValueError(f"joined() joins with '; ', ' or ' or ' and ', not {how!r}")
+    if not parts:
+        return ""
+    text: str = parts[0]
+    for part in parts[1:]:
+        if how == " or ":
+            text = msg("{a} or {b}", a=text, b=part)
+        elif how == " and ":
+            text = msg("{a} and {b}", a=text, b=part)
+        else:
+            text = msg("{a}; {b}", a=text, b=part)
+    return text
 
 
 def common_label(chosen: Sequence[int], others: Sequence[int],
@@ -186,7 +231,6 @@ def headline(cases: Sequence[CaseResult], outcomes: Sequence[Outcome | None],
     every call returned (the plain count then serves).
     """
     n = len(cases)
-    n_ok = sum(case.passed for case in cases)
     status = [o.status if o is not None else "" for o in outcomes]
     if n and all(o is not None and o.status == "raised" and o.error is not None
                  and o.error.is_a("NotImplementedError") for o in outcomes):
@@ -199,45 +243,60 @@ def headline(cases: Sequence[CaseResult], outcomes: Sequence[Outcome | None],
         returned = [i for i, s in enumerate(status) if s == "returned"]
         when = common_label(stub, returned, labels)
         if when:
-            events.append(f"with {when} your code raised NotImplementedError")
+            events.append(msg("with {when} your code raised NotImplementedError", when=when))
         elif len(stub) == 1:
-            events.append(f"for {cases[stub[0]].description} your code raised "
-                          "NotImplementedError")
+            events.append(msg("for {case} your code raised NotImplementedError",
+                              case=cases[stub[0]].description))
         else:
-            events.append(f"in {len(stub)} cases your code raised NotImplementedError")
+            events.append(msg("in {n} cases your code raised NotImplementedError",
+                              n=len(stub)))
     raised = [i for i, o in enumerate(outcomes) if o is not None and o.status == "raised"
               and i not in stub]
     if raised:
         kinds = sorted({outcomes[i].error.type_name for i in raised})  # type: ignore[union-attr]
-        events.append(f"{_count(len(raised), 'case')} raised {' or '.join(kinds)}")
+        events.append(msg("1 case raised {errors}", errors=joined(kinds, " or "))
+                      if len(raised) == 1 else
+                      msg("{n} cases raised {errors}", n=len(raised),
+                          errors=joined(kinds, " or ")))
     exits = [i for i, s in enumerate(status) if s == "exited"]
     if exits:
-        events.append(f"your code tried to exit in {_count(len(exits), 'case')} (reported, "
-                      "nothing was ended)")
+        events.append(msg("your code tried to exit in 1 case (reported, nothing was ended)")
+                      if len(exits) == 1 else
+                      msg("your code tried to exit in {n} cases (reported, nothing was ended)",
+                          n=len(exits)))
     crashes = [i for i, s in enumerate(status) if s == "crashed"]
     if crashes:
-        events.append(f"your code crashed its process in {_count(len(crashes), 'case')}")
+        events.append(msg("your code crashed its process in 1 case") if len(crashes) == 1 else
+                      msg("your code crashed its process in {n} cases", n=len(crashes)))
     forbidden = sorted({name for o in outcomes if o is not None for name in o.forbidden})
     if forbidden:
-        events.append(f"your code calls {' and '.join(forbidden)}, which this exercise rules out")
+        events.append(forbidden_text(forbidden))
     stopped = [i for i, s in enumerate(status) if s in ("timed out", "output limit")]
     if stopped and run is not None:
         i = stopped[0]
         not_run = status.count("not run")
-        after = (f"; the {_count(not_run, 'case')} after it {'was' if not_run == 1 else 'were'}"
-                 " not run") if not_run else ""
+        after = ""
+        if not_run == 1:
+            after = msg("; the 1 case after it was not run")
+        elif not_run:
+            after = msg("; the {n} cases after it were not run", n=not_run)
         if status[i] == "timed out":
-            events.append(f"your code did not finish within {run.time_limit:g} s "
-                          f"({cases[i].description}) and was stopped{after}")
+            events.append(msg("your code did not finish within {seconds} s ({case}) and was "
+                              "stopped{after}", seconds=f"{run.time_limit:g}",
+                              case=cases[i].description, after=after))
         else:
-            events.append(f"your code printed more than {run.output_limit:,} characters, so it "
-                          f"was stopped at {cases[i].description}{after}")
+            events.append(msg("your code printed more than {limit} characters, so it was "
+                              "stopped at {case}{after}", limit=f"{run.output_limit:,}",
+                              case=cases[i].description, after=after))
     if not events:
         return ""
-    count = f"all {n} cases correct" if n_ok == n else f"{n_ok} of {n} cases correct"
-    if n == 1:
-        count = "correct" if n_ok else "not correct yet"
-    return f"{count}; " + "; ".join(events) + "."
+    return msg("{count}; {events}.", count=count_text(cases), events=joined(events))
+
+
+def forbidden_text(names: Sequence[str]) -> str:
+    """"your code calls F.conv2d, which this exercise rules out" (names joined by "and")."""
+    return msg("your code calls {names}, which this exercise rules out",
+               names=joined(list(names), " and "))
 
 
 def printed(run: Run | None) -> list[str]:
@@ -246,20 +305,17 @@ def printed(run: Run | None) -> list[str]:
         return []
     lines = run.output.splitlines()
     shown = [f"  | {line[:WIDTH - 4]}" for line in lines[:_OUTPUT_LINES]]
-    total = f"{run.output_bytes:,} characters"
     if run.stopped == "output limit":
-        head = (f"Your code printed more than {run.output_limit:,} characters and was stopped; "
-                "the first lines:")
+        head = msg("Your code printed more than {limit} characters and was stopped; the first "
+                   "lines:", limit=f"{run.output_limit:,}")
     elif len(lines) > _OUTPUT_LINES or run.output_truncated:
-        head = f"Your code printed {total}; the first lines:"
+        head = msg("Your code printed {total} characters; the first lines:",
+                   total=f"{run.output_bytes:,}")
     else:
-        head = "Your code printed:"
+        head = msg("Your code printed:")
     return [head, *shown]
 
 
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
-
-
 __all__ = ["CaseResult", "CheckResult", "MAX_SHOWN", "NOT_IMPLEMENTED", "WIDTH",
-           "common_label", "headline", "printed", "problem", "show", "wrap"]
+           "common_label", "count_text", "forbidden_text", "headline", "joined", "printed",
+           "problem", "show", "wrap"]

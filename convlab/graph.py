@@ -21,7 +21,8 @@ from typing import Any, Literal
 
 import torch
 
-from convlab import draw
+from convlab import draw, i18n
+from convlab.i18n import message as msg
 
 NodeKind = Literal["op", "leaf", "output", "no_grad", "unreachable"]
 
@@ -88,8 +89,10 @@ class GraphFigure(draw.Figure):
     graph: AutogradGraph
 
 
-def _shape(t: torch.Tensor) -> str:
-    return "shape (" + ", ".join(str(s) for s in t.shape) + ("," if t.dim() == 1 else "") + ")"
+def _shape(t: torch.Tensor, *, lang: str = "en") -> str:
+    _ = i18n.translator(lang)
+    dims = ", ".join(str(s) for s in t.shape) + ("," if t.dim() == 1 else "")
+    return _("shape ({dims})", dims=dims)
 
 
 def _check_inputs(tensor: Any, names: Any) -> dict[str, torch.Tensor]:
@@ -131,22 +134,23 @@ def _saved_tensors(fn: Any) -> list[torch.Tensor]:
     return found
 
 
-def _constant_label(fn: Any, slot: int) -> str:
+def _constant_label(fn: Any, slot: int, *, lang: str = "en") -> str:
     """Label of an unnamed input that is not recorded (a ``None`` slot of ``fn``): ``constant``,
     with its value if ``fn`` saved it as a 0-d tensor (``_saved_self`` for slot 0,
     ``_saved_other`` for slot 1, as binary operations name their inputs)."""
+    _ = i18n.translator(lang)
     attr = {0: "_saved_self", 1: "_saved_other"}.get(slot)
     try:
         value = getattr(fn, attr, None) if attr else None
     except RuntimeError:  # saved tensors freed by a previous backward()
         value = None
     if isinstance(value, torch.Tensor) and value.dim() == 0 and not value.requires_grad:
-        return f"constant {draw.num(value)}"
+        return _("constant {num}", num=draw.num(value))
     return "constant"
 
 
 def trace_graph(tensor: torch.Tensor,
-                names: dict[str, torch.Tensor] | None = None) -> AutogradGraph:
+                names: dict[str, torch.Tensor] | None = None, *, lang: str = "en") -> AutogradGraph:
     """Walk ``tensor.grad_fn`` and its ``next_functions`` and return the graph as data.
 
     ``names`` maps display names to tensors (matched by identity, ``is``): a leaf whose
@@ -163,6 +167,7 @@ def trace_graph(tensor: torch.Tensor,
     edges point in the forward direction (input -> consumer), with ``count`` > 1 when an input is
     used several times by one operation (``a * a``).
     """
+    _ = i18n.translator(lang)
     names = _check_inputs(tensor, names)
     nodes: list[GraphNode] = []
     edges: dict[tuple[int, int], int] = {}
@@ -173,13 +178,14 @@ def trace_graph(tensor: torch.Tensor,
     fn_root = tensor.grad_fn
     if fn_root is None:
         kind: NodeKind = "leaf" if tensor.requires_grad else "no_grad"
-        detail = ("leaf · requires_grad=True" if tensor.requires_grad
-                  else "requires_grad=False · no grad_fn")
-        nodes.append(GraphNode(0, kind, root_name, f"{detail} · {_shape(tensor)}",
+        detail = (_("leaf · requires_grad=True") if tensor.requires_grad
+                  else _("requires_grad=False · no grad_fn"))
+        nodes.append(GraphNode(0, kind, root_name, f"{detail} · {_shape(tensor, lang=lang)}",
                                tensor.requires_grad))
     else:
         nodes.append(GraphNode(0, "output", root_name,
-                               f"requires_grad=True · {_shape(tensor)}", True))
+                               _("requires_grad=True · {shape}",
+                                 shape=_shape(tensor, lang=lang)), True))
         index_of: dict[int, int] = {}  # id(backward node) -> node index
         keep_alive: list[Any] = []  # hold node objects so their id() stays unique
         queue: list[Any] = []
@@ -196,7 +202,8 @@ def trace_graph(tensor: torch.Tensor,
                 name = _name_of(var, names) or "leaf"
                 placed.add(id(var))
                 nodes.append(GraphNode(idx, "leaf", name,
-                                       f"leaf · requires_grad=True · {_shape(var)}", True))
+                                       _("leaf · requires_grad=True · {shape}",
+                                         shape=_shape(var, lang=lang)), True))
             else:
                 outs = [k for k, v in names.items() if v.grad_fn is fn]
                 for k in outs:
@@ -220,14 +227,16 @@ def trace_graph(tensor: torch.Tensor,
                 for k, v in names.items():
                     if not v.requires_grad and any(v is s for s in saved):
                         saved_names.append(k)
-            for slot, (nxt, _) in enumerate(slots):
+            for slot, (nxt, _input_nr) in enumerate(slots):
                 if nxt is None:
-                    label = saved_names.pop(0) if saved_names else _constant_label(fn, slot)
+                    label = (saved_names.pop(0) if saved_names
+                             else _constant_label(fn, slot, lang=lang))
                     if label in names:
                         placed.add(id(names[label]))
-                        detail = f"requires_grad=False · {_shape(names[label])}"
+                        detail = _("requires_grad=False · {shape}",
+                                   shape=_shape(names[label], lang=lang))
                     else:
-                        detail = "requires_grad=False · not recorded"
+                        detail = _("requires_grad=False · not recorded")
                     idx = len(nodes)
                     nodes.append(GraphNode(idx, "no_grad", label, detail, False))
                     edges[(idx, dst)] = 1
@@ -240,7 +249,8 @@ def trace_graph(tensor: torch.Tensor,
             origin = ("leaf" if value.grad_fn is None
                       else f"grad_fn={value.grad_fn.name()}")
             nodes.append(GraphNode(idx, "unreachable", key,
-                                   f"requires_grad={value.requires_grad} · {origin}",
+                                   _("requires_grad={requires_grad} · {origin}",
+                                     requires_grad=value.requires_grad, origin=origin),
                                    value.requires_grad))
     return AutogradGraph(tuple(nodes), tuple(GraphEdge(s, d, c) for (s, d), c in edges.items()))
 
@@ -255,9 +265,9 @@ _HGAP = 22  # horizontal gap between nodes in a row
 _VGAP = 34  # vertical gap between rows (room for the arrows)
 _MARGIN = 12
 _LEGEND = [
-    ("rect", "leaf", "", "tensor, requires_grad=True (solid border)"),
-    ("rect", "no_grad", ' stroke-dasharray="5 3"', "requires_grad=False (dashed border)"),
-    ("ellipse", "op", "", "operation: a grad_fn node"),
+    ("rect", "leaf", "", msg("tensor, requires_grad=True (solid border)")),
+    ("rect", "no_grad", ' stroke-dasharray="5 3"', msg("requires_grad=False (dashed border)")),
+    ("ellipse", "op", "", msg("operation: a grad_fn node")),
 ]
 
 
@@ -273,7 +283,8 @@ def _node_size(n: GraphNode) -> tuple[float, float]:
     return width, 24.0 + _LINE * len(lines)
 
 
-def _layout(g: AutogradGraph) -> tuple[dict[int, tuple[float, float]], float, float]:
+def _layout(g: AutogradGraph, lang: str = "en",
+            ) -> tuple[dict[int, tuple[float, float]], float, float]:
     """Rows by longest forward distance to the output (leaves on top, output at the bottom);
     within a row, nodes are ordered by the mean position of the nodes they feed."""
     consumers: dict[int, list[int]] = {n.index: [] for n in g.nodes}
@@ -324,7 +335,8 @@ def _layout(g: AutogradGraph) -> tuple[dict[int, tuple[float, float]], float, fl
             ly += sizes[n.index][1] + 12
         width = lx + w + _MARGIN
         height = max(height, ly + _MARGIN)
-    legend_w = _MARGIN + 30 + max(len(t) for *_, t in _LEGEND) * _DETAIL_PX * _CHAR + _MARGIN
+    legend_w = _MARGIN + 30 + max(i18n.display_width(i18n.translate(t, lang))
+                                  for *_, t in _LEGEND) * _DETAIL_PX * _CHAR + _MARGIN
     return pos, max(width, legend_w), height
 
 
@@ -357,7 +369,7 @@ def _draw_node(n: GraphNode, x: float, y: float) -> str:
     return f'<g class="node {n.kind}">{shape}{texts}</g>'
 
 
-def _legend() -> str:
+def _legend(lang: str = "en") -> str:
     parts = []
     for row, (shape, kind, dash, text) in enumerate(_LEGEND):
         y = _MARGIN + 20 * row
@@ -367,24 +379,28 @@ def _legend() -> str:
         else:
             parts.append(f'<ellipse cx="{_MARGIN + 11}" cy="{y + 6.5}" rx="11" ry="6.5" '
                          f'fill="{_FILL[kind]}" stroke="{_STROKE}" stroke-width="1.5"/>')
-        parts.append(_text(_MARGIN + 30, y + 11, text, _DETAIL_PX, _STROKE, anchor="start"))
+        parts.append(_text(_MARGIN + 30, y + 11, i18n.translate(text, lang), _DETAIL_PX,
+                           _STROKE, anchor="start"))
     return "".join(parts)
 
 
-def _describe(g: AutogradGraph) -> str:
+def _describe(g: AutogradGraph, *, lang: str = "en") -> str:
+    _ = i18n.translator(lang)
     by_index = {n.index: n for n in g.nodes}
     lines = []
     for e in g.edges:
-        times = f" ({e.count} times)" if e.count > 1 else ""
-        lines.append(f"{by_index[e.src].label} feeds {by_index[e.dst].label}{times}")
+        times = _(" ({count} times)", count=e.count) if e.count > 1 else ""
+        lines.append(_("{label} feeds {label2}{times}",
+                       label=by_index[e.src].label, label2=by_index[e.dst].label, times=times))
     loose = g.labels("unreachable")
     if loose:
-        lines.append("not in the graph: " + ", ".join(loose))
+        lines.append(_("not in the graph: {names}", names=", ".join(loose)))
     return "; ".join(lines)
 
 
 def autograd_graph(tensor: torch.Tensor, names: dict[str, torch.Tensor] | None = None,
-                   title: str | None = None, caption: str | None = None) -> GraphFigure:
+                   title: str | None = None, caption: str | None = None, *,
+                   lang: str = "en") -> GraphFigure:
     """Draw the autograd graph that ``tensor`` was computed by, as an inline SVG figure.
 
     Used in chapter 3. Boxes are tensors (solid border: requires_grad=True; dashed:
@@ -396,8 +412,9 @@ def autograd_graph(tensor: torch.Tensor, names: dict[str, torch.Tensor] | None =
     (for screen readers); the visible caption is ``caption``, or a generated one naming the
     leaves, the inputs that do not require grad and the named tensors outside the graph.
     """
-    g = trace_graph(tensor, names)
-    pos, width, height = _layout(g)
+    _ = i18n.translator(lang)
+    g = trace_graph(tensor, names, lang=lang)
+    pos, width, height = _layout(g, lang)
     body: list[str] = []
     for e in g.edges:
         (x1, y1), (x2, y2) = pos[e.src], pos[e.dst]
@@ -413,36 +430,37 @@ def autograd_graph(tensor: torch.Tensor, names: dict[str, torch.Tensor] | None =
     if loose:
         left = min(pos[n.index][0] - _node_size(n)[0] / 2 for n in loose)
         first = min(pos[n.index][1] - _node_size(n)[1] / 2 for n in loose)
-        body.append(_text(left, first - 8, "not in this graph:", _DETAIL_PX, _MUTED,
+        body.append(_text(left, first - 8, _("not in this graph:"), _DETAIL_PX, _MUTED,
                           anchor="start"))
     for n in g.nodes:
         body.append(_draw_node(n, *pos[n.index]))
-    heading = title or "Autograd graph"
+    heading = _(title) if title else _("Autograd graph")
     svg = (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
         f'viewBox="0 0 {width:.0f} {height:.0f}" role="img" font-family="monospace" '
         f'style="max-width:100%;height:auto">'
-        f"<title>{html.escape(heading)}</title><desc>{html.escape(_describe(g))}</desc>"
+        f"<title>{html.escape(heading)}</title><desc>{html.escape(_describe(g, lang=lang))}</desc>"
         '<defs><marker id="cl-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
         'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" '
         f'fill="{_STROKE}"/></marker></defs>'
-        f'<rect width="100%" height="100%" fill="white"/>{_legend()}{"".join(body)}</svg>'
+        f'<rect width="100%" height="100%" fill="white"/>{_legend(lang)}{"".join(body)}</svg>'
     )
-    return GraphFigure(svg, caption or _caption(g, heading), g)
+    return GraphFigure(svg, _(caption) if caption else _caption(g, heading, lang=lang), g)
 
 
-def _caption(g: AutogradGraph, heading: str) -> str:
-    parts = [f"{heading}."]
+def _caption(g: AutogradGraph, heading: str, *, lang: str = "en") -> str:
+    _ = i18n.translator(lang)
+    parts = [_("{heading}.", heading=heading)]
     leaves = g.labels("leaf")
     if leaves:
-        parts.append("Leaves that receive a gradient: " + ", ".join(leaves) + ".")
+        parts.append(_("Leaves that receive a gradient: {names}.", names=", ".join(leaves)))
     no_grad = g.labels("no_grad")
     if no_grad:
-        parts.append("Inputs not recorded (requires_grad=False, dashed): "
-                     + ", ".join(no_grad) + ".")
+        parts.append(_("Inputs not recorded (requires_grad=False, dashed): {names}.",
+                       names=", ".join(no_grad)))
     loose = g.labels("unreachable")
     if loose:
-        parts.append("Not in this graph: " + ", ".join(loose) + ".")
-    parts.append("Arrows show the forward computation (top to bottom); backward() walks "
-                 "them in reverse, from the output up to the leaves.")
+        parts.append(_("Not in this graph: {names}.", names=", ".join(loose)))
+    parts.append(_("Arrows show the forward computation (top to bottom); backward() walks them "
+                   "in reverse, from the output up to the leaves."))
     return " ".join(parts)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from convlab import draw
+from convlab import draw, i18n
 
 _M = 8
 _ROW = 58  # pixels per object row
@@ -74,10 +74,11 @@ def _arrow(x1: int, y1: int, x2: int, y2: int) -> str:
 
 
 def _panel(x0: int, y0: int, moment: Sequence[Binding], heading: str,
-           seen: set[int]) -> tuple[str, int, int]:
+           seen: set[int], *, lang: str = "en") -> tuple[str, int, int]:
     """One moment: names, objects and storages with arrows; returns (svg, width, height).
     Objects and storages whose id / address is not in ``seen`` (an earlier moment) are marked
     "new"."""
+    _ = i18n.translator(lang)
     objects: list[int] = []
     storages: list[int] = []
     for b in moment:
@@ -95,9 +96,9 @@ def _panel(x0: int, y0: int, moment: Sequence[Binding], heading: str,
     rows = max(len(moment), len(objects), len(storages))
     body = [draw._label(x0, y0 + 14, heading, extra=" font-weight='bold'"),
             draw._label(x_name, top - 6, "names", extra=f" fill='{draw._GREY_TEXT}'"),
-            draw._label(x_obj, top - 6, "tensor objects (id)",
+            draw._label(x_obj, top - 6, _("tensor objects (id)"),
                         extra=f" fill='{draw._GREY_TEXT}'"),
-            draw._label(x_store, top - 6, "storage (data_ptr)",
+            draw._label(x_store, top - 6, _("storage (data_ptr)"),
                         extra=f" fill='{draw._GREY_TEXT}'")]
     obj_y = {oid: top + i * _ROW for i, oid in enumerate(objects)}
     store_y = {ptr: top + i * _ROW for i, ptr in enumerate(storages)}
@@ -112,8 +113,9 @@ def _panel(x0: int, y0: int, moment: Sequence[Binding], heading: str,
         b = first[oid]
         y = obj_y[oid]
         body.append(_box(x_obj, y, _OBJ_W, "kernel", "cl-object", f"id {_hex(oid)}", 18))
-        new = " · new" if seen and oid not in seen else ""
-        body.append(draw._label(x_obj + 8, y + 36, f"Tensor · requires_grad={b.requires_grad}"
+        new = _(" · new") if seen and oid not in seen else ""
+        body.append(draw._label(x_obj + 8, y + 36, _("Tensor · requires_grad={requires_grad}",
+                                                     requires_grad=b.requires_grad)
                                 + new, extra=" font-size='11'"))
         sy = store_y[b.storage_ptr] + 22
         body.append(_arrow(x_obj + _OBJ_W, y + 22, x_store - 3, sy))
@@ -137,29 +139,32 @@ def _panel(x0: int, y0: int, moment: Sequence[Binding], heading: str,
 
 
 def names_objects_storage(*moments: Sequence[Binding], labels: Sequence[str] | None = None,
-                          ) -> draw.Figure:
+                          lang: str = "en") -> draw.Figure:
     """Draw one or more moments recorded by :func:`bindings`, one panel each, top to bottom.
 
     Each panel: the names (left), the tensor objects they are bound to, labelled with their
     real ``id()`` (middle), and the storages those objects use, labelled with their real
     ``untyped_storage().data_ptr()`` and their values (right). Two names with an arrow to one
     object are one object (``is``); two objects with an arrow to one storage share memory.
-    ``labels`` head the panels (default "moment 1", "moment 2", ...).
+    ``labels`` head the panels (default "moment 1", "moment 2", ...). Texts are shown in
+    ``lang`` (``labels`` are English message ids).
     """
+    _ = i18n.translator(lang)
     if not moments:
         raise ValueError("names_objects_storage() needs at least one moment from bindings()")
     if labels is None:
-        labels = [f"moment {i + 1}" for i in range(len(moments))]
+        labels = [_("moment {value}", value=i + 1) for i in range(len(moments))]
     if len(labels) != len(moments):
         raise ValueError(f"{len(labels)} labels for {len(moments)} moments: give one label "
                          "per moment")
     for m in moments:
         if not m or not all(isinstance(b, Binding) for b in m):
             raise TypeError("each moment must be the result of bindings(name=tensor, ...)")
+    labels = [_(label) for label in labels]  # the chapter's English labels, in lang
     parts, widths, y = [], [], _M
     seen: set[int] = set()
     for moment, label in zip(moments, labels, strict=True):
-        svg, w, h = _panel(_M, y, moment, label, seen)
+        svg, w, h = _panel(_M, y, moment, label, seen, lang=lang)
         seen |= {b.object_id for b in moment} | {b.storage_ptr for b in moment}
         parts.append(svg)
         widths.append(w)
@@ -169,23 +174,27 @@ def names_objects_storage(*moments: Sequence[Binding], labels: Sequence[str] | N
             "markerWidth='7' markerHeight='7' orient='auto-start-reverse'>"
             "<path d='M0,0 L10,5 L0,10 z' fill='#111'/></marker></defs>")
     desc = " | ".join(
-        f"{label}: " + "; ".join(f"{b.name} -> object {_hex(b.object_id)} -> storage "
-                                 f"{_hex(b.storage_ptr)} {list(b.values)}" for b in m)
+        f"{label}: " + "; ".join(_("{name} -> object {hex} -> storage {hex2} {values}",
+                                   name=b.name, hex=_hex(b.object_id), hex2=_hex(b.storage_ptr),
+                                   values=list(b.values)) for b in m)
         for m, label in zip(moments, labels, strict=True))
-    svg = draw.svg_doc(width, y, "Names, tensor objects and storage", desc,
+    svg = draw.svg_doc(width, y, _("Names, tensor objects and storage"), desc,
                        defs + "".join(parts))
-    caption = ("Names → tensor objects → storage, from the real id() and "
-               "untyped_storage().data_ptr() values. " + " ".join(
-                   f"{label}: " + _summary(m) for m, label in zip(moments, labels, strict=True)))
+    caption = (_("Names → tensor objects → storage, from the real id() and "
+                 "untyped_storage().data_ptr() values. ") + " ".join(
+                   f"{label}: " + _summary(m, lang=lang)
+                   for m, label in zip(moments, labels, strict=True)))
     return draw.Figure(svg, caption)
 
 
-def _summary(moment: Sequence[Binding]) -> str:
+def _summary(moment: Sequence[Binding], *, lang: str = "en") -> str:
+    _ = i18n.translator(lang)
     groups: dict[int, list[str]] = {}
     for b in moment:
         groups.setdefault(b.object_id, []).append(b.name)
-    objs = "; ".join(" and ".join(names) + (" are one object" if len(names) > 1 else
-                                            " is its own object")
+    objs = "; ".join(" and ".join(names) + (_(" are one object") if len(names) > 1 else
+                                            _(" is its own object"))
                      for names in groups.values())
     n_store = len({b.storage_ptr for b in moment})
-    return f"{objs}; {draw.counted(n_store, 'storage')} in use."
+    return _("{objs}; {counted} in use.",
+             objs=objs, counted=draw.counted(n_store, 'storage', lang=lang))

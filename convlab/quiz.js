@@ -7,7 +7,11 @@
   var SPACE = /[ \t\n\r\u00a0\u2009\u202f]/g;
   var NUMBER = /^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$/;
   var SEP = /[,xX\u00d7* \t\n\r\u00a0\u2009\u202f]+/;
-  var OK = [true, "\u2713 Correct!"];
+  // Texts come from Python (d.ui: quiz.ui_texts); t fills in {fields}.
+  function t(d, text, v) {
+    return ((d.ui && d.ui[text]) || text).replace(/\{(\w+)\}/g, function (m, k) { return v[k]; });
+  }
+  function ok(d) { return [true, t(d, "\u2713 Correct!")]; }
 
   function number(text) {
     var t = String(text).replace(SPACE, "");
@@ -21,40 +25,41 @@
   }
   function near(x, a, tol) { return Math.abs(x - a) <= tol + 1e-9 * Math.max(1, Math.abs(a)); }
   function wrong(d, detail) {
-    return [false, "\u2717 Not quite." + (detail ? " " + detail : "") +
-      (d.revisit ? " Revisit: " + d.revisit : " Try again.")];
+    return [false, t(d, "\u2717 Not quite.") + (detail ? " " + detail : "") +
+      (d.revisit ? t(d, " Revisit: {revisit}", {revisit: d.revisit}) : t(d, " Try again."))];
   }
-  function hint(text) { return [false, "\u2717 Not quite. " + text]; }
+  function hint(d, text) { return [false, t(d, "\u2717 Not quite.") + " " + text]; }
 
-  // d: the quiz's data; r: the typed text (number, shape) or selected indices (choice, cells)
+  // d: the quiz data; r: the typed text or the selected indices
   function feedback(d, r) {
     var i;
     if (d.kind === "number") {
       var x = number(r);
-      if (x === null) return [false, "Please enter a number, e.g. 12."];
-      if (near(x, d.answer, d.tolerance)) return OK;
-      for (i = 0; i < d.hints.length; i++) if (near(x, d.hints[i][0], 0)) return hint(d.hints[i][1]);
+      if (x === null) return [false, t(d, "Please enter a number, e.g. 12.")];
+      if (near(x, d.answer, d.tolerance)) return ok(d);
+      for (i = 0; i < d.hints.length; i++) if (near(x, d.hints[i][0], 0)) return hint(d, d.hints[i][1]);
       return wrong(d, "");
     }
     if (d.kind === "shape") {
       var s = shape(r);
-      if (s === null) return [false, "Please enter a shape, e.g. (1, 8, 14, 14)."];
-      if (s.join() === d.answer.join()) return OK;
-      for (i = 0; i < d.hints.length; i++) if (s.join() === d.hints[i][0].join()) return hint(d.hints[i][1]);
+      if (s === null) return [false, t(d, "Please enter a shape, e.g. (1, 8, 14, 14).")];
+      if (s.join() === d.answer.join()) return ok(d);
+      for (i = 0; i < d.hints.length; i++) if (s.join() === d.hints[i][0].join()) return hint(d, d.hints[i][1]);
       if (s.length !== d.answer.length) {
-        return wrong(d, "The answer has " + d.answer.length + " dimensions; yours has " + s.length + ".");
+        return wrong(d, t(d, "The answer has {n} dimensions; yours has {m}.", {n: d.answer.length, m: s.length}));
       }
       return wrong(d, "");
     }
-    if (d.kind === "choice" && !r.length) return [false, "Please select an answer."];
+    if (d.kind === "choice" && !r.length) return [false, t(d, "Please select an answer.")];
     var extra = r.filter(function (j) { return d.correct.indexOf(j) < 0; });
     var missing = d.correct.filter(function (j) { return r.indexOf(j) < 0; });
-    if (!extra.length && !missing.length) return OK;
+    if (!extra.length && !missing.length) return ok(d);
     var texts = d.hints.filter(function (h) {
       return extra.indexOf(h[0]) >= 0 || missing.indexOf(h[0]) >= 0;
     }).map(function (h) { return h[1]; });
-    if (texts.length) return hint(texts.join(" "));
-    return wrong(d, d.multiple ? "Wrongly selected: " + extra.length + ". Missing: " + missing.length + "." : "");
+    if (texts.length) return hint(d, texts.join(" "));
+    return wrong(d, d.multiple ? t(d, "Wrongly selected: {extra}. Missing: {missing}.",
+      {extra: extra.length, missing: missing.length}) : "");
   }
 
   function check(root) {

@@ -48,6 +48,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from convlab import i18n
+
 _SPACE = re.compile("[ \t\n\r\u00a0\u2009\u202f]")
 _NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
 _SEP = re.compile("[,xX\u00d7* \t\n\r\u00a0\u2009\u202f]+")
@@ -55,6 +57,41 @@ _TORCH_SIZE = re.compile(r"^ *torch\.size", re.IGNORECASE | re.ASCII)
 _DIGITS = re.compile("[0-9]+")
 
 CORRECT = "✓ Correct!"
+
+
+def ui_texts(lang: str = "en") -> dict[str, str]:
+    """The quick checks' interface texts in ``lang``, keyed by their English text.
+
+    They travel in each quiz's data (``data-quiz``, key ``"ui"``) so that ``quiz.js`` has no
+    text of its own; templates keep their ``{fields}`` (quiz.js fills them in).
+    """
+    _ = i18n.translator(lang)
+    return {
+        "Check": _("Check"),
+        CORRECT: _("✓ Correct!"),
+        "✗ Not quite.": _("✗ Not quite."),
+        " Revisit: {revisit}": _(" Revisit: {revisit}"),
+        " Try again.": _(" Try again."),
+        "Please enter a number, e.g. 12.": _("Please enter a number, e.g. 12."),
+        "Please enter a shape, e.g. (1, 8, 14, 14).":
+            _("Please enter a shape, e.g. (1, 8, 14, 14)."),
+        "Please select an answer.": _("Please select an answer."),
+        "The answer has {n} dimensions; yours has {m}.":
+            _("The answer has {n} dimensions; yours has {m}."),
+        "Wrongly selected: {extra}. Missing: {missing}.":
+            _("Wrongly selected: {extra}. Missing: {missing}."),
+        "e.g. 12": _("e.g. 12"),
+        "e.g. (1, 8, 14, 14)": _("e.g. (1, 8, 14, 14)"),
+        " (select all that apply)": _(" (select all that apply)"),
+        _UNTRUSTED: _("This check needs its script: re-run this cell (or trust the notebook) "
+                      "to use it."),
+        "Quick check ({kind}): {question}": _("Quick check ({kind}): {question}"),
+        "(open this notebook in Jupyter or the course site to answer it)":
+            _("(open this notebook in Jupyter or the course site to answer it)"),
+    }
+
+_UNTRUSTED = ("This check needs its script: re-run this cell (or trust the notebook) to use "
+              "it.")
 
 _CSS = """<style>
 .convlab-quiz{border:1px solid #8886;border-radius:6px;padding:.6em .9em;margin:1em 0}
@@ -134,11 +171,13 @@ class Question:
     """
 
     def __init__(self, kind: str, question: str, data: dict[str, Any],
-                 items: list[str] | None = None) -> None:
+                 items: list[str] | None = None, lang: str = "en") -> None:
         self.kind = kind
-        self.question = question
-        self.items = list(items or [])
+        self.lang = i18n.check_language(lang)
+        self.question = str(i18n.translate(question, lang))
+        self.items = [str(i18n.translate(item, lang)) for item in items or []]
         self.data = {"kind": kind, **data}
+        self.ui = ui_texts(lang)
 
     @property
     def id(self) -> str:
@@ -146,12 +185,18 @@ class Question:
         payload = json.dumps([self.question, self.items, self.data], sort_keys=True)
         return "cq-" + hashlib.sha1(payload.encode()).hexdigest()[:10]
 
+    def _ui(self, text: str, **fields: Any) -> str:
+        """An interface text in the quiz's language, filled in."""
+        template = self.ui[text]
+        return template.format_map(fields) if fields else template
+
     # ---- grading (mirrors quiz.js)
 
     def _wrong(self, detail: str = "") -> tuple[bool, str]:
         revisit = self.data["revisit"]
-        text = "✗ Not quite." + (f" {detail}" if detail else "")
-        return False, text + (f" Revisit: {revisit}" if revisit else " Try again.")
+        text = self._ui("✗ Not quite.") + (f" {detail}" if detail else "")
+        return False, text + (self._ui(" Revisit: {revisit}", revisit=revisit) if revisit
+                              else self._ui(" Try again."))
 
     def feedback(self, response: Any) -> tuple[bool, str]:
         """``(correct, message)`` for a response, by the same rules as the browser."""
@@ -159,41 +204,43 @@ class Question:
         if self.kind == "number":
             x = normalise_number(str(response))
             if x is None:
-                return False, "Please enter a number, e.g. 12."
+                return False, self._ui("Please enter a number, e.g. 12.")
             if _near(x, d["answer"], d["tolerance"]):
-                return True, CORRECT
+                return True, self._ui(CORRECT)
             for value, text in d["hints"]:
                 if _near(x, value, 0):
-                    return False, f"✗ Not quite. {text}"
+                    return False, f"{self._ui('✗ Not quite.')} {text}"
             return self._wrong()
         if self.kind == "shape":
             if isinstance(response, tuple | list):
                 response = ", ".join(str(v) for v in response)
             s = normalise_shape(str(response))
             if s is None:
-                return False, "Please enter a shape, e.g. (1, 8, 14, 14)."
+                return False, self._ui("Please enter a shape, e.g. (1, 8, 14, 14).")
             answer = tuple(d["answer"])
             if s == answer:
-                return True, CORRECT
+                return True, self._ui(CORRECT)
             for value, text in d["hints"]:
                 if s == tuple(value):
-                    return False, f"✗ Not quite. {text}"
+                    return False, f"{self._ui('✗ Not quite.')} {text}"
             if len(s) != len(answer):
-                return self._wrong(f"The answer has {len(answer)} dimensions; yours has {len(s)}.")
+                return self._wrong(self._ui("The answer has {n} dimensions; yours has {m}.",
+                                            n=len(answer), m=len(s)))
             return self._wrong()
         selected = self._selection(response)
         if self.kind == "choice" and not selected:
-            return False, "Please select an answer."
+            return False, self._ui("Please select an answer.")
         correct = set(d["correct"])
         extra, missing = selected - correct, correct - selected
         if not extra and not missing:
-            return True, CORRECT
+            return True, self._ui(CORRECT)
         texts = [text for index, text in d["hints"] if index in extra or index in missing]
         if texts:
-            return False, "✗ Not quite. " + " ".join(texts)
+            return False, self._ui("✗ Not quite.") + " " + " ".join(texts)
         if not d["multiple"]:
             return self._wrong()
-        return self._wrong(f"Wrongly selected: {len(extra)}. Missing: {len(missing)}.")
+        return self._wrong(self._ui("Wrongly selected: {extra}. Missing: {missing}.",
+                                    extra=len(extra), missing=len(missing)))
 
     def _selection(self, response: Any) -> set[int]:
         """Selected indices from an index, labels, a collection or a comma-separated string."""
@@ -226,9 +273,9 @@ class Question:
         # instead of re-running the cell (which would wipe the learner's answer).
         attrs = (f'class="convlab-quiz" id="{qid}" data-kind="{self.kind}" '
                  'data-lm-suppress-shortcuts="true" '
-                 f'data-quiz="{html.escape(json.dumps(self.data), quote=True)}"')
+                 f'data-quiz="{html.escape(json.dumps(self._page_data()), quote=True)}"')
         if self.kind in ("number", "shape"):
-            example = "e.g. 12" if self.kind == "number" else "e.g. (1, 8, 14, 14)"
+            example = self._ui("e.g. 12" if self.kind == "number" else "e.g. (1, 8, 14, 14)")
             body = (f'<label class="convlab-quiz-question" for="{qid}-in">'
                     f"{_inline(self.question)}</label>"
                     f'<input type="text" id="{qid}-in" autocomplete="off" spellcheck="false" '
@@ -240,25 +287,30 @@ class Question:
                 f'<label><input type="{kind}" name="{qid}" value="{i}"> '
                 f"{_inline(f'`{item}`' if self.kind == 'cells' else item)}</label>"
                 for i, item in enumerate(self.items))
-            note = ('<span class="convlab-quiz-note"> (select all that apply)</span>'
-                    if multiple else "")
+            note = (f'<span class="convlab-quiz-note">{self._ui(" (select all that apply)")}'
+                    "</span>" if multiple else "")
             body = (f'<fieldset aria-describedby="{qid}-fb"><legend>{_inline(self.question)}'
                     f'{note}</legend><div class="convlab-quiz-options">{options}</div>'
                     "</fieldset>")
         return (f"{_CSS}<div {attrs}>{body}"
-                '<button type="button" class="convlab-quiz-check">Check</button>'
+                f'<button type="button" class="convlab-quiz-check">{self._ui("Check")}</button>'
                 # Hidden by the quiz's own <style>; shows only where a notebook viewer strips
                 # styles and scripts from untrusted output (then the check cannot run).
-                '<p class="convlab-quiz-untrusted">This check needs its script: re-run this '
-                "cell (or trust the notebook) to use it.</p>"
+                '<p class="convlab-quiz-untrusted">'
+                f"{html.escape(self._ui(_UNTRUSTED))}</p>"
                 f'<p class="convlab-quiz-feedback" id="{qid}-fb" role="status" '
                 'aria-live="polite"></p></div>'
                 f"<script>{_embedded_js()}</script>")
 
+    def _page_data(self) -> dict[str, Any]:
+        """The data quiz.js reads: the answer data plus the interface texts (``"ui"``)."""
+        return {**self.data, "ui": self.ui}
+
     def __repr__(self) -> str:
-        lines = [f"Quick check ({self.kind}): {self.question}"]
+        lines = [self._ui("Quick check ({kind}): {question}", kind=self.kind,
+                          question=self.question)]
         lines += [f"  [{i}] {item}" for i, item in enumerate(self.items)]
-        lines.append("(open this notebook in Jupyter or the course site to answer it)")
+        lines.append(self._ui("(open this notebook in Jupyter or the course site to answer it)"))
         return "\n".join(lines)
 
 
@@ -295,17 +347,25 @@ def _plain(text: str) -> str:
     return text.replace("`", "")
 
 
-def _text(value: Any, what: str) -> str:
+def _text(value: Any, what: str, lang: str = "en") -> str:
+    """A non-empty text, translated into ``lang`` (an :class:`~convlab.i18n.Message` or a str
+    whose English text is a message id)."""
     if not isinstance(value, str) or not value.strip():
         raise TypeError(f"{what} must be a non-empty str, got {value!r}")
-    return value
+    return i18n.translator(lang)(value)
+
+
+def _revisit(revisit: str, lang: str) -> str:
+    return _plain(i18n.translator(lang)(revisit)) if revisit else ""
 
 
 def number(question: str, answer: Any, *, hints: dict[Any, str] | None = None,
-           revisit: str = "", tolerance: float = 0) -> Question:
+           revisit: str = "", tolerance: float = 0, lang: str = "en") -> Question:
     """A question answered with a number; correct within ``tolerance`` (default: exact).
 
-    ``hints`` map a typical wrong number to a message naming the mistake.
+    ``hints`` map a typical wrong number to a message naming the mistake. Every text (the
+    question, hints, ``revisit`` and the interface) is shown in ``lang``
+    (:mod:`convlab.i18n`; the English text is the message id).
     """
     value = _real(answer, "answer")
     tolerance = _real(tolerance, "tolerance")
@@ -317,18 +377,18 @@ def number(question: str, answer: Any, *, hints: dict[Any, str] | None = None,
         if _near(wrong, value, tolerance):
             raise ValueError(f"the hint for {key} would be shown for a correct answer "
                              f"({value} ± {tolerance})")
-        pairs.append([wrong, _plain(_text(text, f"the hint for {key}"))])
-    return Question("number", _text(question, "question"),
+        pairs.append([wrong, _plain(_text(text, f"the hint for {key}", lang))])
+    return Question("number", _text(question, "question", lang),
                     {"answer": value, "tolerance": tolerance, "hints": pairs,
-                     "revisit": _plain(revisit)})
+                     "revisit": _revisit(revisit, lang)}, lang=lang)
 
 
 def shape(question: str, answer: Any, *, hints: dict[Any, str] | None = None,
-          revisit: str = "") -> Question:
+          revisit: str = "", lang: str = "en") -> Question:
     """A question answered with a tensor shape, e.g. ``answer=tuple(conv(x).shape)``.
 
     ``hints`` map a typical wrong shape (a tuple, or a string like ``"1, 8, 12, 12"``) to a
-    message.
+    message. Texts are shown in ``lang``.
     """
     value = _shape(answer, "answer")
     pairs = []
@@ -336,23 +396,27 @@ def shape(question: str, answer: Any, *, hints: dict[Any, str] | None = None,
         wrong = _shape(key, "a hint's key")
         if wrong == value:
             raise ValueError(f"the hint for {key} would be shown for the correct answer")
-        pairs.append([wrong, _plain(_text(text, f"the hint for {key}"))])
-    return Question("shape", _text(question, "question"),
-                    {"answer": value, "hints": pairs, "revisit": _plain(revisit)})
+        pairs.append([wrong, _plain(_text(text, f"the hint for {key}", lang))])
+    return Question("shape", _text(question, "question", lang),
+                    {"answer": value, "hints": pairs, "revisit": _revisit(revisit, lang)},
+                    lang=lang)
 
 
-def _indexed_hints(hints: dict[Any, str] | None, index_of: Any) -> list[list[Any]]:
-    pairs = [[index_of(key), _plain(_text(text, f"the hint for {key!r}"))]
+def _indexed_hints(hints: dict[Any, str] | None, index_of: Any,
+                   lang: str = "en") -> list[list[Any]]:
+    pairs = [[index_of(key), _plain(_text(text, f"the hint for {key!r}", lang))]
              for key, text in (hints or {}).items()]
     return sorted(pairs, key=lambda pair: pair[0])
 
 
 def choice(question: str, options: list[str], correct: int | set[int], *,
-           hints: dict[int, str] | None = None, revisit: str = "") -> Question:
+           hints: dict[int, str] | None = None, revisit: str = "",
+           lang: str = "en") -> Question:
     """A multiple-choice question: ``correct`` is an index (radio buttons) or a set of indices
     (checkboxes, "select all that apply"). ``hints`` map an option index to a message shown
-    when that option is wrongly selected (or, for a set, wrongly left out)."""
-    items = [_text(option, "each option") for option in options]
+    when that option is wrongly selected (or, for a set, wrongly left out). Texts (options
+    too) are shown in ``lang``."""
+    items = [_text(option, "each option", lang) for option in options]
     if len(items) < 2:
         raise ValueError(f"a choice needs at least 2 options, got {len(items)}")
 
@@ -366,18 +430,21 @@ def choice(question: str, options: list[str], correct: int | set[int], *,
     right = sorted(index_of(c) for c in correct) if multiple else [index_of(correct)]
     if not right:
         raise ValueError("correct must name at least one option")
-    return Question("choice", _text(question, "question"),
+    return Question("choice", _text(question, "question", lang),
                     {"correct": right, "multiple": multiple,
-                     "hints": _indexed_hints(hints, index_of), "revisit": _plain(revisit)},
-                    items)
+                     "hints": _indexed_hints(hints, index_of, lang),
+                     "revisit": _revisit(revisit, lang)},
+                    items, lang=lang)
 
 
 def cells(question: str, labels: list[str], changed: set[str], *,
-          hints: dict[str, str] | None = None, revisit: str = "") -> Question:
+          hints: dict[str, str] | None = None, revisit: str = "",
+          lang: str = "en") -> Question:
     """"Which of these change?": one checkbox per label; ``changed`` is the set that does.
 
     An empty selection is a valid answer ("none of them"). ``hints`` map a label to a message
-    shown when that label is misjudged (chapter 3's autograd predictions).
+    shown when that label is misjudged (chapter 3's autograd predictions). The labels are code
+    (tensor names) and stay as they are; the other texts are shown in ``lang``.
     """
     items = [_text(label, "each label") for label in labels]
     if len(set(items)) != len(items) or not items:
@@ -391,11 +458,12 @@ def cells(question: str, labels: list[str], changed: set[str], *,
     if isinstance(changed, str) or not isinstance(changed, Iterable):
         raise TypeError(f"changed must be a set of labels, got {changed!r}")
     right = sorted(index_of(label) for label in set(changed))
-    return Question("cells", _text(question, "question"),
+    return Question("cells", _text(question, "question", lang),
                     {"correct": right, "multiple": True,
-                     "hints": _indexed_hints(hints, index_of), "revisit": _plain(revisit)},
-                    items)
+                     "hints": _indexed_hints(hints, index_of, lang),
+                     "revisit": _revisit(revisit, lang)},
+                    items, lang=lang)
 
 
 __all__ = ["Question", "cells", "choice", "normalise_number", "normalise_shape", "number",
-           "quiz_js", "shape"]
+           "quiz_js", "shape", "ui_texts"]

@@ -180,7 +180,7 @@ def test_html_contract():
         assert root is not None, page
         qid, kind, data = root.groups()
         assert kind == q.kind and qid == q.id
-        assert json.loads(html.unescape(data)) == q.data
+        assert json.loads(html.unescape(data)) == {**q.data, "ui": q.ui}
         assert '<button type="button" class="convlab-quiz-check">Check</button>' in page
         assert (f'<p class="convlab-quiz-feedback" id="{qid}-fb" role="status" '
                 'aria-live="polite"></p>') in page

@@ -173,7 +173,8 @@ def assignment(chapter: Path, exercises: list[Exercise], seed: int) -> nbformat.
                "your instructor. Do not add code to other cells: only the answer cells are "
                "graded, each on its own, on cases you have not seen.",
                metadata=_meta("intro", locked=True)),
-        new_code(grading.SETUP + "from convlab import checks\n",
+        new_code(grading.SETUP + "from convlab import checks, i18n\n\n"
+                 "LANG = i18n.book_language()  # the feedback's language, as in the chapters\n",
                  metadata=_meta("setup", locked=True)),
     ]
     for ex in exercises:

@@ -421,8 +421,30 @@ def merge_streams_in_place(outputs: list) -> list:
     return outputs
 
 
+def keep_cached_outputs(start_client: Any) -> Any:
+    """Wrap myst-nb's ``NotebookClientCache.start_client`` so a cache hit fills the page's notebook.
+
+    myst-nb 1.4 writes ``jupyter_execute/<page>.ipynb`` (and so ``_sources/<page>.ipynb``) from
+    the notebook object it read, which execution fills in place. On a jupyter-cache *hit* the
+    client builds a new, merged notebook instead, so after a prose-only edit the page showed the
+    outputs but the downloadable notebook had none. This wrapper copies the merged cells and
+    metadata back into the object myst-nb writes (``tests/test_notebook_outputs.py``).
+    """
+    def start(self: Any) -> None:
+        read = self._notebook
+        start_client(self)
+        if self._notebook is not read:
+            read.cells = self._notebook.cells
+            read.metadata = self._notebook.metadata
+            self._notebook = read
+    return start
+
+
 def setup(app: Sphinx) -> dict[str, object]:
     from myst_nb.core import render
+    from myst_nb.core.execute.cache import NotebookClientCache
+
+    NotebookClientCache.start_client = keep_cached_outputs(NotebookClientCache.start_client)
 
     # myst-nb's renderer looks the function up in its own module namespace
     render.coalesce_streams = merge_streams_in_place

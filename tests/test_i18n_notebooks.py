@@ -349,3 +349,26 @@ def test_the_chinese_assignment_generates_and_grades_a_correct_submission_full(t
     # every auto-graded point earned; the written answers wait for the instructor
     assert float(rows[0]["raw_score"]) == float(rows[0]["max_score"]) - written
     assert float(rows[0]["raw_score"]) > 0
+
+
+# ---- the Chinese site's downloads -------------------------------------------------------------
+
+@pytest.mark.site
+def test_the_chinese_instructors_page_links_the_chinese_notebooks():
+    # The Chinese edition's own build output (tools/i18n.py builds it into _build/zh/html and
+    # then copies it to _build/html/zh): its student-notebook links lead to Chinese notebooks.
+    from conftest import SITE
+
+    edition = ROOT / "_build" / "zh" / "html"
+    page = (edition / "book" / "instructors.html").read_text(encoding="utf-8")
+    links = re.findall(r'href="(\.\./notebooks/[^"]+)"', page)
+    assert len(links) >= 6, links
+    for link in links:
+        target = (edition / "book" / link).resolve()
+        assert target.is_file() and edition in target.parents, link
+    for chapter in CHAPTERS:
+        name = f"{chapter.stem}.ipynb"
+        chinese = nbformat.read(edition / "notebooks" / "student" / name, as_version=4)
+        english = nbformat.read(SITE / "notebooks" / "student" / name, as_version=4)
+        assert english_prose(chinese) == [] and english_prose(english) != [], name
+        assert any('LANG = "zh_CN"' in c.source for c in chinese.cells), name

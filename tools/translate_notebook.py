@@ -121,13 +121,11 @@ class _Translator:
                 continue
             start, end = token.map
             if token.type == "inline" and token.content.strip():
-                parent = tokens[index - 1] if index else None
+                if index and tokens[index - 1].type in ("th_open", "td_open"):
+                    continue  # table rows are rewritten cell by cell (tr_open)
                 translated = self.lookup(token.content)
-                if translated is None:
-                    continue
-                if parent is not None and parent.type in ("th_open", "td_open"):
-                    continue  # table rows are rewritten cell by cell below
-                replaced[start] = (end, self._inline_lines(lines[start:end], translated))
+                if translated is not None:
+                    replaced[start] = (end, self._inline_lines(lines[start:end], translated))
             elif token.type == "tr_open":
                 replaced[start] = (end, [self._table_row(lines[start])])
             elif token.type == "math_block":

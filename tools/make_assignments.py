@@ -31,11 +31,9 @@ import argparse
 import re
 import secrets
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import jupytext
 import nbformat
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -93,11 +91,12 @@ def _plain_markdown(text: str) -> str:
     return re.sub(r"\{\w+\}`([^`<]*?)\s*(?:<[^>]*>)?`", lambda m: m[1] or "", text)
 
 
-def read_exercises(chapter: Path) -> list[Exercise]:
-    """The exercises of one chapter, in order, with their stub, solution and checker cells."""
+def read_exercises(chapter: Path, lang: str = "en") -> list[Exercise]:
+    """The exercises of one chapter, in order, with their stub, solution and checker cells (in
+    ``lang``: the chapter translated by ``tools/translate_notebook.py``)."""
     exercises: list[Exercise] = []
     current: Exercise | None = None
-    for cell in jupytext.read(chapter).cells:
+    for cell in translate_notebook.read_chapter(chapter, lang).cells:
         if cell.cell_type == "markdown":
             lines = cell.source.splitlines(keepends=True)
             i = 0
@@ -212,20 +211,15 @@ def make(src: Path, out: Path, seed: int,
          time_limit: float = grading.DEFAULT_TIME_LIMIT, lang: str = "en") -> list[Path]:
     """Write the course folder (in ``lang``); returns the source notebooks written."""
     written = []
-    with tempfile.TemporaryDirectory() as translated:
-        for chapter in sorted(src.glob("0*.md")):
-            read = chapter if lang == "en" else translate_notebook.write_translated_chapter(
-                chapter, lang, Path(translated))
-            exercises = gradable(read_exercises(read))
-            if not any(ex.label in grading.EXERCISES for ex in exercises):
-                continue
-            target = out / "source" / chapter.stem / f"{chapter.stem}.ipynb"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            nb = assignment(chapter, exercises, seed)
-            if lang != "en":
-                nb = translate_notebook.translate_assignment(nb, lang)
-            nbformat.write(nb, target)
-            written.append(target)
+    for chapter in sorted(src.glob("0*.md")):
+        exercises = gradable(read_exercises(chapter, lang))
+        if not any(ex.label in grading.EXERCISES for ex in exercises):
+            continue
+        target = out / "source" / chapter.stem / f"{chapter.stem}.ipynb"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        nb = assignment(chapter, exercises, seed)
+        nbformat.write(translate_notebook.translate_assignment(nb, lang), target)
+        written.append(target)
     config = CONFIG.format(time_limit=time_limit)
     if lang != "en":  # a course of its own: its own id in nbgrader's exchange and gradebook
         config += f'c.CourseDirectory.course_id = "convlab-{lang}"\n'

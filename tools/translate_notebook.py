@@ -217,14 +217,10 @@ def translate_chapter(chapter: Path, lang: str,
     return translate(jupytext.read(chapter), messages, lang, str(chapter))
 
 
-def write_translated_chapter(chapter: Path, lang: str, folder: Path,
-                             locales: Path = LOCALES) -> Path:
-    """The chapter translated, written as MyST Markdown into ``folder`` (same file name), for
-    tools that read chapter files (``tools/make_assignments.py``)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / chapter.name
-    jupytext.write(translate_chapter(chapter, lang, locales), target, fmt="md:myst")
-    return target
+def read_chapter(chapter: Path, lang: str = "en",
+                 locales: Path = LOCALES) -> nbformat.NotebookNode:
+    """The chapter as a notebook: as written for English, else translated into ``lang``."""
+    return jupytext.read(chapter) if lang == "en" else translate_chapter(chapter, lang, locales)
 
 
 ASSIGNMENT_TITLE = re.compile(r"^# Assignment: (?P<title>.+?)\n\n(?P<intro>.*)$", re.DOTALL)
@@ -236,7 +232,9 @@ def translate_assignment(nb: nbformat.NotebookNode, lang: str,
     come from the translated chapter): the title and instructions, the exercise headings, the
     answer template's and model answer's lead-ins, the rubric, the test cells' comments; the
     setup cell sets ``LANG = "<lang>"``. Each text comes from ``locales/<lang>/notebooks.po``;
-    one without a translation is an error."""
+    one without a translation is an error. For English, ``nb`` itself."""
+    if lang == "en":
+        return nb
     messages = notebook_messages(lang, locales)
 
     def text(english: str) -> str:

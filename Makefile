@@ -8,7 +8,8 @@
 #   make serve    serve _build/html on http://127.0.0.1:8000
 #   make lab      JupyterLab on the chapters (the .md files open as notebooks)
 #   make student  student (no solutions) and instructor notebooks in _build/notebooks
-#   make assignments  an nbgrader course folder in _build/course (see book/instructors.md)
+#                 (Chinese ones in _build/notebooks/{student,instructor}/zh_CN)
+#   make assignments  nbgrader course folders: _build/course, _build/course-zh_CN (Chinese)
 #   make bench    benchmarks (print figures and ratios)
 #   make publish  push _build/html to the gh-pages branch (ghp-import)
 #   make clean    remove _build (keeps .venv and node_modules)
@@ -24,7 +25,7 @@ BUILD_FLAGS := -W -n --keep-going
 .PHONY: help book po translations term test lint unit site browser serve lab student assignments bench publish clean prereqs
 
 help:
-	@sed -n '2,15p' Makefile | sed 's/^# *//'
+	@sed -n '2,16p' Makefile | sed 's/^# *//'
 
 prereqs:
 	@command -v $(PYTHON) >/dev/null 2>&1 || command -v python3 >/dev/null 2>&1 || \
@@ -66,10 +67,11 @@ book term test lint unit site browser student bench: export OPENBLAS_NUM_THREADS
 # docstrings, plus JS/CSS), so a comment, a docstring or a revert costs no clean build. Then
 # jupyter-cache re-executes only the chapters whose cells changed.
 BOOK_INPUTS := _config.yml _toc.yml requirements.txt package-lock.json tools/make_student.py \
-  tools/build_stamp.py tools/i18n.py $(wildcard book/*.md book/_ext/*.py book/_ext/templates/* \
+  tools/translate_notebook.py tools/build_stamp.py tools/i18n.py \
+  $(wildcard book/*.md book/_ext/*.py book/_ext/templates/* \
   book/_static/* convlab/*.py convlab/*.js convlab/*.css convlab/locales/*/LC_MESSAGES/*.po \
   locales/*/LC_MESSAGES/*.po \
-  locales/*/LC_MESSAGES/*/*.po locales/*/*.tsv) \
+  locales/*/LC_MESSAGES/*/*.po locales/*/*.tsv locales/*/notebooks.po) \
   $(if $(wildcard _build/html/index.html),,book-missing)
 .PHONY: book-missing
 

@@ -166,10 +166,20 @@ def test_command_line(tmp_path):
     write_chapter(tmp_path, HEADER + "\n# Intro, not a chapter\n", name="intro.md")
     out = tmp_path / "notebooks"
     done = subprocess.run([sys.executable, str(ROOT / "tools" / "make_student.py"),
-                           "--src", str(src), "--out", str(out)],
+                           "--src", str(src), "--out", str(out), "--lang", "en"],
                           capture_output=True, text=True, check=True)
-    assert "wrote 1 student and 1 instructor notebooks" in done.stdout
+    assert "wrote 1 student and 1 instructor notebooks (en)" in done.stdout
     assert sorted(p.name for p in (out / "student").iterdir()) == ["01_tiny.ipynb"]
+
+
+def test_command_line_without_a_translation_is_an_error(tmp_path):
+    # by default every language is written: a chapter with no Chinese catalogue stops the run
+    src = write_chapter(tmp_path)
+    done = subprocess.run([sys.executable, str(ROOT / "tools" / "make_student.py"),
+                           "--src", str(src), "--out", str(tmp_path / "notebooks")],
+                          capture_output=True, text=True)
+    assert done.returncode == 1
+    assert "01_tiny.po: no catalogue for this chapter" in done.stderr
 
 
 # --------------------------------------------------------------------------- student notebooks run

@@ -1,6 +1,6 @@
 """Write an nbgrader course folder with one graded assignment per chapter.
 
-Usage: python tools/make_assignments.py [--src book] [--out _build/course] [--seed N]
+Usage: python tools/make_assignments.py [--src book] [--out _build/course] [--seed N] [--lang L]
 
 For every chapter ``<src>/0*.md`` with an exercise that :mod:`convlab.grading` can grade, this
 writes ``<out>/source/<chapter>/<chapter>.ipynb`` (the instructor version, for
@@ -18,6 +18,11 @@ the chapter's exercises (not the whole chapter, so that grading a submission tak
 * per conceptual exercise: its text and a manually graded answer cell (2 points) holding, in the
   instructor version only, the chapter's model answer and a rubric.
 
+With ``--lang zh_CN`` the course is written in that language into ``<out>-zh_CN`` (a course
+folder of its own, with the same assignment names): the chapters are translated by
+``tools/translate_notebook.py`` first, the setup cell sets ``LANG = "zh_CN"``. By default every
+language with notebook texts (``locales/<lang>/notebooks.po``) is written.
+
 The test cells are graded by :mod:`convlab.autograde` in clean processes, not in the learner's
 kernel (``nbgrader_config.py`` sets this up). Exercises ConvLab cannot grade yet are left out.
 """
@@ -32,11 +37,11 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import jupytext
 import nbformat
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from make_student import DIRECTIVE, _closing, _exercise_heading  # noqa: E402
+import translate_notebook  # noqa: E402
+from make_student import DIRECTIVE, _closing, _exercise_heading, languages  # noqa: E402
 
 from convlab import grading  # noqa: E402
 from convlab.autograde import answer_id  # noqa: E402
@@ -107,11 +112,12 @@ def _shown(source: str) -> str:
     return source
 
 
-def read_exercises(chapter: Path) -> list[Exercise]:
-    """The exercises of one chapter, in order, with their stub, solution and checker cells."""
+def read_exercises(chapter: Path, lang: str = "en") -> list[Exercise]:
+    """The exercises of one chapter, in order, with their stub, solution and checker cells (in
+    ``lang``: the chapter translated by ``tools/translate_notebook.py``)."""
     exercises: list[Exercise] = []
     current: Exercise | None = None
-    for cell in jupytext.read(chapter).cells:
+    for cell in translate_notebook.read_chapter(chapter, lang).cells:
         if cell.cell_type == "markdown":
             lines = cell.source.splitlines(keepends=True)
             if (current is not None and not current.stub and cell.source.strip()
@@ -235,18 +241,22 @@ def gradable(exercises: list[Exercise]) -> list[Exercise]:
 
 
 def make(src: Path, out: Path, seed: int,
-         time_limit: float = grading.DEFAULT_TIME_LIMIT) -> list[Path]:
-    """Write the course folder; returns the source notebooks written."""
+         time_limit: float = grading.DEFAULT_TIME_LIMIT, lang: str = "en") -> list[Path]:
+    """Write the course folder (in ``lang``); returns the source notebooks written."""
     written = []
     for chapter in sorted(src.glob("0*.md")):
-        exercises = gradable(read_exercises(chapter))
+        exercises = gradable(read_exercises(chapter, lang))
         if not any(ex.label in grading.EXERCISES for ex in exercises):
             continue
         target = out / "source" / chapter.stem / f"{chapter.stem}.ipynb"
         target.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(assignment(chapter, exercises, seed), target)
+        nb = assignment(chapter, exercises, seed)
+        nbformat.write(translate_notebook.translate_assignment(nb, lang), target)
         written.append(target)
-    (out / "nbgrader_config.py").write_text(CONFIG.format(time_limit=time_limit), encoding="utf-8")
+    config = CONFIG.format(time_limit=time_limit)
+    if lang != "en":  # a course of its own: its own id in nbgrader's exchange and gradebook
+        config += f'c.CourseDirectory.course_id = "convlab-{lang}"\n'
+    (out / "nbgrader_config.py").write_text(config, encoding="utf-8")
     return written
 
 
@@ -257,14 +267,18 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=None,
                         help="seed of the hidden tests (default: a new random one)")
     parser.add_argument("--time-limit", type=float, default=grading.DEFAULT_TIME_LIMIT)
+    parser.add_argument("--lang", nargs="+", default=None,
+                        help="languages (default: English and every translation)")
     args = parser.parse_args()
     seed = secrets.randbelow(2**31) if args.seed is None else args.seed
-    try:
-        written = make(args.src, args.out, seed, args.time_limit)
-    except ValueError as err:
-        print(f"make_assignments: {err}", file=sys.stderr)
-        return 1
-    print(f"wrote {len(written)} assignments and nbgrader_config.py to {args.out}")
+    for lang in args.lang or languages():
+        out = args.out if lang == "en" else args.out.with_name(f"{args.out.name}-{lang}")
+        try:
+            written = make(args.src, out, seed, args.time_limit, lang)
+        except (ValueError, FileNotFoundError) as err:
+            print(f"make_assignments: {err}", file=sys.stderr)
+            return 1
+        print(f"wrote {len(written)} assignments ({lang}) and nbgrader_config.py to {out}")
     return 0
 
 

@@ -343,9 +343,11 @@ a {{ color: #0063a0; }}
 def write_notebook_sets(app: Sphinx, exception: Exception | None) -> None:
     """Offer the student and instructor notebooks on the site (``notebooks/``), with zips.
 
-    The notebooks are made by ``tools/make_student.py`` (the same code as ``make student``),
-    and only when their sources changed: a hash of the chapters and of the generator is kept in
-    ``_build/.notebooks-stamp``, so a build that changed neither leaves them (and the zips) alone.
+    The notebooks are made by ``tools/make_student.py`` (the same code as ``make student``), in
+    the edition's language (a translated edition offers its translated notebooks at the same
+    addresses), and only when their sources changed: a hash of the chapters and of the
+    generator (and of a translation's catalogues) is kept in ``_build/.notebooks-stamp``, so a
+    build that changed neither leaves them (and the zips) alone.
     """
     if exception is not None or app.builder.name != "html":
         return
@@ -358,8 +360,15 @@ def write_notebook_sets(app: Sphinx, exception: Exception | None) -> None:
         raise ConfigError("tools/make_student.py is missing: it makes the student notebooks.")
     out = Path(app.outdir) / "notebooks"
     stamp = Path(app.outdir).parent / ".notebooks-stamp"
+    language = app.config.language or "en"
+    lang = language if (root / "locales" / language / "notebooks.po").is_file() else "en"
+    sources = [generator, *sorted((root / "book").glob("0*.md"))]
+    if lang != "en":
+        sources += [root / "tools" / "translate_notebook.py",
+                    root / "locales" / lang / "notebooks.po",
+                    *sorted((root / "locales" / lang / "LC_MESSAGES" / "book").glob("0*.po"))]
     digest = hashlib.sha256()
-    for source in [generator, *sorted((root / "book").glob("0*.md"))]:
+    for source in sources:
         digest.update(source.name.encode() + b"\0" + source.read_bytes() + b"\0")
     zips = [out / f"convlab-{kind}-notebooks.zip" for kind in ("student", "instructor")]
     recorded = stamp.read_text(encoding="utf-8").strip() if stamp.is_file() else ""
@@ -371,7 +380,7 @@ def write_notebook_sets(app: Sphinx, exception: Exception | None) -> None:
     make_student = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(make_student)
     shutil.rmtree(out, ignore_errors=True)
-    make_student.make(root / "book", out)
+    make_student.make(root / "book", out, lang, flat=True)
     for kind in ("student", "instructor"):
         shutil.make_archive(str(out / f"convlab-{kind}-notebooks"), "zip", out, kind)
     stamp.write_text(digest.hexdigest() + "\n", encoding="utf-8")

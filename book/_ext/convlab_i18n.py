@@ -37,6 +37,7 @@ from sphinx.application import Sphinx
 from sphinx.config import Config
 from sphinx.errors import ConfigError
 from sphinx.locale import get_translation
+from sphinx.transforms import SphinxTransform
 from sphinx.util.docutils import SphinxDirective
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -220,8 +221,38 @@ class GlossaryTable(SphinxDirective):
         return table
 
 
+class TranslatableExerciseTitles(SphinxTransform):
+    """Make the titles of exercises and solutions translation messages.
+
+    sphinx-exercise builds an exercise's title ("Exercise 3 (Count the parameters)") from its
+    own translated word and a ``subtitle`` node holding the directive's argument — with no
+    ``source`` and no ``rawsource``, which Sphinx's i18n reads as "a built-in message" and skips:
+    the Chinese edition showed every exercise title in English. This transform, run before
+    Sphinx's ``Locale`` transform (priority 20), gives each such subtitle its text as
+    ``rawsource`` and its directive's source and line, so ``make po`` extracts it and the
+    translated build replaces it like any paragraph.
+    """
+
+    default_priority = 10
+
+    def apply(self, **kwargs: object) -> None:
+        from sphinx_exercise.nodes import exercise_subtitle, solution_subtitle
+
+        for node in self.document.findall(nodes.subtitle):
+            if not isinstance(node, (exercise_subtitle, solution_subtitle)) or node.source:
+                continue
+            holder = node.parent
+            while holder is not None and not holder.source:
+                holder = holder.parent
+            if holder is None:
+                continue
+            node.source, node.line = holder.source, holder.line
+            node.rawsource = node.astext()
+
+
 def setup(app: Sphinx) -> dict[str, object]:
     app.add_directive("glossary-table", GlossaryTable)
+    app.add_transform(TranslatableExerciseTitles)
     app.connect("config-inited", configure)
     app.connect("html-page-context", language_context)
     return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "1.0"}

@@ -1,10 +1,11 @@
 """How long `nbgrader autograde` takes per submission on this machine, and for a class of 200.
 
-Writes a course with tools/make_assignments.py into a temporary folder, hands in copies of the
-instructor's solutions (each answer runs every public and hidden case), autogrades 1 and then N
-submissions of each assignment with stock nbgrader, and prints the fixed start-up time, the
-seconds per submission and the projected time for 200 students. Target: at most 15 minutes per
-chapter for 200 students.
+Writes a course with tools/make_assignments.py into a temporary folder (one assignment per
+chapter, all five), hands in copies of the instructor's solutions (each answer runs every public
+and hidden case; chapter 3's train and discriminator steps run models in the clean child),
+autogrades 1 and then N submissions of each assignment with stock nbgrader, and prints, per
+chapter, the fixed start-up time, the seconds per submission and the projected time for 200
+students. Target: at most 15 minutes per chapter for 200 students.
 
 Usage: python bench/grading_speed.py [--submissions 8]
 """

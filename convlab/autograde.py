@@ -45,7 +45,10 @@ def grade_cell(cell: nbformat.NotebookNode, answers: dict[str, str], time_limit:
         cell.outputs = [nbformat.v4.new_output(
             "error", ename="GradingError", evalue="not a ConvLab test cell", traceback=[])]
         return
-    report = grading.grade(spec, answers.get(answer_id(spec["label"])), time_limit=time_limit)
+    by_label = {grade_id.removesuffix("-answer"): source for grade_id, source in answers.items()}
+    report = grading.grade(spec, by_label.get(spec["label"]),
+                           needed=grading.needed_source(spec["label"], by_label),
+                           time_limit=time_limit)
     points = float(cell.metadata["nbgrader"]["points"])
     cell.outputs = [
         nbformat.v4.new_output("stream", name="stdout", text=report.text() + "\n"),

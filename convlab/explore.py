@@ -4,25 +4,29 @@ Every explorer is a ``VBox`` of ipywidgets ``SelectionSlider``s and a picture. T
 make the picture, both keeping the rule that every number a reader sees equals what PyTorch
 computes (GUIDE.md section 3); which explorer takes which route:
 
-* **frames** (``receptive_field_explorer``):
-  every picture is computed in Python when the cell runs (numbers from PyTorch or
-  :mod:`convlab.arithmetic`, drawn by :mod:`convlab.draw`) and put into nested
-  ``ipywidgets.Stack`` containers, one level per slider, ``jslink``-ed to the sliders: moving a
-  slider flips the stacks in the browser, without a kernel and without custom JavaScript.
-  Identical frames are one shared widget and a level where all choices look the same collapses.
-  Frames, stacks and links are lean subclasses (:class:`Frame`, :class:`FrameStack`,
-  :class:`FrameLink`) that leave default-valued traits out of the page.
-* **route (b), computed in the page** (``conv_explorer``, ``transposed_conv_explorer``,
-  ``gradient_explorer``, ``channels_explorer``, ``image_kernel_explorer``): a
-  :class:`PageExplorer`.
+* **route (b), computed in the page** — every explorer here: ``conv_explorer``,
+  ``transposed_conv_explorer``, ``gradient_explorer``, ``channels_explorer``,
+  ``image_kernel_explorer`` and ``receptive_field_explorer``, each a :class:`PageExplorer`.
   ``convlab/explorers.js`` (sent with the widget as a second output of the cell) reads the
   sliders, computes the numbers and draws them; ``tests/test_explorers_js.py`` runs that code
   in node on **every** state of the slider ranges (:data:`CONV_RANGES`,
-  :data:`TRANSPOSED_RANGES`, :data:`GRADIENT_RANGES`,
-  :data:`CHANNELS_RANGES`, :data:`IMAGE_RANGES`) and compares
-  with PyTorch: 0 mismatches. Texts PyTorch produces (its error messages for the transposed
-  convolution) are computed here with torch and only shown by the script. Explorers refuse
-  slider values outside the tested ranges.
+  :data:`TRANSPOSED_RANGES`, :data:`GRADIENT_RANGES`, :data:`CHANNELS_RANGES`,
+  :data:`IMAGE_RANGES`) and compares with PyTorch: 0 mismatches. The receptive field
+  explorer's five free layers (:data:`RF_RANGES`) have too many states to run them all, so its
+  proof is compositional: every single-layer step from every incoming size and every field
+  reachable in two layers, every stack of up to two layers, and a seeded sample of 3–5-layer
+  stacks, against PyTorch and autograd. Texts PyTorch produces are built by the script and
+  proved equal to PyTorch's in the same tests, or (the transposed convolution's) computed here
+  with torch and only shown by the script. Explorers refuse slider values outside the tested
+  ranges.
+* **frames** (the frames machinery, :class:`_Explorer`, used by
+  :func:`convlab.channel_window.channel_window_explorer`): every picture is computed in Python
+  when the cell runs and put into nested ``ipywidgets.Stack`` containers, one level per slider,
+  ``jslink``-ed to the sliders: moving a slider flips the stacks in the browser, without a
+  kernel and without custom JavaScript. Identical frames are one shared widget and a level
+  where all choices look the same collapses. Frames, stacks and links are lean subclasses
+  (:class:`Frame`, :class:`FrameStack`, :class:`FrameLink`) that leave default-valued traits
+  out of the page.
 
 Conventions that tests (and the browser tests of the built site) rely on:
 
@@ -34,7 +38,8 @@ Conventions that tests (and the browser tests of the built site) rely on:
   ``name=value`` pairs, where ``name`` is a slider name and ``value`` its readout. A frame names
   only the sliders it depends on, so at any moment every ``name=value`` in a shown frame equals
   that slider's readout (a page explorer's position sliders snap back to the last cell of a
-  smaller output, so their readout stays a valid value).
+  smaller output, so their readout stays a valid value). The receptive field explorer's
+  ``data-frame`` also has ``stack=type,k,s,p,d;…``, the values of every layer shown.
 
 The root widget carries ``convlab_sliders`` (name -> slider) and ``convlab_links`` (the jslinks)
 for tests. :func:`state_size` measures the bytes its embedded widget state costs on a page.
@@ -462,29 +467,74 @@ def gradient_explorer(input_sizes: Sequence[int] = GRADIENT_RANGES["i"],
 # ---------------------------------------------------------------------------------------------
 
 
-def receptive_field_explorer(layer_counts: Sequence[int] = (1, 2, 3, 4),
-                             kernel_sizes: Sequence[int] = (1, 3, 5),
-                             strides: Sequence[int] = (1, 2),
-                             dilations: Sequence[int] = (1, 2)) -> widgets.VBox:
-    """Sliders for the number of layers and their (shared) kernel, stride and dilation (ch4):
-    the receptive field r and jump j per layer (from ``receptive_field``) as a table and as
-    nested boxes on the input."""
-    from convlab.arithmetic import receptive_field
+#: Slider ranges of the receptive field explorer. ``tests/test_explorers_js.py`` proves every
+#: layer step of ``explorers.js`` (each layer type, k, s, p, d, from every incoming field within
+#: bounds and every incoming size up to the largest input) equal to PyTorch, and whole stacks
+#: (all of up to 2 layers, a seeded sample of 3–5) equal to autograd and :func:`receptive_field`.
+RF_RANGES: dict[str, tuple[Any, ...]] = {
+    "i": (4, 5, 6, 7, 8, 10, 12, 16, 24, 32, 48, 64, 96, 128, 224),
+    "layers": (1, 2, 3, 4, 5), "layer": (1, 2, 3, 4, 5),
+    "type": ("conv", "max-pool", "avg-pool"),
+    "k": tuple(range(1, 6)), "s": (1, 2, 3), "p": (0, 1, 2, 3), "d": (1, 2, 3)}
 
-    ex = _Explorer()
-    ex.slider("layers", "layers", layer_counts, 3)
-    ex.slider("k", "kernel size k", kernel_sizes, 3)
-    ex.slider("s", "stride s", strides, 2)
-    ex.slider("d", "dilation d", dilations, 1)
+#: The five layers the receptive field explorer starts with (``layers`` shows the first three):
+#: ``(type, k, s, p, d)``.
+RF_STACK: tuple[tuple[str, int, int, int, int], ...] = (
+    ("conv", 3, 1, 1, 1), ("max-pool", 2, 2, 0, 1), ("conv", 3, 1, 1, 2),
+    ("conv", 3, 2, 1, 1), ("avg-pool", 2, 2, 0, 1))
 
-    def make(q: dict[str, Any]) -> str:
-        layers = [(q["k"], q["s"], 0, q["d"])] * q["layers"]
-        fig = draw.receptive_fields(layers, desc=False)
-        table = receptive_field(layers)
-        return draw.html_figure(fig.svg, fig.caption) + table._repr_html_()
 
-    return ex.root("Receptive field explorer: every layer uses the same k, s and d",
-                   [ex.tree(["layers", "k", "s", "d"], make)])
+def receptive_field_explorer(input_sizes: Sequence[int] = RF_RANGES["i"],
+                             stack: Sequence[tuple[str, int, int, int, int]] = RF_STACK,
+                             layers: int = 3) -> PageExplorer:
+    """Up to five layers, each its own type (convolution, max-pool or avg-pool), kernel k,
+    stride s, padding p and dilation d, on an input of size i (ch4). The sliders: input size,
+    number of layers, the layer to edit, and that layer's type, k, s, p, d (they show the
+    edited layer's values; choosing another layer loads its values). The picture: the field
+    of output 0 of every layer on one row of the input (where it starts, how far it reaches
+    into the padding) and a table of each layer's output size o, receptive field r, jump j and
+    start, as :func:`convlab.receptive_field` and PyTorch give them.
+
+    Pooling has the same field arithmetic as a convolution with the same k, s, p, d (the
+    window is what matters, not what is done with it). ``nn.MaxPool2d`` has a dilation, so a
+    max-pool layer uses it; ``nn.AvgPool2d`` has none, so an avg-pool layer with d > 1 is
+    refused (with the ``TypeError`` PyTorch gives). A stack PyTorch refuses on the chosen input
+    (that, a kernel larger than its padded input, pooling padding above half the kernel, an
+    output smaller than 1) shows PyTorch's message and the rule in words, at the first layer
+    that fails.
+
+    Route (b): ``explorers.js`` computes every number in the page; ``tests/test_explorers_js.py``
+    proves it compositionally (the state space of five free layers is too large to enumerate):
+    every single-layer step against PyTorch (sizes and messages) and against
+    :func:`receptive_field`, every stack of up to two layers and a seeded sample of 3–5-layer
+    stacks against autograd.
+    """
+    values: dict[str, tuple[Any, ...]] = {
+        "i": _within("i", input_sizes, RF_RANGES["i"]), **{
+            name: RF_RANGES[name] for name in ("layers", "layer", "type", "k", "s", "p", "d")}}
+    stack = [tuple(layer) for layer in stack]
+    if len(stack) != 5:
+        raise ValueError(f"stack: give all 5 layers (type, k, s, p, d), got {len(stack)}")
+    for n, (kind, k, s, p, d) in enumerate(stack, start=1):
+        for name, v in zip(("type", "k", "s", "p", "d"), (kind, k, s, p, d), strict=True):
+            if v not in RF_RANGES[name]:
+                raise ValueError(f"stack layer {n}: {name}={v!r} is outside "
+                                 f"{list(RF_RANGES[name])}, the range the tests prove")
+        if kind == "avg-pool" and d != 1:
+            raise ValueError(f"stack layer {n}: avg-pool has no dilation (nn.AvgPool2d), "
+                             f"so d must be 1, got {d}")
+    if layers not in RF_RANGES["layers"]:
+        raise ValueError(f"layers must be 1…5, got {layers!r}")
+    first = stack[0]
+    defaults = {"i": 32 if 32 in values["i"] else values["i"][len(values["i"]) // 2],
+                "layers": layers, "layer": 1, "type": first[0], "k": first[1], "s": first[2],
+                "p": first[3], "d": first[4]}
+    labels = {"i": "input size i", "layers": "layers", "layer": "edit layer",
+              "type": "its type", "k": "its kernel k", "s": "its stride s",
+              "p": "its padding p", "d": "its dilation d"}
+    return _page_explorer("rf", "Receptive field explorer: pick a layer, then set its type, "
+                          "k, s, p and d", values, defaults, labels,
+                          {"stack": [list(layer) for layer in stack]})
 
 
 # ---------------------------------------------------------------------------------------------

@@ -163,8 +163,8 @@
     return out.join("");
   }
 
-  function svg(width, height, title, body) {
-    var scale = Math.min(1.4, Math.max(1, COLUMN / width));
+  function svg(width, height, title, body, fixed) {
+    var scale = fixed ? 1 : Math.min(1.4, Math.max(1, COLUMN / width));
     return "<svg width='" + Math.round(width * scale) + "' height='" +
       Math.round(height * scale) + "' viewBox='0 0 " + width + " " + height +
       "' role='img' font-family='sans-serif' font-size='12' text-anchor='middle' " +
@@ -808,6 +808,215 @@
     return { frame: frameText(q, ["kernel", "s", "p", "d"]), html: html, state: st };
   }
 
+  /* ---------------------------------------------------------------- receptive fields (ch4) */
+
+  /**
+   * One layer of a stack (ch4) applied to what comes in: the field {r, j, start} of its input
+   * units (in input pixels) and their count n per side. layer = [type, k, s, p, d] with type
+   * "conv", "max-pool" or "avg-pool". Returns the new field (r + d(k−1)j, js, start − pj), the
+   * output size o per side and, when PyTorch refuses the layer on an n×n input, the rule in
+   * words (error) and PyTorch's message (torch), in the order PyTorch checks: nn.AvgPool2d has
+   * no dilation at all; nn.Conv2d checks the padded size; the pools the padding against half
+   * the effective kernel, then (max-pool) against half the kernel, then the output size.
+   */
+  function rfStep(field, layer) {
+    var type = layer[0], k = layer[1], s = layer[2], p = layer[3], d = layer[4];
+    var n = field.n, span = d * (k - 1) + 1, padded = n + 2 * p;
+    var out = { type: type, k: k, s: s, p: p, d: d, n: n, span: span,
+      r: field.r + d * (k - 1) * field.j, j: field.j * s, start: field.start - p * field.j };
+    if (type === "avg-pool" && d !== 1) {
+      out.error = "an avg-pool layer has no dilation (nn.AvgPool2d takes none; max-pool has " +
+        "one), so d must be 1, but d = " + d;
+      out.torch = "AvgPool2d.__init__() got an unexpected keyword argument 'dilation'";
+    } else if (type === "conv") {
+      if (span > padded) {
+        out.error = "kernel " + k + (d !== 1 ? " (dilated to " + span + ")" : "") +
+          " does not fit the padded input " + n + "+2·" + p + "=" + padded;
+        out.torch = "Calculated padded input size per channel: (" + padded + " x " + padded +
+          "). Kernel size: (" + span + " x " + span +
+          "). Kernel size can't be greater than actual input size";
+      }
+    } else if (p > Math.floor(span / 2)) {
+      out.error = "a pooling layer's padding must be at most half its " +
+        (d > 1 ? "effective (dilated) kernel, ⌊(d(k−1)+1)/2⌋ = ⌊" + span + "/2⌋ = " :
+          "kernel, ⌊k/2⌋ = ⌊" + k + "/2⌋ = ") + Math.floor(span / 2) + ", but p = " + p;
+      out.torch = "pad should be at most half of effective kernel size, but got pad=" + p +
+        ", kernel_size=" + k + " and dilation=" + d;
+    } else if (p > Math.floor(k / 2)) {
+      out.error = "a max-pool layer's padding must also be at most half its kernel size " +
+        "(dilation not counted), ⌊k/2⌋ = ⌊" + k + "/2⌋ = " + Math.floor(k / 2) + ", but p = " + p;
+      out.torch = "pad should be smaller than or equal to half of kernel size, but got padW = " +
+        p + ", padH = " + p + ", kW = " + k + ", kH = " + k;
+    } else if (span > padded) {
+      var small = Math.floor((padded - span) / s) + 1;
+      out.error = "the " + (d > 1 ? "dilated " : "") + "window of " + span +
+        " does not fit the padded input " + n + "+2·" + p + "=" + padded +
+        ", so the output would be " + small + "×" + small;
+      out.torch = "Given input size: (1x" + n + "x" + n + "). Calculated output size: (1x" +
+        small + "x" + small + "). Output size is too small";
+    }
+    out.o = out.error ? 0 : Math.floor((padded - span) / s) + 1;
+    return out;
+  }
+
+  /**
+   * A whole stack on an i×i input: one rfStep per layer from the input's own field
+   * {r: 1, j: 1, start: 0, n: i}, up to and including the first layer PyTorch refuses.
+   */
+  function rfStack(i, layers) {
+    var field = { r: 1, j: 1, start: 0, n: i }, rows = [];
+    for (var l = 0; l < layers.length; l += 1) {
+      var row = rfStep(field, layers[l]);
+      rows.push(row);
+      if (row.error) { break; }
+      field = { r: row.r, j: row.j, start: row.start, n: row.o };
+    }
+    return rows;
+  }
+
+  /* one colour per layer, each ≥ 4.5:1 on white (text in the table) */
+  var FIELD = ["#0072B2", "#B34F00", "#00785A", "#A8417F", "#7A5F00"];
+
+  /** The receptive field explorer's picture (ch4) for slider values q (q.stack: the layers). */
+  function drawRf(q) {
+    var rows = rfStack(q.i, q.stack), last = rows[rows.length - 1];
+    var refused = last.error ? rows.length : 0, drawn = refused ? rows.slice(0, -1) : rows;
+    var i = q.i, lo = 0, hi = i - 1, l;
+    for (l = 0; l < drawn.length; l += 1) {
+      lo = Math.min(lo, drawn[l].start);
+      hi = Math.max(hi, drawn[l].start + drawn[l].r - 1);
+    }
+    /* as wide as the picture's box (a phone's screen), at most 600 px: text stays legible */
+    var width = Math.max(320, Math.min(600, q.width || 600));
+    var m = 8, lw = 92, x0 = m + lw, aw = width - x0 - m, count = hi - lo + 1;
+    var cell = Math.min(24, aw / count), rowH = 22, top = 30;
+    var X = function (x) { return Math.round((x0 + (x - lo) * cell) * 100) / 100; };
+    var height = top + (drawn.length + 1) * rowH + 24;
+    var body = [label(m, 16, "input row, pixels " + lo + "…" + hi +
+      (cell >= 5 ? " (□ = 1 pixel)" : " (to scale)"), " font-size='12'")];
+    body.push(label(m, top + 15, "input " + i, " font-size='11'"));
+    var outside = "";
+    if (lo < 0) { outside += rect(X(lo), top, X(0) - X(lo), rowH - 6, ROLE.padding); }
+    if (hi > i - 1) { outside += rect(X(i), top, X(hi + 1) - X(i), rowH - 6, ROLE.padding); }
+    body.push(outside);
+    body.push(rect(X(0), top, X(i) - X(0), rowH - 6, "#E6F3FB", "#56B4E9"));
+    if (cell >= 5) {
+      var lines = "";
+      for (var x = lo + 1; x <= hi; x += 1) {
+        lines += "M" + X(x) + " " + top + "v" + (rowH - 6);
+      }
+      body.push("<path d='" + lines + "' stroke='#9DB9CC' stroke-width='0.5'/>");
+    }
+    var hatch = function (a, b, y) { /* hatching over pixels a…b of a bar at y */
+      var path = "", step = Math.max(cell, 6);
+      for (var t = X(a); t < X(b + 1) - 0.5; t += step) {
+        path += "M" + Math.round(t * 100) / 100 + " " + (y + rowH - 6) + "l" +
+          Math.round(Math.min(step, X(b + 1) - t) * 100) / 100 + " -" + (rowH - 6);
+      }
+      return path;
+    };
+    var ticks = [[lo, "start"], [0, "middle"], [i - 1, "middle"], [hi, "end"]], placed = [];
+    var tickText = "";
+    ticks.forEach(function (t) {
+      var text = String(t[0]), w = textWidth(text, 10);
+      var cx = X(t[0]) + cell / 2, left = t[1] === "start" ? X(t[0]) :
+        t[1] === "end" ? X(t[0] + 1) - w : cx - w / 2;
+      left = Math.max(x0, Math.min(left, width - m - w));
+      if (placed.some(function (p) { return Math.abs(p - left) < w + 4; })) { return; }
+      placed.push(left);
+      tickText += "<text x='" + Math.round(left) + "' y='" + (top + rowH + 4) +
+        "' text-anchor='start' font-size='10' fill='" + GREY + "'>" + esc(text) + "</text>";
+    });
+    body.push(tickText);
+    var y;
+    for (l = 0; l < drawn.length; l += 1) {
+      var row = drawn[l], colour = FIELD[l], a = row.start, b = row.start + row.r - 1;
+      y = top + (l + 1) * rowH + 10;
+      body.push(label(m, y + 12, "layer " + (l + 1) + " " + row.type,
+        " font-size='11' fill='" + colour + "' font-weight='bold'"));
+      body.push(rect(X(a), y, X(b + 1) - X(a), rowH - 6, colour, colour,
+        " fill-opacity='0.18' stroke-width='2'"));
+      var out = "";
+      if (a < 0) { out += hatch(a, Math.min(b, -1), y); }
+      if (b > i - 1) { out += hatch(Math.max(a, i), b, y); }
+      if (out) { body.push("<path d='" + out + "' stroke='" + colour + "' stroke-opacity='.6'/>"); }
+    }
+    var title = "Receptive fields of output 0 of " + drawn.length + " layer" +
+      (drawn.length === 1 ? "" : "s") + " on an input of " + i;
+    var cellStyle = "padding:1px 6px;text-align:right;border-bottom:1px solid #ccc";
+    var head = ["layer", "size", "r", "j", "start", "output 0 sees"].map(function (h, n) {
+      return "<th scope='col' style='" + cellStyle + (n ? "" : ";text-align:left") + "'>" + h +
+        "</th>";
+    }).join("");
+    var body2 = rows.map(function (row, n) {
+      var name = "<th scope='row' style='" + cellStyle + ";text-align:left;font-weight:normal'>" +
+        "<b style='color:" + FIELD[n] + "'>" + (n + 1) + " " + row.type + "</b> " +
+        "<span style='white-space:nowrap'>k" + row.k + " s" + row.s + " p" + row.p + " d" +
+        row.d + "</span></th>";
+      if (row.error) {
+        return "<tr class='convlab-rf-row' data-refused='1'>" + name + "<td colspan='5' " +
+          "style='" + cellStyle + ";text-align:left;color:#A33B00'>" + row.n + "×" + row.n +
+          " → refused by PyTorch</td></tr>";
+      }
+      var cells = [row.n + "→" + row.o, row.r, row.j, row.start,
+        row.start + "…" + (row.start + row.r - 1)];
+      return "<tr class='convlab-rf-row' data-o='" + row.o + "' data-r='" + row.r + "' data-j='" +
+        row.j + "' data-start='" + row.start + "'>" + name + cells.map(function (c) {
+        return "<td style='" + cellStyle + "'>" + esc(c) + "</td>";
+      }).join("") + "</tr>";
+    }).join("");
+    var table = "<table class='convlab-rf' style='border-collapse:collapse;margin:4px 0;" +
+      "font-size:12px;color:#111;background:#fff'><thead><tr>" + head + "</tr></thead><tbody>" +
+      body2 + "</tbody></table>";
+    var caption;
+    if (refused) {
+      caption = "Layer " + refused + " (" + last.type + ") is refused on its " + last.n + "×" +
+        last.n + " input; the fields of the layers before it are drawn.";
+    } else {
+      var inPad = Math.max(0, -last.start) + Math.max(0, last.start + last.r - i);
+      caption = "Output 0 of layer " + rows.length + " sees input pixels " + last.start + "…" +
+        (last.start + last.r - 1) + ": r = " + last.r + ", j = " + last.j + ", start = " +
+        last.start + (inPad ? " (" + Math.min(inPad, last.r) + " of them outside the " + i +
+          " input pixels, in the padding)" : "") + ".";
+    }
+    caption += " Each layer: r grows by d(k−1)·j, start moves by −p·j, then j becomes j·s." +
+      " Max-pool and avg-pool have the same field arithmetic as a convolution with the same" +
+      " k, s, p, d (PyTorch's avg-pool has no dilation). Bars: the field of output 0 of each" +
+      " layer; hatched: the part outside the input (padding).";
+    var frame = frameText(q, ["i", "layers", "layer", "type", "k", "s", "p", "d"]) + " stack=" +
+      q.stack.map(function (layer) { return layer.join(","); }).join(";");
+    return { frame: frame,
+      html: "<div style='background:#fff;color:#111;padding:2px 0'>" +
+        svg(width, height, title, body.join(""), true) + table +
+        (refused ? refusal("layer " + refused + " (" + last.type + ", on its " + last.n + "×" +
+          last.n + " input): " + last.error, last.torch) : "") +
+        "<p class='convlab-caption' style='" + TEXT + "'>" + esc(caption) + "</p></div>",
+      state: rows };
+  }
+
+  /**
+   * Keeps the receptive field explorer's layers (memory.stack) and its sliders in step: the
+   * type/k/s/p/d sliders show the edited layer; moving them changes that layer; choosing another
+   * layer loads its values. The edited layer snaps to the last layer shown. set(name, value)
+   * moves a slider (and q) without another update.
+   */
+  function syncRf(q, spec, memory, set) {
+    if (!memory.stack) {
+      memory.stack = spec.stack.map(function (layer) { return layer.slice(); });
+      memory.layer = q.layer;
+    }
+    if (q.layer > q.layers) { set("layer", q.layers); }
+    var names = ["type", "k", "s", "p", "d"], n;
+    if (q.layer !== memory.layer) {
+      var layer = memory.stack[q.layer - 1];
+      for (n = 0; n < names.length; n += 1) { set(names[n], layer[n]); }
+      memory.layer = q.layer;
+    } else {
+      memory.stack[q.layer - 1] = names.map(function (name) { return q[name]; });
+    }
+    q.stack = memory.stack.slice(0, q.layers).map(function (l) { return l.slice(); });
+  }
+
   function frameText(q, names) {
     return names.map(function (name) { return name + "=" + q[name]; }).join(" ");
   }
@@ -818,8 +1027,9 @@
     return { row: Math.max(st.o - 1, 0), col: Math.max(st.o - 1, 0) };
   }
   var LIMITS = { conv: lastCell, gradient: lastCell };
+  var SYNC = { rf: syncRf };
   var DRAW = { conv: drawConv, transposed: drawTransposed, gradient: drawGradient,
-    channels: drawChannels, image: drawImage };
+    channels: drawChannels, image: drawImage, rf: drawRf };
 
   /* ---------------------------------------------------------------- binding to sliders */
 
@@ -841,7 +1051,7 @@
       sliders[name] = found;
     }
     picture.setAttribute("data-bound", "1");
-    var busy = false, tallest = 0;
+    var busy = false, tallest = 0, memory = {};
     function values() {
       var q = {};
       for (var key in spec.values) {
@@ -855,6 +1065,13 @@
       busy = true;
       try {
         var q = values();
+        q.width = picture.clientWidth;
+        if (SYNC[spec.kind]) {
+          SYNC[spec.kind](q, spec, memory, function (name, value) {
+            if (sliders[name]) { sliders[name].api.set(spec.values[name].indexOf(value)); }
+            q[name] = value;
+          });
+        }
         var limits = LIMITS[spec.kind] ? LIMITS[spec.kind](q) : {};
         for (var key in limits) { /* a position past the output snaps back to its last cell */
           if (sliders[key] && q[key] > limits[key]) {
@@ -884,6 +1101,15 @@
       }
     }
     for (var key in sliders) { sliders[key].api.on("update.convlab", update); }
+    if (spec.kind === "rf" && self.addEventListener) { /* drawn as wide as its box */
+      self.addEventListener("resize", function () {
+        if (picture.isConnected) {
+          tallest = 0;
+          picture.style.minHeight = "";
+          update();
+        }
+      });
+    }
     update();
     return true;
   }
@@ -908,6 +1134,7 @@
     convTerms: convTerms, drawConv: drawConv,
     transposed: transposed, drawTransposed: drawTransposed, gradient: gradient,
     drawGradient: drawGradient, channels: channels, drawChannels: drawChannels,
-    imageConv: imageConv, imageGray: imageGray, roundEven: roundEven, limits: LIMITS,
+    imageConv: imageConv, imageGray: imageGray, roundEven: roundEven, rfStep: rfStep,
+    rfStack: rfStack, drawRf: drawRf, syncRf: syncRf, limits: LIMITS,
     start: start };
 });

@@ -20,6 +20,11 @@ spoils. The score is correct cases / all cases.
 
 Cases: ``"public"`` ones are fixed (the same for every course); ``"hidden"`` ones are drawn from
 a seed that only the instructor's source notebooks contain and never repeat a public case.
+
+Every chapter's code exercises are here (:data:`EXERCISES`). Answers that are values (counts,
+shapes, predictions, ``(r, j)`` pairs) are judged by :mod:`convlab.grading_values`; chapter 3's
+training loop and discriminator step run on models built in the child and are inspected there
+by :mod:`convlab.grading_autograd` (see :class:`Exercise` for the kinds).
 """
 
 from __future__ import annotations
@@ -37,7 +42,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from convlab import sandbox
+from convlab import checks, grading_autograd, sandbox
+from convlab import grading_values as values
 
 SETUP = "import math\n\nimport torch\nimport torch.nn.functional as F\nfrom torch import nn\n"
 """The imports every assignment's first (read-only) cell runs; the child runs the same."""
@@ -64,9 +70,25 @@ Case = dict[str, Any]
 class Exercise:
     """One auto-graded exercise: what the answer defines and how it is judged.
 
-    ``kind`` is ``"size"`` (a function returning an ``int``), ``"tensor"`` (a function returning
-    a tensor; ``call`` lists the positional argument names, the rest go by keyword) or
-    ``"value"`` (a variable; ``public`` then holds the one expected answer's keys).
+    ``kind`` is one of
+
+    * ``"size"`` — a function returning an ``int``; ``call`` lists the positional argument
+      names, the rest of a case goes by keyword;
+    * ``"tensor"`` — a function returning a tensor (arguments as for ``"size"``);
+    * ``"pair"`` — a function returning a pair of ints such as ``(r, j)``, compared exactly;
+    * ``"call"`` — a function called on objects that ``make_call`` builds from a case (models,
+      an optimizer); ``observe`` runs in the child after the call and reports their state, and
+      ``judge((returned, observed), case)`` decides in the parent;
+    * ``"value"`` — a variable (chapter 1); ``public`` then holds the one expected answer's keys;
+    * ``"parts"`` — one or more variables (``name`` is a comma-separated list), evaluated once;
+      each case ``{"part": ...}`` is one point of the answer, taken from them by ``pick`` and
+      judged by ``judge(got, case)``.
+
+    ``needs`` names earlier exercises whose answer cells run before this one (the chapter lets
+    a later answer use an earlier function); ``prelude`` is context code the assignment shows in
+    a read-only cell (a model to count), run before the answer. ``rule`` is a call the answer
+    must not make (checked in the child); ``forbid_names`` are names the answer's source must
+    not mention.
     """
 
     label: str
@@ -77,6 +99,14 @@ class Exercise:
     hidden: Callable[[random.Random], list[Case]]
     call: tuple[str, ...] = ()
     forbid_convolution: bool = False
+    rule: sandbox.Rule | None = None
+    forbid_names: frozenset[str] = frozenset()
+    needs: tuple[str, ...] = ()
+    prelude: str = ""
+    pick: Callable[[dict[str, Any], Case], Any] | None = None
+    judge: Callable[[Any, Case], tuple[bool, str]] | None = None
+    make_call: Callable[[Case], sandbox.Call] | None = None
+    observe: Callable[[sandbox.Call, Any], Any] | None = None
 
 
 def _conv_size(c: Case) -> int:
@@ -204,6 +234,59 @@ def _no_hidden(rng: random.Random) -> list[Case]:
     return []
 
 
+# --------------------------------------------------------------------------- chapters 2 to 4
+
+def _parts(*parts: str) -> Callable[[], list[Case]]:
+    return lambda: [{"part": part} for part in parts]
+
+
+def _by_name(answers: dict[str, Any], case: Case) -> Any:
+    return answers.get(case["part"])
+
+
+def _chapters_2_to_4() -> list[Exercise]:
+    v = values
+    param, channel = v.param_public, _public(_conv2d_case, 6)
+    train, gan = (_public(grading_autograd.training_case, 2),
+                  _public(grading_autograd.gan_case, 2))
+    single_channel = sandbox.Rule("F.conv2d on several channels or with a bias",
+                                  torch_ops=checks._CONVOLUTIONS, allow=checks._single_channel)
+    no_model = frozenset({"parameters", "named_parameters", "numel", "state_dict"})
+    return [
+        Exercise("ch2-ex-param-count", "my_param_count", "size", v.conv_params, param,
+                 _hidden(v.param_case, 20, param), call=("c_in", "c_out", "k")),
+        Exercise("ch2-ex-network-params", "small_net_params", "parts", v.network_params,
+                 _parts("small_net_params"), _no_hidden, needs=("ch2-ex-param-count",),
+                 prelude=v.SMALL_NET, forbid_names=no_model),
+        Exercise("ch2-ex-shapes", "shape_answers", "parts", v.shapes_expected,
+                 _parts("conv_a.weight", "conv_a output", "conv_b.weight", "conv_b output"),
+                 _no_hidden, prelude=v.SHAPE_LAYERS, pick=v.pick_shape, judge=v.judge_shape),
+        Exercise("ch2-ex-channel-loops", "my_conv2d", "tensor", _conv2d, channel,
+                 _hidden(_conv2d_case, 8, channel), call=("x", "w", "b"), rule=single_channel),
+        Exercise("ch2-ex-groups", "grouped_params,depthwise_params", "parts", v.groups_expected,
+                 _parts("grouped_params", "depthwise_params"), _no_hidden),
+        Exercise("ch3-ex-which-change", "predicted_a,predicted_shared", "parts",
+                 v.which_change_expected, _parts("predicted_a", "predicted_shared"),
+                 _no_hidden, judge=v.judge_which_change),
+        Exercise("ch3-ex-grad-none", "predicted_none", "parts", v.grad_none_expected,
+                 _parts("predicted_none"), _no_hidden, judge=v.judge_grad_none),
+        Exercise("ch3-ex-training-loop", "train", "call", lambda c: None, train,
+                 _hidden(grading_autograd.training_case, 4, train),
+                 make_call=grading_autograd.training_call,
+                 observe=grading_autograd.observe_training, judge=grading_autograd.judge_training),
+        Exercise("ch3-ex-gan-step", "discriminator_step", "call", lambda c: None, gan,
+                 _hidden(grading_autograd.gan_case, 4, gan), make_call=grading_autograd.gan_call,
+                 observe=grading_autograd.observe_gan, judge=grading_autograd.judge_gan),
+        Exercise("ch4-ex-rf-fn", "my_receptive_field", "pair", v.rf_expected, v.rf_public,
+                 _hidden(v.rf_case, 20, v.rf_public), call=("layers",), judge=v.judge_rf),
+        Exercise("ch4-ex-rf-design", "my_design", "parts", lambda c: None,
+                 _parts("reach", "fewest"), _no_hidden,
+                 pick=lambda answers, c: answers.get("my_design"), judge=v.judge_design),
+        Exercise("ch4-ex-rf-predict", "my_prediction", "parts", v.dilated_prediction,
+                 _parts("my_prediction"), _no_hidden, judge=v.judge_prediction),
+    ]
+
+
 def _exercises() -> dict[str, Exercise]:
     out_size, t_size = _public(_size_case, 12), _public(_transposed_case, 12)
     padding, conv, transpose = (_public(_output_padding_case, 12), _public(_conv2d_case, 6),
@@ -225,6 +308,7 @@ def _exercises() -> dict[str, Exercise]:
                  forbid_convolution=True),
         Exercise("ch5-ex-output-padding", "my_output_padding", "size", _output_padding, padding,
                  _hidden(_output_padding_case, 20, padding), call=("i", "k", "s", "p")),
+        *_chapters_2_to_4(),
     ]
     return {exercise.label: exercise for exercise in items}
 
@@ -262,6 +346,12 @@ def read_spec(source: str) -> dict[str, Any] | None:
     return spec if ok else None
 
 
+def needed_source(label: str, answers: dict[str, str]) -> str:
+    """The answer cells of the exercises ``label`` ``needs`` (in order), joined: run before its
+    own answer (see :func:`grade`); ``answers`` maps labels to answer-cell sources."""
+    return "\n".join(answers.get(n, "") for n in EXERCISES[label].needs)
+
+
 def cases_for(spec: dict[str, Any]) -> list[Case]:
     """The cases a spec names."""
     exercise = EXERCISES[spec["label"]]
@@ -272,8 +362,9 @@ def cases_for(spec: dict[str, Any]) -> list[Case]:
 
 # --------------------------------------------------------------------------- the child
 
-def forbidden_names(source: str) -> list[str]:
-    """Names of torch's convolutions that ``source`` mentions (as a name, attribute or string)."""
+def forbidden_names(source: str, names: frozenset[str] = _CONV_NAMES) -> list[str]:
+    """Which of ``names`` (default: torch's convolutions) ``source`` mentions (as a name,
+    attribute or string)."""
     try:
         tree = ast.parse(source)
     except SyntaxError:
@@ -282,7 +373,7 @@ def forbidden_names(source: str) -> list[str]:
     for node in ast.walk(tree):
         for name in (getattr(node, "id", None), getattr(node, "attr", None),
                      getattr(node, "value", None) if isinstance(node, ast.Constant) else None):
-            if isinstance(name, str) and name in _CONV_NAMES:
+            if isinstance(name, str) and name in names:
                 found.add(name)
     return sorted(found)
 
@@ -290,6 +381,15 @@ def forbidden_names(source: str) -> list[str]:
 _CONVOLUTION = sandbox.Rule("torch's convolution", torch_ops=frozenset(
     {"conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
      "convolution", "_convolution", "conv_tbc"}))
+
+
+def _answered(value: Any) -> Any:
+    """``...`` (a stub's "not answered yet", also inside a dict of answers) as ``None``."""
+    if value is ...:
+        return None
+    if type(value) is dict:
+        return {k: _answered(v) for k, v in value.items()}
+    return value
 
 
 class _Answer:
@@ -300,8 +400,8 @@ class _Answer:
     value). The grading process itself never executes the learner's source.
     """
 
-    def __init__(self, source: str, exercise: Exercise) -> None:
-        self.source, self.exercise = source, exercise
+    def __init__(self, source: str, exercise: Exercise, needed: str = "") -> None:
+        self.source, self.exercise, self.needed = source, exercise, needed
         self.namespace: dict[str, Any] | None = None
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -309,16 +409,23 @@ class _Answer:
             mapped = int(open("/proc/self/statm").read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
             resource.setrlimit(resource.RLIMIT_AS, (mapped + MEMORY_LIMIT,) * 2)
             namespace: dict[str, Any] = {"__name__": "__main__"}
-            exec(compile(SETUP, "<setup>", "exec"), namespace)
+            exec(compile(SETUP + self.exercise.prelude, "<setup>", "exec"), namespace)
             self.namespace = namespace
+            if self.needed:
+                exec(compile(self.needed, "<earlier answers>", "exec"), namespace)
             exec(compile(self.source, "<answer>", "exec"), namespace)
+        if self.exercise.kind == "parts":
+            values = {n: self.namespace.get(n) for n in self.exercise.name.split(",")}
+            return {n: _answered(v) for n, v in values.items()}
         answer = self.namespace[self.exercise.name]
         return answer if self.exercise.kind == "value" else answer(*args, **kwargs)
 
 
 def _call(exercise: Exercise, case: Case) -> sandbox.Call:
-    if exercise.kind == "value":
+    if exercise.kind in ("value", "parts"):
         return sandbox.Call()
+    if exercise.make_call is not None:
+        return exercise.make_call(case)
     convert = _tensor if exercise.kind == "tensor" else (lambda value: value)
     return sandbox.Call(tuple(convert(case[n]) for n in exercise.call),
                         {n: v for n, v in case.items() if n not in exercise.call})
@@ -370,38 +477,65 @@ def _same(got: Any, expected: Any, kind: str) -> tuple[bool, str]:
         ok = bool(torch.allclose(tensor, want, rtol=1e-5, atol=1e-6))
         error = float((tensor - want).abs().max()) if tensor.numel() else 0.0
         return ok, "" if ok else f"wrong values (largest error {error:g})"
+    if kind == "pair":
+        return values.judge_pair(got, expected, ("first", "second"))
     ok = type(got) is int and got == expected
     return ok, "" if ok else f"returned {got!r}, expected {expected!r}"
 
 
 def _describe(case: Case) -> str:
-    shown = {k: (f"shape {tuple(torch.tensor(v).shape)}" if isinstance(v, list) else v)
+    if set(case) == {"part"}:
+        return str(case["part"])
+    shown = {k: (f"shape {tuple(torch.tensor(v).shape)}"
+                 if isinstance(v, list) and k in ("x", "w", "b") else v)
              for k, v in case.items()}
     return ", ".join(f"{k}={v}" for k, v in shown.items())
 
 
-def grade(spec: dict[str, Any], source: str | None, *,
+def grade(spec: dict[str, Any], source: str | None, *, needed: str = "",
           time_limit: float = DEFAULT_TIME_LIMIT) -> Report:
-    """Grade the answer ``source`` on the cases ``spec`` names (see :func:`read_spec`)."""
+    """Grade the answer ``source`` on the cases ``spec`` names (see :func:`read_spec`).
+
+    ``needed`` is the source of earlier answers the exercise may use (:func:`needed_source`);
+    the child runs it before ``source``. Only ``source`` is scanned for forbidden names.
+    """
     exercise = EXERCISES[spec["label"]]
     cases = cases_for(spec)
     label = f"{exercise.label} ({spec['cases']} tests)"
     if not source or not source.strip():
         return Report(label, 0, len(cases), ("no answer cell found",))
-    if exercise.forbid_convolution and forbidden_names(source):
-        names = ", ".join(forbidden_names(source))
+    forbidden = (forbidden_names(source) if exercise.forbid_convolution else []) + (
+        forbidden_names(source, exercise.forbid_names) if exercise.forbid_names else [])
+    if forbidden:
+        names = ", ".join(forbidden)
         return Report(label, 0, len(cases), (f"uses {names}: the exercise forbids it",))
-    calls = [_call(exercise, case) for case in cases[:1 if exercise.kind == "value" else None]]
-    run = sandbox.run(_Answer(source, exercise), calls, time_limit=time_limit,
-                      rules=[_CONVOLUTION] if exercise.forbid_convolution else [])
+    once = exercise.kind in ("value", "parts")
+    calls = [_call(exercise, case) for case in cases[:1 if once else None]]
+    rules = [rule for rule, on in ((_CONVOLUTION, exercise.forbid_convolution),
+                                   (exercise.rule, exercise.rule is not None)) if on]
+    run = sandbox.run(_Answer(source, exercise, needed), calls, time_limit=time_limit,
+                      rules=rules, observe=exercise.observe)
     lines: list[str] = [f"stopped: {run.stopped}"] if run.stopped else []
     if exercise.kind == "value":
         return _grade_value(label, exercise, cases, run.outcomes[0], lines)
+    outcomes = run.outcomes * len(cases) if once else run.outcomes
     correct = 0
-    for case, outcome in zip(cases, run.outcomes, strict=True):
+    for case, outcome in zip(cases, outcomes, strict=True):
         why_not = _failure(outcome)
         ok = False
-        if not why_not:
+        if why_not:
+            pass
+        elif exercise.kind == "parts":
+            got = (exercise.pick or _by_name)(
+                outcome.value if type(outcome.value) is dict else {}, case)
+            ok, why_not = (exercise.judge(got, case) if exercise.judge else
+                           (False, "not answered") if got is None else
+                           _same(got, exercise.expected(case), "size"))
+        elif exercise.kind == "call":
+            ok, why_not = exercise.judge((outcome.value, outcome.observed), case)
+        elif exercise.judge is not None:
+            ok, why_not = exercise.judge(outcome.value, case)
+        else:
             ok, why_not = _same(outcome.value, exercise.expected(case), exercise.kind)
         correct += ok
         if not ok and len(lines) < 4:

@@ -99,8 +99,12 @@ _CSS = """<style>
 .convlab-quiz legend,.convlab-quiz-question{font-weight:600;font-size:inherit;display:block;
 margin:0 0 .4em;padding:0}
 .convlab-quiz-options label{display:block;margin:.15em 0}
-.convlab-quiz input[type=text]{font:inherit;padding:.15em .4em;min-width:12em}
-.convlab-quiz-check{font:inherit;margin:.4em .4em 0 0;padding:.15em .9em;cursor:pointer}
+.convlab-quiz input[type=text]{font:inherit;padding:.15em .4em;min-width:12em;color:inherit;
+background:var(--jp-layout-color0,transparent);border:1px solid var(--jp-border-color1,#5f6b7a);
+border-radius:3px;margin-right:.4em}
+.convlab-quiz-check{font:inherit;margin:.4em .4em 0 0;padding:.15em .9em;cursor:pointer;
+color:#fff;background:#0063a0;border:1px solid #0063a0;border-radius:3px}
+.convlab-quiz :focus-visible{outline:3px solid var(--jp-brand-color1,#0b5cc5);outline-offset:2px}
 .convlab-quiz-note{font-weight:400;opacity:.8}
 .convlab-quiz-untrusted{display:none}
 .convlab-quiz-feedback{margin:.5em 0 0;padding-left:.5em;border-left:4px solid transparent}

@@ -1,4 +1,5 @@
-"""Tests for convlab.explore: every slider combination shows the right, precomputed frame."""
+"""Tests for convlab.explore: page explorers offer the tested ranges; with the frames machinery
+(used by convlab.channel_window), every slider combination shows the right, precomputed frame."""
 
 from __future__ import annotations
 
@@ -14,11 +15,12 @@ import torch
 import torch.nn.functional as F
 
 from convlab import explore
+from convlab.channel_window import channel_window_explorer
 
 EXPLORERS = {
     "conv": explore.conv_explorer,
     "channels": explore.channels_explorer,
-    "receptive_field": explore.receptive_field_explorer,
+    "rf": explore.receptive_field_explorer,
     "transposed": explore.transposed_conv_explorer,
     "image": explore.image_kernel_explorer,
     "gradient": explore.gradient_explorer,
@@ -26,13 +28,15 @@ EXPLORERS = {
 BUDGET = 400_000  # bytes of embedded widget state per explorer (a page must stay < 1.5 MB)
 
 
-#: Explorers drawn in the page by explorers.js (route (b)); the others switch precomputed frames.
-PAGE_EXPLORERS = {"channels", "conv", "gradient", "image", "transposed"}
+#: Explorers drawn in the page by explorers.js (route (b)): all of convlab.explore's.
+PAGE_EXPLORERS = {"channels", "conv", "gradient", "image", "rf", "transposed"}
+#: Explorers that switch precomputed frames (explore._Explorer): chapter 2's window explorer.
+FRAME_EXPLORERS = {"channel_window": channel_window_explorer}
 
 
-@pytest.fixture(scope="module", params=sorted(set(EXPLORERS) - PAGE_EXPLORERS))
+@pytest.fixture(scope="module", params=sorted(FRAME_EXPLORERS))
 def built(request):
-    return request.param, EXPLORERS[request.param]()
+    return request.param, FRAME_EXPLORERS[request.param]()
 
 
 def _link_map(root):
@@ -154,22 +158,31 @@ def test_image_kernel_explorer_embeds_the_photograph_once():
         explore.image_kernel_explorer(dilations=(4,))
 
 
-def test_receptive_field_explorer_shows_r_per_layer():
+def test_receptive_field_explorer_spec_and_refusals():
     root = explore.receptive_field_explorer()
-    links = _link_map(root)
-    for index, labels in _combos(root):
-        n, k, s, d = (int(labels[v]) for v in ("layers", "k", "s", "d"))
-        text = " ".join(f.value for f in _shown(root.children[-1], links, index))
-        # r by autograd: gradient of one output unit of the last layer w.r.t. the input
-        size = 1 + n * d * (k - 1) * s ** n + 8
-        x = torch.zeros(1, 1, size, size, requires_grad=True)
-        y = x
-        for _ in range(n):
-            y = F.conv2d(y, torch.ones(1, 1, k, k), stride=s, dilation=d)
-        y[0, 0, 0, 0].backward()
-        cols = torch.nonzero(x.grad[0, 0].sum(0)).flatten()
-        r = int(cols.max() - cols.min() + 1)
-        assert f"layer {n}: r={r}," in text
+    spec = root.convlab_spec
+    assert spec["values"]["type"] == ["conv", "max-pool", "avg-pool"]
+    assert spec["values"]["layers"] == spec["values"]["layer"] == [1, 2, 3, 4, 5]
+    assert spec["stack"] == [list(layer) for layer in explore.RF_STACK]
+    sliders = root.convlab_sliders
+    assert sliders["layers"].label == "3" and sliders["layer"].label == "1"
+    assert [sliders[n].label for n in ("type", "k", "s", "p", "d")] == \
+        [str(v) for v in explore.RF_STACK[0]]
+    small = explore.receptive_field_explorer(input_sizes=(8, 16), layers=5)
+    assert small.convlab_spec["values"]["i"] == [8, 16]
+    assert small.convlab_sliders["layers"].label == "5"
+    with pytest.raises(ValueError, match=r"slider 'i': values \[9\] are outside 4…224"):
+        explore.receptive_field_explorer(input_sizes=(8, 9))
+    with pytest.raises(ValueError, match="give all 5 layers"):
+        explore.receptive_field_explorer(stack=explore.RF_STACK[:4])
+    bad = [*explore.RF_STACK[:4], ("avg-pool", 2, 2, 0, 2)]
+    with pytest.raises(ValueError, match=r"layer 5: avg-pool has no dilation"):
+        explore.receptive_field_explorer(stack=bad)
+    bad = [("conv", 7, 1, 0, 1), *explore.RF_STACK[1:]]
+    with pytest.raises(ValueError, match=r"layer 1: k=7 is outside"):
+        explore.receptive_field_explorer(stack=bad)
+    with pytest.raises(ValueError, match="layers must be 1…5"):
+        explore.receptive_field_explorer(layers=6)
 
 
 def test_slider_ranges_are_keyword_arguments():
@@ -177,8 +190,8 @@ def test_slider_ranges_are_keyword_arguments():
                                             paddings=(1,), output_paddings=(0,),
                                             dilations=(1, 2))
     assert [len(s.options) for s in root.convlab_sliders.values()] == [1, 1, 1, 1, 1, 2]
-    with pytest.raises(ValueError, match="at least one value"):
-        explore.receptive_field_explorer(kernel_sizes=())
+    with pytest.raises(ValueError, match="outside 1…5"):
+        explore.transposed_conv_explorer(kernel_sizes=())
 
 
 # ---------------------------------------------------------------------------------------------

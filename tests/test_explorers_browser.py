@@ -15,8 +15,9 @@ from urllib.parse import urlparse
 import pytest
 import torch
 import torch.nn.functional as F
+from torch import nn
 
-from convlab import draw
+from convlab import draw, receptive_field
 
 from conftest import SCREENSHOTS, SITE, Site
 
@@ -26,6 +27,7 @@ pytestmark = [pytest.mark.site, pytest.mark.browser]
 CHAPTER = {"conv": "book/01_convolution.html", "channels": "book/02_multichannel_kernels.html",
            "image": "book/01_convolution.html",
            "gradient": "book/03_detach_and_autograd.html",
+           "rf": "book/04_receptive_fields.html",
            "transposed": "book/05_transposed_convolution.html"}
 EXPLORER_PAGES = [(kind, page) for kind, chapter in sorted(CHAPTER.items())
                   for page in (chapter, "book/explorers.html")]
@@ -84,6 +86,7 @@ SEEN = """async root => {
           reads: Array.from(picture.querySelectorAll('.convlab-reads'))
             .map(t => t.textContent),
           params: (picture.querySelector('.convlab-params') || {}).textContent || null,
+          rf: Array.from(picture.querySelectorAll('.convlab-rf-row')).map(tr => tr.dataset),
           sum: sum ? sum.textContent : null, refused: refused ? refused.textContent : null,
           outside, band, width: pic.width};
 }"""
@@ -271,12 +274,52 @@ def check_image_state(seen: dict) -> dict[str, int | str]:
     return q
 
 
-CHECKS = {"conv": check_conv_state, "gradient": check_gradient_state,
+def check_rf_state(seen: dict) -> dict[str, int | str]:
+    """Readouts agree with the picture (the type/k/s/p/d sliders show the edited layer); every
+    row's output size, r, j and start are those of the real nn modules run on the input and of
+    receptive_field; a refused layer shows PyTorch's message."""
+    q: dict[str, int | str] = dict(pair.split("=") for pair in seen["frame"].split())
+    stack = [layer.split(",") for layer in str(q["stack"]).split(";")]
+    for name, s in seen["sliders"].items():
+        assert not s["editable"], f"the {name} readout accepts typing"
+        assert s["readout"] == s["valuetext"] == str(q[name]), (name, s, q)
+    edited = stack[int(q["layer"]) - 1]
+    assert edited == [str(q[n]) for n in ("type", "k", "s", "p", "d")], q
+    assert len(stack) == int(q["layers"]), q
+    assert seen["outside"] == [], f"text outside its SVG at {q}: {seen['outside']}"
+    x, modules, shown = torch.zeros(1, 1, int(q["i"]), int(q["i"])), [], []
+    for t, k, s, p, d in ((t, int(k), int(s), int(p), int(d)) for t, k, s, p, d in stack):
+        try:
+            modules.append(nn.Conv2d(1, 1, k, s, p, d) if t == "conv" else
+                           nn.MaxPool2d(k, s, p, d) if t == "max-pool" else
+                           nn.AvgPool2d(k, s, p, dilation=d) if d > 1 else nn.AvgPool2d(k, s, p))
+            with torch.no_grad():
+                x = modules[-1](x)
+        except (RuntimeError, TypeError) as err:  # TypeError: AvgPool2d has no dilation
+            assert seen["refused"] and draw._e(str(err)) in draw._e(seen["refused"]), q
+            shown.append({"refused": "1"})
+            break
+        row = receptive_field(modules)[-1]
+        shown.append({"o": str(x.shape[-1]), "r": str(row.r), "j": str(row.j),
+                      "start": str(row.start)})
+    else:
+        assert seen["refused"] is None, q
+    assert seen["rf"] == shown, q
+    return q
+
+
+CHECKS = {"rf": check_rf_state, "conv": check_conv_state, "gradient": check_gradient_state,
           "transposed": check_transposed_state, "channels": check_channels_state,
           "image": check_image_state}
 ORDER = {"conv": ("i", "k", "s", "p", "d", "row", "col"), "channels": ("cin", "cout", "k", "g"),
          "gradient": ("i", "k", "s", "p", "d", "row", "col"),
-         "transposed": ("i", "k", "s", "p", "op", "d"), "image": ("kernel", "s", "p", "d")}
+         "transposed": ("i", "k", "s", "p", "op", "d"), "image": ("kernel", "s", "p", "d"),
+         "rf": ("i", "layers", "layer", "type", "k", "s", "p", "d")}
+# the receptive field explorer's largest configuration: input 224, five convolutions with
+# k=5, s=2, p=3, d=3 (no layer refused: r = 373, start = −93)
+RF_LARGEST = (("i", "End"), ("layers", "End"), *(move for n in range(5) for move in (
+    ("layer", "Home"), *(("layer", "ArrowRight"),) * n, ("type", "Home"), ("k", "End"),
+    ("s", "Home"), ("s", "ArrowRight"), ("p", "End"), ("d", "End"))))
 # Key presses (from the state the traversal leaves) to the largest configuration, what it is,
 # then presses to a configuration PyTorch refuses.
 LARGEST = {
@@ -289,6 +332,7 @@ LARGEST = {
     "channels": ((("cin", "End"), ("cout", "End"), ("k", "End"), ("g", "End")),
                  {"cin": 4, "cout": 4, "k": 5, "g": 4}),
     "image": ((("s", "Home"), ("p", "End"), ("d", "Home")), {"s": 1, "p": 3, "d": 1}),
+    "rf": (RF_LARGEST, {"i": "224", "layers": "5", "stack": ";".join(["conv,5,2,3,3"] * 5)}),
 }
 REFUSE = {"conv": (("i", "Home"), ("p", "Home"), ("d", "End")),
           "gradient": (("i", "Home"), ("p", "Home"), ("d", "End")),
@@ -296,7 +340,8 @@ REFUSE = {"conv": (("i", "Home"), ("p", "Home"), ("d", "End")),
           "channels": (("cin", "Home"), ("g", "End")),
           # no state of the image explorer is refused: its 3×3 kernel, dilated 3, spans 7
           # pixels of a 64×75 photograph
-          "image": ()}
+          "image": (),
+          "rf": (("i", "Home"),)}
 
 
 def press(root: object, moves: tuple[tuple[str, str], ...]) -> None:
@@ -350,11 +395,83 @@ def test_explorer_every_slider_over_its_range(browser: object, site: Site, kind:
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
             name = re.sub(r"\W", "_", page_path.removesuffix(".html"))
             root.screenshot(path=str(SCREENSHOTS / f"largest-{kind}-{name}.png"))
+            if kind == "rf":  # also on a phone, and in dark mode
+                rf_phone_and_dark(page, root, name)
         if REFUSE[kind]:
             press(root, REFUSE[kind])
             seen = root.evaluate(SEEN)
             check(seen)
             assert seen["refused"] and "PyTorch says" in seen["refused"], seen["frame"]
+        assert errors == [], errors
+    finally:
+        page.context.close()
+
+
+def rf_phone_and_dark(page: object, root: object, name: str) -> None:
+    """Screenshots of the shown (largest) configuration at 390 px and in dark mode; at 390 px
+    nothing of the explorer is wider than the screen."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    root.scroll_into_view_if_needed()
+    wide = root.evaluate("""r => Array.from(r.querySelectorAll('svg, table, p, .widget-slider'))
+        .filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+        .map(e => e.tagName)""")
+    assert wide == [], f"wider than a 390 px screen: {wide}"
+    root.screenshot(path=str(SCREENSHOTS / f"largest-rf-{name}-390.png"))
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.evaluate("() => { document.documentElement.dataset.theme = 'dark';"
+                  " document.documentElement.dataset.mode = 'dark'; }")
+    root.scroll_into_view_if_needed()
+    root.screenshot(path=str(SCREENSHOTS / f"largest-rf-{name}-dark.png"))
+    page.evaluate("() => { document.documentElement.dataset.theme = 'light';"
+                  " document.documentElement.dataset.mode = 'light'; }")
+
+
+# In the page: draw many seeded random states of the receptive field explorer with its own
+# drawRf into the page and measure every SVG text's box against its frame.
+RF_SAMPLE = """([n, seed, ranges]) => {
+  let state = seed;
+  const rand = m => { state = (state * 1103515245 + 12345) % 2147483648; return state % m; };
+  const pick = a => a[rand(a.length)];
+  const host = document.createElement('div');
+  host.style.width = '740px';
+  document.body.appendChild(host);
+  const outside = [];
+  for (let t = 0; t < n; t++) {
+    const stack = [];
+    const layers = 1 + rand(5);
+    for (let l = 0; l < layers; l++) {
+      const type = pick(ranges.type);
+      stack.push([type, pick(ranges.k), pick(ranges.s), pick(ranges.p), pick(ranges.d)]);
+    }
+    const q = {i: pick(ranges.i), layers, layer: 1, type: stack[0][0], k: stack[0][1],
+               s: stack[0][2], p: stack[0][3], d: stack[0][4], stack,
+               width: pick([320, 360, 600, 740])};  // a phone's picture box up to a desktop's
+    host.innerHTML = window.ConvLabExplorers.drawRf(q).html;
+    for (const svg of host.querySelectorAll('svg')) {
+      const [, , w, h] = svg.getAttribute('viewBox').split(' ').map(Number);
+      for (const text of svg.querySelectorAll('text')) {
+        const b = text.getBBox();
+        if (b.x < -0.5 || b.y < -0.5 || b.x + b.width > w + 0.5 || b.y + b.height > h + 0.5)
+          outside.push(JSON.stringify(q.i) + ' ' + JSON.stringify(stack) + ': ' +
+                       text.textContent);
+      }
+    }
+  }
+  host.remove();
+  return outside;
+}"""
+
+
+def test_rf_text_stays_in_its_frame_over_many_states(browser: object, site: Site) -> None:
+    """2,000 seeded random stacks (types, k, s, p, d, input sizes): no SVG text of the
+    receptive field picture runs past its frame."""
+    from convlab import explore
+
+    page, errors = open_explorers(browser, site, CHAPTER["rf"])
+    try:
+        outside = page.evaluate(RF_SAMPLE, [2000, 18, {n: list(v) for n, v in
+                                                      explore.RF_RANGES.items()}])
+        assert outside == [], f"{len(outside)} texts outside, first: {outside[:5]}"
         assert errors == [], errors
     finally:
         page.context.close()
@@ -377,7 +494,7 @@ def test_page_explorers_in_a_live_kernel(browser: object, tmp_path) -> None:
     nb.cells = [nbformat.v4.new_code_cell("from convlab import explore")] + [
         nbformat.v4.new_code_cell(f"explore.{fn}()") for fn in (
             "conv_explorer", "channels_explorer", "gradient_explorer",
-            "transposed_conv_explorer", "image_kernel_explorer")]
+            "transposed_conv_explorer", "image_kernel_explorer", "receptive_field_explorer")]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                  "language": "python"}
     nbformat.write(nb, tmp_path / "live.ipynb")
@@ -407,7 +524,7 @@ def test_page_explorers_in_a_live_kernel(browser: object, tmp_path) -> None:
         page.keyboard.press("Control+Shift+c")  # the command palette
         page.keyboard.type("Run All Cells")
         page.keyboard.press("Enter")
-        for kind in ("conv", "channels", "gradient", "transposed", "image"):
+        for kind in ("conv", "channels", "gradient", "transposed", "image", "rf"):
             picture = page.locator(f".convlab-explorer-{kind} .convlab-js-picture")
             picture.wait_for(timeout=120_000)
             page.wait_for_function("p => p.hasAttribute('data-frame')",

@@ -16,8 +16,10 @@ from importlib import resources
 import pytest
 import torch
 import torch.nn.functional as F
+from test_receptive_field import measured_fields
+from torch import nn
 
-from convlab import conv_output_size, conv_params, draw, explore
+from convlab import conv_output_size, conv_params, draw, explore, receptive_field
 
 NODE = shutil.which("node")
 
@@ -28,8 +30,8 @@ def run_node(body: str) -> object:
         pytest.fail("these tests need Node.js (`node`), which `make book` also needs")
     path = resources.files("convlab").joinpath("explorers.js")
     script = f"const api = require({json.dumps(str(path))});\n{body}"
-    done = subprocess.run([NODE, "-e", script], capture_output=True, text=True, check=False,
-                          timeout=300)
+    done = subprocess.run([NODE, "-"], input=script, capture_output=True, text=True,
+                          check=False, timeout=300)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
@@ -289,3 +291,267 @@ console.log(JSON.stringify(out));
         if js["gray"] != gray:
             mismatches.append((name, s, p, d, "grays"))
     assert mismatches == [], f"{len(mismatches)} mismatches, first: {mismatches[:5]}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Receptive fields (ch4): proved compositionally
+# ---------------------------------------------------------------------------------------------
+#
+# Five free layers of 540 kinds each, on 15 input sizes, are ~7·10¹⁴ states: too many to run.
+# But explorers.js computes a stack one layer at a time (``rfStack`` calls ``rfStep`` on what
+# the previous layer gives: the field r, j, start and the size n), and PyTorch too runs one
+# layer after the other, stopping at the first refusal. So the proof goes by parts:
+#
+# 1. every layer step ``rfStep`` — every type × k × s × p × d a slider can set — from every
+#    incoming size n up to the largest input (output size, refusal, PyTorch's message: against
+#    F.conv2d / F.max_pool2d / F.avg_pool2d) and from every incoming field (r, j, start)
+#    reachable in up to two layers (against ``receptive_field``);
+# 2. whole stacks: every stack of one or two layers, and a seeded sample of 3–5-layer stacks
+#    with their layer types and input sizes, against an autograd measurement (and against
+#    ``receptive_field`` and the real nn modules run on the input).
+
+RF_TYPES = explore.RF_RANGES["type"]
+#: Every layer the sliders can set.
+RF_LAYERS = list(itertools.product(RF_TYPES, *(explore.RF_RANGES[n] for n in "kspd")))
+#: The layers PyTorch can build (nn.AvgPool2d has no dilation: a dilated avg-pool is refused).
+RF_BUILT = [layer for layer in RF_LAYERS if layer[0] != "avg-pool" or layer[4] == 1]
+RF_GEOMETRY = sorted({layer[1:] for layer in RF_LAYERS})  # (k, s, p, d)
+
+
+def rf_module(layer: tuple) -> nn.Module:
+    """The nn module of one explorer layer (type, k, s, p, d); TypeError for a dilated
+    avg-pool, as PyTorch gives it."""
+    kind, k, s, p, d = layer
+    if kind == "conv":
+        return nn.Conv2d(1, 1, k, s, p, d)
+    if kind == "max-pool":
+        return nn.MaxPool2d(k, s, p, d)
+    return nn.AvgPool2d(k, s, p, dilation=d) if d != 1 else nn.AvgPool2d(k, s, p)
+
+
+def torch_layer(layer: tuple, n: int) -> tuple[int | None, str]:
+    """Output size per side of ``layer`` (type, k, s, p, d) on an n×n input, or PyTorch's
+    message. Above 16 pixels no kernel of the ranges fails for size (its dilated span is at
+    most 13), so a 13-pixel-wide input measures the height and keeps this fast."""
+    x = torch.zeros(1, 1, n, n if n <= 16 else 13)
+    try:
+        with torch.no_grad():
+            y = rf_module(layer)(x)
+    except (RuntimeError, TypeError) as err:
+        return None, str(err)
+    return y.shape[-2], ""
+
+
+def test_rf_every_layer_step_size_and_refusal_equal_torch() -> None:
+    """Step 1 (sizes): every layer on every incoming size 1…224 (every size a layer can get:
+    the largest input is 224): output size, or the refusal with PyTorch's own message."""
+    largest = max(explore.RF_RANGES["i"])
+    got = run_node(f"""
+const out = [];
+for (const layer of {json.dumps(RF_LAYERS)}) for (let n = 1; n <= {largest}; n++) {{
+  const st = api.rfStep({{r: 1, j: 1, start: 0, n}}, layer);
+  out.push([st.o, st.error || null, st.torch || null]);
+}}
+console.log(JSON.stringify(out));
+""")
+    assert len(got) == len(RF_LAYERS) * largest == 540 * 224
+    mismatches, refused = [], 0
+    for (layer, n), (o, error, said) in zip(
+            itertools.product(RF_LAYERS, range(1, largest + 1)), got, strict=True):
+        size, message = torch_layer(layer, n)
+        if size is None:
+            refused += 1
+            if o != 0 or said != message or not error:
+                mismatches.append((layer, n, "refusal", said, message))
+            elif layer[0] == "conv":  # the rule in words is convlab's (conv_output_size)
+                with pytest.raises(ValueError) as rule:
+                    conv_output_size(n, *layer[1:])
+                if error != str(rule.value):
+                    mismatches.append((layer, n, "rule", error, str(rule.value)))
+        elif o != size or error is not None:
+            mismatches.append((layer, n, "size", o, size))
+    assert mismatches == [], f"{len(mismatches)} mismatches, first: {mismatches[:5]}"
+    assert refused > 1000  # the four kinds of refusal are all reachable
+
+
+def reachable_fields() -> list[tuple[int, int, int]]:
+    """Every field (r, j, start) that stacks of up to two layers give, per receptive_field."""
+    fields = {(1, 1, 0)}
+    for a in RF_GEOMETRY:
+        row = receptive_field([a])[-1]
+        fields.add((row.r, row.j, row.start))
+        for b in RF_GEOMETRY:
+            row = receptive_field([a, b])[-1]
+            fields.add((row.r, row.j, row.start))
+    return sorted(fields)
+
+
+def test_rf_every_layer_step_field_equals_receptive_field() -> None:
+    """Step 1 (fields): every layer from every incoming field reachable in up to two layers
+    (so every step of stacks of up to three layers, and the field arithmetic of every j, r and
+    start those give). The incoming field (r, j, start) is what one layer (k=r, s=j, p=−start,
+    d=1) gives, so the expected field is receptive_field of that layer and the step; a pooling
+    layer's field is that of nn.MaxPool2d / nn.AvgPool2d (checked once per layer against the
+    tuple). A dilated avg-pool is refused on every input (step 1, sizes): it has no field."""
+    fields = reachable_fields()
+    assert len(fields) > 2000
+    got = run_node(f"""
+const layers = {json.dumps(RF_LAYERS)}, fields = {json.dumps(fields)}, out = {{}};
+for (const layer of layers) {{
+  const rows = [];
+  for (const [r, j, start] of fields) {{
+    const st = api.rfStep({{r, j, start, n: 1000}}, layer);
+    rows.push([st.r, st.j, st.start]);
+  }}
+  out[layer.join(',')] = rows;
+}}
+console.log(JSON.stringify(out));
+""")
+    expected: dict[tuple, list[list[int]]] = {}
+    for k, s, p, d in RF_GEOMETRY:
+        expected[(k, s, p, d)] = [
+            [(row := receptive_field([(r, j, -start, 1), (k, s, p, d)])[-1]).r, row.j, row.start]
+            for r, j, start in fields]
+    mismatches = []
+    for layer in RF_BUILT:
+        geometry = layer[1:]
+        (row,) = receptive_field([rf_module(layer)])
+        if (row.k, row.s, row.p, row.d) != geometry:
+            mismatches.append((layer, "module"))
+        if got[",".join(map(str, layer))] != expected[geometry]:
+            mismatches.append((layer, "field"))
+    assert mismatches == [], f"{len(mismatches)} mismatches, first: {mismatches[:5]}"
+
+
+def test_rf_one_row_measurement_is_gradient_receptive_field() -> None:
+    """The one-row measurement above equals convlab.reference.gradient_receptive_field (2-D,
+    field="theoretical") for every single layer and a sample of two-layer stacks."""
+    import random
+
+    from convlab.reference import gradient_receptive_field, nonzero_extent
+
+    rng = random.Random(18)
+    stacks = [[g] for g in RF_GEOMETRY] + [rng.choices(RF_GEOMETRY, k=2) for _ in range(60)]
+    for layers in stacks:
+        jumps = [1]
+        for _, s, _, _ in layers:
+            jumps.append(jumps[-1] * s)
+        m = jumps[-1] * (3 * sum(jumps[:-1]) // jumps[-1] + 1)
+        size = 2 * m + 13 * sum(jumps[:-1]) + 4 * jumps[-1]
+        u = m // jumps[-1]
+        top, left, h, w = nonzero_extent(gradient_receptive_field(layers, size, (u, u)))
+        _, left2, _, _ = nonzero_extent(gradient_receptive_field(layers, size, (u, u + 1)))
+        assert h == w and top == left
+        assert measured_fields(layers)[-1] == (w, left2 - left, left - m), layers
+
+
+def test_rf_every_stack_of_up_to_two_layers_equals_autograd() -> None:
+    """Step 2: every stack of one or two layers (every k, s, p, d; the type changes only
+    sizes and refusals, proved in step 1), every row: explorers.js against the autograd
+    measurement and receptive_field."""
+    stacks = [[a] for a in RF_GEOMETRY] + [[a, b] for a in RF_GEOMETRY for b in RF_GEOMETRY]
+    got = run_node(f"""
+const out = [];
+for (const layers of {json.dumps(stacks)})
+  out.push(api.rfStack(1000, layers.map(g => ['conv', ...g])).map(st => [st.r, st.j, st.start]));
+console.log(JSON.stringify(out));
+""")
+    assert len(got) == 180 + 180 ** 2
+    mismatches = []
+    for layers, js in zip(stacks, got, strict=True):
+        table = [[row.r, row.j, row.start] for row in receptive_field(layers)]
+        if js != table or [tuple(row) for row in js] != measured_fields(layers):
+            mismatches.append((layers, js))
+    assert mismatches == [], f"{len(mismatches)} mismatches, first: {mismatches[:5]}"
+
+
+def test_rf_sampled_deep_stacks_equal_torch() -> None:
+    """Step 2: a seeded sample of 3–5-layer stacks with random types and input sizes: the
+    real nn modules run on the i×i input one after the other give every output size and the
+    first refusal (PyTorch's message); receptive_field of the modules and the autograd
+    measurement give every r, j and start."""
+    import random
+
+    rng = random.Random(2026)
+    cases = []
+    sizes = explore.RF_RANGES["i"]
+    for n in range(4000):  # most from the layers PyTorch builds and larger inputs: deep stacks
+        pool = RF_LAYERS if n % 4 == 0 else RF_BUILT
+        layers = [list(rng.choice(pool)) for _ in range(rng.randint(3, 5))]
+        cases.append((rng.choice(sizes if n % 2 else sizes[len(sizes) // 2:]), layers))
+    got = run_node(f"""
+console.log(JSON.stringify({json.dumps(cases)}.map(([i, layers]) => api.rfStack(i, layers)
+  .map(st => st.error ? [0, st.torch] : [st.o, st.r, st.j, st.start]))));
+""")
+    mismatches, refused = [], 0
+    for (i, layers), js in zip(cases, got, strict=True):
+        x, modules, expected = torch.zeros(1, 1, i, i), [], []
+        with torch.no_grad():
+            for layer in layers:
+                try:
+                    modules.append(rf_module(layer))
+                    x = modules[-1](x)
+                except (RuntimeError, TypeError) as err:
+                    expected.append([0, str(err)])
+                    refused += 1
+                    break
+                expected.append([x.shape[-1]])
+        ran = modules[:len(expected) - (expected[-1][0] == 0)]
+        if ran:
+            fields = [(row.r, row.j, row.start) for row in receptive_field(ran)]
+            if fields != measured_fields([tuple(layer[1:]) for layer in layers[:len(ran)]]):
+                mismatches.append((i, layers, "measured"))
+            for row, field in zip(expected, fields, strict=False):
+                row.extend(field)
+        if js != expected:
+            mismatches.append((i, layers, js, expected))
+    assert mismatches == [], f"{len(mismatches)} mismatches, first: {mismatches[:3]}"
+    assert 300 < refused < 3700
+    deep = sum(len(js) >= 4 and js[-1][0] != 0 for js in got)
+    assert deep > 300, f"only {deep} stacks of 4–5 layers ran to the end"
+
+
+def test_rf_picture_refusal_table_and_caption() -> None:
+    """The picture shows the table rows (r, j, start per layer), PyTorch's message and the
+    rule for a refused layer, and the fields reaching into the padding."""
+    q = {"i": 4, "layers": 2, "layer": 1, "type": "conv", "k": 3, "s": 1, "p": 1, "d": 1,
+         "stack": [["conv", 3, 1, 1, 1], ["max-pool", 3, 1, 2, 1]]}
+    html = run_node(f"console.log(JSON.stringify(api.drawRf({json.dumps(q)}).html));")
+    with pytest.raises(RuntimeError) as err:
+        F.max_pool2d(torch.zeros(1, 1, 4, 4), 3, stride=1, padding=2)
+    assert draw._e(str(err.value)) in html
+    assert "padding must be at most half its kernel, ⌊k/2⌋ = ⌊3/2⌋ = 1, but p = 2" in html
+    assert "data-r='3' data-j='1' data-start='-1'" in html and "refused by PyTorch" in html
+    q["stack"][1] = ["max-pool", 2, 2, 0, 2]
+    html = run_node(f"console.log(JSON.stringify(api.drawRf({json.dumps(q)}).html));")
+    (first, second) = receptive_field([nn.Conv2d(1, 1, 3, 1, 1), nn.MaxPool2d(2, 2, 0, 2)])
+    assert f"data-o='1' data-r='{second.r}' data-j='{second.j}' data-start='{second.start}'" \
+        in html
+    assert "Output 0 of layer 2 sees input pixels -1…3: r = 5" in html
+    assert "(1 of them outside the 4 input pixels, in the padding)" in html
+
+
+def test_rf_sliders_edit_one_layer_at_a_time() -> None:
+    """syncRf: the k/s/p/d/type sliders show and set the edited layer; choosing another layer
+    loads its values; the edited layer snaps to the last shown."""
+    spec = explore.receptive_field_explorer().convlab_spec
+    got = run_node(f"""
+const spec = {json.dumps(spec)}, memory = {{}}, log = [];
+let q = {{i: 32, layers: 3, layer: 1, type: 'conv', k: 3, s: 1, p: 1, d: 1}};
+const step = change => {{
+  q = Object.assign({{}}, q, change);
+  api.syncRf(q, spec, memory, (name, value) => {{ q[name] = value; }});
+  log.push([q.layer, q.type, q.k, q.s, q.p, q.d, q.stack]);
+}};
+step({{}}); step({{k: 5}}); step({{layer: 2}}); step({{type: 'avg-pool', d: 3}});
+step({{layer: 1}}); step({{layers: 1, layer: 3}}); step({{layers: 5, layer: 5}});
+console.log(JSON.stringify(log));
+""")
+    stack = [list(layer) for layer in explore.RF_STACK]
+    assert got[0] == [1, "conv", 3, 1, 1, 1, stack[:3]]
+    assert got[1][:6] == [1, "conv", 5, 1, 1, 1] and got[1][6][0] == ["conv", 5, 1, 1, 1]
+    assert got[2][:6] == [2, *stack[1]]  # layer 2's values loaded into the sliders
+    assert got[3][:6] == [2, "avg-pool", 2, 2, 0, 3]  # refused in the picture, not snapped
+    assert got[4][:6] == [1, "conv", 5, 1, 1, 1]
+    assert got[5][0] == 1 and len(got[5][6]) == 1  # edited layer snaps into the stack shown
+    assert got[6][:6] == [5, *stack[4]] and got[6][6][1] == ["avg-pool", 2, 2, 0, 3]

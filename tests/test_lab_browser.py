@@ -1,10 +1,11 @@
 """A learner in JupyterLab: the test starts JupyterLab on 127.0.0.1 (with `make lab`'s settings),
 opens chapter 1 as a notebook in headless Chromium, chooses Run > Run All Cells and checks that
 MyST renders (no raw directive text), solutions stay collapsed, nothing pops up, a slider of the
-first explorer changes its picture live, and the .md file is unchanged; a
-second test checks that saving a chapter from JupyterLab writes the same bytes.
-(JupyterLab still shows the tab as modified once the kernel starts: it writes the kernel's
-`language_info` into the notebook's metadata, by design; jupytext leaves that out of the file.)"""
+first explorer changes its picture live, the tab is not marked modified once the kernel has
+started (JupyterLab writes the kernel's `language_info` into the notebook's metadata; the
+contents manager `make lab` configures, convlab.lab_contents, serves the chapter with that same
+`language_info`, so the write changes nothing), and the .md file is unchanged; a second test
+checks that saving a chapter from JupyterLab writes the same bytes."""
 
 from __future__ import annotations
 
@@ -106,6 +107,8 @@ ALL_RUN = ("n => { const p = Array.from(n.querySelectorAll("
 DISPLAYED = ("root => Array.from(root.querySelectorAll('[data-frame]'))"
              ".filter(e => e.offsetParent !== null).map(e => e.outerHTML).join('')")
 SOLUTION_LINE = "span = d * (k - 1) + 1"
+KERNEL_IDLE = ("() => { const e = document.querySelector('.jp-Notebook-ExecutionIndicator');"
+               " return e && e.dataset.status === 'idle'; }")
 
 
 def _assert_reads_right(notebook) -> None:  # noqa: ANN001 (a Playwright Locator)
@@ -136,6 +139,14 @@ def test_a_chapter_reads_and_runs_in_jupyterlab(lab: str, browser: object) -> No
         assert page.locator(".jp-toast-message", has_text="news").count() == 0
         _assert_reads_right(notebook)
 
+        # Once the kernel has started (and sent its language_info), the tab is not modified.
+        page.wait_for_function(KERNEL_IDLE, timeout=180_000, polling=500)
+        page.wait_for_timeout(2000)   # the kernel's info arrives just after it goes idle
+        tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text=CHAPTER.name)
+        assert tab.count() == 1
+        assert "jp-mod-dirty" not in (tab.get_attribute("class") or ""), \
+            "the chapter's tab shows unsaved changes after the kernel started"
+
         # Run > Run All Cells, as a learner does; wait until every code cell has run.
         page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
         page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
@@ -147,6 +158,7 @@ def test_a_chapter_reads_and_runs_in_jupyterlab(lab: str, browser: object) -> No
         errors = notebook.locator(".jp-OutputArea-output[data-mime-type="
                                   "'application/vnd.jupyter.stderr']").count()
         print(f"error outputs: {errors}")
+        print(f"tab after Run All: {tab.get_attribute('class')}")
         _assert_reads_right(notebook)   # running shows no solution and no raw directive
 
         # The first explorer: moving a slider changes the picture, live.
@@ -183,3 +195,38 @@ def test_saving_a_chapter_from_jupyterlab_writes_the_same_file() -> None:
         for cell in nb.cells:
             cell.id = "fresh-id"
         assert jupytext.writes(nb, fmt="md:myst") == Path(path).read_text(encoding="utf-8"), path
+
+
+def test_the_lab_serves_a_chapter_with_the_kernels_language_info(tmp_path: Path) -> None:
+    """Why the tab stays clean: convlab.lab_contents (set up by tools/lab_settings.py) gives a
+    text notebook the language_info its python3 kernel reports; an .ipynb is served as it is."""
+    import asyncio
+    import json
+    import shutil
+    from concurrent.futures import ThreadPoolExecutor
+
+    import nbformat
+    from ipykernel.ipkernel import IPythonKernel
+
+    from convlab.lab_contents import ChapterContentsManager
+
+    lab_settings.write_overrides(tmp_path / "prefix")
+    config = json.loads((tmp_path / "prefix" / "etc" / "jupyter" / "jupyter_server_config.json")
+                        .read_text(encoding="utf-8"))
+    assert config["ServerApp"]["contents_manager_class"] == \
+        "convlab.lab_contents.ChapterContentsManager"
+    shutil.copy(CHAPTER, tmp_path / CHAPTER.name)
+    nbformat.write(nbformat.v4.new_notebook(metadata={"kernelspec": {
+        "name": "python3", "display_name": "Python 3"}}),
+                   tmp_path / "plain.ipynb")
+    manager = ChapterContentsManager(root_dir=str(tmp_path))
+
+    def get(path: str) -> dict:
+        # in a thread of its own: the session's Playwright keeps an event loop in this one
+        with ThreadPoolExecutor(1) as pool:
+            return pool.submit(asyncio.run, manager.get(path, type="notebook")).result()
+
+    chapter = get(CHAPTER.name)
+    assert chapter["content"]["metadata"]["language_info"] == IPythonKernel.language_info
+    plain = get("plain.ipynb")
+    assert "language_info" not in plain["content"]["metadata"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
@@ -72,6 +73,77 @@ def _jump(layers):
 
 
 layer = st.tuples(st.integers(1, 4), st.integers(1, 3), st.integers(0, 2), st.integers(1, 3))
+
+
+def measured_fields(layers: list[tuple], avg_pool: frozenset[int] = frozenset()
+                    ) -> list[tuple[int, int, int]]:
+    """(r, j, start) of every layer of ``layers`` ((k, s, p, d), square) measured with
+    autograd on one row: all-ones float64 conv1d layers (a pool's window is its field; the
+    layers whose index is in ``avg_pool`` run as the real F.avg_pool1d), the gradient of two
+    neighbouring outputs of each layer w.r.t. the input. Used by test_explorers_js.py too.
+
+    The input is the explorer's input with M pixels put in front (M a multiple of every jump,
+    larger than any field's reach into the padding): output u = M/j_l then sees what output 0
+    sees on the explorer's input, shifted by M, with every pixel and every intermediate unit
+    real (no padding can hide a part of the field), and output u+1 starts j_l later."""
+    jumps = [1]
+    for _, s, _, _ in layers:
+        jumps.append(jumps[-1] * s)
+    reach = sum(jumps[:-1])  # p ≤ 3 and d(k−1) ≤ 12 per layer bound every field
+    big = jumps[-1]
+    m = big * (3 * reach // big + 1)
+    size = 2 * m + 13 * reach + 4 * big
+    depth = len(layers)
+    # rows 2l and 2l+1 of one batch measure layer l+1 (batch rows never mix): one backward
+    x = torch.ones(2 * depth, 1, size, dtype=torch.float64, requires_grad=True)
+    y, picked = x, []
+    for n, (k, s, p, d) in enumerate(layers, start=1):
+        if n - 1 in avg_pool:
+            y = F.avg_pool1d(y, k, stride=s, padding=p)
+        else:
+            y = F.conv1d(y, torch.ones(1, 1, k, dtype=torch.float64), stride=s, padding=p,
+                         dilation=d)
+        u = m // jumps[n]
+        picked += [y[2 * n - 2, 0, u], y[2 * n - 1, 0, u + 1]]
+    torch.stack(picked).sum().backward()
+    out = []
+    for n in range(depth):
+        first = torch.nonzero(x.grad[2 * n, 0]).flatten()
+        second = torch.nonzero(x.grad[2 * n + 1, 0]).flatten()
+        lo = int(first.min())
+        out.append((int(first.max()) - lo + 1, int(second.min()) - lo, lo - m))
+    return out
+
+
+@st.composite
+def explorer_stack(draw):
+    """1–5 layers of the receptive field explorer's ranges: conv, max-pool or avg-pool with
+    k 1…5, s 1…3, p 0…3 (pooling: at most half the kernel, as PyTorch requires) and d 1…3
+    (avg-pool: 1)."""
+    stack = []
+    for _ in range(draw(st.integers(1, 5))):
+        kind = draw(st.sampled_from(["conv", "max-pool", "avg-pool"]))
+        k, s = draw(st.integers(1, 5)), draw(st.integers(1, 3))
+        d = 1 if kind == "avg-pool" else draw(st.integers(1, 3))
+        p = draw(st.integers(0, 3 if kind == "conv" else min(k // 2, 3)))
+        stack.append((kind, k, s, p, d))
+    return stack
+
+
+@FAST
+@given(explorer_stack())
+def test_receptive_field_with_padding_and_pooling_equals_autograd(stack):
+    """receptive_field of real nn modules (Conv2d, MaxPool2d with dilation, AvgPool2d with
+    padding), up to five layers: every row's r, j and start equal the autograd measurement
+    (avg-pool run as the real F.avg_pool1d; a max-pool's field is its whole window)."""
+    modules = [nn.Conv2d(1, 1, k, s, p, d) if kind == "conv" else
+               nn.MaxPool2d(k, s, p, d) if kind == "max-pool" else nn.AvgPool2d(k, s, p)
+               for kind, k, s, p, d in stack]
+    table = receptive_field(modules)
+    avg = frozenset(n for n, layer in enumerate(stack) if layer[0] == "avg-pool")
+    measured = measured_fields([layer[1:] for layer in stack], avg)
+    assert [(row.r, row.j, row.start) for row in table] == measured
+    assert [(row.k, row.s, row.p, row.d) for row in table] == [layer[1:] for layer in stack]
 
 
 @FAST

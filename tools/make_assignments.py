@@ -8,11 +8,13 @@ writes ``<out>/source/<chapter>/<chapter>.ipynb`` (the instructor version, for
 the chapter's exercises (not the whole chapter, so that grading a submission takes seconds):
 
 * a read-only first cell with the imports (:data:`convlab.grading.SETUP`);
-* per code exercise: its text, an answer cell with the solution between ``### BEGIN SOLUTION``
-  and ``### END SOLUTION``, a test cell with the chapter's checker (1 point, or 2 for an answer
-  that is a single value; the grade is the share of the public cases correct) and a **hidden**
-  test cell (2 points) on new cases drawn from ``--seed`` (random by default), which only this
-  source version contains;
+* per code exercise: its text and the chapter's cells between the text and the stub (the
+  model to count, the buggy loop to fix: read-only), an answer cell with the solution between
+  ``### BEGIN SOLUTION`` and ``### END SOLUTION``, a test cell with the chapter's checker cells
+  (1 point for a function, 2 for an answer made of values — a count, shapes, a prediction;
+  the grade is the share of the public cases or parts correct) and, for a function, a
+  **hidden** test cell (2 points) on new cases drawn from ``--seed`` (random by default), which
+  only this source version contains (a prediction has one right answer: no hidden test);
 * per conceptual exercise: its text and a manually graded answer cell (2 points) holding, in the
   instructor version only, the chapter's model answer and a rubric.
 
@@ -23,6 +25,7 @@ kernel (``nbgrader_config.py`` sets this up). Exercises ConvLab cannot grade yet
 from __future__ import annotations
 
 import argparse
+import ast
 import re
 import secrets
 import sys
@@ -45,6 +48,11 @@ WRITTEN_POINTS = 2
 RUBRIC = ("**Rubric (2 points).** 2: gives the model answer's reasons, in the learner's own words, "
           "with no wrong statement. 1: the right idea with a gap or one wrong statement. "
           "0: missing, or the reasoning is wrong.")
+CHAPTER_IMPORTS = {
+    "04_receptive_fields":
+        "from convlab.reference import gradient_receptive_field, nonzero_extent\n",
+}
+"""Imports a chapter's checker cells need beyond :data:`convlab.grading.SETUP` and ``checks``."""
 CONFIG = '''\
 # nbgrader configuration of the ConvLab course; written by `make assignments`
 # (tools/make_assignments.py). Run nbgrader's commands in this folder.
@@ -78,12 +86,25 @@ class Exercise:
     solution: str = ""
     checker: str = ""
     model_answer: str = ""
+    context: list[tuple[str, str]] = field(default_factory=list)
     extra: list[str] = field(default_factory=list)
 
 
 def _plain_markdown(text: str) -> str:
     """MyST roles, which Jupyter does not render, as text: {doc}`Chapter 5 <05_x>` → Chapter 5."""
     return re.sub(r"\{\w+\}`([^`<]*?)\s*(?:<[^>]*>)?`", lambda m: m[1] or "", text)
+
+
+def _shown(source: str) -> str:
+    """A checker cell followed by another one in the same cell: its result printed (only a
+    cell's last expression is shown)."""
+    try:
+        body = ast.parse(source).body
+    except SyntaxError:
+        return source
+    if len(body) == 1 and isinstance(body[0], ast.Expr):
+        return f"print({source.strip()})"
+    return source
 
 
 def read_exercises(chapter: Path) -> list[Exercise]:
@@ -93,6 +114,10 @@ def read_exercises(chapter: Path) -> list[Exercise]:
     for cell in jupytext.read(chapter).cells:
         if cell.cell_type == "markdown":
             lines = cell.source.splitlines(keepends=True)
+            if (current is not None and not current.stub and cell.source.strip()
+                    and not any(DIRECTIVE.match(line.rstrip("\n")) for line in lines)):
+                current.context.append(("markdown", cell.source))   # text between the exercise
+                continue                                             # and its stub
             i = 0
             while i < len(lines):
                 match = DIRECTIVE.match(lines[i].rstrip("\n"))
@@ -117,8 +142,11 @@ def read_exercises(chapter: Path) -> list[Exercise]:
                 current.stub = cell.source
             elif "solution" in tags:
                 current.solution = cell.source
-            elif "checks.check_" in cell.source and not current.checker:
-                current.checker = cell.source
+            elif not current.stub:
+                current.context.append(("code", cell.source))
+            elif "checks.check_" in cell.source:
+                current.checker = "\n\n".join(filter(None, (_shown(current.checker),
+                                                              cell.source)))
     return exercises
 
 
@@ -143,18 +171,22 @@ def solution_region(stub: str, solution: str) -> str:
 def _code_cells(ex: Exercise, seed: int) -> list[nbformat.NotebookNode]:
     spec = grading.EXERCISES[ex.label]
     new_code, new_md = nbformat.v4.new_code_cell, nbformat.v4.new_markdown_cell
-    cells = []
-    if spec.kind == "value":
+    cells = [(new_code if kind == "code" else new_md)(
+                 _plain_markdown(source) if kind == "markdown" else source,
+                 metadata=_meta(f"{ex.label}-context-{n}", locked=True))
+             for n, (kind, source) in enumerate(ex.context)]
+    single = spec.kind in ("value", "parts")
+    if single:
         cells.append(new_md(f"Your answer cell starts from:\n\n```python\n{ex.stub.strip()}\n```",
                             metadata=_meta(f"{ex.label}-template", locked=True)))
     cells.append(new_code(solution_region(ex.stub, ex.solution),
                           metadata=_meta(answer_id(ex.label), solution=True)))
-    public_points = VALUE_POINTS if spec.kind == "value" else PUBLIC_POINTS
+    public_points = VALUE_POINTS if single else PUBLIC_POINTS
     cells.append(new_code(
         f"{grading.spec_line(ex.label, 'public')}\n# Run this cell for the checker's feedback; "
         f"graded on fixed public cases.\n{ex.checker.strip()}",
         metadata=_meta(f"{ex.label}-public", grade=True, locked=True, points=public_points)))
-    if spec.kind != "value":
+    if not single:
         cells.append(new_code(
             "# Hidden tests: new cases, graded in a clean process when your work is collected.\n"
             f"### BEGIN HIDDEN TESTS\n{grading.spec_line(ex.label, 'hidden', seed)}\n"
@@ -173,8 +205,9 @@ def assignment(chapter: Path, exercises: list[Exercise], seed: int) -> nbformat.
                "your instructor. Do not add code to other cells: only the answer cells are "
                "graded, each on its own, on cases you have not seen.",
                metadata=_meta("intro", locked=True)),
-        new_code(grading.SETUP + "from convlab import checks, i18n\n\n"
-                 "LANG = i18n.book_language()  # the feedback's language, as in the chapters\n",
+        new_code(grading.SETUP + "from convlab import checks, i18n\n"
+                 + CHAPTER_IMPORTS.get(chapter.stem, "")
+                 + "\nLANG = i18n.book_language()  # the feedback's language, as in the chapters\n",
                  metadata=_meta("setup", locked=True)),
     ]
     for ex in exercises:

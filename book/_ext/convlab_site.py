@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import base64
 import copy
+import hashlib
 import html
+import io
 import re
 import shutil
 from pathlib import Path
@@ -85,6 +87,7 @@ def vendor_assets(app: Sphinx, config: Config) -> None:
 def configure_reading_aids(config: Config) -> None:
     """MathJax and theme settings every reader needs (keyboard, screen reader, dark mode).
 
+    * MathJax waits for convlab-site.js to typeset the page (the first screen first).
     * Formulas stay out of the Tab order (MathJax 3's menu setting ``inTabOrder``); its
       assistive MathML (on by default) still lets screen readers read them.
     * The dark colour mode gets its own logo (``logo-dark.svg``: a light wordmark).
@@ -95,6 +98,8 @@ def configure_reading_aids(config: Config) -> None:
     menu["settings"] = {**menu.get("settings", {}), "inTabOrder": False, "assistiveMml": True}
     options["menuOptions"] = menu
     mathjax["options"] = options
+    # convlab-site.js typesets the formulas near the first screen first, then the rest.
+    mathjax["startup"] = {**mathjax.get("startup", {}), "typeset": False}
     config.mathjax3_config = mathjax
     theme_options = dict(config.html_theme_options or {})
     theme_options["logo"] = {**theme_options.get("logo", {}), "image_dark": "logo-dark.svg",
@@ -143,13 +148,37 @@ def accessible_html(text: str) -> str:
     return text
 
 
+# The theme's one brand icon, <i class="fab fa-github">, costs a whole icon font (Font Awesome's
+# brands webfont, 77-118 kB) for one glyph. It is drawn inline instead, from the same glyph
+# in the theme's copy of Font Awesome (scripts/fontawesome.js, which the pages no longer load).
+GITHUB_ICON = re.compile(r'<i class="fab fa-github"></i>')
+GITHUB_GLYPH = re.compile(r'\bgithub:\[(\d+),(\d+),\[\],"f09b","([^"]+)"\]')
+
+
+def github_icon_svg(fontawesome_js: str) -> str:
+    """An inline SVG of Font Awesome's GitHub glyph, read from the theme's ``fontawesome.js``."""
+    found = GITHUB_GLYPH.search(fontawesome_js)
+    if found is None:
+        raise ConfigError("The theme's scripts/fontawesome.js has no GitHub glyph (f09b): the "
+                          "repository button's icon cannot be drawn inline.")
+    width, height, path = found.groups()
+    return (f'<svg class="convlab-icon" viewBox="0 0 {width} {height}" aria-hidden="true" '
+            f'focusable="false"><path fill="currentColor" d="{path}"/></svg>')
+
+
 def fix_built_pages(app: Sphinx, exception: Exception | None) -> None:
-    """Apply :func:`accessible_html` to every page of the built site."""
+    """Apply :func:`accessible_html` to every page of the built site; draw the GitHub icon
+    inline (:func:`github_icon_svg`)."""
     if exception is not None or app.builder.name != "html":
         return
+    fontawesome = Path(app.outdir) / "_static" / "scripts" / "fontawesome.js"
+    github = github_icon_svg(fontawesome.read_text(encoding="utf-8")) if (
+        fontawesome.is_file()) else None
     for page in Path(app.outdir).rglob("*.html"):
         text = page.read_text(encoding="utf-8")
         fixed = accessible_html(text)
+        if github is not None:
+            fixed = GITHUB_ICON.sub(github, fixed)
         if fixed != text:
             page.write_text(fixed, encoding="utf-8")
 
@@ -425,14 +454,82 @@ def keep_cached_outputs(start_client: Any) -> Any:
     return start
 
 
+# A figure with more distinct colours than this is a photograph (or holds one): it is encoded
+# lossily. Line art, heat maps and text stay lossless (matplotlib's antialiased diagrams in
+# the course have at most a few thousand colours; the Grace Hopper figures 45,000 and more).
+PHOTO_COLOURS = 16_384
+# WebP quality for photographs: no visible difference at the size they are shown.
+PHOTO_QUALITY = 90
+
+
+def compact_figure(png: bytes) -> bytes | None:
+    """The WebP encoding of an opaque PNG figure, or None to keep the PNG as it is.
+
+    matplotlib's inline backend sends every figure as an RGBA PNG, although the figures are
+    opaque: the Grace Hopper figures of chapters 2 and 4 weigh 0.5 and 0.85 MB that way. An
+    opaque figure becomes a lossless WebP (the same pixels, 2-3x smaller), a photograph (more
+    than :data:`PHOTO_COLOURS` colours) a WebP of quality :data:`PHOTO_QUALITY` (6-7x smaller).
+    A figure with transparent pixels, or one WebP would not make smaller, stays a PNG.
+    """
+    from PIL import Image
+
+    with Image.open(io.BytesIO(png)) as image:
+        image.load()
+        if image.mode in ("RGBA", "LA", "PA") and image.getchannel("A").getextrema() != (
+                255, 255):
+            return None  # transparent pixels show the page through: keep them
+        if image.mode == "P" and "transparency" in image.info:
+            return None
+        rgb = image.convert("RGB")
+    photo = rgb.getcolors(PHOTO_COLOURS) is None  # None: more colours than that
+    out = io.BytesIO()
+    if photo:
+        rgb.save(out, format="WEBP", quality=PHOTO_QUALITY, method=6)
+    else:
+        rgb.save(out, format="WEBP", lossless=True, quality=100, method=4)
+    webp = out.getvalue()
+    return webp if len(webp) < len(png) else None
+
+
+def render_compact_images(render_image: Any) -> Any:
+    """Wrap myst-nb's ``render_image`` so that pages show :func:`compact_figure`'s encoding.
+
+    myst-nb writes each image output to a file named by its hash and makes an image node for it
+    (with the alt text and size options of the cell). The wrapper lets it, then points the node
+    at the WebP file instead; the downloadable notebooks keep their PNGs.
+    """
+    def render(self: Any, data: Any) -> list[nodes.Element]:
+        rendered = render_image(self, data)
+        if data.mime_type != "image/png":
+            return rendered
+        webp = compact_figure(base64.b64decode(data.content))
+        if webp is None:
+            return rendered
+        name = hashlib.sha256(webp).hexdigest() + ".webp"
+        uri = self.write_file([name], webp, overwrite=False, exists_ok=True)
+        for node in rendered:
+            for image in node.findall(nodes.image):
+                image["uri"] = uri
+        return rendered
+
+    return render
+
+
 def setup(app: Sphinx) -> dict[str, object]:
     from myst_nb.core import render
     from myst_nb.core.execute.cache import NotebookClientCache
 
-    NotebookClientCache.start_client = keep_cached_outputs(NotebookClientCache.start_client)
+    if not getattr(NotebookClientCache.start_client, "convlab_keeps_outputs", False):
+        keep = keep_cached_outputs(NotebookClientCache.start_client)
+        keep.convlab_keeps_outputs = True  # type: ignore[attr-defined]
+        NotebookClientCache.start_client = keep
 
     # myst-nb's renderer looks the function up in its own module namespace
     render.coalesce_streams = merge_streams_in_place
+    if not getattr(render.NbElementRenderer.render_image, "convlab_compact", False):
+        compact = render_compact_images(render.NbElementRenderer.render_image)
+        compact.convlab_compact = True  # type: ignore[attr-defined]
+        render.NbElementRenderer.render_image = compact
     app.connect("config-inited", vendor_assets)
     app.connect("builder-inited", add_social_card)
     app.connect("html-page-context", page_metadata)

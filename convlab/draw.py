@@ -146,8 +146,12 @@ class Figure:
         return self.svg
 
 
-def html_figure(svg: str, caption: str, frame: str | None = None) -> str:
-    """Wrap an SVG and its visible caption in a ``<figure>``; ``frame`` sets ``data-frame``."""
+def html_figure(svg: str, caption: str, frame: str | None = None, *, lang: str = "en") -> str:
+    """Wrap an SVG and its visible caption in a ``<figure>``; ``frame`` sets ``data-frame``.
+
+    A chapter's own English ``caption`` is shown in ``lang`` (a message id of the catalogue).
+    """
+    caption = i18n.translator(lang)(caption)
     attr = f" data-frame='{_e(frame)}'" if frame is not None else ""
     # inline styles win over a theme's figure/figcaption styles (padding, centring, colour),
     # which would shift an explorer layer away from the layers it is drawn over

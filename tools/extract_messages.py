@@ -128,10 +128,11 @@ def _cell_tree(code: str) -> ast.Module | None:
 
 def _text_arguments(tree: ast.Module) -> Iterator[tuple[ast.Call, ast.AST]]:
     """(call, argument) for every argument of a cell's calls that convlab shows as text."""
-    # options defined in the cell as a list of literals, then passed by name (quiz.choice)
+    # texts defined in the cell (a literal or a list of them), then passed by name
     lists = {target.id: node.value for node in ast.walk(tree) if isinstance(node, ast.Assign)
              for target in node.targets if isinstance(target, ast.Name)
-             and isinstance(node.value, ast.List | ast.Tuple)}
+             and (isinstance(node.value, ast.List | ast.Tuple)
+                  or _literal(node.value) is not None)}
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call):
             continue
@@ -150,6 +151,10 @@ def _text_arguments(tree: ast.Module) -> Iterator[tuple[ast.Call, ast.AST]]:
                     yield node, keyword.value
         elif (isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name)
               and node.func.value.id in _TEXT_MODULES):
+            if node.func.attr == "html_figure" and len(node.args) > 1:  # (svg, caption)
+                caption = node.args[1]
+                yield node, lists.get(caption.id, caption) if isinstance(caption, ast.Name) \
+                    else caption
             for keyword in node.keywords:
                 if keyword.arg in _TEXT_KEYWORDS:
                     yield node, keyword.value

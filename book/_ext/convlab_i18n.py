@@ -250,9 +250,29 @@ class TranslatableExerciseTitles(SphinxTransform):
             node.rawsource = node.astext()
 
 
+class KeepHeadingSlugs(SphinxTransform):
+    """Keep a translated page's heading anchors for links such as ``[](01_convolution.md#dilation)``.
+
+    MyST records a page's heading slugs (``myst_heading_anchors``) in the environment when it
+    parses the page. Sphinx's ``Locale`` transform parses each translated *title* again with the
+    same parser, as a small document of its own, and that parse records *its* one slug for the
+    page in place of the page's slugs: in the Chinese edition every link to a section of another
+    page found no anchor. The page's own slugs (from the English source, which also gives the
+    sections their ids) are still on the document; put them back after ``Locale`` (priority 20).
+    """
+
+    default_priority = 21
+
+    def apply(self, **kwargs: object) -> None:
+        slugs = getattr(self.document, "myst_slugs", None)
+        if slugs:
+            self.env.metadata[self.env.docname]["myst_slugs"] = slugs
+
+
 def setup(app: Sphinx) -> dict[str, object]:
     app.add_directive("glossary-table", GlossaryTable)
     app.add_transform(TranslatableExerciseTitles)
+    app.add_transform(KeepHeadingSlugs)
     app.connect("config-inited", configure)
     app.connect("html-page-context", language_context)
     return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "1.0"}

@@ -251,7 +251,7 @@ class TranslatableExerciseTitles(SphinxTransform):
 
 
 class KeepHeadingSlugs(SphinxTransform):
-    """Keep a translated page's heading anchors for links such as ``[](01_convolution.md#dilation)``.
+    """Keep a translated page's heading anchors for links like ``[](01_convolution.md#dilation)``.
 
     MyST records a page's heading slugs (``myst_heading_anchors``) in the environment when it
     parses the page. Sphinx's ``Locale`` transform parses each translated *title* again with the

@@ -2,7 +2,7 @@
 #   make book     set up .venv + site JavaScript, execute every chapter, render _build/html
 #                 (English) and _build/html/zh (Chinese, from locales/zh_CN)
 #   make po       update the translation catalogues (locales/) from the chapters; list stale ones
-#   make translations  is the Chinese edition complete? (catalogue tests, not yet in make test)
+#   make translations  is the Chinese edition complete? (catalogue tests; make test runs them too)
 #   make test     ruff, unit tests, strict book build, browser tests (headless Chromium)
 #   make term     the site for a term without public answers, in _build/term/_build/html
 #   make serve    serve _build/html on http://127.0.0.1:8000
@@ -98,8 +98,8 @@ po: $(VENV)/.installed node_modules/.installed
 	$(BIN)/python tools/i18n.py po
 
 # Is the Chinese edition complete? Every message translated and current, catalogues in step
-# with the chapters, the search finds the chapters (tests/test_i18n_complete.py). Not part of
-# `make test` until the translators have finished.
+# with the chapters, the search finds the chapters (tests/test_i18n_complete.py; `make test`
+# runs them too, after the build).
 translations: $(VENV)/.installed-dev
 	$(BIN)/python tools/i18n.py status
 	$(BIN)/python -m pytest -q -m translations
@@ -121,7 +121,7 @@ site: book
 
 browser: $(VENV)/.installed-dev
 	@test -x "$${CONVLAB_CHROMIUM:-/usr/bin/chromium}" || { echo "Browser tests need Debian's chromium: 'apt-get install -y chromium'."; exit 1; }
-	$(BIN)/python -m pytest -q -m "(site or browser or slow) and not translations"
+	$(BIN)/python -m pytest -q -m "site or browser or slow or translations"
 
 test: lint unit site browser
 

@@ -248,6 +248,28 @@ class TranslatableExerciseTitles(SphinxTransform):
                 continue
             node.source, node.line = holder.source, holder.line
             node.rawsource = node.astext()
+            titles = self.env.metadata[self.env.docname].setdefault(TITLES_KEY, [])
+            titles.append((node.rawsource, node.source, node.line))
+
+
+TITLES_KEY = "convlab_exercise_titles"
+
+
+def catalogue_exercise_titles(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    """Add the exercise titles to the ``gettext`` builder's catalogue of the page.
+
+    Sphinx's ``gettext`` builder reads the messages after the post-transforms, and
+    sphinx-exercise's post-transform rebuilds every exercise title ("Exercise 3 (…)") from new
+    nodes; :class:`TranslatableExerciseTitles` records the titles while the page is read.
+    """
+    if app.builder.name != "gettext":
+        return
+    from sphinx.builders.gettext import MsgOrigin
+    from sphinx.util.i18n import docname_to_domain
+
+    catalog = app.builder.catalogs[docname_to_domain(docname, app.config.gettext_compact)]
+    for text, source, line in app.env.metadata[docname].get(TITLES_KEY, []):
+        catalog.add(text, MsgOrigin(source, line))
 
 
 class KeepHeadingSlugs(SphinxTransform):
@@ -273,6 +295,7 @@ def setup(app: Sphinx) -> dict[str, object]:
     app.add_directive("glossary-table", GlossaryTable)
     app.add_transform(TranslatableExerciseTitles)
     app.add_transform(KeepHeadingSlugs)
+    app.connect("doctree-resolved", catalogue_exercise_titles)
     app.connect("config-inited", configure)
     app.connect("html-page-context", language_context)
     return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "1.0"}

@@ -87,7 +87,38 @@ def overrides(edition: Edition, root: Path = ROOT) -> dict[str, object]:
     }
     if base and edition.folder:
         result["html_baseurl"] = f"{base}/{edition.folder}/"
+    if edition.folder:
+        result["external_toc_path"] = write_translated_toc(edition, root).as_posix()
     return result
+
+
+def toc_captions(root: Path = ROOT) -> list[str]:
+    """The part captions of ``_toc.yml`` ("Chapters", "Appendices"): messages of the site's
+    catalogue, since the table of contents is not a page."""
+    import yaml
+
+    toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
+    return [part["caption"] for part in toc.get("parts", []) if part.get("caption")]
+
+
+def write_translated_toc(edition: Edition, root: Path = ROOT) -> Path:
+    """``_toc.yml`` with its captions in ``edition``'s language (from the site's catalogue
+    ``locales/<language>/LC_MESSAGES/convlab.po``), for that edition's build: the one table of
+    contents stays ``_toc.yml``, and the sidebar's "Chapters" is 章节 in the Chinese edition."""
+    import yaml
+    from babel.messages.pofile import read_po
+
+    with (root / "locales" / edition.language / "LC_MESSAGES" / f"{CATALOG}.po").open("rb") as f:
+        catalog = read_po(f)
+    toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
+    for part in toc.get("parts", []):
+        message = catalog.get(part.get("caption", ""))
+        if message is not None and message.string and not message.fuzzy:
+            part["caption"] = message.string
+    path = edition_build_dir(edition, root) / "_toc.yml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(toc, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
 
 
 def build(edition: Edition, root: Path = ROOT, builder: str = "html") -> int:
@@ -162,7 +193,8 @@ def extract_pot(root: Path = ROOT, pot_dir: Path = POT_DIR) -> int:
 
 
 def write_extension_pot(ext_dir: Path, pot: Path) -> None:
-    """The ``_()`` texts of the site extensions (``book/_ext/*.py``) as one .pot file."""
+    """The ``_()`` texts of the site extensions (``book/_ext/*.py``) and the captions of
+    ``_toc.yml`` as one .pot file."""
     from babel.messages.catalog import Catalog
     from babel.messages.extract import extract_from_file
     from babel.messages.pofile import write_po
@@ -173,6 +205,8 @@ def write_extension_pot(ext_dir: Path, pot: Path) -> None:
                 "python", str(path), keywords={"_": None, "gettext": None}):
             catalog.add(message, locations=[(path.relative_to(ext_dir.parent.parent).as_posix(),
                                              lineno)], auto_comments=comments, context=context)
+    for caption in toc_captions(ext_dir.parent.parent):
+        catalog.add(caption, locations=[("_toc.yml", 0)])
     pot.parent.mkdir(parents=True, exist_ok=True)
     with pot.open("wb") as out:
         write_po(out, catalog, width=76, omit_header=False, sort_output=False)

@@ -199,7 +199,7 @@ def trace_graph(tensor: torch.Tensor,
             keep_alive.append(fn)
             if type(fn).__name__ == "AccumulateGrad":
                 var = fn.variable
-                name = _name_of(var, names) or "leaf"
+                name = _name_of(var, names) or _("leaf")
                 placed.add(id(var))
                 nodes.append(GraphNode(idx, "leaf", name,
                                        _("leaf · requires_grad=True · {shape}",
@@ -210,7 +210,7 @@ def trace_graph(tensor: torch.Tensor,
                     placed.add(id(names[k]))
                 if fn is fn_root and root_name not in outs:
                     outs.insert(0, root_name)
-                detail = " = ".join(f"{k}.grad_fn" for k in outs) if outs else "operation"
+                detail = " = ".join(f"{k}.grad_fn" for k in outs) if outs else _("operation")
                 nodes.append(GraphNode(idx, "op", fn.name(), detail, True))
             queue.append(fn)
             return idx
@@ -246,7 +246,7 @@ def trace_graph(tensor: torch.Tensor,
     for key, value in names.items():
         if id(value) not in placed:
             idx = len(nodes)
-            origin = ("leaf" if value.grad_fn is None
+            origin = (_("leaf") if value.grad_fn is None
                       else f"grad_fn={value.grad_fn.name()}")
             nodes.append(GraphNode(idx, "unreachable", key,
                                    _("requires_grad={requires_grad} · {origin}",

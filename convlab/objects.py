@@ -95,7 +95,7 @@ def _panel(x0: int, y0: int, moment: Sequence[Binding], heading: str,
     top = y0 + 44
     rows = max(len(moment), len(objects), len(storages))
     body = [draw._label(x0, y0 + 14, heading, extra=" font-weight='bold'"),
-            draw._label(x_name, top - 6, "names", extra=f" fill='{draw._GREY_TEXT}'"),
+            draw._label(x_name, top - 6, _("names"), extra=f" fill='{draw._GREY_TEXT}'"),
             draw._label(x_obj, top - 6, _("tensor objects (id)"),
                         extra=f" fill='{draw._GREY_TEXT}'"),
             draw._label(x_store, top - 6, _("storage (data_ptr)"),
@@ -123,7 +123,7 @@ def _panel(x0: int, y0: int, moment: Sequence[Binding], heading: str,
         y = store_y[ptr]
         vals = store_values[ptr]
         body.append(_box(x_store, y, store_w, "input", "cl-storage", _hex(ptr), 15))
-        new = " (new)" if seen and ptr not in seen else ""
+        new = _(" (new)") if seen and ptr not in seen else ""
         if new:
             body.append(draw._label(x_store + store_w - 6, y + 15, new, anchor="end",
                                     extra=" font-size='11'"))
@@ -192,7 +192,7 @@ def _summary(moment: Sequence[Binding], *, lang: str = "en") -> str:
     groups: dict[int, list[str]] = {}
     for b in moment:
         groups.setdefault(b.object_id, []).append(b.name)
-    objs = "; ".join(" and ".join(names) + (_(" are one object") if len(names) > 1 else
+    objs = "; ".join(_(" and ").join(names) + (_(" are one object") if len(names) > 1 else
                                             _(" is its own object"))
                      for names in groups.values())
     n_store = len({b.storage_ptr for b in moment})

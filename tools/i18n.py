@@ -89,6 +89,31 @@ def overrides(edition: Edition, root: Path = ROOT) -> dict[str, object]:
         result["html_baseurl"] = f"{base}/{edition.folder}/"
     if edition.folder:
         result["external_toc_path"] = write_translated_toc(edition, root).as_posix()
+        result.update(translated_code_prompts(edition, root))
+    return result
+
+
+#: myst-nb's toggle texts for hidden code cells, in a translated edition (the English edition
+#: keeps myst-nb's own "Show code cell source"; its ``{type}`` is an English word, so a
+#: translation says "show the code" instead). Messages of the site catalogue.
+CODE_PROMPTS = {"nb_code_prompt_show": "Show the code", "nb_code_prompt_hide": "Hide the code"}
+
+
+def _site_catalogue(edition: Edition, root: Path) -> object:
+    from babel.messages.pofile import read_po
+
+    with (root / "locales" / edition.language / "LC_MESSAGES" / f"{CATALOG}.po").open("rb") as f:
+        return read_po(f)
+
+
+def translated_code_prompts(edition: Edition, root: Path = ROOT) -> dict[str, str]:
+    """myst-nb's code-toggle texts in ``edition``'s language (where the catalogue has them)."""
+    catalog = _site_catalogue(edition, root)
+    result = {}
+    for setting, text in CODE_PROMPTS.items():
+        message = catalog.get(text)  # type: ignore[attr-defined]
+        if message is not None and message.string and not message.fuzzy:
+            result[setting] = message.string
     return result
 
 
@@ -106,13 +131,11 @@ def write_translated_toc(edition: Edition, root: Path = ROOT) -> Path:
     ``locales/<language>/LC_MESSAGES/convlab.po``), for that edition's build: the one table of
     contents stays ``_toc.yml``, and the sidebar's "Chapters" is 章节 in the Chinese edition."""
     import yaml
-    from babel.messages.pofile import read_po
 
-    with (root / "locales" / edition.language / "LC_MESSAGES" / f"{CATALOG}.po").open("rb") as f:
-        catalog = read_po(f)
+    catalog = _site_catalogue(edition, root)
     toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
     for part in toc.get("parts", []):
-        message = catalog.get(part.get("caption", ""))
+        message = catalog.get(part.get("caption", ""))  # type: ignore[attr-defined]
         if message is not None and message.string and not message.fuzzy:
             part["caption"] = message.string
     path = edition_build_dir(edition, root) / "_toc.yml"
@@ -207,6 +230,8 @@ def write_extension_pot(ext_dir: Path, pot: Path) -> None:
                                              lineno)], auto_comments=comments, context=context)
     for caption in toc_captions(ext_dir.parent.parent):
         catalog.add(caption, locations=[("_toc.yml", 0)])
+    for text in CODE_PROMPTS.values():
+        catalog.add(text, locations=[("tools/i18n.py", 0)])
     pot.parent.mkdir(parents=True, exist_ok=True)
     with pot.open("wb") as out:
         write_po(out, catalog, width=76, omit_header=False, sort_output=False)

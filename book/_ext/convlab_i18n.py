@@ -33,6 +33,7 @@ from pathlib import Path
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from docutils import nodes
+from sphinx import locale as sphinx_locale
 from sphinx.application import Sphinx
 from sphinx.config import Config
 from sphinx.errors import ConfigError
@@ -104,10 +105,18 @@ def english_base(config: Config) -> str:
     return base + "/"
 
 
-def compile_catalog(language: str, locales: Path = LOCALES) -> Path | None:
-    """Compile ``convlab.po`` of ``language`` to ``.mo`` when the ``.po`` is newer; its folder."""
+#: Catalogues of other packages' texts that their own translations lack (sphinx-exercise's
+#: zh_CN has "Solution to" but not "Solution"; sphinx-book-theme's has no "Repository"):
+#: ``locales/<language>/LC_MESSAGES/<domain>.po``, added as a fallback of the package's own.
+PACKAGE_CATALOGS = ("exercise", "booktheme")
+
+
+def compile_catalog(language: str, locales: Path = LOCALES,
+                    catalog_name: str = CATALOG) -> Path | None:
+    """Compile ``<catalog_name>.po`` of ``language`` to ``.mo`` when the ``.po`` is newer; its
+    folder."""
     folder = locales / language / "LC_MESSAGES"
-    po, mo = folder / f"{CATALOG}.po", folder / f"{CATALOG}.mo"
+    po, mo = folder / f"{catalog_name}.po", folder / f"{catalog_name}.mo"
     if not po.is_file():
         return None
     if not mo.is_file() or mo.stat().st_mtime < po.stat().st_mtime:
@@ -136,6 +145,10 @@ def configure(app: Sphinx, config: Config) -> None:
         locales = compile_catalog(edition.language)
         if locales is not None:
             app.add_message_catalog(CATALOG, str(locales))
+        for domain in PACKAGE_CATALOGS:
+            # after the packages' own add_message_catalog (their setup ran first): a fallback
+            if compile_catalog(edition.language, catalog_name=domain) is not None:
+                sphinx_locale.init([str(LOCALES)], edition.language, domain)
     if edition.language.startswith("zh"):
         config.html_search_options = {**(config.html_search_options or {}),
                                       "dict": str(search_dictionary(app))}

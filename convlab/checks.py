@@ -1323,7 +1323,9 @@ def check_prediction(answer: Any, actual: Any, explain: str = "") -> CheckResult
     return CheckResult(passed, [case], messages, name)
 
 
-def _seeded_linear(gen: torch.Generator, n_in: int, n_out: int) -> nn.Linear:
+def seeded_linear(gen: torch.Generator, n_in: int, n_out: int) -> nn.Linear:
+    """An ``nn.Linear(n_in, n_out)`` with weights and bias drawn from ``gen`` (× 0.5): the
+    checkers' and the graders' small models for training loops and GAN steps."""
     layer = nn.Linear(n_in, n_out)
     with torch.no_grad():
         layer.weight.copy_(torch.randn(n_out, n_in, generator=gen) * 0.5)
@@ -1389,7 +1391,7 @@ def check_training_loop(train_fn: Callable[..., Any], *,
     for _ in range(4):
         x = torch.randn(8, 3, generator=gen)
         batches.append((x, x @ true_w.T + 0.1 * torch.randn(8, 1, generator=gen)))
-    start = _seeded_linear(gen, 3, 1)
+    start = seeded_linear(gen, 3, 1)
     learner, correct = copy.deepcopy(start), copy.deepcopy(start)
     accumulate, frozen = copy.deepcopy(start), copy.deepcopy(start)
     want_losses = _reference_training(correct, batches)
@@ -1460,8 +1462,8 @@ def check_training_loop(train_fn: Callable[..., Any], *,
 
 def _gan_setup() -> tuple[nn.Module, nn.Module, torch.Tensor, torch.Tensor]:
     gen = torch.Generator().manual_seed(5)
-    generator = _seeded_linear(gen, 2, 4)
-    discriminator = _seeded_linear(gen, 4, 1)
+    generator = seeded_linear(gen, 2, 4)
+    discriminator = seeded_linear(gen, 4, 1)
     real = torch.randn(8, 4, generator=gen) + 2.0
     z = torch.randn(8, 2, generator=gen)
     return generator, discriminator, real, z

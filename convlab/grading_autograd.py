@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from convlab import sandbox
+from convlab.checks import seeded_linear
 
 Case = dict[str, Any]
 
@@ -28,14 +29,6 @@ STALE_G_GRAD = 0.5
 """The generator's ``.grad`` before a discriminator step (left over from its own step)."""
 STALE_D_GRAD = 1.0
 """The discriminator's ``.grad`` before the step: a missing ``zero_grad`` adds it in."""
-
-
-def _linear(gen: torch.Generator, n_in: int, n_out: int) -> nn.Linear:
-    layer = nn.Linear(n_in, n_out)
-    with torch.no_grad():
-        layer.weight.copy_(torch.randn(n_out, n_in, generator=gen) * 0.5)
-        layer.bias.copy_(torch.randn(n_out, generator=gen) * 0.5)
-    return layer
 
 
 def parameters(model: nn.Module) -> list[torch.Tensor]:
@@ -68,7 +61,7 @@ def _training_setup(case: Case) -> tuple[nn.Linear, list[tuple[torch.Tensor, tor
         x = torch.randn(case["batch_size"], case["n_in"], generator=gen)
         noise = 0.1 * torch.randn(case["batch_size"], case["n_out"], generator=gen)
         batches.append((x, x @ true_w.T + noise))
-    return _linear(gen, case["n_in"], case["n_out"]), batches
+    return seeded_linear(gen, case["n_in"], case["n_out"]), batches
 
 
 def training_call(case: Case) -> sandbox.Call:
@@ -124,8 +117,8 @@ def gan_case(rng: random.Random) -> Case:
 
 def _gan_setup(case: Case) -> tuple[nn.Linear, nn.Linear, torch.Tensor, torch.Tensor]:
     gen = torch.Generator().manual_seed(case["seed"])
-    generator = _linear(gen, case["latent"], case["features"])
-    discriminator = _linear(gen, case["features"], 1)
+    generator = seeded_linear(gen, case["latent"], case["features"])
+    discriminator = seeded_linear(gen, case["features"], 1)
     real = torch.randn(case["batch"], case["features"], generator=gen) + 2.0
     z = torch.randn(case["batch"], case["latent"], generator=gen)
     return generator, discriminator, real, z

@@ -128,7 +128,14 @@
   }
 
   /** Estimated width of text in a sans-serif font of size px (generous, as draw.text_width). */
-  function textWidth(text, size) { return Math.round(0.62 * size * String(text).length) + 4; }
+  /* East Asian wide characters (CJK, full-width punctuation) take about twice a Latin letter */
+  var WIDE = /[\u1100-\u115F\u2E80-\u303E\u3041-\u33FF\u3400-\u4DBF\u4E00-\u9FFF\uA000-\uA4CF\uAC00-\uD7A3\uF900-\uFAFF\uFE30-\uFE4F\uFF00-\uFF60\uFFE0-\uFFE6]/g;
+
+  /** A generous width in pixels of text in a sans-serif font of size px (as draw.text_width). */
+  function textWidth(text, size) {
+    var s = String(text);
+    return Math.round(0.62 * size * (s.length + (s.match(WIDE) || []).length)) + 4;
+  }
 
   function rect(x, y, w, h, fill, stroke, extra) {
     return "<rect x='" + x + "' y='" + y + "' width='" + w + "' height='" + h + "' fill='" +

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from convlab import draw, receptive_field
+from convlab import draw, i18n, receptive_field
 
 from conftest import SCREENSHOTS, SITE, Site, in_every_edition
 
@@ -120,7 +120,7 @@ def conv_torch(q: dict[str, int]) -> tuple[torch.Tensor | None, str]:
         return None, str(err)
 
 
-def check_conv_state(seen: dict) -> dict[str, int]:
+def check_conv_state(seen: dict, lang: str = "en") -> dict[str, int]:
     """Assert that what the reader sees agrees with itself and with torch; the state."""
     q = {k: int(v) for k, v in (pair.split("=") for pair in seen["frame"].split())}
     for name, s in seen["sliders"].items():
@@ -177,7 +177,7 @@ def transposed_torch(q: dict[str, int]) -> tuple[torch.Tensor | None, str]:
     return (y, "") if y.numel() else (None, "empty")
 
 
-def check_transposed_state(seen: dict) -> dict[str, int]:
+def check_transposed_state(seen: dict, lang: str = "en") -> dict[str, int]:
     q = {k: int(v) for k, v in (pair.split("=") for pair in seen["frame"].split())}
     for name, s in seen["sliders"].items():
         assert not s["editable"], f"the {name} readout accepts typing"
@@ -185,7 +185,7 @@ def check_transposed_state(seen: dict) -> dict[str, int]:
     assert seen["outside"] == [], f"text outside its SVG at {q}: {seen['outside']}"
     y, said = transposed_torch(q)
     if y is None:
-        assert seen["refused"] and "PyTorch says" in seen["refused"], q
+        assert seen["refused"] and pytorch_says(lang) in seen["refused"], q
         if said != "empty":
             assert draw._e(said) in draw._e(seen["refused"]), (q, said)
         return q
@@ -194,7 +194,7 @@ def check_transposed_state(seen: dict) -> dict[str, int]:
     return q
 
 
-def check_gradient_state(seen: dict) -> dict[str, int]:
+def check_gradient_state(seen: dict, lang: str = "en") -> dict[str, int]:
     """Readouts agree; the gradient values drawn are torch.autograd's non-zero ones."""
     q = {k: int(v) for k, v in (pair.split("=") for pair in seen["frame"].split())}
     for name, s in seen["sliders"].items():  # a refused picture names no position
@@ -227,7 +227,7 @@ def test_every_page_within_the_page_budget() -> None:
     assert heavy == {}, f"pages over {PAGE_BUDGET:,} bytes: {heavy}"
 
 
-def check_channels_state(seen: dict) -> dict[str, int]:
+def check_channels_state(seen: dict, lang: str = "en") -> dict[str, int]:
     """Readouts agree; the parameter count and each kernel's inputs are nn.Conv2d's."""
     q = {k: int(v) for k, v in (pair.split("=") for pair in seen["frame"].split())}
     for name, s in seen["sliders"].items():
@@ -246,13 +246,14 @@ def check_channels_state(seen: dict) -> dict[str, int]:
     for o, text in enumerate(seen["reads"]):
         first = o // (q["cout"] // q["g"]) * per_group
         span = f"c{first}" + (f"…c{first + per_group - 1}" if per_group > 1 else "")
-        assert text == f"weight[{o}], b[{o}]: reads {span}", (q, text)
+        assert text == i18n.render("weight[{o}], b[{o}]: reads {channels}", lang,
+                                   {"o": o, "channels": span}), (q, text)
     assert len(seen["reads"]) == conv.weight.shape[0]
     return q
 
 
 
-def check_image_state(seen: dict) -> dict[str, int | str]:
+def check_image_state(seen: dict, lang: str = "en") -> dict[str, int | str]:
     """Readouts agree; the output shape and every gray painted are F.conv2d's (float64) on the
     photograph, shown as draw.png_bytes shows it."""
     q: dict[str, int | str] = {k: v for k, v in (pair.split("=") for pair in
@@ -265,7 +266,8 @@ def check_image_state(seen: dict) -> dict[str, int | str]:
     x = ((draw.photo() * 255).round().to(torch.float64) / 255)[None, None]  # its 8-bit grays
     w = torch.tensor(draw.IMAGE_KERNELS[q["kernel"]], dtype=torch.float64)[None, None]
     y = F.conv2d(x, w, stride=q["s"], padding=q["p"], dilation=q["d"])[0, 0]
-    assert seen["shape"] == f"F.conv2d output shape {tuple(y.shape)}", (q, seen["shape"])
+    assert seen["shape"] == i18n.render("F.conv2d output shape {shape}", lang,
+                                        {"shape": tuple(y.shape)}), (q, seen["shape"])
     if any(v < 0 for row in draw.IMAGE_KERNELS[q["kernel"]] for v in row) and \
             q["kernel"] != "sharpen":
         y = (y - y.min()) / (y.max() - y.min())
@@ -275,7 +277,7 @@ def check_image_state(seen: dict) -> dict[str, int | str]:
     return q
 
 
-def check_rf_state(seen: dict) -> dict[str, int | str]:
+def check_rf_state(seen: dict, lang: str = "en") -> dict[str, int | str]:
     """Readouts agree with the picture (the type/k/s/p/d sliders show the edited layer); every
     row's output size, r, j and start are those of the real nn modules run on the input and of
     receptive_field; a refused layer shows PyTorch's message."""
@@ -345,6 +347,12 @@ REFUSE = {"conv": (("i", "Home"), ("p", "Home"), ("d", "End")),
           "rf": (("i", "Home"),)}
 
 
+def pytorch_says(lang: str) -> str:
+    """The words that introduce PyTorch's own message in a refusal, in the page's language
+    (the part of "The rule: {rule}. PyTorch says:" after the rule)."""
+    return i18n.gettext("The rule: {rule}. PyTorch says:", lang).split("{rule}")[1].strip()
+
+
 def press(root: object, moves: tuple[tuple[str, str], ...]) -> None:
     for name, key in moves:
         root.locator(f".convlab-slider-{name} .noUi-handle").press(key)
@@ -357,7 +365,11 @@ def test_explorer_every_slider_over_its_range(browser: object, site: Site, kind:
     were; the position sliders on a large output): at each state the readouts, the handles'
     aria-valuetext and the picture agree, the numbers are PyTorch's, no text leaves its SVG and
     no slider moves; then the largest configuration (screenshot) and a refused one."""
-    check = CHECKS[kind]
+    lang = "zh_CN" if page_path.startswith("zh/") else "en"  # the edition's texts
+
+    def check(seen: dict) -> dict:
+        return CHECKS[kind](seen, lang)
+
     page, errors = open_explorers(browser, site, page_path)
     try:
         root = page.locator(f".convlab-explorer-{kind}").first
@@ -402,7 +414,7 @@ def test_explorer_every_slider_over_its_range(browser: object, site: Site, kind:
             press(root, REFUSE[kind])
             seen = root.evaluate(SEEN)
             check(seen)
-            assert seen["refused"] and "PyTorch says" in seen["refused"], seen["frame"]
+            assert seen["refused"] and pytorch_says(lang) in seen["refused"], seen["frame"]
         assert errors == [], errors
     finally:
         page.context.close()

@@ -18,7 +18,7 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from convlab import checks, sandbox
+from convlab import checks, checks_formulas, checks_tensors, sandbox
 
 REPEATS = 7
 
@@ -102,11 +102,11 @@ def main() -> None:
     row("  → watching costs", watched - unwatched)
 
     print("\nWhole checks against calling the learner's function in-process")
-    in_process = median_seconds(lambda: [size_ok(**c) for c in checks._OUTPUT_SIZE_CASES])
+    in_process = median_seconds(lambda: [size_ok(**c) for c in checks_formulas.OUTPUT_SIZE_CASES])
     check = median_seconds(lambda: checks.check_output_size(size_ok))
     row("14 output sizes, in-process", in_process)
     row("check_output_size (14 cases in a child, with feedback)", check, in_process)
-    cases = checks._conv2d_cases()
+    cases = checks_tensors.conv2d_cases()
     in_process = median_seconds(lambda: [conv2d_ok(c.x, c.w, c.b, c.stride, c.padding)
                                          for c in cases])
     check = median_seconds(lambda: checks.check_conv2d(conv2d_ok))

@@ -42,7 +42,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from convlab import checks, grading_autograd, sandbox
+from convlab import checks_tensors, grading_autograd, sandbox
 from convlab import grading_values as values
 
 SETUP = "import math\n\nimport torch\nimport torch.nn.functional as F\nfrom torch import nn\n"
@@ -250,7 +250,8 @@ def _chapters_2_to_4() -> list[Exercise]:
     train, gan = (_public(grading_autograd.training_case, 2),
                   _public(grading_autograd.gan_case, 2))
     single_channel = sandbox.Rule("F.conv2d on several channels or with a bias",
-                                  torch_ops=checks._CONVOLUTIONS, allow=checks._single_channel)
+                                  torch_ops=checks_tensors.CONVOLUTIONS,
+                                  allow=checks_tensors.single_channel)
     no_model = frozenset({"parameters", "named_parameters", "numel", "state_dict"})
     return [
         Exercise("ch2-ex-param-count", "my_param_count", "size", v.conv_params, param,

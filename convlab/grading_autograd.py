@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from convlab import sandbox
-from convlab.checks import seeded_linear
+from convlab.checks_autograd import seeded_linear
 
 Case = dict[str, Any]
 

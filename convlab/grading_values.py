@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from convlab import checks
+from convlab import checks_fields, checks_formulas
 from convlab.arithmetic import receptive_field
 from convlab.quiz import normalise_shape
 
@@ -200,7 +200,7 @@ def rf_case(rng: random.Random) -> Case:
 
 
 def rf_public() -> list[Case]:
-    return [{"layers": [tuple(layer) for layer in layers]} for layers in checks._RF_CASES]
+    return [{"layers": [tuple(layer) for layer in layers]} for layers in checks_fields.RF_CASES]
 
 
 def dilated_prediction(c: Case) -> tuple[int, int]:
@@ -244,7 +244,7 @@ def judge_design(got: Any, case: Case) -> tuple[bool, str]:
 
 def param_public() -> list[Case]:
     """The chapter 2 checker's cases for ``my_param_count``."""
-    return [dict(c) for c in checks._PARAM_CASES]
+    return [dict(c) for c in checks_formulas.PARAM_CASES]
 
 
 def network_params(c: Case) -> int:

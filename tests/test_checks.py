@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from learner_answers import conv2d_ok, size_ok, train_ok, transpose_ok
 from torch import nn
 
-from convlab import checks
+from convlab import checks, checks_fields, checks_formulas
 
 
 def message_text(result: checks.CheckResult) -> str:
@@ -365,10 +365,10 @@ def empirical_rf(layers):
 
 
 def test_receptive_field_ground_truth_matches_autograd():
-    for layers in checks._RF_CASES:
+    for layers in checks_fields.RF_CASES:
         if layers:
-            assert checks._rf(layers) == empirical_rf(layers), layers
-    assert checks._rf([]) == (1, 1)
+            assert checks_formulas.field_formula(layers) == empirical_rf(layers), layers
+    assert checks_formulas.field_formula([]) == (1, 1)
 
 
 def test_check_receptive_field():
@@ -421,7 +421,7 @@ def test_check_rf_design():
 
 
 def test_optimal_design_even_target_needs_eight_3x3_layers():
-    cost, combo = checks._optimal_design(16, 4, True)
+    cost, combo = checks_fields._optimal_design(16, 4, True)
     assert combo == (3,) * 8 and cost == 8 * (4 * 4 * 9 + 4)
 
 

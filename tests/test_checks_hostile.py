@@ -21,10 +21,10 @@ from learner_answers import channel_loops, conv2d_ok, size_ok, train_ok
 from torch import nn
 
 import convlab
-from convlab import checks
+from convlab import checks, checks_formulas, checks_tensors
 
-N_SIZE = len(checks._OUTPUT_SIZE_CASES)
-DILATED = [c for c in checks._OUTPUT_SIZE_CASES if c["d"] > 1]
+N_SIZE = len(checks_formulas.OUTPUT_SIZE_CASES)
+DILATED = [c for c in checks_formulas.OUTPUT_SIZE_CASES if c["d"] > 1]
 
 
 def children() -> set[int]:
@@ -68,7 +68,7 @@ def test_an_endless_loop_for_dilation_counts_the_unfinished_cases_as_failed():
     started = time.monotonic()
     result = checks.check_output_size(loops_on_dilation, time_limit=1.0)
     assert time.monotonic() - started < 60  # generous: only proves the loop was stopped
-    first = next(n for n, c in enumerate(checks._OUTPUT_SIZE_CASES) if c["d"] > 1)
+    first = next(n for n, c in enumerate(checks_formulas.OUTPUT_SIZE_CASES) if c["d"] > 1)
     assert result.score == first / N_SIZE < 1
     summary = result.summary()
     assert f"{first} of {N_SIZE} cases correct" in summary
@@ -125,7 +125,7 @@ def test_exits_are_reported_and_the_other_cases_still_count(how):
         return size_ok(i, k, s, p, d)
 
     result = checks.check_output_size(exits_on_stride)
-    strided = sum(c["s"] > 1 for c in checks._OUTPUT_SIZE_CASES)
+    strided = sum(c["s"] > 1 for c in checks_formulas.OUTPUT_SIZE_CASES)
     assert result.score == (N_SIZE - strided) / N_SIZE
     assert f"tried to exit in {strided} cases" in result.summary()
     text = repr(result)
@@ -194,8 +194,8 @@ def test_chapter_2_rule_allows_only_single_channel_conv2d():
     assert multi.score < 1 and "F.conv2d on several channels or with a bias" in repr(multi)
     assert "one input channel and one kernel slice" in repr(multi)
     with_bias = checks.check_conv2d(bias_inside, conv2d="single-channel")
-    with_bias_cases = [c for c in checks._conv2d_cases() if c.b is not None]
-    assert with_bias.score == 1 - len(with_bias_cases) / len(checks._conv2d_cases())
+    with_bias_cases = [c for c in checks_tensors.conv2d_cases() if c.b is not None]
+    assert with_bias.score == 1 - len(with_bias_cases) / len(checks_tensors.conv2d_cases())
     with pytest.raises(ValueError, match="'forbidden' or 'single-channel'"):
         checks.check_conv2d(conv2d_ok, conv2d="sometimes")
 

@@ -20,12 +20,12 @@ from typing import Any, Literal
 
 import torch
 
-from convlab import draw, i18n
+from convlab import draw, i18n, svg
 from convlab.i18n import message as msg
 
 Kind = Literal["output", "op", "leaf"]
 
-_FILL = {"output": draw._TINT["output"], "op": draw._TINT["kernel"], "leaf": draw._TINT["input"]}
+_FILL = {"output": svg.TINT["output"], "op": svg.TINT["kernel"], "leaf": svg.TINT["input"]}
 _STROKE = {"output": draw.ROLES["output"], "op": draw.ROLES["kernel"],
            "leaf": draw.ROLES["input"]}
 _FLOW = draw.ROLES["current"]
@@ -229,7 +229,7 @@ def backward_graph(output: torch.Tensor, names: dict[str, torch.Tensor] | None =
             pos[n.index] = (x + widths[n.index] / 2, top + d * (_NODE_H + _ROW_GAP))
             x += widths[n.index] + _COL_GAP
     height = top + (max(rows) + 1) * (_NODE_H + _ROW_GAP) - _ROW_GAP + _M
-    body = [f"<text x='{_M}' y='{_M + 12}' text-anchor='start' fill='{draw._GREY_TEXT}'>"
+    body = [f"<text x='{_M}' y='{_M + 12}' text-anchor='start' fill='{svg.GREY_TEXT}'>"
             f"{html.escape(legend)}</text>"]
     for e in tr.edges:
         (x1, y1), (x2, y2) = pos[e.src], pos[e.dst]
@@ -271,10 +271,10 @@ def backward_graph(output: torch.Tensor, names: dict[str, torch.Tensor] | None =
     desc = "; ".join(_("{text_of} sends {edge_text} to {text_of2}",
                        text_of=text_of[e.src], edge_text=_edge_text(e), text_of2=text_of[e.dst])
                      for e in tr.edges)
-    svg = draw.svg_doc(round(width), round(height), heading, desc, defs + "".join(body))
+    picture = draw.svg_doc(round(width), round(height), heading, desc, defs + "".join(body))
     caption = (_("{heading}. Read from the top: backward() starts with gradient 1 at the "
                  "output and each operation sends a gradient to each of its inputs (the number "
                  "on the arrow, recorded by a hook on that node); a leaf's gradient is the sum "
                  "of the arrows that reach it: {leaves}.", heading=heading,
                  leaves=", ".join(leaf_label[i] for i in sorted(leaf_label))))
-    return BackwardFigure(svg, caption, tr)
+    return BackwardFigure(picture, caption, tr)

@@ -18,7 +18,7 @@ import ipywidgets as widgets
 import torch
 import torch.nn.functional as F
 
-from convlab import draw, i18n
+from convlab import draw, i18n, svg
 from convlab.explore import _Explorer
 
 CELL = draw.CELL
@@ -106,17 +106,17 @@ def _grid(x: int, y: int, t: torch.Tensor, tint: str | None, stroke: str = "#999
     rows, cols = t.shape
     body = []
     if tint:
-        body.append(draw._rect(x, y, cols * CELL, rows * CELL, fill=tint))
+        body.append(svg.rect(x, y, cols * CELL, rows * CELL, fill=tint))
     if highlight is not None:
         r, c, h, w = highlight
-        body.append(draw._rect(x + c * CELL, y + r * CELL, w * CELL, h * CELL,
-                               fill=draw._TINT["current"]))
-    body.append(draw._lines(x, y, rows, cols, stroke=stroke))
+        body.append(svg.rect(x + c * CELL, y + r * CELL, w * CELL, h * CELL,
+                               fill=svg.TINT["current"]))
+    body.append(svg.grid_lines(x, y, rows, cols, stroke=stroke))
     if highlight is not None:
         r, c, h, w = highlight
-        body.append(draw._rect(x + c * CELL, y + r * CELL, w * CELL, h * CELL,
+        body.append(svg.rect(x + c * CELL, y + r * CELL, w * CELL, h * CELL,
                                stroke=draw.ROLES["current"], extra=" stroke-width='3'"))
-    text = draw._texts(x, y, draw._matrix(t))
+    text = svg.cell_texts(x, y, svg.matrix(t))
     if cls:
         text = text.replace("<text ", f"<text class='{cls}' ")
     body.append(text)
@@ -160,29 +160,29 @@ def channel_window(x: torch.Tensor | None = None, w: torch.Tensor | None = None,
     for c in range(c_in):
         y0 = _M + c * row_h
         y = y0 + _HEAD - 8
-        body.append(draw._label(_M, y + CELL // 2 + 4, _("channel {c}",
+        body.append(svg.label(_M, y + CELL // 2 + 4, _("channel {c}",
                                                          c=c), extra=" font-weight='bold'"))
-        body.append(draw._label(x_in, y - 6, f"input[{c}]", anchor="start"))
-        body.append(_grid(x_in, y, x[c], draw._TINT["input"],
+        body.append(svg.label(x_in, y - 6, f"input[{c}]", anchor="start"))
+        body.append(_grid(x_in, y, x[c], svg.TINT["input"],
                           highlight=(row, col, k_h, k_w)))
-        body.append(draw._label(x_slice, y - 6, "window"))
-        body.append(_grid(x_slice, y, s.slices[c], draw._TINT["current"]))
+        body.append(svg.label(x_slice, y - 6, "window"))
+        body.append(_grid(x_slice, y, s.slices[c], svg.TINT["current"]))
         mid = y + k_h * CELL // 2 + 5
-        body.append(draw._label(x_slice + k_w * CELL + _GAP // 2 + 4, mid, "×",
+        body.append(svg.label(x_slice + k_w * CELL + _GAP // 2 + 4, mid, "×",
                                 anchor="middle", extra=" font-size='16'"))
-        body.append(draw._label(x_kern, y - 6, f"kernel[{c}]"))
-        body.append(_grid(x_kern, y, s.kernel[c], draw._TINT["kernel"]))
-        body.append(draw._label(x_kern + k_w * CELL + _GAP // 2 + 4, mid, "=",
+        body.append(svg.label(x_kern, y - 6, f"kernel[{c}]"))
+        body.append(_grid(x_kern, y, s.kernel[c], svg.TINT["kernel"]))
+        body.append(svg.label(x_kern + k_w * CELL + _GAP // 2 + 4, mid, "=",
                                 anchor="middle", extra=" font-size='16'"))
-        body.append(draw._rect(x_part, mid - 17, part_w, 24, fill="#fff", stroke="#111"))
+        body.append(svg.rect(x_part, mid - 17, part_w, 24, fill="#fff", stroke="#111"))
         body.append(f"<text class='cl-partial' x='{x_part + part_w // 2}' y='{mid}' "
-                    f"font-weight='bold'>{draw._e(draw.num(s.partials[c]))}</text>")
-        body.append(draw._label(x_part, mid + 22, _("partial sum"), extra=" font-size='11'"
-                                f" fill='{draw._GREY_TEXT}'"))
+                    f"font-weight='bold'>{svg.esc(draw.num(s.partials[c]))}</text>")
+        body.append(svg.label(x_part, mid + 22, _("partial sum"), extra=" font-size='11'"
+                                f" fill='{svg.GREY_TEXT}'"))
         centres.append((x_part + part_w, mid - 5))
     # the sum: partials + bias -> output number
-    terms = " + ".join(draw._factor(float(p)) for p in s.partials)
-    lines = [f"{terms}", _("+ bias {factor}", factor=draw._factor(s.bias))]
+    terms = " + ".join(svg.factor(float(p)) for p in s.partials)
+    lines = [f"{terms}", _("+ bias {factor}", factor=svg.factor(s.bias))]
     join_x = x_sum - 12
     for cx, cy in centres:
         body.append(f"<path d='M{cx} {cy}H{join_x}' stroke='#111' fill='none'/>")
@@ -190,23 +190,23 @@ def channel_window(x: torch.Tensor | None = None, w: torch.Tensor | None = None,
                 "fill='none'/>")
     ym = (centres[0][1] + centres[-1][1]) // 2
     body.append(f"<path d='M{join_x} {ym}H{x_sum - 2}' stroke='#111' fill='none'/>")
-    body.append(draw._label(x_sum, ym - 30, lines[0], anchor="start"))
-    body.append(draw._label(x_sum, ym - 12, lines[1], anchor="start"))
-    body.append(draw._rect(x_sum, ym - 2, 84, 26, fill=draw._TINT["output"],
+    body.append(svg.label(x_sum, ym - 30, lines[0], anchor="start"))
+    body.append(svg.label(x_sum, ym - 12, lines[1], anchor="start"))
+    body.append(svg.rect(x_sum, ym - 2, 84, 26, fill=svg.TINT["output"],
                            stroke=draw.ROLES["output"], extra=" stroke-width='2'"))
     body.append(f"<text class='cl-output' x='{x_sum + 42}' y='{ym + 16}' font-weight='bold'>"
-                f"= {draw._e(draw.num(s.value))}</text>")
+                f"= {svg.esc(draw.num(s.value))}</text>")
     oy = ym + 58
-    body.append(draw._label(x_sum, oy - 8, _("output ({o_h}×{o_w}), from F.conv2d",
+    body.append(svg.label(x_sum, oy - 8, _("output ({o_h}×{o_w}), from F.conv2d",
                                              o_h=o_h, o_w=o_w),
                             anchor="start"))
-    body.append(_grid(x_sum, oy, s.output, draw._TINT["output"], highlight=(row, col, 1, 1)))
+    body.append(_grid(x_sum, oy, s.output, svg.TINT["output"], highlight=(row, col, 1, 1)))
     height = max(height, oy + o_h * CELL + _M)
     title = _("Output ({row}, {col}) of a {c_in}-channel convolution", row=row, col=col, c_in=c_in)
     desc = ("; ".join(_("channel {c}: window sum with kernel slice = {num}", c=c, num=draw.num(p))
                       for c, p in enumerate(s.partials))
             + _("; plus bias {num} gives {num2}", num=draw.num(s.bias), num2=draw.num(s.value)))
-    svg = draw.svg_doc(width, height, title, desc, "".join(body))
+    picture = draw.svg_doc(width, height, title, desc, "".join(body))
     caption = (_("Output position (row {row}, column {col}): each of the {c_in} input channels "
                  "gives a {k_h}×{k_w} window, multiplied elementwise by its own kernel slice "
                  "and summed: partial sums {join}; plus the one bias {num} = {num2}, the "
@@ -215,7 +215,7 @@ def channel_window(x: torch.Tensor | None = None, w: torch.Tensor | None = None,
                  row=row, col=col, c_in=c_in, k_h=k_h, k_w=k_w,
                  join=', '.join(draw.num(p) for p in s.partials), num=draw.num(s.bias),
                  num2=draw.num(s.value)))
-    return draw.Figure(svg, caption)
+    return draw.Figure(picture, caption)
 
 
 def channel_window_explorer(x: torch.Tensor | None = None, w: torch.Tensor | None = None,
@@ -239,7 +239,7 @@ def channel_window_explorer(x: torch.Tensor | None = None, w: torch.Tensor | Non
 
     def make(q: dict[str, int]) -> str:
         fig = channel_window(x, w, bias, q["row"], q["col"], lang=lang)
-        return draw.html_figure(fig.svg, fig.caption)
+        return svg.html_figure(fig.svg, fig.caption)
 
     return ex.root(_("Three-channel window explorer: move the output position"),
                    [ex.tree(["row", "col"], make)])

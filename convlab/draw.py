@@ -21,16 +21,15 @@ Functions return :class:`Figure` objects, which a notebook cell shows directly. 
 (:func:`receptive_fields`), ch5 (:func:`transposed_scatter`, :func:`stride_zero_insertion`,
 :func:`overlap_heatmap`); :func:`photo` and :func:`photo_conv` show a real photograph (ch1).
 The explorers in :mod:`convlab.explore` reuse the scene builders below frame by frame.
+The palette, the primitives (cells, labels, hatching) and the figure wrapper are in
+:mod:`convlab.svg`, shared with the other figure modules.
 """
 
 from __future__ import annotations
 
 import base64
-import html
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -42,236 +41,32 @@ from convlab.arithmetic import (
     conv_transpose_output_size,
     receptive_field,
 )
-from convlab.i18n import message as msg
+from convlab.svg import (
+    CELL,
+    GAP,
+    GREY_TEXT,
+    MARGIN,
+    PALETTE,
+    ROLES,
+    TINT,
+    Figure,
+    cell_texts,
+    counted,
+    esc,
+    factor,
+    grid_lines,
+    hatch,
+    hatch_d,
+    label,
+    matrix,
+    num,
+    rect,
+    svg_doc,
+    text_width,
+)
 
-#: Okabe–Ito colour-blind-safe palette (name -> hex colour).
-PALETTE: dict[str, str] = {
-    "black": "#000000",
-    "orange": "#E69F00",
-    "sky_blue": "#56B4E9",
-    "bluish_green": "#009E73",
-    "yellow": "#F0E442",
-    "blue": "#0072B2",
-    "vermillion": "#D55E00",
-    "reddish_purple": "#CC79A7",
-}
-
-#: What each colour means in every figure (colour is always paired with a label or pattern).
-ROLES: dict[str, str] = {
-    "input": PALETTE["sky_blue"],
-    "kernel": PALETTE["orange"],
-    "output": PALETTE["bluish_green"],
-    "current": PALETTE["blue"],
-    "cropped": PALETTE["vermillion"],
-    "field": PALETTE["reddish_purple"],
-    "padding": "#D9D9D9",
-}
-
-CELL = 26  # pixels per grid cell
-_GAP = 26  # pixels between grids
-_M = 8  # outer margin
-_TINT = {"kernel": "#FBE5B5", "current": "#CCE3F0", "output": "#CCEBE1", "input": "#E6F3FB",
-         "field": "#F2D6E6"}
-_GREY_TEXT = "#666666"
-
-
-def _e(text: Any) -> str:
-    """Escape text for SVG/HTML content and single-quoted attributes."""
-    return html.escape(str(text), quote=True)
-
-
-def num(v: float | int | torch.Tensor) -> str:
-    """Format a number for a figure: integers without a decimal point, others to 3 digits."""
-    v = float(v)
-    if v == int(v):
-        return str(int(v))
-    return f"{v:.3g}"
-
-
-# The nouns convlab counts, in the forms other languages need: (one, several, none).
-_COUNTED = {
-    "channel": (msg("1 channel"), msg("{n} channels"), msg("no channels")),
-    "kernel": (msg("1 kernel"), msg("{n} kernels"), msg("no kernels")),
-    "input channel": (msg("1 input channel"), msg("{n} input channels"),
-                      msg("no input channels")),
-    "input pixel": (msg("1 input pixel"), msg("{n} input pixels"), msg("no input pixels")),
-    "tap": (msg("1 tap"), msg("{n} taps"), msg("no taps")),
-    "row/column": (msg("1 row/column"), msg("{n} rows/columns"), msg("no rows/columns")),
-    "computed row/column": (msg("1 computed row/column"), msg("{n} computed rows/columns"),
-                            msg("no computed rows/columns")),
-    "zero": (msg("1 zero"), msg("{n} zeros"), msg("no zeros")),
-    "storage": (msg("1 storage"), msg("{n} storages"), msg("no storages")),
-}
-
-
-def counted(n: int, singular: str, plural: str | None = None, *, lang: str = "en") -> str:
-    """``n`` with the noun in singular or plural: ``1 zero``, ``2 zeros``, ``no zeros``.
-
-    In another language the noun must be one of the counted nouns of this module (their
-    translations are in the catalogue); an unknown noun stays English.
-    """
-    if i18n.check_language(lang) != i18n.ENGLISH and singular in _COUNTED:
-        one, several, none = _COUNTED[singular]
-        return i18n.render(one if n == 1 else several if n else none, lang, {"n": n})
-    word = singular if n == 1 else (plural if plural is not None else singular + "s")
-    return f"{n} {word}" if n else f"no {word}"
-
-
-def text_width(text: str, size: int = 12) -> int:
-    """A generous estimate of the width in pixels of ``text`` in a sans-serif font of ``size``
-    pixels (used to make an SVG wide enough for its labels)."""
-    return round(0.62 * size * i18n.display_width(text)) + 4
-
-
-def _factor(v: float) -> str:
-    """A number inside a product: negative numbers in parentheses."""
-    s = num(v)
-    return f"({s})" if s.startswith("-") else s
-
-
-@dataclass(frozen=True)
-class Figure:
-    """An SVG picture with a caption; a notebook cell shows it (SVG or HTML with caption)."""
-
-    svg: str
-    caption: str
-
-    def _repr_svg_(self) -> str:
-        return self.svg
-
-    def _repr_html_(self) -> str:
-        return html_figure(self.svg, self.caption)
-
-    def __str__(self) -> str:
-        return self.svg
-
-
-def html_figure(svg: str, caption: str, frame: str | None = None, *, lang: str = "en") -> str:
-    """Wrap an SVG and its visible caption in a ``<figure>``; ``frame`` sets ``data-frame``.
-
-    A chapter's own English ``caption`` is shown in ``lang`` (a message id of the catalogue).
-    """
-    caption = i18n.translator(lang)(caption)
-    attr = f" data-frame='{_e(frame)}'" if frame is not None else ""
-    # inline styles win over a theme's figure/figcaption styles (padding, centring, colour),
-    # which would shift an explorer layer away from the layers it is drawn over
-    return (
-        f"<figure class='convlab-figure'{attr} style='margin:0;padding:0'>{svg}"
-        f"<figcaption style='margin:0;padding:2px 0;text-align:left;font-size:13px;"
-        f"line-height:1.4;max-width:640px;color:#111;background:#fff'>{_e(caption)}"
-        "</figcaption></figure>"
-    )
-
-
-#: Width in pixels of the book's text column: small figures are drawn larger, up to this width.
-COLUMN = 740
-#: How much a figure is enlarged at most (and at least: 12 px text shows at ≥ 13 px).
-MAX_SCALE, MIN_SCALE = 1.4, 1.1
-
-
-def figure_scale(width: int) -> float:
-    """Display scale of an SVG ``width`` pixels wide (its coordinates stay unscaled, in the
-    ``viewBox``): enlarged towards :data:`COLUMN`, by :data:`MIN_SCALE` … :data:`MAX_SCALE`.
-    Layers of one explorer picture have the same width, hence the same scale."""
-    return min(MAX_SCALE, max(MIN_SCALE, COLUMN / width))
-
-
-def svg_doc(width: int, height: int, title: str, desc: str, body: str,
-            standalone: bool = True, background: str | None = "#fff") -> str:
-    """An accessible SVG (role img, ``<title>`` and, if given, ``<desc>``).
-
-    ``width`` × ``height`` is the drawing's coordinate system (its ``viewBox``); it is shown
-    enlarged by :func:`figure_scale` (the ``width``/``height`` attributes), and never wider
-    than its container (``max-width:100%``, the height follows). ``standalone`` adds the XML
-    namespace (needed outside HTML); ``background=None`` leaves it transparent, for a layer
-    drawn over another one (explorers).
-    """
-    d = f"<desc>{_e(desc)}</desc>" if desc else ""
-    ns = "xmlns='http://www.w3.org/2000/svg' " if standalone else ""
-    bg = f";background:{background}" if background else ""
-    scale = figure_scale(width)
-    return (
-        f"<svg {ns}width='{round(width * scale)}' height='{round(height * scale)}' "
-        f"viewBox='0 0 {width} {height}' role='img' font-family='sans-serif' font-size='12' "
-        f"text-anchor='middle' style='display:block;max-width:100%;height:auto{bg}'>"
-        f"<title>{_e(title)}</title>{d}{body}</svg>"
-    )
-
-
-# ---------------------------------------------------------------------------------------------
-# Primitives
-# ---------------------------------------------------------------------------------------------
-
-
-def _rect(x: int, y: int, w: int, h: int, fill: str = "none", stroke: str = "none",
-          extra: str = "") -> str:
-    s = f" stroke='{stroke}'" if stroke != "none" else ""
-    return f"<rect x='{x}' y='{y}' width='{w}' height='{h}' fill='{fill}'{s}{extra}/>"
-
-
-def _lines(x: int, y: int, rows: int, cols: int, cell: int = CELL,
-           stroke: str = "#999") -> str:
-    """Grid lines of a rows x cols grid as one path."""
-    w, h = cols * cell, rows * cell
-    d = "".join(f"M{x} {y + r * cell}h{w}" for r in range(rows + 1))
-    d += "".join(f"M{x + c * cell} {y}v{h}" for c in range(cols + 1))
-    return f"<path d='{d}' stroke='{stroke}' fill='none'/>"
-
-
-def _texts(x: int, y: int, values: Sequence[Sequence[str]], cell: int = CELL,
-           fill: str | None = None, size: int | None = None) -> str:
-    """Cell values centred in their cells, one ``<text>`` per row: every character gets its
-    own x position (numbers are separated by a space so that they are read as numbers)."""
-    out = []
-    attrs = (f" fill='{fill}'" if fill else "") + (f" font-size='{size}'" if size else "")
-    step = round(0.58 * (size or 12))
-    for r, row in enumerate(values):
-        xs: list[str] = []
-        chars: list[str] = []
-        for c, v in enumerate(row):
-            if not v:
-                continue
-            if chars:
-                xs.append(str(x + c * cell))
-                chars.append(" ")
-            centre = x + c * cell + cell // 2
-            first = centre - step * (len(v) - 1) / 2
-            xs += [str(round(first + step * j)) for j in range(len(v))]
-            chars += list(v)
-        if chars:
-            ty = y + r * cell + cell // 2 + 4
-            out.append(f"<text x='{' '.join(xs)}' y='{ty}'{attrs}>{_e(''.join(chars))}</text>")
-    return "".join(out)
-
-
-def _label(x: int, y: int, text: str, anchor: str = "start", extra: str = "") -> str:
-    a = "" if anchor == "middle" else f" text-anchor='{anchor}'"
-    return f"<text x='{x}' y='{y}'{a}{extra}>{_e(text)}</text>"
-
-
-def _hatch_d(x: int, y: int, cells: Sequence[tuple[int, int]], cell: int = CELL) -> str:
-    """Path data of the hatch pattern: in each cell two short diagonal strokes across the
-    top-left and bottom-right corners, parallel to the cell's diagonal, leaving the middle
-    (where a cell's number is written) clear."""
-    a = round(cell * 0.35)
-    b = cell - a
-    return "".join(f"M{x + c * cell} {y + r * cell + a}l{a} -{a}"
-                   f"M{x + c * cell + b} {y + r * cell + cell}l{a} -{a}" for r, c in cells)
-
-
-def _hatch(x: int, y: int, cells: Sequence[tuple[int, int]], cell: int = CELL) -> str:
-    """Grey cells with a corner hatch each (the zero-padding pattern, :func:`_hatch_d`)."""
-    if not cells:
-        return ""
-    fill = "".join(f"M{x + c * cell} {y + r * cell}h{cell}v{cell}h-{cell}z" for r, c in cells)
-    hatch = _hatch_d(x, y, cells, cell)
-    return (f"<path d='{fill}' fill='{ROLES['padding']}'/>"
-            f"<path d='{hatch}' stroke='#B3B3B3'/>")
-
-
-def _matrix(t: torch.Tensor) -> list[list[str]]:
-    return [[num(v) for v in row] for row in t.tolist()]
-
+# Chapters write captioned HTML figures with draw.html_figure (the explicit re-export form):
+from convlab.svg import html_figure as html_figure
 
 # ---------------------------------------------------------------------------------------------
 # Example data (deterministic, small integers so the arithmetic can be read)
@@ -343,10 +138,10 @@ class _GridScene:
             self.error, self.o = str(err), 0
         self.n = i + 2 * p
         fit_n, fit_k, fit_o = fit if fit is not None else (self.n, k, self.o)
-        self.ix, self.text_y, self.top = _M, 16, 56
-        self.kx = self.ix + fit_n * CELL + _GAP
-        self.ox = self.kx + fit_k * CELL + _GAP + 10
-        self.width = max(self.ox + fit_o * CELL + _M, 560)
+        self.ix, self.text_y, self.top = MARGIN, 16, 56
+        self.kx = self.ix + fit_n * CELL + GAP
+        self.ox = self.kx + fit_k * CELL + GAP + 10
+        self.width = max(self.ox + fit_o * CELL + MARGIN, 560)
         self.height = self.top + max(fit_n, fit_k, fit_o) * CELL + 20
 
     @property
@@ -362,10 +157,10 @@ class _GridScene:
     def kernel_part(self) -> str:
         """SVG body: the kernel with its weights (depends on k only)."""
         k, top = self.k, self.top
-        return "".join([_label(self.kx, top - 8, self._("kernel {k}×{k}", k=k)),
-                        _rect(self.kx, top, k * CELL, k * CELL, fill=_TINT["kernel"]),
-                        _lines(self.kx, top, k, k, stroke=ROLES["kernel"]),
-                        _texts(self.kx, top, _matrix(self.w))])
+        return "".join([label(self.kx, top - 8, self._("kernel {k}×{k}", k=k)),
+                        rect(self.kx, top, k * CELL, k * CELL, fill=TINT["kernel"]),
+                        grid_lines(self.kx, top, k, k, stroke=ROLES["kernel"]),
+                        cell_texts(self.kx, top, matrix(self.w))])
 
 
 class ConvScene(_GridScene):
@@ -415,40 +210,40 @@ class ConvScene(_GridScene):
     def input_part(self) -> str:
         """SVG body: the padded input with its values (depends on i and p only)."""
         n, p, top = self.n, self.p, self.top
-        parts = [_label(self.ix, top - 8, self._("input {i}×{i}", i=self.i)
+        parts = [label(self.ix, top - 8, self._("input {i}×{i}", i=self.i)
                         + (self._(", padded to {n}×{n}", n=n) if p else "")),
-                 _rect(self.ix, top, n * CELL, n * CELL, fill="#fff")]
+                 rect(self.ix, top, n * CELL, n * CELL, fill="#fff")]
         pad_cells = [(r, c) for r in range(n) for c in range(n)
                      if r < p or c < p or r >= n - p or c >= n - p]
-        parts.append(_hatch(self.ix, top, pad_cells))
-        vals = _matrix(self.xp)
+        parts.append(hatch(self.ix, top, pad_cells))
+        vals = matrix(self.xp)
         inner = [[v if p <= r < n - p and p <= c < n - p else "" for c, v in enumerate(row)]
                  for r, row in enumerate(vals)]
         padding = set(pad_cells)
         zeros = [["0" if (r, c) in padding else "" for c in range(n)] for r in range(n)]
-        parts += [_lines(self.ix, top, n, n), _texts(self.ix, top, inner),
-                  _texts(self.ix, top, zeros, fill=_GREY_TEXT)]
+        parts += [grid_lines(self.ix, top, n, n), cell_texts(self.ix, top, inner),
+                  cell_texts(self.ix, top, zeros, fill=GREY_TEXT)]
         if p:
-            parts.append(_label(self.ix, top + n * CELL + 14, self._("grey hatched = zero padding"),
-                                extra=f" font-size='11' fill='{_GREY_TEXT}'"))
+            parts.append(label(self.ix, top + n * CELL + 14, self._("grey hatched = zero padding"),
+                                extra=f" font-size='11' fill='{GREY_TEXT}'"))
         return "".join(parts)
 
     def kernel_part(self) -> str:
         """SVG body: the kernel with its weights and ⋆ (cross-correlation) before it."""
-        return super().kernel_part() + (f"<text x='{self.kx - _GAP // 2}' y='{self.top + 20}' "
+        return super().kernel_part() + (f"<text x='{self.kx - GAP // 2}' y='{self.top + 20}' "
                                          "font-size='22'>⋆</text>")
 
     def output_part(self) -> str:
         """SVG body: the output grid with the values from ``F.conv2d``."""
         if self.error:
-            return _label(self.ox, self.top - 8, self._("no output"),
+            return label(self.ox, self.top - 8, self._("no output"),
                           extra=f" fill='{ROLES['cropped']}'")
         o, top = self.o, self.top
-        return "".join([_label(self.ox, top - 8, self._("output {o}×{o}", o=o)),
-                        _rect(self.ox, top, o * CELL, o * CELL, fill=_TINT["output"]),
-                        _lines(self.ox, top, o, o, stroke=ROLES["output"]),
-                        _texts(self.ox, top, _matrix(self.y)),
-                        f"<text x='{self.ox - _GAP // 2 - 5}' y='{top + 16}'>=</text>"])
+        return "".join([label(self.ox, top - 8, self._("output {o}×{o}", o=o)),
+                        rect(self.ox, top, o * CELL, o * CELL, fill=TINT["output"]),
+                        grid_lines(self.ox, top, o, o, stroke=ROLES["output"]),
+                        cell_texts(self.ox, top, matrix(self.y)),
+                        f"<text x='{self.ox - GAP // 2 - 5}' y='{top + 16}'>=</text>"])
 
     def terms(self, row: int, col: int) -> list[tuple[float, float]]:
         """(weight, input value) pairs that make output cell (row, col)."""
@@ -462,13 +257,13 @@ class ConvScene(_GridScene):
 
     def arithmetic(self, row: int, col: int) -> str:
         """``y[r,c] = w·x + … = value`` with the value taken from ``F.conv2d``."""
-        terms = " + ".join(f"{_factor(a)}·{_factor(b)}" for a, b in self.terms(row, col))
+        terms = " + ".join(f"{factor(a)}·{factor(b)}" for a, b in self.terms(row, col))
         return f"y[{row},{col}] = {terms} = {num(self.y[row, col])}"
 
     def overlay(self, row: int, col: int) -> str:
         """SVG body: window at output (row, col), taps, highlighted output cell, arithmetic."""
         if not (0 <= row < self.o and 0 <= col < self.o):
-            return _label(self.ix, self.text_y,
+            return label(self.ix, self.text_y,
                           self._("Output cell ({row}, {col}) does not exist: the output is "
                                  "only {o}×{o}. Move the position slider back.", row=row,
                                  col=col, o=self.o),
@@ -482,12 +277,12 @@ class ConvScene(_GridScene):
         text = self.arithmetic(row, col)
         size = 12 if len(text) < 80 else 11
         return (f"<path d='{taps}' fill='none' stroke='{ROLES['kernel']}' stroke-width='2'/>"
-                + _rect(x0, y0, span * CELL, span * CELL, stroke=ROLES["kernel"],
+                + rect(x0, y0, span * CELL, span * CELL, stroke=ROLES["kernel"],
                         extra=" stroke-width='3' stroke-dasharray='6 3'")
-                + _rect(ox, oy, CELL, CELL, fill=_TINT["current"], stroke=ROLES["current"],
+                + rect(ox, oy, CELL, CELL, fill=TINT["current"], stroke=ROLES["current"],
                         extra=" stroke-width='3'")
-                + _texts(ox, oy, [[num(self.y[row, col])]])  # the value, over its fill
-                + _label(self.ix, self.text_y, text, extra=f" font-size='{size}'"))
+                + cell_texts(ox, oy, [[num(self.y[row, col])]])  # the value, over its fill
+                + label(self.ix, self.text_y, text, extra=f" font-size='{size}'"))
 
     def figure(self, row: int = 0, col: int = 0) -> Figure:
         """The whole picture (base and overlay) as one figure."""
@@ -543,15 +338,15 @@ def unreached_pixels(i: int = 6, k: int = 3, s: int = 2, p: int = 0, d: int = 1,
     unreached = [(r, c) for r in range(n) for c in range(n) if reads[r, c] == 0]
     top = 36
     grid = _("padded input {n}×{n}", n=n) if p else _("input {n}×{n}", n=n)
-    parts = [_label(_M, 14, _("{grid}: number = how many windows read the cell", grid=grid)),
-             _rect(_M, top, n * CELL, n * CELL, fill=_TINT["input"])]
+    parts = [label(MARGIN, 14, _("{grid}: number = how many windows read the cell", grid=grid)),
+             rect(MARGIN, top, n * CELL, n * CELL, fill=TINT["input"])]
     if unreached:
-        fill = "".join(f"M{_M + c * CELL} {top + r * CELL}h{CELL}v{CELL}h-{CELL}z"
+        fill = "".join(f"M{MARGIN + c * CELL} {top + r * CELL}h{CELL}v{CELL}h-{CELL}z"
                        for r, c in unreached)
-        hatch = _hatch_d(_M, top, unreached)
-        parts.append(f"<path d='{fill}' fill='#F6D5C0'/><path d='{hatch}' "
+        hatch_path = hatch_d(MARGIN, top, unreached)
+        parts.append(f"<path d='{fill}' fill='#F6D5C0'/><path d='{hatch_path}' "
                      f"stroke='{ROLES['cropped']}'/>")
-    parts += [_lines(_M, top, n, n), _texts(_M, top, _matrix(reads))]
+    parts += [grid_lines(MARGIN, top, n, n), cell_texts(MARGIN, top, matrix(reads))]
     span = d * (k - 1) + 1
     lost = n - ((o - 1) * s + span)
     formula = f"o = {_substituted(i, k, s, p, d)} = {o}"
@@ -571,8 +366,8 @@ def unreached_pixels(i: int = 6, k: int = 3, s: int = 2, p: int = 0, d: int = 1,
             _("{n_interior} more rows and columns", n_interior=len(interior)))
         gaps = (_(" {more} inside (at {where}) are skipped too: the stride or the dilation "
                   "gaps jump over them.", more=more, where=where))
-    parts.append(_label(_M, top + n * CELL + 20, text))
-    width = max(_M * 2 + n * CELL, 8 * len(text))
+    parts.append(label(MARGIN, top + n * CELL + 20, text))
+    width = max(MARGIN * 2 + n * CELL, 8 * len(text))
     caption = (_("Input {i}×{i}, padding {p}, kernel {k}, stride {s}, dilation {d}: output "
                  "{o}×{o}. Windows start every {s} cells; {reach}",
                  i=i, p=p, k=k, s=s, d=d, o=o, reach=reach)
@@ -594,9 +389,9 @@ def _stack_of(x: int, y: int, size: int, count: int, fill: str, stroke: str,
     parts = []
     for j in reversed(range(count)):
         sx, sy = x + j * off, y + j * off
-        parts.append(_rect(sx, sy, size, size, fill=fill, stroke=stroke))
+        parts.append(rect(sx, sy, size, size, fill=fill, stroke=stroke))
         if cells > 1 and j == 0:
-            parts.append(_lines(sx, sy, cells, cells, cell=size // cells, stroke=stroke))
+            parts.append(grid_lines(sx, sy, cells, cells, cell=size // cells, stroke=stroke))
     return "".join(parts)
 
 
@@ -629,33 +424,33 @@ def kernel_stack(c_in: int = 3, c_out: int = 2, k: int = 3, desc: bool = True, *
     row_h = max(ksz + 6 * (c_in - 1), 44) + 26
     top = 44
     kx, ox = 210, 600
-    parts = [_label(_M, 18, _("input: {counted}",
+    parts = [label(MARGIN, 18, _("input: {counted}",
                               counted=counted(c_in, 'channel', lang=lang)), extra=big),
-             _label(kx, 18, _("{counted}, each {c_in}×{k}×{k}",
+             label(kx, 18, _("{counted}, each {c_in}×{k}×{k}",
                               counted=counted(c_out, 'kernel', lang=lang), c_in=c_in, k=k),
                               extra=big),
-             _label(ox - 30, 18, _("output: {counted}",
+             label(ox - 30, 18, _("output: {counted}",
                                    counted=counted(c_out, 'channel', lang=lang)), extra=big)]
-    parts.append(_stack_of(_M + 10, top, 80, c_in, _TINT["input"], ROLES["input"], cells=4,
+    parts.append(_stack_of(MARGIN + 10, top, 80, c_in, TINT["input"], ROLES["input"], cells=4,
                            off=off_in))
     for j in range(c_in):
-        parts.append(_label(_M + 10 + 80 + j * off_in + 4, top + j * off_in + 12, f"c{j}"))
+        parts.append(label(MARGIN + 10 + 80 + j * off_in + 4, top + j * off_in + 12, f"c{j}"))
     for o in range(c_out):
         y = top + o * row_h
-        parts.append(_stack_of(kx, y, ksz, c_in, _TINT["kernel"], ROLES["kernel"], cells=k))
-        parts.append(_label(kx + ksz + 6 * (c_in - 1) + 10, y + 14,
+        parts.append(_stack_of(kx, y, ksz, c_in, TINT["kernel"], ROLES["kernel"], cells=k))
+        parts.append(label(kx + ksz + 6 * (c_in - 1) + 10, y + 14,
                             _("kernel {o} = weight[{o}], bias b[{o}]",
                               o=o), extra=" font-size='13'"))
         oy = y + 4
-        parts.append(_rect(ox, oy, 48, 40, fill=_TINT["output"], stroke=ROLES["output"]))
-        parts.append(_label(ox + 24, oy + 25, _("out {o}", o=o), anchor="middle",
+        parts.append(rect(ox, oy, 48, 40, fill=TINT["output"], stroke=ROLES["output"]))
+        parts.append(label(ox + 24, oy + 25, _("out {o}", o=o), anchor="middle",
                             extra=" font-size='13'"))
         parts.append(f"<path d='M{ox - 30} {oy + 20}h24m-5 -4l5 4l-5 4' stroke='#555' "
                      "fill='none'/>")
     height = top + max(c_out * row_h, 80 + off_in * (c_in - 1) + 10) + 50
     check = "equal" if n == torch_n else "DIFFERENT"
-    parts.append(_label(_M, height - 30, text, extra=big))
-    parts.append(_label(_M, height - 10, _("nn.Conv2d({c_in}, {c_out}, {k}) has {torch_n} "
+    parts.append(label(MARGIN, height - 30, text, extra=big))
+    parts.append(label(MARGIN, height - 10, _("nn.Conv2d({c_in}, {c_out}, {k}) has {torch_n} "
                                            "parameters: {check}",
                                            c_in=c_in, c_out=c_out, k=k, torch_n=torch_n,
                                            check=check), extra=big))
@@ -667,7 +462,7 @@ def kernel_stack(c_in: int = 3, c_out: int = 2, k: int = 3, desc: bool = True, *
                  counted=counted(c_in, 'input channel', lang=lang), text=text))
     width = max(ox + 48, ox - 30 + text_width(_("output: {counted}",
                                                 counted=counted(c_out, 'channel', lang=lang)), 14),
-                _M + text_width(text, 14)) + _M
+                MARGIN + text_width(text, 14)) + MARGIN
     svg = svg_doc(width, height, _("Kernel stack C_in={c_in} C_out={c_out} k={k}",
                                    c_in=c_in, c_out=c_out, k=k),
                   caption if desc else "", "".join(parts))
@@ -779,29 +574,29 @@ class GradientScene(_GridScene):
     def input_part(self) -> str:
         """SVG body: the padded input grid, padding hatched (depends on i and p only)."""
         n, p, top = self.n, self.p, self.top
-        label = self._("input {i}×{i}", i=self.i) + (self._(", padded to {n}×{n}",
+        heading = self._("input {i}×{i}", i=self.i) + (self._(", padded to {n}×{n}",
                                                             n=n) if p else "") + ": ∂y/∂x"
         pad_cells = [(r, c) for r in range(n) for c in range(n)
                      if r < p or c < p or r >= n - p or c >= n - p]
-        parts = [_label(self.ix, top - 8, label),
-                 _rect(self.ix, top, n * CELL, n * CELL, fill="#fff"),
-                 _hatch(self.ix, top, pad_cells), _lines(self.ix, top, n, n)]
+        parts = [label(self.ix, top - 8, heading),
+                 rect(self.ix, top, n * CELL, n * CELL, fill="#fff"),
+                 hatch(self.ix, top, pad_cells), grid_lines(self.ix, top, n, n)]
         if p:
-            parts.append(_label(self.ix, top + n * CELL + 14,
+            parts.append(label(self.ix, top + n * CELL + 14,
                                 self._("grey hatched = zero padding: not an input, no gradient"),
-                                extra=f" font-size='11' fill='{_GREY_TEXT}'"))
+                                extra=f" font-size='11' fill='{GREY_TEXT}'"))
         return "".join(parts)
 
 
     def output_part(self) -> str:
         """SVG body: the empty output grid (depends on the output size only)."""
         if self.error:
-            return _label(self.ox, self.top - 8, self._("no output"),
+            return label(self.ox, self.top - 8, self._("no output"),
                           extra=f" fill='{ROLES['cropped']}'")
         o, top = self.o, self.top
-        return "".join([_label(self.ox, top - 8, self._("output {o}×{o}", o=o)),
-                        _rect(self.ox, top, o * CELL, o * CELL, fill=_TINT["output"]),
-                        _lines(self.ox, top, o, o, stroke=ROLES["output"])])
+        return "".join([label(self.ox, top - 8, self._("output {o}×{o}", o=o)),
+                        rect(self.ox, top, o * CELL, o * CELL, fill=TINT["output"]),
+                        grid_lines(self.ox, top, o, o, stroke=ROLES["output"])])
 
     def overlay(self, row: int, col: int) -> str:
         """SVG body: the pixels with a gradient (filled, ``data-role='gradient'``) and their
@@ -810,7 +605,7 @@ class GradientScene(_GridScene):
         if self.error:
             return ""
         if not self.exists(row, col):
-            return _label(self.ix, self.text_y,
+            return label(self.ix, self.text_y,
                           self._("Output pixel ({row}, {col}) does not exist: the output is "
                                  "only {o}×{o}. Move the position slider back.", row=row,
                                  col=col, o=self.o),
@@ -827,16 +622,16 @@ class GradientScene(_GridScene):
         taps = "".join(f"M{x0 + v * d * CELL + 3} {y0 + u * d * CELL + 3}h{CELL - 6}v{CELL - 6}"
                        f"h-{CELL - 6}z" for u in range(k) for v in range(k))
         ox, oy = self.ox + col * CELL, top + row * CELL
-        return (f"<path data-role='gradient' d='{fill}' fill='{_TINT['field']}' "
+        return (f"<path data-role='gradient' d='{fill}' fill='{TINT['field']}' "
                 f"stroke='{ROLES['field']}' stroke-width='2'/>"
-                f"<g data-role='gradient-values'>{_texts(ix, top, values)}</g>"
+                f"<g data-role='gradient-values'>{cell_texts(ix, top, values)}</g>"
                 f"<path d='{taps}' fill='none' stroke='{ROLES['kernel']}' stroke-width='2'/>"
-                + _rect(x0, y0, self.span * CELL, self.span * CELL, stroke=ROLES["kernel"],
+                + rect(x0, y0, self.span * CELL, self.span * CELL, stroke=ROLES["kernel"],
                         extra=" stroke-width='3' stroke-dasharray='6 3'")
-                + _rect(ox, oy, CELL, CELL, fill=_TINT["current"], stroke=ROLES["current"],
+                + rect(ox, oy, CELL, CELL, fill=TINT["current"], stroke=ROLES["current"],
                         extra=" stroke-width='3'")
-                + _texts(ox, oy, [["1"]])
-                + _label(ix, self.text_y, self.summary(row, col)))
+                + cell_texts(ox, oy, [["1"]])
+                + label(ix, self.text_y, self.summary(row, col)))
 
     def figure(self, row: int = 0, col: int = 0) -> Figure:
         """The whole picture as one figure; raises ``ValueError`` if the pixel does not exist."""
@@ -887,24 +682,24 @@ def receptive_fields(layers: Sequence[tuple[int, int, int, int]], size: int | No
     top = 30
     side = n * cell
     scale = _("one square = one input pixel") if cell >= 6 else _("drawn to scale")
-    parts = [_label(_M, 16, _("input {n}×{n} ({scale})", n=n, scale=scale)),
-             _rect(_M, top, side, side, fill=_TINT["input"], stroke=ROLES["input"])]
+    parts = [label(MARGIN, 16, _("input {n}×{n} ({scale})", n=n, scale=scale)),
+             rect(MARGIN, top, side, side, fill=TINT["input"], stroke=ROLES["input"])]
     if cell >= 6:
-        parts.append(_lines(_M, top, n, n, cell=cell, stroke="#C8DDEA"))
+        parts.append(grid_lines(MARGIN, top, n, n, cell=cell, stroke="#C8DDEA"))
     for idx, row in enumerate(rows):
         colour = _FIELD_COLOURS[idx % len(_FIELD_COLOURS)]
         lo = (n - row.r) // 2  # whole pixels: on the grid lines, nested in the next box
-        x = _M + lo * cell
+        x = MARGIN + lo * cell
         w = row.r * cell
         dash = "" if idx % 2 == 0 else " stroke-dasharray='5 3'"
-        parts.append(_rect(x, top + lo * cell, w, w, stroke=colour,
+        parts.append(rect(x, top + lo * cell, w, w, stroke=colour,
                            extra=f" stroke-width='{2 + (idx == len(rows) - 1)}'{dash}"))
-        parts.append(_label(_M + side + 12, top + 14 + idx * 18,
+        parts.append(label(MARGIN + side + 12, top + 14 + idx * 18,
                             _("layer {value}: r={r}, j={j}", value=idx + 1, r=row.r, j=row.j),
                             extra=f" fill='{colour}' font-weight='bold'"))
-        parts.append(_rect(_M + side + 12 + 118, top + 5 + idx * 18, 22, 10, stroke=colour,
+        parts.append(rect(MARGIN + side + 12 + 118, top + 5 + idx * 18, 22, 10, stroke=colour,
                            extra=f" stroke-width='2'{dash}"))
-    width = _M * 2 + side + 170
+    width = MARGIN * 2 + side + 170
     per_layer = "; ".join(_("layer {value} (k={k}, s={s}, d={d}): r={r}, j={j}",
                             value=j + 1, k=r.k, s=r.s, d=r.d, r=r.r, j=r.j)
                           for j, r in enumerate(rows))
@@ -973,13 +768,13 @@ class TransposedScene:
                 raise AssertionError(f"torch gave {tuple(self.out.shape)}, formula {self.o}")
         fit_i, fit_k, fit_size = fit if fit is not None else (i, k, self.f + output_padding)
         self.top = 36
-        self.kx = _M + fit_i * CELL + _GAP
-        self.gx = self.kx + fit_k * CELL + _GAP + 10
+        self.kx = MARGIN + fit_i * CELL + GAP
+        self.gx = self.kx + fit_k * CELL + GAP + 10
         # the legend sits right under this scene's own drawing; the size fits the largest one
         own = max(self.f, p + self.o) if not self.error else self.f
         self.legend_y = self.top + max(own, i, k) * CELL + 18
         fit_legend_y = self.top + max(fit_size, fit_i, fit_k) * CELL + 18
-        self.width = max(self.gx + fit_size * CELL + _M, 520)
+        self.width = max(self.gx + fit_size * CELL + MARGIN, 520)
         self.height = max(fit_legend_y, self.legend_y) + 2 * 16 + 10  # up to 3 legend lines
 
     @property
@@ -1028,22 +823,24 @@ class TransposedScene:
         """SVG body: input, kernel and the full grid of sums (with ``step``: the partial sums
         after input values 0..step, row-major, the last one's kernel copy outlined)."""
         i, k, f, top, gx, kx = self.i, self.k, self.f, self.top, self.gx, self.kx
-        parts = [_label(_M, top - 8, self._("input {i}×{i}", i=i)),
-                 _label(kx, top - 8, self._("kernel {k}×{k}", k=k)),
-                 _rect(_M, top, i * CELL, i * CELL, fill=_TINT["input"]),
-                 _lines(_M, top, i, i, stroke=ROLES["input"]), _texts(_M, top, _matrix(self.x)),
-                 _rect(kx, top, k * CELL, k * CELL, fill=_TINT["kernel"]),
-                 _lines(kx, top, k, k, stroke=ROLES["kernel"]), _texts(kx, top, _matrix(self.w))]
+        parts = [label(MARGIN, top - 8, self._("input {i}×{i}", i=i)),
+                 label(kx, top - 8, self._("kernel {k}×{k}", k=k)),
+                 rect(MARGIN, top, i * CELL, i * CELL, fill=TINT["input"]),
+                 grid_lines(MARGIN, top, i, i, stroke=ROLES["input"]),
+                 cell_texts(MARGIN, top, matrix(self.x)),
+                 rect(kx, top, k * CELL, k * CELL, fill=TINT["kernel"]),
+                 grid_lines(kx, top, k, k, stroke=ROLES["kernel"]),
+                 cell_texts(kx, top, matrix(self.w))]
         if step is None:
             grid = self.full
         else:
             grid = sum((self.contribution(*divmod(t, i)) for t in range(step + 1)),
                        torch.zeros(f, f))
-        parts += [_rect(gx, top, f * CELL, f * CELL, fill="#fff"), _lines(gx, top, f, f),
-                  _texts(gx, top, _matrix(grid))]
+        parts += [rect(gx, top, f * CELL, f * CELL, fill="#fff"), grid_lines(gx, top, f, f),
+                  cell_texts(gx, top, matrix(grid))]
         if step is None and counts:
             many = [[num(v) if v > 1 else "" for v in row] for row in self.count.tolist()]
-            parts.append(_texts(gx + 8, top - 7, many, fill=_GREY_TEXT, size=9))
+            parts.append(cell_texts(gx + 8, top - 7, many, fill=GREY_TEXT, size=9))
         elif step is not None:
             r0, c0 = divmod(step, i)
             cells = "".join(
@@ -1052,7 +849,7 @@ class TransposedScene:
                 for u in range(k) for v in range(k))
             parts.append(f"<path d='{cells}' fill='none' stroke='{ROLES['kernel']}' "
                          f"stroke-width='2'/>")
-            parts.append(_rect(_M + c0 * CELL, top + r0 * CELL, CELL, CELL,
+            parts.append(rect(MARGIN + c0 * CELL, top + r0 * CELL, CELL, CELL,
                                stroke=ROLES["current"], extra=" stroke-width='3'"))
         return "".join(parts)
 
@@ -1069,20 +866,20 @@ class TransposedScene:
         """
         f, p, o, top, gx = self.f, self.p, self.o, self.top, self.gx
         if self.error:
-            label = self._("full {f}×{f} (sums): no output", f=f)
+            heading = self._("full {f}×{f} (sums): no output", f=f)
             if self.crops_everything:  # show what padding crops: all of the full grid
-                label = self._("full {f}×{f} (sums): padding {p} crops all of it, no output",
+                heading = self._("full {f}×{f} (sums): padding {p} crops all of it, no output",
                                f=f, p=p)
                 every = [(r, c) for r in range(f) for c in range(f)]
                 side = f * CELL
                 return (f"<path d='M{gx} {top}h{side}v{side}h-{side}z' fill='#EFA27A' "
-                        f"fill-opacity='.45'/><path d='{_hatch_d(gx, top, every)}' "
+                        f"fill-opacity='.45'/><path d='{hatch_d(gx, top, every)}' "
                         f"stroke='{ROLES['cropped']}' stroke-opacity='.5'/>"
-                        + _label(gx, top - 8, label, extra=f" fill='{ROLES['cropped']}'"))
-            return _label(gx, top - 8, label, extra=f" fill='{ROLES['cropped']}'")
+                        + label(gx, top - 8, heading, extra=f" fill='{ROLES['cropped']}'"))
+            return label(gx, top - 8, heading, extra=f" fill='{ROLES['cropped']}'")
         size = max(f, p + o)
         kept = range(p, p + o)
-        parts = [_label(gx, top - 8, self._("full {f}×{f} (sums), output {o}×{o} (green)",
+        parts = [label(gx, top - 8, self._("full {f}×{f} (sums), output {o}×{o} (green)",
                                             f=f, o=o))]
         cropped = [(r, c) for r in range(size) for c in range(size)
                    if not (r in kept and c in kept)]
@@ -1090,10 +887,11 @@ class TransposedScene:
             big, small = size * CELL, o * CELL
             ring = (f"M{gx} {top}h{big}v{big}h-{big}z"
                     f"M{gx + p * CELL} {top + p * CELL}v{small}h{small}v-{small}z")
-            hatch = _hatch_d(gx, top, cropped)
+            hatch_path = hatch_d(gx, top, cropped)
             parts.append(f"<path d='{ring}' fill='#EFA27A' fill-opacity='.45' "
                          f"fill-rule='evenodd'/>"
-                         f"<path d='{hatch}' stroke='{ROLES['cropped']}' stroke-opacity='.5'/>")
+                         f"<path d='{hatch_path}' stroke='{ROLES['cropped']}' "
+                         f"stroke-opacity='.5'/>")
         beyond = [(r, c) for r in kept for c in kept if r >= f or c >= f]
         if beyond:
             d = "".join(f"M{gx + c * CELL} {top + r * CELL}h{CELL}v{CELL}h-{CELL}z"
@@ -1102,17 +900,17 @@ class TransposedScene:
             values = [[num(self.out[r - p, c - p]) if (r, c) in where else ""
                        for c in range(size)] for r in range(size)]
             parts += [f"<path d='{d}' fill='none' stroke='#555' stroke-dasharray='3 2'/>",
-                      _texts(gx, top, values)]
+                      cell_texts(gx, top, values)]
         for style, rows in ((" font-weight='bold'", kept),
-                            (f" fill='{_GREY_TEXT}'", [r for r in range(size) if r not in kept])):
+                            (f" fill='{GREY_TEXT}'", [r for r in range(size) if r not in kept])):
             if rows:  # row numbers, kept ones bold
                 parts.append(f"<g font-size='10' text-anchor='end'{style}>"
                              + "".join(f"<text x='{gx - 3}' y='{top + r * CELL + CELL // 2 + 3}'>"
                                        f"{r}</text>" for r in rows) + "</g>")
-        parts.append(_rect(gx + p * CELL, top + p * CELL, o * CELL, o * CELL,
+        parts.append(rect(gx + p * CELL, top + p * CELL, o * CELL, o * CELL,
                            stroke=ROLES["output"], extra=" stroke-width='3'"))
         for n, line in enumerate(self.legend(bool(beyond), note)):
-            parts.append(_label(_M, self.legend_y + 16 * n, line))
+            parts.append(label(MARGIN, self.legend_y + 16 * n, line))
         return "".join(parts)
 
     def legend(self, beyond: bool, note: str = "") -> list[str]:
@@ -1185,26 +983,27 @@ def stride_zero_insertion(i: int = 3, s: int = 2, *, lang: str = "en") -> Figure
     z = F.conv_transpose2d(x, torch.ones(1, 1, 1, 1), stride=s)[0, 0]
     n = int(z.shape[-1])
     top = 30
-    gx = _M + i * CELL + _GAP + 20
+    gx = MARGIN + i * CELL + GAP + 20
     inserted = [(r, c) for r in range(n) for c in range(n) if r % s or c % s]
     zeros_text = counted(s - 1, "zero", lang=lang)
-    label = _("{zeros_text} inserted between values: {n}×{n}", zeros_text=zeros_text, n=n)
-    parts = [_label(_M, 16, _("input {i}×{i}", i=i)), _label(gx, 16, label),
-             _rect(_M, top, i * CELL, i * CELL, fill=_TINT["input"]),
-             _lines(_M, top, i, i, stroke=ROLES["input"]), _texts(_M, top, _matrix(x[0, 0])),
-             f"<path d='M{_M + i * CELL + 6} {top + 20}h{_GAP}m-5 -4l5 4l-5 4' stroke='#555' "
+    heading = _("{zeros_text} inserted between values: {n}×{n}", zeros_text=zeros_text, n=n)
+    parts = [label(MARGIN, 16, _("input {i}×{i}", i=i)), label(gx, 16, heading),
+             rect(MARGIN, top, i * CELL, i * CELL, fill=TINT["input"]),
+             grid_lines(MARGIN, top, i, i, stroke=ROLES["input"]),
+             cell_texts(MARGIN, top, matrix(x[0, 0])),
+             f"<path d='M{MARGIN + i * CELL + 6} {top + 20}h{GAP}m-5 -4l5 4l-5 4' stroke='#555' "
              f"fill='none'/>",
-             _rect(gx, top, n * CELL, n * CELL, fill=_TINT["input"]), _hatch(gx, top, inserted),
-             _lines(gx, top, n, n)]
+             rect(gx, top, n * CELL, n * CELL, fill=TINT["input"]), hatch(gx, top, inserted),
+             grid_lines(gx, top, n, n)]
     vals = [[num(z[r, c]) if (r, c) not in set(inserted) else "" for c in range(n)]
             for r in range(n)]
     zeros = [["0" if (r, c) in set(inserted) else "" for c in range(n)] for r in range(n)]
-    parts += [_texts(gx, top, vals), _texts(gx, top, zeros, fill=_GREY_TEXT)]
+    parts += [cell_texts(gx, top, vals), cell_texts(gx, top, zeros, fill=GREY_TEXT)]
     between = _(" (grey, hatched)") if s > 1 else ""
     caption = (_("Stride {s} as zero insertion: {zeros_text}{between} between the values of a "
                  "{i}×{i} input give a {n}×{n} grid, (i−1)s+1 = ({i}−1)·{s}+1 = {n}.",
                  s=s, zeros_text=zeros_text, between=between, i=i, n=n))
-    width = max(gx + n * CELL, gx + text_width(label)) + _M
+    width = max(gx + n * CELL, gx + text_width(heading)) + MARGIN
     svg = svg_doc(width, top + max(n, i) * CELL + 10,
                   _("Stride {s} as zero insertion", s=s), caption, "".join(parts))
     return Figure(svg, caption)
@@ -1221,23 +1020,23 @@ def overlap_heatmap(i: int = 4, k: int = 3, s: int = 2, d: int = 1, *, lang: str
     hi = float(count.max())
     shades = ("#FFFFFF", "#E3EEF6", "#B9D5EA", "#7FB2D9", "#3F8CC4", "#0072B2")
     top = 30
-    parts = [_label(_M, 16, _("full output {n}×{n}: number of overlapping kernel copies", n=n))]
+    parts = [label(MARGIN, 16, _("full output {n}×{n}: number of overlapping kernel copies", n=n))]
     for r in range(n):
         for c in range(n):
             v = float(count[r, c])
             shade = shades[min(len(shades) - 1, round(v / hi * (len(shades) - 1)))]
-            parts.append(_rect(_M + c * CELL, top + r * CELL, CELL, CELL, fill=shade))
-    parts.append(_lines(_M, top, n, n))
+            parts.append(rect(MARGIN + c * CELL, top + r * CELL, CELL, CELL, fill=shade))
+    parts.append(grid_lines(MARGIN, top, n, n))
     dark = [[num(count[r, c]) if float(count[r, c]) / hi < 0.6 else "" for c in range(n)]
             for r in range(n)]
     light = [[num(count[r, c]) if float(count[r, c]) / hi >= 0.6 else "" for c in range(n)]
              for r in range(n)]
-    parts += [_texts(_M, top, dark), _texts(_M, top, light, fill="#fff")]
+    parts += [cell_texts(MARGIN, top, dark), cell_texts(MARGIN, top, light, fill="#fff")]
     caption = (_("Overlap counts of a transposed conv, input {i}×{i}, kernel {k}, stride {s}, "
                  "dilation {d}: full output {n}×{n}, counts from {num} to {num2} (darker = "
                  "more copies)", i=i, k=k, s=s, d=d, n=n, num=num(count.min()), num2=num(hi))
                + (_("; the uneven counts are the checkerboard artefact.") if k % s else "."))
-    svg = svg_doc(max(_M * 2 + n * CELL, 380), top + n * CELL + 10,
+    svg = svg_doc(max(MARGIN * 2 + n * CELL, 380), top + n * CELL + 10,
                   _("Overlap counts, k={k}, s={s}", k=k, s=s), caption, "".join(parts))
     return Figure(svg, caption)
 
@@ -1308,6 +1107,6 @@ def photo_conv(kernel: str = "sobel-x", s: int = 1, p: int = 1, size: int = 64,
     scale = 2 * size // w_ if w_ else 2
     alt = _("{kernel} kernel, stride {s}, padding {p}: output {h}×{w_}",
             kernel=kernel, s=s, p=p, h=h, w_=w_)
-    img = (f"<img src='data:image/png;base64,{data}' alt='{_e(alt)}' width='{w_ * scale}' "
+    img = (f"<img src='data:image/png;base64,{data}' alt='{esc(alt)}' width='{w_ * scale}' "
            f"height='{h * scale}' style='image-rendering:pixelated;display:block;margin:0'/>")
     return y, img

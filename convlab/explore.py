@@ -59,7 +59,7 @@ import torch
 import torch.nn.functional as F
 import traitlets
 
-from convlab import draw, i18n
+from convlab import draw, i18n, svg
 from convlab.arithmetic import conv_output_size, conv_transpose_output_size
 from convlab.i18n import message as msg
 
@@ -170,7 +170,7 @@ class _Explorer:
         tagged = {}
         for text, cs in groups.items():
             const = {n: cs[0][j] for j, n in enumerate(names) if all(c[j] == cs[0][j] for c in cs)}
-            tagged[text] = f"<div data-frame='{draw._e(frame_attr(**const))}'>{text}</div>"
+            tagged[text] = f"<div data-frame='{svg.esc(frame_attr(**const))}'>{text}</div>"
         return self._nest(names, lambda c: self.frame(tagged[body[c]]), ())
 
     def _nest(self, names: tuple[str, ...], leaf: Callable[[tuple[Any, ...]], widgets.Widget],
@@ -194,7 +194,7 @@ class _Explorer:
              cls: type[widgets.VBox] = widgets.VBox) -> widgets.VBox:
         """The explorer (a ``cls``): a heading, the sliders, then the parts; with class
         convlab-explorer."""
-        heading = widgets.HTML(f"<b style='color:#111'>{draw._e(title)}</b>", layout=self.layout,
+        heading = widgets.HTML(f"<b style='color:#111'>{svg.esc(title)}</b>", layout=self.layout,
                                style=self.style)
         controls = [slider if len(self.values[name]) > 1 else self._fixed(name, slider)
                     for name, slider in self.sliders.items()]
@@ -207,7 +207,7 @@ class _Explorer:
     def _fixed(self, name: str, slider: widgets.SelectionSlider) -> widgets.HTML:
         """A parameter with a single value is stated, not offered as a slider that cannot move."""
         text = self._("{name}: {value} (fixed here)", name=slider.description, value=slider.label)
-        fixed = widgets.HTML(f"<span style='color:#111'>{draw._e(text)}</span>",
+        fixed = widgets.HTML(f"<span style='color:#111'>{svg.esc(text)}</span>",
                              layout=self.layout, style=self.style)
         fixed.add_class(f"convlab-fixed-{name}")
         return fixed
@@ -328,8 +328,8 @@ def _page_explorer(kind: str, title: str, values: dict[str, tuple[Any, ...]],
         spec["strings"] = strings
     placeholder = _("This explorer draws with its script: run this cell (or trust the notebook).")
     picture = Frame(
-        value=f"<div class='convlab-js-picture' data-spec='{draw._e(json.dumps(spec))}'>"
-        f"<p>{draw._e(placeholder)}</p></div>", layout=ex.layout)
+        value=f"<div class='convlab-js-picture' data-spec='{svg.esc(json.dumps(spec))}'>"
+        f"<p>{svg.esc(placeholder)}</p></div>", layout=ex.layout)
     explorer = ex.root(_(title), [picture], cls=PageExplorer)
     explorer.add_class(f"convlab-explorer-{kind}")
     explorer.convlab_spec = spec

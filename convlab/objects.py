@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from convlab import draw, i18n
+from convlab import draw, i18n, svg
 
 _M = 8
 _ROW = 58  # pixels per object row
@@ -62,10 +62,10 @@ def _hex(v: int) -> str:
 
 def _box(x: int, y: int, w: int, role: str, cls: str, text: str, text_dy: int) -> str:
     """A 44-pixel-high box in a role's tint and colour with a monospace first line."""
-    return (draw._rect(x, y, w, 44, fill=draw._TINT[role], stroke=draw.ROLES[role],
+    return (svg.rect(x, y, w, 44, fill=svg.TINT[role], stroke=draw.ROLES[role],
                        extra=" stroke-width='1.5'")
             + f"<text class='{cls}' x='{x + 8}' y='{y + text_dy}' text-anchor='start'{_MONO}>"
-            f"{draw._e(text)}</text>")
+            f"{svg.esc(text)}</text>")
 
 
 def _arrow(x1: int, y1: int, x2: int, y2: int) -> str:
@@ -94,19 +94,19 @@ def _panel(x0: int, y0: int, moment: Sequence[Binding], heading: str,
     x_store = x_obj + _OBJ_W + 40
     top = y0 + 44
     rows = max(len(moment), len(objects), len(storages))
-    body = [draw._label(x0, y0 + 14, heading, extra=" font-weight='bold'"),
-            draw._label(x_name, top - 6, _("names"), extra=f" fill='{draw._GREY_TEXT}'"),
-            draw._label(x_obj, top - 6, _("tensor objects (id)"),
-                        extra=f" fill='{draw._GREY_TEXT}'"),
-            draw._label(x_store, top - 6, _("storage (data_ptr)"),
-                        extra=f" fill='{draw._GREY_TEXT}'")]
+    body = [svg.label(x0, y0 + 14, heading, extra=" font-weight='bold'"),
+            svg.label(x_name, top - 6, _("names"), extra=f" fill='{svg.GREY_TEXT}'"),
+            svg.label(x_obj, top - 6, _("tensor objects (id)"),
+                        extra=f" fill='{svg.GREY_TEXT}'"),
+            svg.label(x_store, top - 6, _("storage (data_ptr)"),
+                        extra=f" fill='{svg.GREY_TEXT}'")]
     obj_y = {oid: top + i * _ROW for i, oid in enumerate(objects)}
     store_y = {ptr: top + i * _ROW for i, ptr in enumerate(storages)}
     for i, b in enumerate(moment):
         y = top + i * _ROW
-        body.append(draw._rect(x_name, y + 8, _NAME_W, 28, fill="#fff", stroke="#111"))
+        body.append(svg.rect(x_name, y + 8, _NAME_W, 28, fill="#fff", stroke="#111"))
         body.append(f"<text class='cl-name' x='{x_name + _NAME_W // 2}' y='{y + 27}'"
-                    f"{_MONO} font-size='14' font-weight='bold'>{draw._e(b.name)}</text>")
+                    f"{_MONO} font-size='14' font-weight='bold'>{svg.esc(b.name)}</text>")
         oy = obj_y[b.object_id] + 22
         body.append(_arrow(x_name + _NAME_W, y + 22, x_obj - 3, oy))
     for oid in objects:
@@ -114,7 +114,7 @@ def _panel(x0: int, y0: int, moment: Sequence[Binding], heading: str,
         y = obj_y[oid]
         body.append(_box(x_obj, y, _OBJ_W, "kernel", "cl-object", f"id {_hex(oid)}", 18))
         new = _(" · new") if seen and oid not in seen else ""
-        body.append(draw._label(x_obj + 8, y + 36, _("Tensor · requires_grad={requires_grad}",
+        body.append(svg.label(x_obj + 8, y + 36, _("Tensor · requires_grad={requires_grad}",
                                                      requires_grad=b.requires_grad)
                                 + new, extra=" font-size='11'"))
         sy = store_y[b.storage_ptr] + 22
@@ -125,12 +125,12 @@ def _panel(x0: int, y0: int, moment: Sequence[Binding], heading: str,
         body.append(_box(x_store, y, store_w, "input", "cl-storage", _hex(ptr), 15))
         new = _(" (new)") if seen and ptr not in seen else ""
         if new:
-            body.append(draw._label(x_store + store_w - 6, y + 15, new, anchor="end",
+            body.append(svg.label(x_store + store_w - 6, y + 15, new, anchor="end",
                                     extra=" font-size='11'"))
         cells = "".join(
             f"<text class='cl-value' x='{x_store + 8 + j * draw.CELL + draw.CELL // 2}' "
-            f"y='{y + 35}'>{draw._e(draw.num(v))}</text>" for j, v in enumerate(vals))
-        body.append("".join(draw._rect(x_store + 8 + j * draw.CELL, y + 20, draw.CELL, 20,
+            f"y='{y + 35}'>{svg.esc(draw.num(v))}</text>" for j, v in enumerate(vals))
+        body.append("".join(svg.rect(x_store + 8 + j * draw.CELL, y + 20, draw.CELL, 20,
                                        fill="#fff", stroke="#999") for j in range(len(vals))))
         body.append(cells)
     width = x_store + store_w - x0
@@ -164,9 +164,9 @@ def names_objects_storage(*moments: Sequence[Binding], labels: Sequence[str] | N
     parts, widths, y = [], [], _M
     seen: set[int] = set()
     for moment, label in zip(moments, labels, strict=True):
-        svg, w, h = _panel(_M, y, moment, label, seen, lang=lang)
+        picture, w, h = _panel(_M, y, moment, label, seen, lang=lang)
         seen |= {b.object_id for b in moment} | {b.storage_ptr for b in moment}
-        parts.append(svg)
+        parts.append(picture)
         widths.append(w)
         y += h + 18
     width = max(widths) + 2 * _M
@@ -178,13 +178,13 @@ def names_objects_storage(*moments: Sequence[Binding], labels: Sequence[str] | N
                                    name=b.name, hex=_hex(b.object_id), hex2=_hex(b.storage_ptr),
                                    values=list(b.values)) for b in m)
         for m, label in zip(moments, labels, strict=True))
-    svg = draw.svg_doc(width, y, _("Names, tensor objects and storage"), desc,
+    picture = draw.svg_doc(width, y, _("Names, tensor objects and storage"), desc,
                        defs + "".join(parts))
     caption = (_("Names → tensor objects → storage, from the real id() and "
                  "untyped_storage().data_ptr() values. ") + " ".join(
                    f"{label}: " + _summary(m, lang=lang)
                    for m, label in zip(moments, labels, strict=True)))
-    return draw.Figure(svg, caption)
+    return draw.Figure(picture, caption)
 
 
 def _summary(moment: Sequence[Binding], *, lang: str = "en") -> str:

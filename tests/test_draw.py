@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from convlab import draw
+from convlab import draw, svg
 from convlab.arithmetic import receptive_field
 
 OKABE_ITO = {"#000000", "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00",
@@ -239,8 +239,8 @@ def test_unreached_pixels_reports_interior_gaps_found_by_torch():
 # ---------------------------------------------------------------------------------------------
 
 
-def _dashed_cells(svg: str) -> int:
-    m = re.search(r"<path d='([^']*)' fill='none' stroke='#555' stroke-dasharray", svg)
+def _dashed_cells(picture: str) -> int:
+    m = re.search(r"<path d='([^']*)' fill='none' stroke='#555' stroke-dasharray", picture)
     return len(re.findall(r"M", m.group(1))) if m else 0
 
 
@@ -385,13 +385,13 @@ def test_current_output_cell_value_is_drawn_over_its_fill(s, p, position):
     x, w = draw.example_input(5), draw.example_kernel(3)
     y = F.conv2d(x[None, None], w[None, None], stride=s, padding=p)[0, 0]
     scene = draw.ConvScene(5, 3, s, p, 1)
-    svg = scene.svg(scene.base() + scene.overlay(*position), "t")
+    picture = scene.svg(scene.base() + scene.overlay(*position), "t")
     row, col = position
     ox, oy = scene.ox + col * draw.CELL, scene.top + row * draw.CELL
     fill = re.search(rf"<rect x='{ox}' y='{oy}' width='{draw.CELL}' height='{draw.CELL}' "
-                     rf"fill='{draw._TINT['current']}'[^>]*/>", svg)
+                     rf"fill='{svg.TINT['current']}'[^>]*/>", picture)
     assert fill and "opacity" not in fill.group(0)
-    after = svg[fill.end():]
+    after = picture[fill.end():]
     later = re.search(rf"<text x='([\d ]+)' y='{oy + draw.CELL // 2 + 4}'>([^<]*)</text>", after)
     assert later and later.group(2) == draw.num(y[row, col])
     xs = [int(v) for v in later.group(1).split()]
@@ -414,7 +414,7 @@ def test_unreached_pixels_wording_and_hatch_clear_of_digits(i, k, s, p, lost):
     m = re.search(r"<path d='([^']*)' stroke='#D55E00'/>", fig.svg)
     strokes = re.findall(r"M(\d+) (\d+)l(\d+) -(\d+)", m.group(1))
     assert strokes
-    x0, y0, cell = draw._M, 36, draw.CELL
+    x0, y0, cell = svg.MARGIN, 36, draw.CELL
     for sx, sy, dx, dy in ((int(v) for v in st_) for st_ in strokes):
         cx, cy = (sx - x0) % cell, (sy - y0 - 1) % cell + 1  # start point inside its cell
         for t in (0, 0.5, 1):
@@ -442,11 +442,11 @@ def test_figures_are_enlarged_uniformly_to_readable_text():
         assert (x0, y0) == (0, 0)
         scale = width / w
         assert abs(height / h - scale) < 1 / h + 1 / w  # same scale both ways (rounding)
-        assert 13 <= 12 * scale and scale <= draw.MAX_SCALE + 1 / w
+        assert 13 <= 12 * scale and scale <= svg.MAX_SCALE + 1 / w
         # small figures grow up to the column width, not beyond
-        assert width <= max(draw.COLUMN, w * draw.MIN_SCALE) + 1
-        if w * draw.MAX_SCALE <= draw.COLUMN:
-            assert scale == pytest.approx(draw.MAX_SCALE, abs=1 / w)
+        assert width <= max(svg.COLUMN, w * svg.MIN_SCALE) + 1
+        if w * svg.MAX_SCALE <= svg.COLUMN:
+            assert scale == pytest.approx(svg.MAX_SCALE, abs=1 / w)
         style = root.get("style")
         assert "max-width:100%" in style and "height:auto" in style
         sizes = [float(t.get("font-size") or g.get("font-size") or root.get("font-size"))
@@ -535,7 +535,7 @@ def test_receptive_field_boxes_sit_on_pixel_boundaries_and_nest(size):
              if r.get("fill") == "none" and int(r.get("width")) > 22]
     assert [w // cell for _, _, w in boxes] == expected
     for (x, y, w), (x2, y2, w2) in itertools.pairwise(boxes):
-        assert (x - draw._M) % cell == 0 and (y - 30) % cell == 0  # on grid lines
+        assert (x - svg.MARGIN) % cell == 0 and (y - 30) % cell == 0  # on grid lines
         assert x2 <= x and y2 <= y and x + w <= x2 + w2 and y + w <= y2 + w2  # nested
 
 

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from convlab import draw, i18n, receptive_field
+from convlab import draw, i18n, receptive_field, svg
 
 from conftest import SCREENSHOTS, SITE, Site, in_every_edition
 
@@ -131,7 +131,7 @@ def check_conv_state(seen: dict, lang: str = "en") -> dict[str, int]:
     assert seen["outside"] == [], f"text outside its SVG at {q}: {seen['outside']}"
     y, refusal = conv_torch(q)
     if y is None:
-        assert seen["refused"] and draw._e(refusal) in draw._e(seen["refused"]), (q, refusal)
+        assert seen["refused"] and svg.esc(refusal) in svg.esc(seen["refused"]), (q, refusal)
         assert seen["output"] == []
         return q
     o = y.shape[-1]
@@ -187,7 +187,7 @@ def check_transposed_state(seen: dict, lang: str = "en") -> dict[str, int]:
     if y is None:
         assert seen["refused"] and pytorch_says(lang) in seen["refused"], q
         if said != "empty":
-            assert draw._e(said) in draw._e(seen["refused"]), (q, said)
+            assert svg.esc(said) in svg.esc(seen["refused"]), (q, said)
         return q
     assert seen["refused"] is None, q
     assert seen["output"] == y.flatten().tolist(), f"output at {q}"
@@ -206,7 +206,7 @@ def check_gradient_state(seen: dict, lang: str = "en") -> dict[str, int]:
     try:
         y = F.conv2d(x, w, stride=q["s"], padding=q["p"], dilation=q["d"])
     except RuntimeError as err:
-        assert seen["refused"] and draw._e(str(err)) in draw._e(seen["refused"]), q
+        assert seen["refused"] and svg.esc(str(err)) in svg.esc(seen["refused"]), q
         return q
     assert seen["refused"] is None, q
     o = y.shape[-1]
@@ -299,7 +299,7 @@ def check_rf_state(seen: dict, lang: str = "en") -> dict[str, int | str]:
             with torch.no_grad():
                 x = modules[-1](x)
         except (RuntimeError, TypeError) as err:  # TypeError: AvgPool2d has no dilation
-            assert seen["refused"] and draw._e(str(err)) in draw._e(seen["refused"]), q
+            assert seen["refused"] and svg.esc(str(err)) in svg.esc(seen["refused"]), q
             shown.append({"refused": "1"})
             break
         row = receptive_field(modules)[-1]

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from test_receptive_field import measured_fields
 from torch import nn
 
-from convlab import conv_output_size, conv_params, draw, explore, receptive_field
+from convlab import conv_output_size, conv_params, draw, explore, receptive_field, svg
 
 NODE = shutil.which("node")
 
@@ -100,7 +100,7 @@ def test_conv_refusals_are_reachable_and_shown() -> None:
     assert "kernel 5 (dilated to 9) does not fit the padded input 3+2·0=3" in html
     with pytest.raises(RuntimeError) as err:
         F.conv2d(torch.zeros(1, 1, 3, 3), torch.zeros(1, 1, 5, 5), dilation=2)
-    assert draw._e(str(err.value)) in html
+    assert svg.esc(str(err.value)) in html
 
 
 def test_conv_caption_formula_is_draws_undilated_for_d1_dilated_for_d_above_1() -> None:
@@ -113,7 +113,7 @@ console.log(JSON.stringify({json.dumps(states)}.map(([i, k, s, p, d]) =>
   api.drawConv({{i, k, s, p, d, row: 0, col: 0}}).html)));
 """)
     for (i, k, s, p, d), html in zip(states, htmls, strict=True):
-        assert draw._e(draw.output_size_formula(i, k, s, p, d)) in html, (i, k, s, p, d)
+        assert svg.esc(draw.output_size_formula(i, k, s, p, d)) in html, (i, k, s, p, d)
         assert ("d(k−1)" in html) == ("with dilation" in html) == (d > 1), (i, k, s, p, d)
 
 
@@ -164,7 +164,7 @@ def test_transposed_refusal_shows_the_rule_and_torchs_message() -> None:
                     f"{{i: 2, k: 3, s: 1, p: 0, op: 1, d: 1}}, {json.dumps(spec)}).html));")
     with pytest.raises(RuntimeError) as err:
         F.conv_transpose2d(torch.zeros(1, 1, 2, 2), torch.zeros(1, 1, 3, 3), output_padding=1)
-    assert draw._e(str(err.value)) in html
+    assert svg.esc(str(err.value)) in html
     assert "output_padding 1 must be smaller than stride 1 or dilation 1" in html
 
 
@@ -519,7 +519,7 @@ def test_rf_picture_refusal_table_and_caption() -> None:
     html = run_node(f"console.log(JSON.stringify(api.drawRf({json.dumps(q)}).html));")
     with pytest.raises(RuntimeError) as err:
         F.max_pool2d(torch.zeros(1, 1, 4, 4), 3, stride=1, padding=2)
-    assert draw._e(str(err.value)) in html
+    assert svg.esc(str(err.value)) in html
     assert "padding must be at most half its kernel, ⌊k/2⌋ = ⌊3/2⌋ = 1, but p = 2" in html
     assert "data-r='3' data-j='1' data-start='-1'" in html and "refused by PyTorch" in html
     q["stack"][1] = ["max-pool", 2, 2, 0, 2]

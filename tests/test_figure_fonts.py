@@ -9,6 +9,8 @@ The English figures stay in matplotlib's default font. Nothing changes ``rcParam
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import warnings
 
 import matplotlib
@@ -80,6 +82,15 @@ def test_missing_font_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(plots, "FONT_FILE", "NoSuchFont.ttc")
     with pytest.raises(RuntimeError, match="noto-cjk-sans-otc.*requirements.txt"):
         plots.font_family("zh_CN")
+
+
+def test_importing_the_figure_modules_touches_no_font():
+    """No side effects on import: matplotlib (and so its font manager) is not even loaded."""
+    code = ("import sys, convlab.plots, convlab.fieldmaps; "
+            "print(sorted(m for m in sys.modules if m.startswith('matplotlib')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"
 
 
 def test_figure_font_leaves_rcparams_alone():

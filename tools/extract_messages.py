@@ -44,10 +44,10 @@ LANGUAGES = ("zh_CN",)
 _PY_CALLS = {"_", "msg", "message"}  # names whose first string argument is a message id
 _QUIZ_KINDS = {"number", "shape", "choice", "cells"}
 _TEXT_KEYWORDS = {"caption", "title", "alt", "explain", "labels", "question", "revisit"}
-# convlab modules whose functions show the texts a chapter passes (fieldmaps draws with
-# matplotlib, whose fonts have no Chinese: its titles stay as the chapter writes them)
+# convlab modules whose functions show the texts a chapter passes (fieldmaps and plots draw
+# with matplotlib, in the CJK font of convlab.plots for Chinese)
 _TEXT_MODULES = {"draw", "explore", "checks", "channel_window", "objects", "backward_graph",
-                 "graph"}
+                 "graph", "fieldmaps", "plots"}
 
 Location = tuple[str, int]
 

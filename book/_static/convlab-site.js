@@ -8,15 +8,16 @@
 
   /* Widgets render as soon as the page is parsed. The widget manager (html-manager's embed.js)
    * renders them at window "load", which waits for every image and font of the page; the
-   * widget state it reads is in the HTML, so DOMContentLoaded is enough (0.3-1 s earlier).
-   * While embed.js runs, its one "load" listener is caught (recognised by the script that
-   * registers it) and run at DOMContentLoaded instead; every other listener is untouched. */
+   * widget state it reads is in the HTML, so DOMContentLoaded is enough (0.2-0.4 s earlier).
+   * While embed.js runs, the "load" listeners it registers (recognised by the script that
+   * registers them) are run at DOMContentLoaded instead: its renderer and jQuery's ready
+   * handler, which jQuery registers for DOMContentLoaded as well and runs once. Listeners of
+   * every other script are untouched; after DOMContentLoaded nothing is redirected. */
   var addListener = window.addEventListener;
   function renderAtDomReady(type, listener, options) {
     var script = document.currentScript;
     if (type === "load" && typeof listener === "function" && script
         && /\/html-manager\/embed\.js(\?|$)/.test(script.src)) {
-      delete window.addEventListener;
       if (document.readyState === "loading") {
         document.addEventListener("DOMContentLoaded", function () { listener.call(window); });
       } else {

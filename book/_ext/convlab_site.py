@@ -122,9 +122,9 @@ def configure_reading_aids(config: Config) -> None:
     config.html_theme_options = theme_options
 
 
-#: Sphinx's math renderer for HTML: Sphinx's MathJax markup (``\\(…\\)`` in a
-#: ``span.math``, ``\\[…\\]`` in a ``div.math``), without the MathJax script Sphinx's
-#: ``mathjax`` renderer adds to each page: :func:`typeset_math` typesets that markup.
+#: Sphinx's math renderer for HTML: Sphinx's MathJax markup (``\(…\)`` in a ``span.math``,
+#: ``\[…\]`` in a ``div.math``), without the MathJax script Sphinx's ``mathjax`` renderer
+#: adds to each page: :func:`typeset_math` typesets that markup.
 MATH_RENDERER = "convlab_prerendered"
 
 # Sphinx's math markup (sphinx.ext.mathjax's visitors) in a built page. A display's content may

@@ -68,7 +68,7 @@ book term test lint unit site browser student bench: export OPENBLAS_NUM_THREADS
 # jupyter-cache re-executes only the chapters whose cells changed.
 BOOK_INPUTS := _config.yml _toc.yml requirements.txt package-lock.json tools/make_student.py \
   tools/translate_notebook.py tools/build_stamp.py tools/i18n.py \
-  $(wildcard book/*.md book/_ext/*.py book/_ext/templates/* \
+  $(wildcard book/*.md book/_ext/*.py book/_ext/*.js book/_ext/templates/* \
   book/_static/* convlab/*.py convlab/*.js convlab/*.css convlab/locales/*/LC_MESSAGES/*.po \
   locales/*/LC_MESSAGES/*.po \
   locales/*/LC_MESSAGES/*/*.po locales/*/*.tsv locales/*/notebooks.po) \

@@ -6,8 +6,10 @@ For every chapter page, served from 127.0.0.1 and loaded in headless Chromium wi
 cache: the bytes of every response (raw, and gzip-compressed as a web server would send them),
 the largest files, the time from navigation start until the widgets are visible, and the
 cumulative layout shift. "Visible" is the later of two moments: every embedded widget view is
-rendered, and the article is shown (convlab-site.js hides it while MathJax typesets, so that
-the text does not re-wrap). Times are min / median / spread (max - min) over ``--runs`` loads.
+rendered, and the article is shown (no ``convlab-typesetting`` class on <html>: earlier builds
+hid the article while MathJax typeset in the browser; formulas are now typeset when the site is
+built, so the article shows as soon as it is parsed, and builds of both kinds can be compared).
+Times are min / median / spread (max - min) over ``--runs`` loads.
 
 Give ``--html`` twice to compare two builds (e.g. a copy of main's ``_build/html`` and yours):
 their loads are interleaved (A, B, A, B, ...) so that the machine's load, which varies, falls
@@ -34,7 +36,8 @@ TARGET_GZIP_MB = 1.5
 TARGET_WIDGETS_S = 1.5
 
 # Records (in the page) the moment every embedded widget view has been rendered and the moment
-# the article is shown (no ``convlab-typesetting`` class on <html>), and sums the layout shifts
+# the article is shown (no ``convlab-typesetting`` class on <html>, which earlier builds set
+# while MathJax typeset), and sums the layout shifts
 # (cumulative layout shift, CLS; target ≤ 0.1).
 WATCH_WIDGETS = """(() => {
   window.__cls = 0;

@@ -8,8 +8,13 @@ At ``config-inited`` this extension copies the files the site needs from ``node_
 ``_build/site_assets/vendor`` and appends that folder to ``html_static_path``. Files added
 this way are copied into ``_static/vendor`` but, unlike files in a top-level ``_static``
 folder, they are not injected into every page: myst-nb adds the widget manager only to pages
-that have widgets (``nb_ipywidgets_js``) and Sphinx adds MathJax only to pages with math
-(``mathjax_path``).
+that have widgets (``nb_ipywidgets_js``).
+
+Formulas are typeset when the site is built, not in the reader's browser (:func:`typeset_math`):
+MathJax's own Node.js API (``mathjax-full``, run by ``typeset_math.js``) turns each page's TeX
+into CommonHTML with assistive MathML, and the page carries the stylesheet for it; only
+MathJax's fonts are served. Pages load no MathJax runtime, show their formulas at once, and
+their text does not re-wrap when a formula is typeset.
 """
 
 from __future__ import annotations
@@ -19,8 +24,11 @@ import copy
 import hashlib
 import html
 import io
+import json
 import re
 import shutil
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -29,24 +37,26 @@ from xml.sax.saxutils import escape
 from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.config import Config
-from sphinx.errors import ConfigError
+from sphinx.errors import ConfigError, ExtensionError
+from sphinx.ext import mathjax
 from sphinx.locale import get_translation
+from sphinx.util import logging
+
+logger = logging.getLogger(__name__)
 
 #: The site extensions' message catalogue (see ``convlab_i18n.py``).
 _ = get_translation("convlab")
 
 BOOK_STATIC = Path(__file__).resolve().parent.parent / "_static"
 
+#: MathJax's CommonHTML fonts, under _static/vendor.
+MATH_FONTS = "mathjax/fonts/woff-v2"
+
 # (source under node_modules, destination under _static/vendor)
 VENDORED: list[tuple[str, str]] = [
     ("@jupyter-widgets/html-manager/dist", "html-manager"),
-    ("mathjax/es5/tex-mml-chtml.js", "mathjax/tex-mml-chtml.js"),
-    ("mathjax/es5/output/chtml", "mathjax/output/chtml"),
-    ("mathjax/es5/input/tex/extensions", "mathjax/input/tex/extensions"),
-    ("mathjax/es5/a11y", "mathjax/a11y"),
-    ("mathjax/es5/ui", "mathjax/ui"),
-    ("mathjax/es5/sre", "mathjax/sre"),
-    ("mathjax/es5/adaptors", "mathjax/adaptors"),
+    # The fonts of the formulas typeset at build time (typeset_math.js).
+    ("mathjax-full/es5/output/chtml/fonts/woff-v2", MATH_FONTS),
 ]
 
 # Things we do not ship even though they sit in the folders above.
@@ -54,16 +64,19 @@ SKIP_SUFFIXES = (".map", ".d.ts")
 SKIP_NAMES = {"embed-amd.js", "libembed-amd.js"}
 
 
-def _copy_tree(src: Path, dst: Path) -> None:
+def _copy_tree(src: Path, dst: Path) -> set[Path]:
+    """Copy ``src`` (a file or a folder) to ``dst``; the files copied or up to date."""
     if src.is_file():
         dst.parent.mkdir(parents=True, exist_ok=True)
         if not dst.exists() or dst.stat().st_mtime < src.stat().st_mtime:
             shutil.copy2(src, dst)
-        return
+        return {dst}
+    copied: set[Path] = set()
     for path in src.rglob("*"):
         if path.is_dir() or path.name in SKIP_NAMES or path.name.endswith(SKIP_SUFFIXES):
             continue
-        _copy_tree(path, dst / path.relative_to(src))
+        copied |= _copy_tree(path, dst / path.relative_to(src))
+    return copied
 
 
 def vendor_assets(app: Sphinx, config: Config) -> None:
@@ -78,8 +91,15 @@ def vendor_assets(app: Sphinx, config: Config) -> None:
             + "). Run `npm ci` (or `make book`, which does it) in the repository root."
         )
     assets = Path(app.outdir).parent / "site_assets"
+    copied: set[Path] = set()
     for src, dst in VENDORED:
-        _copy_tree(node_modules / src, assets / "vendor" / dst)
+        copied |= _copy_tree(node_modules / src, assets / "vendor" / dst)
+    # Files an earlier version vendored (e.g. the MathJax runtime) are not served any more.
+    for path in sorted((assets / "vendor").rglob("*"), reverse=True):  # files before folders
+        if path.is_file() and path not in copied:
+            path.unlink()
+        elif path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
     config.html_static_path = [*config.html_static_path, str(assets), str(BOOK_STATIC)]
     for css in sorted(BOOK_STATIC.glob("*.css")):
         app.add_css_file(css.name)
@@ -89,26 +109,113 @@ def vendor_assets(app: Sphinx, config: Config) -> None:
 
 
 def configure_reading_aids(config: Config) -> None:
-    """MathJax and theme settings every reader needs (keyboard, screen reader, dark mode).
+    """Math and theme settings every reader needs (keyboard, screen reader, dark mode).
 
-    * MathJax waits for convlab-site.js to typeset the page (the first screen first).
-    * Formulas stay out of the Tab order (MathJax 3's menu setting ``inTabOrder``); its
-      assistive MathML (on by default) still lets screen readers read them.
+    * Formulas are typeset at build time (:data:`MATH_RENDERER`, :func:`typeset_math`): no
+      MathJax runtime in the pages.
     * The dark colour mode gets its own logo (``logo-dark.svg``: a light wordmark).
     """
-    mathjax = dict(config.mathjax3_config or {})
-    options = dict(mathjax.get("options", {}))
-    menu = dict(options.get("menuOptions", {}))
-    menu["settings"] = {**menu.get("settings", {}), "inTabOrder": False, "assistiveMml": True}
-    options["menuOptions"] = menu
-    mathjax["options"] = options
-    # convlab-site.js typesets the formulas near the first screen first, then the rest.
-    mathjax["startup"] = {**mathjax.get("startup", {}), "typeset": False}
-    config.mathjax3_config = mathjax
+    config.html_math_renderer = MATH_RENDERER
     theme_options = dict(config.html_theme_options or {})
     theme_options["logo"] = {**theme_options.get("logo", {}), "image_dark": "logo-dark.svg",
                              "alt_text": "ConvLab - Home"}
     config.html_theme_options = theme_options
+
+
+#: Sphinx's math renderer for HTML: Sphinx's MathJax markup (``\(…\)`` in a ``span.math``,
+#: ``\[…\]`` in a ``div.math``), without the MathJax script Sphinx's ``mathjax`` renderer
+#: adds to each page: :func:`typeset_math` typesets that markup.
+MATH_RENDERER = "convlab_prerendered"
+
+# Sphinx's math markup (sphinx.ext.mathjax's visitors) in a built page. A display's content may
+# start with an equation number (span.eqno); a typeset one holds an <mjx-container>.
+INLINE_MATH = re.compile(r'(<span class="math notranslate nohighlight">)\\\((.*?)\\\)(</span>)',
+                         re.S)
+DISPLAY_MATH = re.compile(
+    r'(<div class="math notranslate nohighlight"[^>]*>\s*(?:<span class="eqno">.*?</span>)?)'
+    r'(.*?)(</div>)', re.S)
+MATH_STYLE_ID = "convlab-math-styles"
+TYPESETTER = Path(__file__).resolve().parent / "typeset_math.js"
+
+
+def _untypeset(match: re.Match[str]) -> bool:
+    return "<mjx-container" not in match.group(2)
+
+
+def _display_tex(source: str) -> str:
+    """The TeX of a display formula's markup: ``\\[…\\]``, or a bare environment
+    (``nowrap``, e.g. amsmath's ``align``)."""
+    tex = source.strip()
+    if tex.startswith("\\[") and tex.endswith("\\]"):
+        tex = tex[2:-2]
+    return tex
+
+
+def typeset_pages(pages: dict[Path, str], root: Path, node: str = "node") -> dict[Path, str]:
+    """``pages`` (built HTML by path, under ``root``) with their formulas typeset.
+
+    Every formula in Sphinx's math markup is replaced by MathJax's CommonHTML (with assistive
+    MathML), typeset by ``typeset_math.js`` in one Node.js run; a page with formulas gets the
+    stylesheet for them in its head, its fonts at ``_static/vendor/``:data:`MATH_FONTS`.
+    Pages without untypeset formulas are left out of the result. Raises ``ExtensionError`` if
+    Node.js fails and logs a warning per formula MathJax cannot parse.
+    """
+    jobs: list[tuple[Path, str, list[dict[str, object]]]] = []
+    for path, text in pages.items():
+        formulas = [{"tex": html.unescape(m.group(2)), "display": False}
+                    for m in INLINE_MATH.finditer(text)]
+        formulas += [{"tex": html.unescape(_display_tex(m.group(2))), "display": True}
+                     for m in DISPLAY_MATH.finditer(text) if _untypeset(m)]
+        if formulas:
+            depth = len(path.relative_to(root).parts) - 1
+            jobs.append((path, "../" * depth + "_static/vendor/" + MATH_FONTS, formulas))
+    if not jobs:
+        return {}
+    request = json.dumps([{"fontURL": font, "formulas": formulas} for _, font, formulas in jobs])
+    try:
+        run = subprocess.run([node, str(TYPESETTER)], input=request, capture_output=True,
+                             text=True, encoding="utf-8", check=True)
+    except (OSError, subprocess.CalledProcessError) as error:
+        detail = getattr(error, "stderr", "") or str(error)
+        raise ExtensionError(f"Typesetting the formulas with {TYPESETTER.name} failed (is "
+                             f"Node.js installed and `npm ci` run?): {detail}") from error
+    results = json.loads(run.stdout)
+    typeset: dict[Path, str] = {}
+    for (path, _font, formulas), result in zip(jobs, results, strict=True):
+        for formula, markup in zip(formulas, result["html"], strict=True):
+            found = re.search(r'data-mjx-error="([^"]*)"', markup)
+            if found:
+                logger.warning("%s: MathJax cannot typeset %r: %s", path.relative_to(root),
+                               formula["tex"], html.unescape(found.group(1)))
+        text = _put_math(pages[path], iter(result["html"]))
+        style = f'<style id="{MATH_STYLE_ID}">\n{result["css"]}</style>\n'
+        typeset[path] = text.replace("</head>", style + "</head>", 1)
+    return typeset
+
+
+def _put_math(text: str, markups: Iterator[str]) -> str:
+    """``text`` with its untypeset formulas replaced by ``markups``, in the order found."""
+    text = INLINE_MATH.sub(lambda m: m.group(1) + next(markups) + m.group(3), text)
+    return DISPLAY_MATH.sub(lambda m: m.group(1) + next(markups) + m.group(3)
+                            if _untypeset(m) else m.group(0), text)
+
+
+def typeset_math(app: Sphinx, exception: Exception | None) -> None:
+    """Typeset the formulas of every built page that has untypeset ones (:func:`typeset_pages`).
+
+    Pages Sphinx did not rewrite in an incremental build were typeset before and are left
+    alone, so each page's stylesheet always matches its formulas.
+    """
+    if exception is not None or app.builder.name != "html":
+        return
+    out = Path(app.outdir)
+    pages = {}
+    for page in out.rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        if 'class="math notranslate nohighlight"' in text:
+            pages[page] = text
+    for page, text in typeset_pages(pages, out).items():
+        page.write_text(text, encoding="utf-8")
 
 
 # Fixes to the theme's and myst-nb's HTML that no setting reaches (axe-core rules in brackets).
@@ -554,6 +661,9 @@ def setup(app: Sphinx) -> dict[str, object]:
         compact = render_compact_images(render.NbElementRenderer.render_image)
         compact.convlab_compact = True  # type: ignore[attr-defined]
         render.NbElementRenderer.render_image = compact
+    app.setup_extension("sphinx.ext.mathjax")  # its math markup and its config values
+    app.add_html_math_renderer(MATH_RENDERER, (mathjax.html_visit_math, None),
+                               (mathjax.html_visit_displaymath, None))
     app.connect("config-inited", vendor_assets)
     app.connect("builder-inited", add_social_card)
     app.connect("html-page-context", page_metadata)
@@ -562,4 +672,5 @@ def setup(app: Sphinx) -> dict[str, object]:
     # Before sphinx-external-toc's own redirect (priority 500), which then sees the file exists.
     app.connect("build-finished", write_root_redirect, priority=400)
     app.connect("build-finished", fix_built_pages)
+    app.connect("build-finished", typeset_math)
     return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "1.0"}

@@ -1,47 +1,23 @@
 /* ConvLab site glue (served by the site itself, no CDN).
  *
- * ipywidgets 8 typesets widget labels with the MathJax 2 API (MathJax.Hub.Queue); the site
- * uses MathJax 3, so without this shim every slider logs
- * "Cannot read properties of undefined (reading 'Queue')". Map the old call onto
- * MathJax 3's typesetPromise, waiting for MathJax to finish starting up.
+ * Formulas are typeset when the site is built (book/_ext/convlab_site.py): the pages load no
+ * MathJax, and ipywidgets' label typesetting (MathJax.Hub.Queue) does nothing without it.
  */
 (function () {
   "use strict";
-  function typeset(element) {
-    var mj = window.MathJax;
-    if (!mj || !mj.startup || !mj.startup.promise) { return; }
-    /* Chained into MathJax.startup.promise: MathJax typesets one call at a time (two at once
-     * can leave formulas half processed), and whoever waits for it waits for these too. */
-    mj.startup.promise = mj.startup.promise
-      .then(function () { return mj.typesetPromise(element ? [element] : undefined); })
-      .catch(function () { /* a label that is not math: nothing to do */ });
-  }
-  function install() {
-    var mj = window.MathJax;
-    if (!mj || mj.Hub) { return; }
-    mj.Hub = {
-      Queue: function () {
-        for (var i = 0; i < arguments.length; i += 1) {
-          var job = arguments[i];
-          if (Array.isArray(job) && job[0] === "Typeset") { typeset(job[2]); }
-        }
-      }
-    };
-  }
-  install();
-  document.addEventListener("DOMContentLoaded", install);
 
   /* Widgets render as soon as the page is parsed. The widget manager (html-manager's embed.js)
    * renders them at window "load", which waits for every image and font of the page; the
-   * widget state it reads is in the HTML, so DOMContentLoaded is enough (0.3-1 s earlier).
-   * While embed.js runs, its one "load" listener is caught (recognised by the script that
-   * registers it) and run at DOMContentLoaded instead; every other listener is untouched. */
+   * widget state it reads is in the HTML, so DOMContentLoaded is enough (0.2-0.4 s earlier).
+   * While embed.js runs, the "load" listeners it registers (recognised by the script that
+   * registers them) are run at DOMContentLoaded instead: its renderer and jQuery's ready
+   * handler, which jQuery registers for DOMContentLoaded as well and runs once. Listeners of
+   * every other script are untouched; after DOMContentLoaded nothing is redirected. */
   var addListener = window.addEventListener;
   function renderAtDomReady(type, listener, options) {
     var script = document.currentScript;
     if (type === "load" && typeof listener === "function" && script
         && /\/html-manager\/embed\.js(\?|$)/.test(script.src)) {
-      delete window.addEventListener;
       if (document.readyState === "loading") {
         document.addEventListener("DOMContentLoaded", function () { listener.call(window); });
       } else {
@@ -54,51 +30,6 @@
   window.addEventListener = renderAtDomReady;
   document.addEventListener("DOMContentLoaded", function () {
     if (window.addEventListener === renderAtDomReady) { delete window.addEventListener; }
-  });
-
-  /* No layout shift while MathJax typesets: a formula's TeX source is wider or narrower than
-   * the typeset formula, so the first screen's text re-wraps when MathJax replaces it (CLS
-   * 0.16 on chapter 5). The article stays hidden (convlab.css) until MathJax has typeset the
-   * formulas on and near the first screen, or for at most TYPESET_WAIT_MS if MathJax is slow
-   * or missing; without JavaScript the class is never set and the article shows at once.
-   * MathJax does not typeset the page by itself (startup.typeset is false, set in
-   * convlab_site.py): the formulas near the screen come first, the article is shown, then
-   * the rest are typeset — their re-wrapping happens off screen, where it moves nothing a
-   * reader sees. The chain is MathJax.startup.promise, so code that waits for it (the label
-   * shim above, fitFormulas below, the browser tests) waits for every formula. */
-  var TYPESET_WAIT_MS = 3000;
-  var root = document.documentElement;
-  function reveal() { root.classList.remove("convlab-typesetting"); }
-  root.classList.add("convlab-typesetting");
-  window.setTimeout(reveal, TYPESET_WAIT_MS);
-  /* The page's formulas (Sphinx marks each with the class "math"), split into those on and
-   * near the screen and the rest. Each is typeset once: typesetting the whole page a second
-   * time would make MathJax's MathML input typeset the hidden MathML that the first pass
-   * added for screen readers. */
-  function formulas(nearScreen) {
-    var margin = window.innerHeight / 2;
-    return Array.prototype.filter.call(document.querySelectorAll(".math"), function (el) {
-      var box = el.getBoundingClientRect();
-      var near = el.closest(".bd-article") !== null && box.bottom > -margin
-        && box.top < window.innerHeight + margin && box.height > 0;
-      return near === nearScreen;
-    });
-  }
-  document.addEventListener("DOMContentLoaded", function () {
-    var mj = window.MathJax;
-    if (!mj || !mj.startup || !mj.startup.promise) { reveal(); return; }
-    var rest = [];
-    mj.startup.promise = mj.startup.promise
-      .then(function () {  /* a task later: the widgets' DOMContentLoaded listener goes first */
-        return new Promise(function (resolve) { window.setTimeout(resolve, 0); });
-      })
-      .then(function () {
-        var first = formulas(true);
-        rest = formulas(false);
-        return first.length ? mj.typesetPromise(first) : null;
-      })
-      .then(reveal, reveal)
-      .then(function () { return rest.length ? mj.typesetPromise(rest) : null; });
   });
 
   /* Accessible sliders: ipywidgets' slider handle carries no label, and a SelectionSlider
@@ -165,8 +96,8 @@
    * that keyboard users can scroll it too (otherwise formulas are not Tab stops). */
   function fitFormulas() {
     /* Measure every formula, then change them: measuring right after a change forces the
-     * browser to lay the whole page out again, once per formula (about 1 s on chapter 4,
-     * while its widgets were rendering). Here the page is laid out twice in all. */
+     * browser to lay the whole page out again, once per formula (about 1 s on chapter 4).
+     * Here the page is laid out twice in all. */
     var formulas = Array.prototype.slice.call(
       document.querySelectorAll(".bd-article mjx-container"));
     var i;
@@ -193,11 +124,7 @@
       }
     }
   }
-  function whenTypeset() {
-    var mj = window.MathJax;
-    if (mj && mj.startup && mj.startup.promise) { mj.startup.promise.then(fitFormulas); }
-  }
-  window.addEventListener("load", whenTypeset);
+  document.addEventListener("DOMContentLoaded", fitFormulas);
   window.addEventListener("resize", function () {
     window.requestAnimationFrame(fitFormulas);
   });

@@ -39,7 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
 
-from convlab_i18n import CATALOG, EDITIONS, Edition, Term, edition_of  # noqa: E402
+from convlab_i18n import CATALOG, EDITIONS, THEME_TEXTS, Edition, Term, edition_of  # noqa: E402
 
 BUILD = ROOT / "_build"
 POT_DIR = BUILD / "gettext" / "pot"
@@ -213,7 +213,26 @@ def extract_pot(root: Path = ROOT, pot_dir: Path = POT_DIR) -> int:
         return 1
     write_extension_pot(root / "book" / "_ext", pot_dir / f"{CATALOG}.pot")
     add_image_alt_texts(root / "book", pot_dir)
+    add_theme_texts(pot_dir / "sphinx.pot")
     return 0
+
+
+def add_theme_texts(pot: Path) -> None:
+    """Add :data:`convlab_i18n.THEME_TEXTS` (Sphinx's and the pydata theme's texts that their
+    catalogues do not translate) to ``sphinx.pot``, where the ``gettext`` builder put the texts
+    of our own templates."""
+    from babel.messages.catalog import Catalog
+    from babel.messages.pofile import read_po, write_po
+
+    if pot.is_file():
+        with pot.open("rb") as source:
+            catalog = read_po(source)
+    else:
+        catalog = Catalog(project="ConvLab", charset="utf-8")
+    for text in THEME_TEXTS:
+        catalog.add(text, locations=[("book/_ext/convlab_i18n.py", 0)])
+    with pot.open("wb") as out:
+        write_po(out, catalog, width=76, omit_header=False, sort_output=False)
 
 
 # A MyST code cell with a YAML metadata block (the form that can hold ``mystnb: image: alt:``).

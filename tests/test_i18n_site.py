@@ -260,9 +260,10 @@ ZH_PAGES = [p for p in PAGES if p.startswith(f"{ZH}/")]
 # What a reader of a Chinese page sees or hears, in the browser: the text of every visible
 # block (a paragraph, list item, cell, heading, label, link, SVG text …: a Chinese sentence
 # may quote an English name or a PyTorch message, so a block counts as a whole), and the
-# aria-label, title, alt, placeholder, aria-valuetext and data-bs-title of every element, plus
-# the document's title. Left out: code (code, pre, kbd, samp), math, text marked English
-# (lang="en": the switcher's "English", the glossary's English column) and the names of
+# aria-label, title, alt, placeholder, aria-valuetext and data-bs-title of every element (not
+# itself display: none), plus the document's title. Left out: code (code, pre, kbd, samp),
+# math, text marked English (lang="en": the switcher's "English", the glossary's English
+# column) and the names of
 # another program's English interface (MyST's {guilabel} and {menuselection}).
 SEEN_TEXTS = """() => {
   const SKIP = 'code, pre, kbd, samp, math, mjx-container, script, style, noscript, '
@@ -292,7 +293,9 @@ SEEN_TEXTS = """() => {
   }
   const NAMES = ['aria-label', 'title', 'alt', 'placeholder', 'aria-valuetext', 'data-bs-title'];
   for (const el of document.querySelectorAll(NAMES.map(n => `[${n}]`).join(', '))) {
-    if (el.closest(SKIP)) continue;
+    // an element that is not rendered is neither seen nor read (ipywidgets' empty description
+    // label of an HTML widget: display none, title "null"); a closed menu's items count
+    if (el.closest(SKIP) || getComputedStyle(el).display === 'none') continue;
     for (const name of NAMES) if (el.hasAttribute(name)) add(name, el.getAttribute(name), el);
   }
   return seen;
@@ -304,11 +307,12 @@ CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 CODE_TOKEN = re.compile(r"[_.()\[\]=<>{}/\\0-9×#@]")
 WORD = re.compile(r"[A-Za-z]+(?:['’-][A-Za-z]+)*")
 #: Words a Chinese page may show as they are: names (of the course, programs, a person and a
-#: model in the chapters' figures), PyTorch's class and module names, the kernels' names that
-#: the image explorer's kernel slider shows (the values a chapter passes as ``kernel=``).
+#: model in the chapters' figures), PyTorch's class and module names and Python's ``id`` (the
+#: objects figure shows ``id 0x…``), the kernels' names that the image explorer's kernel slider
+#: shows (the values a chapter passes as ``kernel=``, added in the test).
 NAMES = {"ConvLab", "PyTorch", "Python", "Jupyter", "JupyterLab", "JupyterHub", "Binder",
          "GitHub", "nbgrader", "nbgitpuller", "Grace", "Hopper", "VGG", "ReLU", "Tensor",
-         "autograd"}
+         "autograd", "id"}
 
 
 def english_words(text: str, names: set[str]) -> list[str]:

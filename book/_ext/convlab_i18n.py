@@ -255,7 +255,8 @@ class GlossaryTable(SphinxDirective):
     def run(self) -> list[nodes.Node]:
         self.env.note_dependency(str(GLOSSARY))
         taught_in = _("Taught in")
-        rows = [f"| English | 中文 | {taught_in} |", "| --- | --- | --- |"]
+        rows = ['| <span lang="en">English</span> | <span lang="zh-CN">中文</span> '
+                f"| {taught_in} |", "| --- | --- | --- |"]
         rows += [f'| <span lang="en">{t.english}</span> | <span lang="zh-CN">{t.chinese}</span> '
                  f"| [](<{t.taught_in}>) |" for t in read_glossary()]
         table = self.parse_text_to_nodes("\n".join(rows))

@@ -4,7 +4,8 @@
 place of nbgrader's ``Execute`` step of ``nbgrader autograde``. nbgrader first restores every
 test cell and read-only cell from its database (so a submission cannot edit them); this step
 then fills each autograder test cell's output from :func:`convlab.grading.grade`: a stdout text
-naming the cases that failed, and as the cell's result the points earned (nbgrader reads a
+naming the cases that failed (in the language the cell's spec names: a Chinese course's reports
+are Chinese), and as the cell's result the points earned (nbgrader reads a
 number output by a test cell as partial credit). The submission's notebook is never executed, so
 nothing it does in its own kernel — patching checkers or torch, an endless loop at top level,
 ``os._exit`` — changes a grade or stops the run.
@@ -50,8 +51,9 @@ def grade_cell(cell: nbformat.NotebookNode, answers: dict[str, str], time_limit:
                            needed=grading.needed_source(spec["label"], by_label),
                            time_limit=time_limit)
     points = float(cell.metadata["nbgrader"]["points"])
+    text = report.text(lang=grading.spec_language(spec))  # the assignment's language
     cell.outputs = [
-        nbformat.v4.new_output("stream", name="stdout", text=report.text() + "\n"),
+        nbformat.v4.new_output("stream", name="stdout", text=text + "\n"),
         nbformat.v4.new_output("execute_result", data={"text/plain": f"{report.score * points:g}"},
                                execution_count=None),
     ]

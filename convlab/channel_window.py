@@ -165,7 +165,7 @@ def channel_window(x: torch.Tensor | None = None, w: torch.Tensor | None = None,
         body.append(svg.label(x_in, y - 6, f"input[{c}]", anchor="start"))
         body.append(_grid(x_in, y, x[c], svg.TINT["input"],
                           highlight=(row, col, k_h, k_w)))
-        body.append(svg.label(x_slice, y - 6, "window"))
+        body.append(svg.label(x_slice, y - 6, _("window")))
         body.append(_grid(x_slice, y, s.slices[c], svg.TINT["current"]))
         mid = y + k_h * CELL // 2 + 5
         body.append(svg.label(x_slice + k_w * CELL + _GAP // 2 + 4, mid, "×",

@@ -142,7 +142,8 @@ class _Explorer:
         labels = [_label(v) for v in values] if labels is None else list(labels)
         slider = widgets.SelectionSlider(
             options=list(zip(labels, range(len(values)), strict=True)),
-            index=values.index(value), description=label, continuous_update=True,
+            index=values.index(value), description=label, tooltip=label,  # else "null"
+            continuous_update=True,
             style=self.slider_style, layout=widgets.Layout(width="420px"))
         slider.add_class(f"convlab-slider-{name}")
         self.sliders[name] = slider
@@ -321,7 +322,10 @@ def _page_explorer(kind: str, title: str, values: dict[str, tuple[Any, ...]],
     ex = _Explorer(lang)
     _ = ex._
     for name, options in values.items():
-        ex.slider(name, _(labels[name]), options, defaults[name])
+        # a value that is a word (the receptive field explorer's layer types) is shown in
+        # ``lang``, as explorers.js shows it once it runs
+        ex.slider(name, _(labels[name]), options, defaults[name],
+                  labels=[_(v) if isinstance(v, str) else _label(v) for v in options])
     spec = {"kind": kind, "values": {name: list(v) for name, v in values.items()}, **(data or {})}
     strings = page_strings(lang)
     if strings:

@@ -1120,11 +1120,12 @@
         for (key in sliders) { /* the readout shows the value, read-only; so does the handle */
           var readout = sliders[key].box.querySelector(".widget-readout");
           var handle = sliders[key].box.querySelector(".noUi-handle");
+          var shown = key === "type" ? rfType(q[key]) : String(q[key]); /* a layer type's name */
           if (readout) {
-            readout.textContent = String(q[key]);
+            readout.textContent = shown;
             readout.contentEditable = "false";
           }
-          if (handle) { handle.setAttribute("aria-valuetext", String(q[key])); }
+          if (handle) { handle.setAttribute("aria-valuetext", shown); }
         }
       } finally {
         busy = false;

@@ -42,8 +42,10 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from convlab import checks_tensors, grading_autograd, sandbox
+from convlab import checks_tensors, grading_autograd, i18n, sandbox
 from convlab import grading_values as values
+from convlab.i18n import Message
+from convlab.i18n import message as msg
 
 SETUP = "import math\n\nimport torch\nimport torch.nn.functional as F\nfrom torch import nn\n"
 """The imports every assignment's first (read-only) cell runs; the child runs the same."""
@@ -62,6 +64,11 @@ _CONV_NAMES = frozenset({
 
 Case = dict[str, Any]
 """A case: keyword → plain value (an int, a bool, ``None``, or a nested list for a tensor)."""
+
+#: The forbidden calls' names, as the reports name them (message ids: shown in the report's
+#: language, see :func:`_failure`; a rule gets the plain ``str``, which its child sends back).
+RULE_NAMES = {"convolution": msg("torch's convolution"),
+              "single-channel": msg("F.conv2d on several channels or with a bias")}
 
 
 # --------------------------------------------------------------------------- the exercises
@@ -249,7 +256,7 @@ def _chapters_2_to_4() -> list[Exercise]:
     param, channel = v.param_public, _public(_conv2d_case, 6)
     train, gan = (_public(grading_autograd.training_case, 2),
                   _public(grading_autograd.gan_case, 2))
-    single_channel = sandbox.Rule("F.conv2d on several channels or with a bias",
+    single_channel = sandbox.Rule(str(RULE_NAMES["single-channel"]),
                                   torch_ops=checks_tensors.CONVOLUTIONS,
                                   allow=checks_tensors.single_channel)
     no_model = frozenset({"parameters", "named_parameters", "numel", "state_dict"})
@@ -320,8 +327,10 @@ EXERCISES: dict[str, Exercise] = _exercises()
 
 # --------------------------------------------------------------------------- test-cell specs
 
-def spec_line(label: str, cases: str, seed: int | None = None) -> str:
-    """The comment that tells the autograder what a test cell grades (read by :func:`read_spec`)."""
+def spec_line(label: str, cases: str, seed: int | None = None, *, lang: str = "en") -> str:
+    """The comment that tells the autograder what a test cell grades (read by :func:`read_spec`);
+    ``lang`` is the language of its report (:meth:`Report.text`), named unless English."""
+    i18n.check_language(lang)
     if label not in EXERCISES:
         raise ValueError(f"unknown exercise {label!r}: auto-graded ones are {sorted(EXERCISES)}")
     if cases not in ("public", "hidden") or (cases == "hidden") != (seed is not None):
@@ -329,6 +338,8 @@ def spec_line(label: str, cases: str, seed: int | None = None) -> str:
     spec: dict[str, Any] = {"label": label, "cases": cases}
     if seed is not None:
         spec["seed"] = seed
+    if lang != i18n.ENGLISH:
+        spec["lang"] = lang
     return f"# convlab-grade: {json.dumps(spec)}"
 
 
@@ -343,8 +354,14 @@ def read_spec(source: str) -> dict[str, Any] | None:
         return None
     ok = (isinstance(spec, dict) and spec.get("label") in EXERCISES
           and spec.get("cases") in ("public", "hidden")
-          and (spec["cases"] == "public" or isinstance(spec.get("seed"), int)))
+          and (spec["cases"] == "public" or isinstance(spec.get("seed"), int))
+          and spec.get("lang", i18n.ENGLISH) in i18n.SUPPORTED)
     return spec if ok else None
+
+
+def spec_language(spec: dict[str, Any]) -> str:
+    """The language a spec asks its report in (English unless it names one)."""
+    return i18n.check_language(spec.get("lang", i18n.ENGLISH))
 
 
 def needed_source(label: str, answers: dict[str, str]) -> str:
@@ -379,7 +396,7 @@ def forbidden_names(source: str, names: frozenset[str] = _CONV_NAMES) -> list[st
     return sorted(found)
 
 
-_CONVOLUTION = sandbox.Rule("torch's convolution", torch_ops=frozenset(
+_CONVOLUTION = sandbox.Rule(str(RULE_NAMES["convolution"]), torch_ops=frozenset(
     {"conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
      "convolution", "_convolution", "conv_tbc"}))
 
@@ -432,19 +449,33 @@ def _call(exercise: Exercise, case: Case) -> sandbox.Call:
                         {n: v for n, v in case.items() if n not in exercise.call})
 
 
+def join(texts: list[Any]) -> Message:
+    """Texts (messages or names) joined with commas, each translated when shown."""
+    return msg(", ".join(f"{{t{n}}}" for n in range(len(texts))),
+               **{f"t{n}": text for n, text in enumerate(texts)})
+
+
+_STATUS = {"timed out": msg("did not finish (time limit)"),
+           "output limit": msg("printed too much"),
+           "not run": msg("did not run (an earlier case used up the time)")}
+_STOPPED = {"timed out": msg("timed out"), "output limit": msg("output limit")}
+
+
 def _failure(outcome: sandbox.Outcome) -> str:
-    """Why a call gave no usable value, in words ("" if it returned)."""
+    """Why a call gave no usable value, in words ("" if it returned): a message."""
     if outcome.forbidden:
-        return f"calls {', '.join(outcome.forbidden)}, which the exercise forbids"
+        names = [msg(n) if n in RULE_NAMES.values() else n for n in outcome.forbidden]
+        return msg("calls {names}, which the exercise forbids", names=join(names))
     if outcome.status == "returned":
         return ""
     if outcome.status == "raised" and outcome.error:
-        return f"raised {outcome.error.type_name}: {outcome.error.message}"[:200]
+        return msg("raised {error}", error=f"{outcome.error.type_name}: "
+                   f"{outcome.error.message}"[:200])
     if outcome.status in ("exited", "crashed"):
-        return "ended the process" + (f" ({outcome.error.type_name})" if outcome.error else "")
-    return {"timed out": "did not finish (time limit)", "output limit": "printed too much",
-            "not run": "did not run (an earlier case used up the time)"}.get(outcome.status,
-                                                                            outcome.status)
+        if outcome.error:
+            return msg("ended the process ({error})", error=outcome.error.type_name)
+        return msg("ended the process")
+    return _STATUS.get(outcome.status, outcome.status)
 
 
 # --------------------------------------------------------------------------- judging
@@ -462,61 +493,73 @@ class Report:
     def score(self) -> float:
         return self.correct / self.total if self.total else 0.0
 
-    def text(self) -> str:
-        return "\n".join((f"{self.label}: {self.correct}/{self.total} cases correct", *self.lines))
+    def text(self, *, lang: str = i18n.ENGLISH) -> str:
+        """The report in ``lang``: its score, then why cases failed (each line a message)."""
+        _ = i18n.translator(lang)
+        head = _("{label}: {correct}/{total} cases correct", label=self.label,
+                 correct=self.correct, total=self.total)
+        return "\n".join((head, *(_(line) if isinstance(line, Message) else line
+                                  for line in self.lines)))
 
 
 def _same(got: Any, expected: Any, kind: str) -> tuple[bool, str]:
     """Compare in the parent: ``got`` is data decoded from the child, never learner objects."""
     if kind == "tensor":
         if type(got) is not torch.Tensor:
-            return False, f"returned {type(got).__name__}, not a tensor"
+            return False, msg("returned {type}, not a tensor", type=type(got).__name__)
         want = torch.tensor(expected, dtype=torch.float64)
         if tuple(got.shape) != tuple(want.shape):
-            return False, f"shape {tuple(got.shape)}, expected {tuple(want.shape)}"
+            return False, msg("shape {got}, expected {expected}", got=tuple(got.shape),
+                              expected=tuple(want.shape))
         tensor = torch.tensor(got.tolist(), dtype=torch.float64)
         ok = bool(torch.allclose(tensor, want, rtol=1e-5, atol=1e-6))
         error = float((tensor - want).abs().max()) if tensor.numel() else 0.0
-        return ok, "" if ok else f"wrong values (largest error {error:g})"
+        return ok, "" if ok else msg("wrong values (largest error {error})", error=f"{error:g}")
     if kind == "pair":
-        return values.judge_pair(got, expected, ("first", "second"))
+        return values.judge_pair(got, expected, (msg("first number"), msg("second number")))
     ok = type(got) is int and got == expected
-    return ok, "" if ok else f"returned {got!r}, expected {expected!r}"
+    return ok, "" if ok else msg("returned {got}, expected {expected}", got=repr(got),
+                                 expected=repr(expected))
 
 
 def _describe(case: Case) -> str:
     if set(case) == {"part"}:
         return str(case["part"])
-    shown = {k: (f"shape {tuple(torch.tensor(v).shape)}"
+    shown = {k: (msg("shape {shape}", shape=tuple(torch.tensor(v).shape))
                  if isinstance(v, list) and k in ("x", "w", "b") else v)
              for k, v in case.items()}
-    return ", ".join(f"{k}={v}" for k, v in shown.items())
+    return join([msg("{name}={value}", name=k, value=v) for k, v in shown.items()])
 
 
 def grade(spec: dict[str, Any], source: str | None, *, needed: str = "",
           time_limit: float = DEFAULT_TIME_LIMIT) -> Report:
     """Grade the answer ``source`` on the cases ``spec`` names (see :func:`read_spec`).
 
+    The report's texts are messages: :meth:`Report.text` shows them in a language (the one
+    the spec names, :func:`spec_language`, in ``convlab.autograde``).
+
     ``needed`` is the source of earlier answers the exercise may use (:func:`needed_source`);
     the child runs it before ``source``. Only ``source`` is scanned for forbidden names.
     """
     exercise = EXERCISES[spec["label"]]
     cases = cases_for(spec)
-    label = f"{exercise.label} ({spec['cases']} tests)"
+    label = (msg("{label} (public tests)", label=exercise.label) if spec["cases"] == "public"
+             else msg("{label} (hidden tests)", label=exercise.label))
     if not source or not source.strip():
-        return Report(label, 0, len(cases), ("no answer cell found",))
+        return Report(label, 0, len(cases), (msg("no answer cell found"),))
     forbidden = (forbidden_names(source) if exercise.forbid_convolution else []) + (
         forbidden_names(source, exercise.forbid_names) if exercise.forbid_names else [])
     if forbidden:
-        names = ", ".join(forbidden)
-        return Report(label, 0, len(cases), (f"uses {names}: the exercise forbids it",))
+        return Report(label, 0, len(cases), (msg("uses {names}: the exercise forbids it",
+                                                 names=", ".join(forbidden)),))
     once = exercise.kind in ("value", "parts")
     calls = [_call(exercise, case) for case in cases[:1 if once else None]]
     rules = [rule for rule, on in ((_CONVOLUTION, exercise.forbid_convolution),
                                    (exercise.rule, exercise.rule is not None)) if on]
     run = sandbox.run(_Answer(source, exercise, needed), calls, time_limit=time_limit,
                       rules=rules, observe=exercise.observe)
-    lines: list[str] = [f"stopped: {run.stopped}"] if run.stopped else []
+    lines: list[str] = ([msg("stopped: {why}", why=_STOPPED.get(run.stopped, run.stopped))]
+                        if run.stopped else [])
     if exercise.kind == "value":
         return _grade_value(label, exercise, cases, run.outcomes[0], lines)
     outcomes = run.outcomes * len(cases) if once else run.outcomes
@@ -530,7 +573,7 @@ def grade(spec: dict[str, Any], source: str | None, *, needed: str = "",
             got = (exercise.pick or _by_name)(
                 outcome.value if type(outcome.value) is dict else {}, case)
             ok, why_not = (exercise.judge(got, case) if exercise.judge else
-                           (False, "not answered") if got is None else
+                           (False, msg("not answered")) if got is None else
                            _same(got, exercise.expected(case), "size"))
         elif exercise.kind == "call":
             ok, why_not = exercise.judge((outcome.value, outcome.observed), case)
@@ -540,7 +583,7 @@ def grade(spec: dict[str, Any], source: str | None, *, needed: str = "",
             ok, why_not = _same(outcome.value, exercise.expected(case), exercise.kind)
         correct += ok
         if not ok and len(lines) < 4:
-            lines.append(f"  {_describe(case)}: {why_not}")
+            lines.append(_case_line(_describe(case), why_not))
     return Report(label, correct, len(cases), tuple(lines))
 
 
@@ -548,10 +591,11 @@ def _grade_value(label: str, exercise: Exercise, cases: list[Case], outcome: san
                  lines: list[str]) -> Report:
     why_not = _failure(outcome)
     if why_not:
-        return Report(label, 0, len(cases), (*lines, f"  {why_not}"))
+        return Report(label, 0, len(cases), (*lines, _case_line("", why_not)))
     if len(cases) == 1:
         ok, why_not = _same(outcome.value, exercise.expected(cases[0]), "size")
-        return Report(label, int(ok), 1, tuple(lines + ([] if ok else [f"  {why_not}"])))
+        return Report(label, int(ok), 1,
+                      tuple(lines + ([] if ok else [_case_line("", why_not)])))
     table = outcome.value if type(outcome.value) is dict else {}
     correct = 0
     for case in cases:
@@ -559,5 +603,12 @@ def _grade_value(label: str, exercise: Exercise, cases: list[Case], outcome: san
         ok, why_not = _same(table.get(key), exercise.expected(case), "size")
         correct += ok
         if not ok and len(lines) < 4:
-            lines.append(f"  {key}: {why_not}")
+            lines.append(_case_line(str(key), why_not))
     return Report(label, correct, len(cases), tuple(lines))
+
+
+def _case_line(case: str, why_not: str) -> Message:
+    """One failed case of a report, indented: ``  i=5, k=3: returned 4, expected 3``."""
+    if not case:
+        return msg("  {why}", why=why_not)
+    return msg("  {case}: {why}", case=case, why=why_not)

@@ -22,6 +22,7 @@ from torch import nn
 
 from convlab import sandbox
 from convlab.checks_autograd import seeded_linear
+from convlab.i18n import message as msg
 
 Case = dict[str, Any]
 
@@ -94,16 +95,17 @@ def judge_training(got: tuple[Any, Any], case: Case) -> tuple[bool, str]:
     losses, params = got
     want_params, want_losses = _reference_training(case)
     if not _close(params, want_params):
-        return False, "the parameters after training differ from a correct loop's"
+        return False, msg("the parameters after training differ from a correct loop's")
     values = losses if type(losses) in (list, tuple) else None
     if values is None or len(values) != len(want_losses):
-        return False, f"return one loss per batch ({len(want_losses)}), got {losses!r}"[:200]
+        return False, msg("return one loss per batch ({n}), got {got}", n=len(want_losses),
+                          got=repr(losses)[:150])
     for got_loss, want in zip(values, want_losses, strict=True):
         number = got_loss.item() if (type(got_loss) is torch.Tensor
                                      and got_loss.numel() == 1) else got_loss
         if type(number) not in (int, float) or not math.isclose(number, want, rel_tol=1e-4,
                                                                 abs_tol=1e-6):
-            return False, "the returned losses differ from a correct loop's"
+            return False, msg("the returned losses differ from a correct loop's")
     return True, ""
 
 
@@ -191,16 +193,16 @@ def judge_gan(got: tuple[Any, Any], case: Case) -> tuple[bool, str]:
     """The step must leave the generator alone and update the discriminator correctly."""
     report = got[1]
     if type(report) is not dict:
-        return False, "the grader could not read the networks after your step"
+        return False, msg("the grader could not read the networks after your step")
     generator, _discriminator, _real, _z = _gan_setup(case)
     grads = report.get("g_grad")
     if report.get("reached") is not False:
-        return False, "backward() computed gradients for the generator (detach the fakes)"
+        return False, msg("backward() computed gradients for the generator (detach the fakes)")
     if report.get("untouched") is not True or not (type(grads) is list and grads and all(
             type(g) is torch.Tensor and bool((g == STALE_G_GRAD).all()) for g in grads)):
-        return False, "the generator's .grad changed (was it reset?)"
+        return False, msg("the generator's .grad changed (was it reset?)")
     if not _close(report.get("g"), parameters(generator)):
-        return False, "the generator's parameters changed"
+        return False, msg("the generator's parameters changed")
     if not any(_close(report.get("d"), _reference_gan(case, halve)) for halve in (False, True)):
-        return False, "the discriminator's parameters differ from a correct step's"
+        return False, msg("the discriminator's parameters differ from a correct step's")
     return True, ""

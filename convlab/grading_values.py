@@ -24,6 +24,7 @@ from torch import nn
 
 from convlab import checks_fields, checks_formulas
 from convlab.arithmetic import receptive_field
+from convlab.i18n import message as msg
 from convlab.quiz import normalise_shape
 
 Case = dict[str, Any]
@@ -68,23 +69,28 @@ def as_pair(value: Any) -> tuple[int, int] | None:
 
 
 def judge_pair(got: Any, expected: tuple[int, int], names: tuple[str, str]) -> tuple[bool, str]:
+    """Compare a pair exactly; the reason names the wrong parts (``names`` may be messages)."""
     pair = as_pair(got)
     if pair is None:
-        return False, f"returned {got!r}, not a pair of ints {names}"[:200]
-    wrong = [f"{n} is {g}, expected {w}" for n, g, w in zip(names, pair, expected, strict=True)
-             if g != w]
-    return not wrong, "; ".join(wrong)
+        return False, msg("returned {got}, not a pair of ints ({first}, {second})",
+                          got=repr(got)[:150], first=names[0], second=names[1])
+    wrong = [msg("{name} is {got}, expected {expected}", name=n, got=g, expected=w)
+             for n, g, w in zip(names, pair, expected, strict=True) if g != w]
+    if len(wrong) == 2:
+        return False, msg("{one}; {other}", one=wrong[0], other=wrong[1])
+    return not wrong, wrong[0] if wrong else ""
 
 
 def judge_same(how: Callable[[Any], Any],
                 what: str) -> Callable[[Any, Case, Any], tuple[bool, str]]:
-    """A judge that normalises the answer with ``how`` (``None`` = not such a thing)."""
+    """A judge that normalises the answer with ``how`` (``None`` = not such a thing; ``what``,
+    a message, says what it should be)."""
     def judge(got: Any, case: Case, expected: Any) -> tuple[bool, str]:
         if got is None:
-            return False, "not answered"
+            return False, msg("not answered")
         value = how(got)
         if value is None:
-            return False, f"{got!r} is not {what}"[:200]
+            return False, msg("{got} is not {what}", got=repr(got)[:150], what=what)
         if isinstance(expected, list):
             ok = len(value) == len(expected) and all(
                 math.isclose(a, b, abs_tol=1e-9) for a, b in zip(value, expected, strict=True))
@@ -93,11 +99,15 @@ def judge_same(how: Callable[[Any], Any],
         if ok:
             return True, ""
         if isinstance(expected, set):
-            extra, missing = sorted(value - expected), sorted(expected - value)
-            return False, ", ".join(filter(None, (
-                f"included {', '.join(extra)}" if extra else "",
-                f"left out {', '.join(missing)}" if missing else "")))
-        return False, f"answered {value!r}, expected {expected!r}"
+            extra, missing = ", ".join(sorted(value - expected)), ", ".join(
+                sorted(expected - value))
+            if extra and missing:
+                return False, msg("included {extra}, left out {missing}", extra=extra,
+                                  missing=missing)
+            return False, (msg("included {extra}", extra=extra) if extra else
+                           msg("left out {missing}", missing=missing))
+        return False, msg("answered {value}, expected {expected}", value=repr(value),
+                          expected=repr(expected))
     return judge
 
 
@@ -222,15 +232,15 @@ def judge_design(got: Any, case: Case) -> tuple[bool, str]:
     """Part "reach": the stack of kernel sizes reaches r ≥ 15; part "fewest": with the fewest
     parameters among stride-1 stacks of 3×3, 5×5 and 7×7 layers (64 channels, with bias)."""
     if got is None:
-        return False, "not answered"
+        return False, msg("not answered")
     if type(got) not in (list, tuple) or not got or any(type(k) is not int for k in got):
-        return False, f"{got!r} is not a list of kernel sizes"[:200]
+        return False, msg("{got} is not a list of kernel sizes", got=repr(got)[:150])
     r = 1 + sum(k - 1 for k in got)
     if case["part"] == "reach":
-        return (r >= DESIGN_TARGET,
-                "" if r >= DESIGN_TARGET else f"reaches r = {r}, not {DESIGN_TARGET}")
+        return (r >= DESIGN_TARGET, "" if r >= DESIGN_TARGET else
+                msg("reaches r = {r}, not {target}", r=r, target=DESIGN_TARGET))
     if any(k not in (3, 5, 7) for k in got):
-        return False, "uses kernel sizes other than 3, 5 and 7"
+        return False, msg("uses kernel sizes other than 3, 5 and 7")
     cost = sum(conv_params({"c_in": DESIGN_CHANNELS, "c_out": DESIGN_CHANNELS, "k": k,
                              "bias": True}) for k in got)
     best = min(sum(conv_params({"c_in": DESIGN_CHANNELS, "c_out": DESIGN_CHANNELS, "k": k,
@@ -239,7 +249,8 @@ def judge_design(got: Any, case: Case) -> tuple[bool, str]:
                for combo in itertools.combinations_with_replacement((3, 5, 7), n)
                if 1 + sum(k - 1 for k in combo) >= DESIGN_TARGET)
     ok = r >= DESIGN_TARGET and cost == best
-    return ok, "" if ok else f"{cost:,} parameters; the fewest that reach r ≥ 15 is {best:,}"
+    return ok, "" if ok else msg("{cost} parameters; the fewest that reach r ≥ {target} is {best}",
+                                 cost=f"{cost:,}", target=DESIGN_TARGET, best=f"{best:,}")
 
 
 def param_public() -> list[Case]:
@@ -267,18 +278,18 @@ def pick_shape(answers: dict[str, Any], c: Case) -> Any:
 
 
 def judge_shape(got: Any, c: Case) -> tuple[bool, str]:
-    return judge_same(as_shape, "a shape")(got, c, shapes_expected(c))
+    return judge_same(as_shape, msg("a shape"))(got, c, shapes_expected(c))
 
 
 def judge_which_change(got: Any, c: Case) -> tuple[bool, str]:
     numbers = c["part"] == "predicted_a"
     how = judge_same(as_numbers if numbers else as_names,
-                     "a list of numbers" if numbers else "a set of names")
+                     msg("a list of numbers") if numbers else msg("a set of names"))
     return how(got, c, which_change_expected(c))
 
 
 def judge_grad_none(got: Any, c: Case) -> tuple[bool, str]:
-    return judge_same(as_names, "a set of names")(got, c, grad_none_expected(c))
+    return judge_same(as_names, msg("a set of names"))(got, c, grad_none_expected(c))
 
 
 def judge_rf(got: Any, c: Case) -> tuple[bool, str]:
@@ -287,5 +298,5 @@ def judge_rf(got: Any, c: Case) -> tuple[bool, str]:
 
 def judge_prediction(got: Any, c: Case) -> tuple[bool, str]:
     if got is None:
-        return False, "not answered"
-    return judge_pair(got, dilated_prediction(c), ("r", "count"))
+        return False, msg("not answered")
+    return judge_pair(got, dilated_prediction(c), ("r", msg("count")))

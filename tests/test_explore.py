@@ -168,6 +168,9 @@ def test_receptive_field_explorer_spec_and_refusals():
     assert sliders["layers"].label == "3" and sliders["layer"].label == "1"
     assert [sliders[n].label for n in ("type", "k", "s", "p", "d")] == \
         [str(v) for v in explore.RF_STACK[0]]
+    chinese = explore.receptive_field_explorer(lang="zh_CN").convlab_sliders["type"]
+    assert [label for label, _ in chinese.options] == ["卷积", "最大池化", "平均池化"]
+    assert chinese.label == "卷积"
     small = explore.receptive_field_explorer(input_sizes=(8, 16), layers=5)
     assert small.convlab_spec["values"]["i"] == [8, 16]
     assert small.convlab_sliders["layers"].label == "5"

@@ -285,7 +285,9 @@ def check_rf_state(seen: dict, lang: str = "en") -> dict[str, int | str]:
     stack = [layer.split(",") for layer in str(q["stack"]).split(";")]
     for name, s in seen["sliders"].items():
         assert not s["editable"], f"the {name} readout accepts typing"
-        assert s["readout"] == s["valuetext"] == str(q[name]), (name, s, q)
+        # a layer type is shown by its name in the page's language ("conv" is 卷积)
+        value = i18n.gettext(str(q[name]), lang) if name == "type" else str(q[name])
+        assert s["readout"] == s["valuetext"] == value, (name, s, q)
     edited = stack[int(q["layer"]) - 1]
     assert edited == [str(q[n]) for n in ("type", "k", "s", "p", "d")], q
     assert len(stack) == int(q["layers"]), q

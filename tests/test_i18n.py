@@ -7,6 +7,7 @@ Unit tests: no built site needed. ``tests/test_i18n_site.py`` checks the two bui
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
 import subprocess
 import sys
@@ -263,3 +264,66 @@ def test_translated_headings_keep_their_english_ids(tmp_path: Path) -> None:
     assert ids == ["padding", "stride-and-padding"]
     assert 'href="#stride-and-padding"' in html
     assert "padding</span><span class=\"o\">=</span>" in html  # the code block, untranslated
+
+
+# ------------------------------------------------------------------------------ figure alt texts
+
+
+def test_cell_metadata_alt_texts_are_found_with_their_cells(tmp_path: Path) -> None:
+    chapter = tmp_path / "01_x.md"
+    chapter.write_text(textwrap.dedent("""\
+        # Title
+
+        ```{code-cell} ipython3
+        ---
+        tags: [hide-input]
+        mystnb:
+          image:
+            alt: Two panels. Left, the input;
+              right, the output.
+        ---
+        plot()
+        ```
+
+        ```{code-cell} ipython3
+        x = 1
+        ```
+
+        ```{code-cell} ipython3
+        ---
+        mystnb:
+          image:
+            alt: 'A: quoted text'
+        ---
+        plot()
+        ```
+        """), encoding="utf-8")
+    tool = load_tool()
+    assert tool.image_alt_texts(chapter) == [
+        ("Two panels. Left, the input; right, the output.", 3), ("A: quoted text", 18)]
+    pot_dir = tmp_path / "pot"
+    (pot_dir / "book").mkdir(parents=True)
+    catalog = Catalog()
+    catalog.add("Title", locations=[("../../../book/01_x.md", 1)])
+    with (pot_dir / "book" / "01_x.pot").open("wb") as out:
+        write_po(out, catalog)
+    tool.add_image_alt_texts(tmp_path, pot_dir)
+    with (pot_dir / "book" / "01_x.pot").open("rb") as source:
+        found = {m.id: m.locations for m in read_po(source) if m.id}
+    assert found["Title"] == [("../../../book/01_x.md", 1)]
+    assert found["A: quoted text"] == [(Path(os.path.relpath(chapter, pot_dir)).as_posix(), 18)]
+
+
+@pytest.mark.parametrize("chapter", sorted((ROOT / "book").glob("0*.md")), ids=lambda p: p.stem)
+def test_every_figure_alt_text_has_a_chinese_translation(chapter: Path) -> None:
+    """The chapters' cell-metadata alt texts are messages of their page's catalogue (`make po`)
+    translated into Chinese (the built pages: tests/test_i18n_site.py)."""
+    alts = load_tool().image_alt_texts(chapter)
+    assert len(alts) == chapter.read_text(encoding="utf-8").count("\n  image:\n    alt:")
+    with (ROOT / "locales" / "zh_CN" / "LC_MESSAGES" / "book" / f"{chapter.stem}.po").open(
+            "rb") as source:
+        catalog = read_po(source)
+    for alt, _line in alts:
+        message = catalog.get(alt)
+        assert message is not None and not message.fuzzy, alt
+        assert re.search(r"[\u4e00-\u9fff]", message.string), alt

@@ -341,6 +341,16 @@ def test_the_chinese_assignment_generates_and_grades_a_correct_submission_full(t
     target.parent.mkdir(parents=True)
     nbformat.write(released, target)
     _nbgrader(course, "autograde", chapter)
+    graded = nbformat.read(course / "autograded" / "learner" / chapter / f"{chapter}.ipynb",
+                           as_version=4)
+    reports = ["".join(o.get("text", "") for o in c.outputs if o.output_type == "stream")
+               for c in graded.cells
+               if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")]
+    # the autograder's reports are Chinese too: "<label>（隐藏测试）：20/20 个用例正确"
+    assert any(re.match(r"ch1-ex-[\w-]+（隐藏测试）：(\d+)/\1 个用例正确$", line)
+               for report in reports for line in report.splitlines()), reports
+    assert not any(ENGLISH_WORDS.search(line) and "cases correct" in line
+                   for report in reports for line in report.splitlines()), reports
     _nbgrader(course, "export")
     with open(course / "grades.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))

@@ -131,6 +131,37 @@ def test_language_attributes_switcher_and_alternates(page: str) -> None:
     assert parsed.alternates["x-default"] == parsed.alternates["en"]
 
 
+class _Images(HTMLParser):
+    """The ``alt`` of every ``<img>`` of a page (``None``: no alt attribute)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.alts: list[str | None] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "img":
+            self.alts.append(dict(attrs).get("alt"))
+
+
+@pytest.mark.site
+def test_chinese_pages_have_images() -> None:
+    """The test below sees the figures' images (the chapters' matplotlib figures)."""
+    images = _Images()
+    images.feed((SITE / ZH / "book" / "04_receptive_fields.html").read_text(encoding="utf-8"))
+    assert len(images.alts) >= 4 + 2  # four figures with alt texts, the logo in two modes
+
+
+@pytest.mark.site
+@pytest.mark.parametrize("page", [p for p in PAGES if p.startswith(f"{ZH}/")])
+def test_every_image_on_a_chinese_page_has_a_chinese_alt(page: str) -> None:
+    """Figures (alt texts from cell metadata, through the page's catalogue) and the logo."""
+    images = _Images()
+    images.feed((SITE / page).read_text(encoding="utf-8"))
+    not_chinese = [alt for alt in images.alts
+                   if alt is None or not re.search(r"[\u4e00-\u9fff]", alt)]
+    assert not not_chinese, f"{page}: images without a Chinese alt: {not_chinese}"
+
+
 def search_index(folder: str) -> dict:
     text = (SITE / folder / "searchindex.js").read_text(encoding="utf-8")
     return json.loads(text[text.index("(") + 1: text.rindex(")")])
@@ -220,3 +251,103 @@ def test_switcher_is_in_the_header_on_a_phone(phone_dark_visit: Visit) -> None:
 def test_chinese_pages_use_a_chinese_system_font(visit: Visit) -> None:
     family = visit.page.evaluate("getComputedStyle(document.body).fontFamily")
     assert "Noto Sans CJK SC" in family and "PingFang SC" in family
+
+
+# ------------------------------------------------------------------------------ no English left
+
+ZH_PAGES = [p for p in PAGES if p.startswith(f"{ZH}/")]
+
+# What a reader of a Chinese page sees or hears, in the browser: the text of every visible
+# block (a paragraph, list item, cell, heading, label, link, SVG text …: a Chinese sentence
+# may quote an English name or a PyTorch message, so a block counts as a whole), and the
+# aria-label, title, alt, placeholder, aria-valuetext and data-bs-title of every element (not
+# itself display: none), plus the document's title. Left out: code (code, pre, kbd, samp),
+# math, text marked English (lang="en": the switcher's "English", the glossary's English
+# column) and the names of
+# another program's English interface (MyST's {guilabel} and {menuselection}).
+SEEN_TEXTS = """() => {
+  const SKIP = 'code, pre, kbd, samp, math, mjx-container, script, style, noscript, '
+    + '.guilabel, .menuselection, [lang^="en"]';
+  const BLOCK = 'p, li, td, th, h1, h2, h3, h4, h5, h6, dt, dd, figcaption, caption, label, '
+    + 'button, summary, text, .widget-readout, .admonition-title';
+  const seen = [];
+  const add = (kind, text, el) => {
+    text = (text || '').replace(/\\s+/g, ' ').trim();
+    if (text) seen.push({kind, text, tag: el.tagName.toLowerCase(),
+                         cls: String(el.className && el.className.baseVal !== undefined
+                                     ? el.className.baseVal : el.className || '')});
+  };
+  add('title', document.title, document.documentElement);
+  const blocks = new Set();
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const el = node.parentElement;
+    if (!el || !node.textContent.trim() || el.closest(SKIP)) continue;
+    if (!el.checkVisibility({visibilityProperty: true})) continue;
+    blocks.add(el.closest(BLOCK) || el);
+  }
+  for (const block of blocks) {
+    const copy = block.cloneNode(true);  // its text without code and math
+    copy.querySelectorAll(SKIP).forEach(n => n.remove());
+    add('text', copy.textContent, block);
+  }
+  const NAMES = ['aria-label', 'title', 'alt', 'placeholder', 'aria-valuetext', 'data-bs-title'];
+  for (const el of document.querySelectorAll(NAMES.map(n => `[${n}]`).join(', '))) {
+    // an element that is not rendered is neither seen nor read (ipywidgets' empty description
+    // label of an HTML widget: display none, title "null"); a closed menu's items count
+    if (el.closest(SKIP) || getComputedStyle(el).display === 'none') continue;
+    for (const name of NAMES) if (el.hasAttribute(name)) add(name, el.getAttribute(name), el);
+  }
+  return seen;
+}"""
+
+CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+# A token of code or data, not a word: an identifier or expression (conv1_2, y.grad_fn,
+# requires_grad=True, input[0], MulBackward0, 3×3, 0x7f…), a number.
+CODE_TOKEN = re.compile(r"[_.()\[\]=<>{}/\\0-9×#@]")
+WORD = re.compile(r"[A-Za-z]+(?:['’-][A-Za-z]+)*")
+#: Words a Chinese page may show as they are: names (of the course, programs, a person and a
+#: model in the chapters' figures), PyTorch's class and module names and Python's ``id`` (the
+#: objects figure shows ``id 0x…``), the kernels' names that the image explorer's kernel slider
+#: shows (the values a chapter passes as ``kernel=``, added in the test).
+NAMES = {"ConvLab", "PyTorch", "Python", "Jupyter", "JupyterLab", "JupyterHub", "Binder",
+         "GitHub", "nbgrader", "nbgitpuller", "Grace", "Hopper", "VGG", "ReLU", "Tensor",
+         "autograd", "id"}
+
+
+def english_words(text: str, names: set[str]) -> list[str]:
+    """The English words of ``text`` that are not code, a number or one of ``names``."""
+    if CJK.search(text):
+        return []
+    words = [w for token in text.split() if not CODE_TOKEN.search(token)
+             and token.strip(",;:!?'\"“”‘’") not in names
+             for w in WORD.findall(token)]
+    return [w for w in words if len(w) > 1 and w not in names]
+
+
+def test_english_words_finds_prose_but_not_code_or_names() -> None:
+    names = NAMES | {"sobel-x"}
+    assert english_words("Toggle primary sidebar", names) == ["Toggle", "primary", "sidebar"]
+    assert english_words("Link to this heading", names) == ["Link", "to", "this", "heading"]
+    assert english_words("第 1 章 (Convolution, .ipynb)", names) == []
+    assert english_words("Tensor · requires_grad=True", names) == []
+    assert english_words("y_cut.grad_fn", names) == []
+    assert english_words("sobel-x", names) == []
+    assert english_words("ConvLab - Home", names) == ["Home"]
+    assert english_words("window", names) == ["window"]
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("page_path", ZH_PAGES)
+def test_a_chinese_page_shows_no_english_text(visit: Visit) -> None:
+    """Every text a reader sees or a screen reader reads on a Chinese page is Chinese, but for
+    code, math, names (:data:`NAMES`) and what is marked English (issue #20)."""
+    from convlab import draw
+
+    names = NAMES | set(draw.IMAGE_KERNELS)
+    english = sorted({f"{seen['kind']} <{seen['tag']} class='{seen['cls'][:40]}'>: "
+                      f"{seen['text'][:90]}"
+                      for seen in visit.page.evaluate(SEEN_TEXTS)
+                      if english_words(seen["text"], names)})
+    assert not english, f"{len(english)} English texts on {visit.page_path}:\n" + "\n".join(
+        english)

@@ -192,6 +192,38 @@ def test_partial_credit_is_the_share_of_cases_times_the_points() -> None:
     assert determine_grade(cell)[0] == pytest.approx(2 * right / len(cases), abs=1e-4)
 
 
+def test_a_test_cell_asks_for_its_report_in_the_course_language() -> None:
+    """A Chinese course's test cells name zh_CN; the autograder writes their reports in it
+    (the case lines too), an English course's stay English; an unknown language is no spec."""
+    label = "ch4-ex-rf-fn"
+    answer = {autograde.answer_id(label): "def my_receptive_field(layers):\n    return (1, 1)\n"}
+    outputs = {}
+    for lang in ("en", "zh_CN"):
+        line = grading.spec_line(label, "public", lang=lang)
+        assert ('"lang": "zh_CN"' in line) == (lang == "zh_CN")
+        assert grading.spec_language(grading.read_spec(line)) == lang
+        cell = nbformat.v4.new_code_cell(line, metadata=make_assignments._meta(
+            "t", grade=True, points=1))
+        autograde.grade_cell(cell, answer, time_limit=30)
+        outputs[lang] = cell.outputs[0]["text"]
+    assert outputs["en"].startswith(f"{label} (public tests): 1/10 cases correct\n")
+    assert "  layers=[(3, 1, 1, 1)]: r is 1, expected 3\n" in outputs["en"]
+    assert outputs["zh_CN"].startswith(f"{label}（公开测试）：1/10 个用例正确\n")
+    assert "  layers=[(3, 1, 1, 1)]：r 为 1，应为 3\n" in outputs["zh_CN"]
+    assert grading.read_spec(f'# convlab-grade: {{"label": "{label}", "cases": "public", '
+                             '"lang": "xx"}') is None
+    with pytest.raises(ValueError, match="unknown language"):
+        grading.spec_line(label, "public", lang="xx")
+
+
+def test_every_test_cell_of_a_chinese_course_names_its_language(tmp_path: Path) -> None:
+    make_assignments.make(ROOT / "book", tmp_path, SEED, lang="zh_CN")
+    specs = [grading.read_spec(cell.source) for path in sorted(tmp_path.glob("source/*/*.ipynb"))
+             for cell in nbformat.read(path, as_version=4).cells
+             if cell.metadata["nbgrader"].get("grade") and cell.cell_type == "code"]
+    assert specs and all(spec and grading.spec_language(spec) == "zh_CN" for spec in specs)
+
+
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_read_exercises_finds_every_exercise_of_the_chapter(chapter: str) -> None:
     path = ROOT / "book" / f"{chapter}.md"

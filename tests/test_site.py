@@ -260,11 +260,16 @@ FRAMES_MATCH_SLIDERS = """root => {
         readouts[name] = readout ? readout.textContent.trim()
             : select ? select.options[select.selectedIndex].text.trim() : null;
     }
+    // a value that is a word (a layer type) is shown in the page's language: the table the
+    // page script translates with (the spec's strings; tests/test_explorers_browser.py checks it)
+    const picture = root.querySelector('.convlab-js-picture[data-spec]');
+    const strings = picture ? JSON.parse(picture.getAttribute('data-spec')).strings || {} : {};
     const wrong = [];
     for (const el of root.querySelectorAll('[data-frame]')) {
         if (el.offsetParent === null) continue;
         for (const pair of el.getAttribute('data-frame').split(' ')) {
-            const [name, value] = pair.split('=');
+            const [name, raw] = pair.split('=');
+            const value = strings[raw] || raw;
             if (name in readouts && readouts[name] !== null && readouts[name] !== value)
                 wrong.push(`${name}: frame ${value}, slider ${readouts[name]}`);
         }

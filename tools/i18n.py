@@ -39,7 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
 
-from convlab_i18n import CATALOG, EDITIONS, Edition, Term, edition_of  # noqa: E402
+from convlab_i18n import CATALOG, EDITIONS, THEME_TEXTS, Edition, Term, edition_of  # noqa: E402
 
 BUILD = ROOT / "_build"
 POT_DIR = BUILD / "gettext" / "pot"
@@ -212,7 +212,72 @@ def extract_pot(root: Path = ROOT, pot_dir: Path = POT_DIR) -> int:
     if result != 0:
         return 1
     write_extension_pot(root / "book" / "_ext", pot_dir / f"{CATALOG}.pot")
+    add_image_alt_texts(root / "book", pot_dir)
+    add_theme_texts(pot_dir / "sphinx.pot")
     return 0
+
+
+def add_theme_texts(pot: Path) -> None:
+    """Add :data:`convlab_i18n.THEME_TEXTS` (Sphinx's and the pydata theme's texts that their
+    catalogues do not translate) to ``sphinx.pot``, where the ``gettext`` builder put the texts
+    of our own templates."""
+    from babel.messages.catalog import Catalog
+    from babel.messages.pofile import read_po, write_po
+
+    if pot.is_file():
+        with pot.open("rb") as source:
+            catalog = read_po(source)
+    else:
+        catalog = Catalog(project="ConvLab", charset="utf-8")
+    for text in THEME_TEXTS:
+        catalog.add(text, locations=[("book/_ext/convlab_i18n.py", 0)])
+    with pot.open("wb") as out:
+        write_po(out, catalog, width=76, omit_header=False, sort_output=False)
+
+
+# A MyST code cell with a YAML metadata block (the form that can hold ``mystnb: image: alt:``).
+_CODE_CELL = re.compile(r"^```\{code-cell\}[^\n]*\n---\n(.*?)\n---\n", re.MULTILINE | re.DOTALL)
+
+
+def image_alt_texts(chapter: Path) -> list[tuple[str, int]]:
+    """The alt texts a chapter gives its code cells' image outputs in cell metadata
+    (``mystnb: image: alt: …``), each with the line of its cell, in order.
+
+    myst-nb puts such a text on the ``<img>`` of the cell's figure; Sphinx's ``Locale``
+    transform translates an image's ``alt`` like a paragraph (the image nodes exist when a page
+    is read). But the catalogues are extracted without running the notebooks, so there is no
+    image to extract it from: :func:`add_image_alt_texts` adds these texts to the page's
+    catalogue instead. The text is the one myst-nb sets: the YAML value as it is."""
+    import yaml
+
+    text = chapter.read_text(encoding="utf-8")
+    found = []
+    for match in _CODE_CELL.finditer(text):
+        metadata = yaml.safe_load(match.group(1)) or {}
+        mystnb = metadata.get("mystnb") or {}
+        for key in ("image", "render_image_options"):
+            alt = (mystnb.get(key) or {}).get("alt")
+            if alt:
+                found.append((str(alt), text.count("\n", 0, match.start()) + 1))
+    return found
+
+
+def add_image_alt_texts(book: Path, pot_dir: Path) -> None:
+    """Add each chapter's cell-metadata alt texts (:func:`image_alt_texts`) to its ``.pot``."""
+    from babel.messages.pofile import read_po, write_po
+
+    for chapter in sorted(book.glob("*.md")):
+        alts = image_alt_texts(chapter)
+        pot = pot_dir / "book" / f"{chapter.stem}.pot"
+        if not alts or not pot.is_file():
+            continue
+        with pot.open("rb") as source:
+            catalog = read_po(source)
+        where = os.path.relpath(chapter, pot_dir)  # as Sphinx writes it: ../../../book/…
+        for alt, line in alts:
+            catalog.add(alt, locations=[(Path(where).as_posix(), line)])
+        with pot.open("wb") as out:
+            write_po(out, catalog, width=76, omit_header=False, sort_output=False)
 
 
 def write_extension_pot(ext_dir: Path, pot: Path) -> None:

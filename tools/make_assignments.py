@@ -174,7 +174,7 @@ def solution_region(stub: str, solution: str) -> str:
     return f"### BEGIN SOLUTION\n{solution.strip()}\n### END SOLUTION"
 
 
-def _code_cells(ex: Exercise, seed: int) -> list[nbformat.NotebookNode]:
+def _code_cells(ex: Exercise, seed: int, lang: str = "en") -> list[nbformat.NotebookNode]:
     spec = grading.EXERCISES[ex.label]
     new_code, new_md = nbformat.v4.new_code_cell, nbformat.v4.new_markdown_cell
     cells = [(new_code if kind == "code" else new_md)(
@@ -189,20 +189,23 @@ def _code_cells(ex: Exercise, seed: int) -> list[nbformat.NotebookNode]:
                           metadata=_meta(answer_id(ex.label), solution=True)))
     public_points = VALUE_POINTS if single else PUBLIC_POINTS
     cells.append(new_code(
-        f"{grading.spec_line(ex.label, 'public')}\n# Run this cell for the checker's feedback; "
+        f"{grading.spec_line(ex.label, 'public', lang=lang)}\n"
+        "# Run this cell for the checker's feedback; "
         f"graded on fixed public cases.\n{ex.checker.strip()}",
         metadata=_meta(f"{ex.label}-public", grade=True, locked=True, points=public_points)))
     if not single:
         cells.append(new_code(
             "# Hidden tests: new cases, graded in a clean process when your work is collected.\n"
-            f"### BEGIN HIDDEN TESTS\n{grading.spec_line(ex.label, 'hidden', seed)}\n"
+            f"### BEGIN HIDDEN TESTS\n{grading.spec_line(ex.label, 'hidden', seed, lang=lang)}\n"
             "### END HIDDEN TESTS",
             metadata=_meta(f"{ex.label}-hidden", grade=True, locked=True, points=HIDDEN_POINTS)))
     return cells
 
 
-def assignment(chapter: Path, exercises: list[Exercise], seed: int) -> nbformat.NotebookNode:
-    """The instructor (source) version of one chapter's assignment."""
+def assignment(chapter: Path, exercises: list[Exercise], seed: int,
+               lang: str = "en") -> nbformat.NotebookNode:
+    """The instructor (source) version of one chapter's assignment (its test cells ask the
+    autograder for reports in ``lang``)."""
     new_code, new_md = nbformat.v4.new_code_cell, nbformat.v4.new_markdown_cell
     cells = [
         new_md(f"# Assignment: {chapter.stem.split('_', 1)[1].replace('_', ' ').capitalize()}\n\n"
@@ -220,7 +223,7 @@ def assignment(chapter: Path, exercises: list[Exercise], seed: int) -> nbformat.
         cells.append(new_md(_plain_markdown("".join(ex.text)).strip(),
                             metadata=_meta(f"{ex.label}-text", locked=True)))
         if ex.label in grading.EXERCISES:
-            cells += _code_cells(ex, seed)
+            cells += _code_cells(ex, seed, lang)
         else:
             cells.append(new_md(
                 f"**Model answer.**\n\n{_plain_markdown(ex.model_answer)}\n\n{RUBRIC}",
@@ -250,7 +253,7 @@ def make(src: Path, out: Path, seed: int,
             continue
         target = out / "source" / chapter.stem / f"{chapter.stem}.ipynb"
         target.parent.mkdir(parents=True, exist_ok=True)
-        nb = assignment(chapter, exercises, seed)
+        nb = assignment(chapter, exercises, seed, lang)
         nbformat.write(translate_notebook.translate_assignment(nb, lang), target)
         written.append(target)
     config = CONFIG.format(time_limit=time_limit)

@@ -27,6 +27,7 @@ Nothing here changes a code cell: code is identical in every edition by construc
 from __future__ import annotations
 
 import csv
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +41,7 @@ from sphinx.errors import ConfigError
 from sphinx.locale import get_translation
 from sphinx.transforms import SphinxTransform
 from sphinx.util.docutils import SphinxDirective
+from sphinx.util.nodes import clean_astext
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 LOCALES = ROOT / "locales"
@@ -108,7 +110,23 @@ def english_base(config: Config) -> str:
 #: Catalogues of other packages' texts that their own translations lack (sphinx-exercise's
 #: zh_CN has "Solution to" but not "Solution"; sphinx-book-theme's has no "Repository"):
 #: ``locales/<language>/LC_MESSAGES/<domain>.po``, added as a fallback of the package's own.
+#: (``sphinx.po`` there is Sphinx's own catalogue name: Sphinx itself reads it from
+#: ``locale_dirs`` ahead of its built-in one. Sphinx's ``gettext`` builder extracts the texts
+#: of :data:`TEMPLATES` into it — our copies of the book theme's templates that hard-code
+#: English: "Toggle primary sidebar", the navigation's "Main" and "Page" — and ``make po``
+#: adds :data:`THEME_TEXTS`.)
 PACKAGE_CATALOGS = ("exercise", "booktheme")
+
+#: Texts of Sphinx's and the pydata theme's templates (catalogue ``sphinx``: the pydata theme
+#: adds its texts there) that their zh_CN catalogues lack — the pydata theme has no zh_CN,
+#: Sphinx's leaves "Link to this heading" untranslated. The ``gettext`` builder extracts only
+#: the project's own templates, so ``tools/i18n.py pot`` adds these to ``sphinx.pot``.
+THEME_TEXTS = ("Link to this heading", "Color mode", "Home", "© Copyright %(copyright)s.")
+
+#: sphinx-togglebutton's buttons (dropdowns: solutions, "Going further") carry this English
+#: ``aria-label``, hard-coded in its script; ``convlab-i18n.js`` replaces it in a translated
+#: edition with the translation this extension puts in the page.
+TOGGLE_LABEL = "Toggle hidden content"
 
 
 def compile_catalog(language: str, locales: Path = LOCALES,
@@ -152,14 +170,27 @@ def configure(app: Sphinx, config: Config) -> None:
     if edition.language.startswith("zh"):
         config.html_search_options = {**(config.html_search_options or {}),
                                       "dict": str(search_dictionary(app))}
-    config.templates_path = [*config.templates_path, str(TEMPLATES)]
+    # first: its copies of the book theme's templates (translated titles) replace the theme's
+    config.templates_path = [str(TEMPLATES), *config.templates_path]
     theme_options = dict(config.html_theme_options or {})
+    # the theme's texts that are settings, in the edition's language (the English ones are
+    # Jupyter Book's and the pydata theme's: "Search this book...", "<title> - Home")
+    theme_options["search_bar_text"] = str(_("Search this book..."))
+    logo = dict(theme_options.get("logo") or {})
+    if not logo.get("text"):
+        logo.setdefault("alt_text", str(_("{title} - Home")).format(
+            title=config.html_title or config.project))
+    theme_options["logo"] = logo
     end = theme_options.get("article_header_end", ["article-header-buttons.html"])
     end = [end] if isinstance(end, str) else list(end)
     if SWITCHER_TEMPLATE not in end:
         theme_options["article_header_end"] = [SWITCHER_TEMPLATE, *end]
     config.html_theme_options = theme_options
     app.add_js_file("convlab-i18n.js", priority=210)
+    if edition.language != "en":
+        label = str(_("Toggle hidden content"))
+        app.add_js_file(None, priority=209, body="var CONVLAB_TOGGLE_LABEL = "
+                        f"{json.dumps([TOGGLE_LABEL, label], ensure_ascii=False)};")
 
 
 def language_context(app: Sphinx, pagename: str, templatename: str, context: dict,
@@ -224,7 +255,8 @@ class GlossaryTable(SphinxDirective):
     def run(self) -> list[nodes.Node]:
         self.env.note_dependency(str(GLOSSARY))
         taught_in = _("Taught in")
-        rows = [f"| English | 中文 | {taught_in} |", "| --- | --- | --- |"]
+        rows = ['| <span lang="en">English</span> | <span lang="zh-CN">中文</span> '
+                f"| {taught_in} |", "| --- | --- | --- |"]
         rows += [f'| <span lang="en">{t.english}</span> | <span lang="zh-CN">{t.chinese}</span> '
                  f"| [](<{t.taught_in}>) |" for t in read_glossary()]
         table = self.parse_text_to_nodes("\n".join(rows))
@@ -294,6 +326,10 @@ class KeepHeadingSlugs(SphinxTransform):
     page in place of the page's slugs: in the Chinese edition every link to a section of another
     page found no anchor. The page's own slugs (from the English source, which also gives the
     sections their ids) are still on the document; put them back after ``Locale`` (priority 20).
+
+    Each slug also holds its section's title, the text of a link like the glossary's "taught
+    in" column: that is the English title the page was parsed with, so it is replaced by the
+    section's title as it is now — translated in a translated edition (unchanged in English).
     """
 
     default_priority = 21
@@ -301,7 +337,14 @@ class KeepHeadingSlugs(SphinxTransform):
     def apply(self, **kwargs: object) -> None:
         slugs = getattr(self.document, "myst_slugs", None)
         if slugs:
-            self.env.metadata[self.env.docname]["myst_slugs"] = slugs
+            titles: dict[str, str] = {}
+            for section in self.document.findall(nodes.section):
+                if section.children and isinstance(section[0], nodes.title):
+                    for section_id in section["ids"]:
+                        titles.setdefault(section_id, clean_astext(section[0]))
+            self.env.metadata[self.env.docname]["myst_slugs"] = {
+                slug: (line, target, titles.get(target, text))
+                for slug, (line, target, text) in slugs.items()}
 
 
 def setup(app: Sphinx) -> dict[str, object]:

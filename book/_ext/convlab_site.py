@@ -117,8 +117,8 @@ def configure_reading_aids(config: Config) -> None:
     """
     config.html_math_renderer = MATH_RENDERER
     theme_options = dict(config.html_theme_options or {})
-    theme_options["logo"] = {**theme_options.get("logo", {}), "image_dark": "logo-dark.svg",
-                             "alt_text": "ConvLab - Home"}
+    # (its alt text, "ConvLab - Home" in the edition's language: convlab_i18n.py)
+    theme_options["logo"] = {**theme_options.get("logo", {}), "image_dark": "logo-dark.svg"}
     config.html_theme_options = theme_options
 
 
@@ -236,10 +236,11 @@ HTML_FIXES: list[tuple[str, re.Pattern[str], str]] = [
         r'(<i class="theme-switch [^"]*" data-mode="[a-z]+") +title="[^"]*"'),
      r'\1 aria-hidden="true"'),
     # [region] the logo in the sidebar sits outside every landmark: put it in a navigation
-    # landmark of its own (it is the link home).
+    # landmark of its own (it is the link home), named in the page's language ({home}).
     ("logo landmark", re.compile(
-        r'(?<!<nav aria-label="Home">)(<a class="navbar-brand logo" href="[^"]*">.*?</a>)', re.S),
-     r'<nav aria-label="Home">\1</nav>'),
+        r'(?:<nav aria-label="[^"]*">)?(<a class="navbar-brand logo" href="[^"]*">.*?</a>)'
+        r'(?:</nav>)?', re.S),
+     r'<nav aria-label="{home}">\1</nav>'),
     # [weight] Font Awesome's all-icons script (543 kB gzip) turns each <i class="fa-…"> into
     # an SVG; convlab.css draws the few icons the site uses with the webfont the theme's
     # stylesheet already loads.
@@ -248,14 +249,15 @@ HTML_FIXES: list[tuple[str, re.Pattern[str], str]] = [
 ]
 
 
-def accessible_html(text: str) -> str:
-    """``text`` (one page of the built site) with :data:`HTML_FIXES` applied.
+def accessible_html(text: str, home: str = "Home") -> str:
+    """``text`` (one page of the built site) with :data:`HTML_FIXES` applied; ``home`` names
+    the logo's landmark (the edition's word).
 
     Idempotent: a page that is fixed already stays as it is (pages Sphinx did not rewrite in an
     incremental build are fixed again).
     """
     for _what, pattern, replacement in HTML_FIXES:
-        text = pattern.sub(replacement, text)
+        text = pattern.sub(replacement.replace("{home}", html.escape(home)), text)
     return text
 
 
@@ -287,7 +289,7 @@ def fix_built_pages(app: Sphinx, exception: Exception | None) -> None:
         fontawesome.is_file()) else None
     for page in Path(app.outdir).rglob("*.html"):
         text = page.read_text(encoding="utf-8")
-        fixed = accessible_html(text)
+        fixed = accessible_html(text, home=str(_("Home")))
         if github is not None:
             fixed = GITHUB_ICON.sub(github, fixed)
         if fixed != text:

@@ -13,6 +13,18 @@
     }
   }
   document.addEventListener("DOMContentLoaded", syncAnchors);
+  /* sphinx-togglebutton's buttons have an English aria-label written by its script; in a
+   * translated edition the page says which (CONVLAB_TOGGLE_LABEL = [English, translation]). */
+  window.addEventListener("load", function () {
+    var label = window.CONVLAB_TOGGLE_LABEL;
+    if (!label) { return; }
+    var buttons = document.querySelectorAll("button.toggle-button");
+    for (var i = 0; i < buttons.length; i += 1) {
+      if (buttons[i].getAttribute("aria-label") === label[0]) {
+        buttons[i].setAttribute("aria-label", label[1]);
+      }
+    }
+  });
   window.addEventListener("hashchange", syncAnchors);
   /* An in-page link or scroll-spy may change the hash without a hashchange event. */
   document.addEventListener("click", function (event) {

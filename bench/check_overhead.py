@@ -93,7 +93,9 @@ def row(label: str, times: list[float], baseline: list[float] | None = None) -> 
             extra += (f", x in-process: min {min(ratios):.1f} median "
                       f"{statistics.median(ratios):.1f} spread "
                       f"{max(ratios) / min(ratios):.2f}x")
-    print(f"  {label:<56} {low * 1000:8.1f} {mid * 1000:8.1f} {max(times) / low:6.2f}x{extra}")
+    # a paired difference can be <= 0 on a noisy machine: then there is no ratio to show
+    spread = f"{max(times) / low:6.2f}x" if low > 0 else "      -"
+    print(f"  {label:<56} {low * 1000:8.1f} {mid * 1000:8.1f} {spread}{extra}")
 
 
 def verdict(label: str, times: list[float]) -> None:

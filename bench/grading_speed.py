@@ -91,7 +91,7 @@ def main() -> int:
         for r in range(args.rounds):
             for i in range(len(assignments)):
                 assignment = assignments[(r + i) % len(assignments)]
-                one = _nbgrader(course, "autograde", assignment, "--student", "student000",
+                one = _nbgrader(course, "autograde", assignment, "--student=student000",
                                 "--force")
                 many = _nbgrader(course, "autograde", assignment, "--force")   # all n
                 each = max(many - one, 0.0) / (n - 1)     # the n-1 extra submissions

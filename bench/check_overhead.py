@@ -3,7 +3,9 @@
 Every checker runs the learner's function through :mod:`convlab.sandbox`: one ``fork`` per
 check, one report per case sent back through a pipe, the child killed and reaped at the end.
 This benchmark measures that overhead against calling the same function in-process, for an
-empty call, for the chapter 1 checkers and for chapter 3's training loop.
+empty call, for the chapter 1 checkers and for chapter 3's training loop. The actions compared
+are interleaved round by round (rotating order); minimum, median and spread (max/min) are
+printed, comparisons are paired per round, and each verdict is stated on the median.
 
 Run: ``.venv/bin/python bench/check_overhead.py`` (part of ``make bench``).
 """
@@ -20,18 +22,28 @@ import torch.nn.functional as F
 
 from convlab import checks, checks_formulas, checks_tensors, sandbox
 
-REPEATS = 7
+ROUNDS = 9
+#: A checker is interactive feedback: a whole check should answer within a second.
+TARGET_CHECK_SECONDS = 1.0
 
 
-def median_seconds(action: Callable[[], object], repeats: int = REPEATS) -> float:
-    """Median wall-clock time of ``action`` over ``repeats`` runs (after one warm-up)."""
-    action()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
+def interleaved(actions: dict[str, Callable[[], object]], rounds: int = ROUNDS
+                ) -> dict[str, list[float]]:
+    """Wall-clock seconds of every action, ``rounds`` times each (after one warm-up each).
+
+    Every round runs each action once, starting at a rotating position, so a burst of load from
+    other processes falls on the sides of a comparison alike."""
+    for action in actions.values():
         action()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    names = list(actions)
+    samples: dict[str, list[float]] = {name: [] for name in names}
+    for r in range(rounds):
+        for i in range(len(names)):
+            name = names[(r + i) % len(names)]
+            start = time.perf_counter()
+            actions[name]()
+            samples[name].append(time.perf_counter() - start)
+    return samples
 
 
 def size_ok(i, k, s=1, p=0, d=1):
@@ -69,51 +81,80 @@ def _fork_and_reap() -> None:
     os.waitpid(pid, 0)
 
 
-def row(label: str, seconds: float, baseline: float | None = None) -> None:
-    """One figure; against a baseline also the overhead (ms) and, when meaningful, the ratio."""
+def row(label: str, times: list[float], baseline: list[float] | None = None) -> None:
+    """min / median / spread of ``times`` (ms); against a paired baseline also the median extra
+    time and, when the baseline is long enough to divide by, the paired ratios."""
+    low, mid = min(times), statistics.median(times)
     extra = ""
     if baseline is not None:
-        extra = f"  (+{(seconds - baseline) * 1000:.1f} ms"
-        extra += f", {seconds / baseline:.1f}× in-process)" if baseline > 1e-3 else ")"
-    print(f"  {label:<58} {seconds * 1000:9.1f} ms{extra}")
+        extra = f"  +{(mid - statistics.median(baseline)) * 1000:.1f} ms"
+        if min(baseline) > 1e-3:
+            ratios = [t / b for t, b in zip(times, baseline, strict=True)]
+            extra += (f", x in-process: min {min(ratios):.1f} median "
+                      f"{statistics.median(ratios):.1f} spread "
+                      f"{max(ratios) / min(ratios):.2f}x")
+    # a paired difference can be <= 0 on a noisy machine: then there is no ratio to show
+    spread = f"{max(times) / low:6.2f}x" if low > 0 else "      -"
+    print(f"  {label:<56} {low * 1000:8.1f} {mid * 1000:8.1f} {spread}{extra}")
+
+
+def verdict(label: str, times: list[float]) -> None:
+    mid = statistics.median(times)
+    met = "met" if mid <= TARGET_CHECK_SECONDS else "NOT met"
+    print(f"  target: {label} answers within {TARGET_CHECK_SECONDS:g} s -> median "
+          f"{mid * 1000:.0f} ms, {met}")
 
 
 def main() -> None:
     F.conv2d(torch.randn(4, 8, 64, 64), torch.randn(8, 8, 3, 3))  # the parent's threads exist
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; median of {REPEATS}")
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; {ROUNDS} interleaved "
+          f"rounds; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    header = f"  {'':<56} {'min ms':>8} {'median':>8} {'spread':>7}"
 
     print("\nThe sandbox alone")
-    empty = median_seconds(lambda: sandbox.run(lambda: None, [sandbox.Call()], time_limit=10))
-    bare = median_seconds(_fork_and_reap)
-    row("os.fork + os._exit + waitpid (this process, as it is)", bare)
-    row("sandbox.run: one empty call (fork, report, kill, reap)", empty)
-    many = median_seconds(lambda: sandbox.run(lambda: None, [sandbox.Call()] * 100,
-                                              time_limit=10))
-    row("sandbox.run: 100 empty calls in one child", many)
-    row("  → per extra call", (many - empty) / 99)
+    print(header)
     rule = sandbox.Rule("F.conv2d", torch_ops=frozenset({"conv2d", "convolution"}))
     x, w = torch.randn(1, 3, 8, 8), torch.randn(2, 3, 3, 3)
-    watched = median_seconds(lambda: sandbox.run(conv2d_ok, [sandbox.Call((x, w))] * 10,
-                                                 time_limit=10, rules=[rule]))
-    unwatched = median_seconds(lambda: sandbox.run(conv2d_ok, [sandbox.Call((x, w))] * 10,
-                                                   time_limit=10))
-    row("10 loop convolutions in the child, forbidden calls watched", watched)
-    row("10 loop convolutions in the child, not watched", unwatched)
-    row("  → watching costs", watched - unwatched)
+    t = interleaved({
+        "fork": _fork_and_reap,
+        "empty": lambda: sandbox.run(lambda: None, [sandbox.Call()], time_limit=10),
+        "many": lambda: sandbox.run(lambda: None, [sandbox.Call()] * 100, time_limit=10),
+        "watched": lambda: sandbox.run(conv2d_ok, [sandbox.Call((x, w))] * 10, time_limit=10,
+                                       rules=[rule]),
+        "unwatched": lambda: sandbox.run(conv2d_ok, [sandbox.Call((x, w))] * 10,
+                                         time_limit=10),
+    })
+    row("os.fork + os._exit + waitpid (this process, as it is)", t["fork"])
+    row("sandbox.run: one empty call (fork, report, kill, reap)", t["empty"], t["fork"])
+    row("sandbox.run: 100 empty calls in one child", t["many"], t["empty"])
+    per_call = [(m - e) / 99 for m, e in zip(t["many"], t["empty"], strict=True)]
+    row("  -> per extra call (paired)", per_call)
+    row("10 loop convolutions in the child, forbidden calls watched", t["watched"])
+    row("10 loop convolutions in the child, not watched", t["unwatched"])
+    row("  -> watching costs (paired)",
+        [a - b for a, b in zip(t["watched"], t["unwatched"], strict=True)])
 
-    print("\nWhole checks against calling the learner's function in-process")
-    in_process = median_seconds(lambda: [size_ok(**c) for c in checks_formulas.OUTPUT_SIZE_CASES])
-    check = median_seconds(lambda: checks.check_output_size(size_ok))
-    row("14 output sizes, in-process", in_process)
-    row("check_output_size (14 cases in a child, with feedback)", check, in_process)
+    print("\nWhole checks against calling the learner's function in-process (paired per round)")
+    print(header)
     cases = checks_tensors.conv2d_cases()
-    in_process = median_seconds(lambda: [conv2d_ok(c.x, c.w, c.b, c.stride, c.padding)
-                                         for c in cases])
-    check = median_seconds(lambda: checks.check_conv2d(conv2d_ok))
-    row(f"{len(cases)} loop convolutions, in-process", in_process)
-    row("check_conv2d (same cases in a child, rules watched)", check, in_process)
-    check = median_seconds(lambda: checks.check_training_loop(train))
-    row("check_training_loop (4 SGD steps, parameters sent back)", check)
+    t = interleaved({
+        "size in-process": lambda: [size_ok(**c) for c in checks_formulas.OUTPUT_SIZE_CASES],
+        "size check": lambda: checks.check_output_size(size_ok),
+        "conv in-process": lambda: [conv2d_ok(c.x, c.w, c.b, c.stride, c.padding)
+                                    for c in cases],
+        "conv check": lambda: checks.check_conv2d(conv2d_ok),
+        "training check": lambda: checks.check_training_loop(train),
+    })
+    row("14 output sizes, in-process", t["size in-process"])
+    row("check_output_size (14 cases in a child, with feedback)", t["size check"],
+        t["size in-process"])
+    row(f"{len(cases)} loop convolutions, in-process", t["conv in-process"])
+    row("check_conv2d (same cases in a child, rules watched)", t["conv check"],
+        t["conv in-process"])
+    row("check_training_loop (4 SGD steps, parameters sent back)", t["training check"])
+    verdict("check_output_size", t["size check"])
+    verdict("check_conv2d", t["conv check"])
+    verdict("check_training_loop", t["training check"])
     print("\nThe fixed cost is one fork of the kernel's process and one pipe round trip per "
           "case; it buys a time limit that holds, output that cannot flood the notebook, and "
           "exits that end nothing.")

@@ -208,14 +208,12 @@ def unexpected(errors: list[tuple[str, list[str]]]) -> list[str]:
 
 @pytest.mark.slow
 def test_student_notebooks_run_to_the_stubs(tmp_path):
-    # a fixture chapter, so this test asserts something even before any chapter exists
+    # a fixture chapter, so this test asserts something even before any chapter exists; it runs
+    # first in the kernel the chapters share (starting a kernel and importing torch cost more
+    # than the fixture's cells)
     src = write_chapter(tmp_path)
     make_student.make(src, tmp_path / "fixture")
-    errors, nb = run_student(tmp_path / "fixture" / "student" / "01_tiny.ipynb", src)
-    assert errors == [("NotImplementedError", ["raises-exception"])]
-    printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
-                      for o in c.outputs)
-    assert "check_output_size: not implemented yet" in printed
+    fixture = tmp_path / "fixture" / "student" / "01_tiny.ipynb"
 
     chapters = sorted((ROOT / "book").glob("0*.md"))
     out = tmp_path / "book"
@@ -223,7 +221,14 @@ def test_student_notebooks_run_to_the_stubs(tmp_path):
     students = [out / "student" / f"{chapter.stem}.ipynb" for chapter in chapters]
     for chapter, student_path in zip(chapters, students, strict=True):
         assert_no_solution_survives(student_path, out / "instructor" / f"{chapter.stem}.ipynb")
-    errors_by_chapter = run_students_in_one_kernel(students, ROOT / "book")
+    combined = run_in_one_kernel([fixture, *students], ROOT / "book")
+    errors_by_chapter = errors_in(combined)
+
+    assert errors_by_chapter.pop("01_tiny") == [("NotImplementedError", ["raises-exception"])]
+    printed = "".join(o.get("text", "") for c in combined.cells
+                      if c.metadata["chapter"] == "01_tiny" for o in c.outputs)
+    assert "check_output_size: not implemented yet" in printed
+
     assert list(errors_by_chapter) == [path.stem for path in students]
     for name, errors in errors_by_chapter.items():
         assert unexpected(errors) == [], f"{name}: {errors}"
@@ -239,9 +244,9 @@ assert leftover == [], f"names left from the previous chapter: {leftover}"
 del leftover"""
 
 
-def run_students_in_one_kernel(paths: list[Path], cwd: Path) -> dict[str, Errors]:
-    """Execute the student notebooks one after another in one kernel; return each chapter's
-    (error name, cell tags) list.
+def run_in_one_kernel(paths: list[Path], cwd: Path) -> nbformat.NotebookNode:
+    """Execute the notebooks one after another in one kernel; return the executed combined
+    notebook, each code cell's ``metadata["chapter"]`` naming its notebook.
 
     Starting a kernel and importing torch and matplotlib cost more than most chapters' cells, so
     the chapters share one kernel: each starts with ``%reset -f`` (checked), which empties the
@@ -259,12 +264,20 @@ def run_students_in_one_kernel(paths: list[Path], cwd: Path) -> dict[str, Errors
                 combined.cells.append(cell)
     NotebookClient(combined, timeout=600, kernel_name="python3", allow_errors=True,
                    resources={"metadata": {"path": str(cwd)}}).execute()
-    found: dict[str, Errors] = {path.stem: [] for path in paths}
+    return combined
+
+
+def errors_in(combined: nbformat.NotebookNode) -> dict[str, Errors]:
+    """Each notebook's (error name, cell tags) list, in order, from :func:`run_in_one_kernel`;
+    every cell must have run."""
+    found: dict[str, Errors] = {}
     for cell in combined.cells:
-        assert cell.execution_count is not None, f"{cell.metadata['chapter']} did not run"
+        chapter = cell.metadata["chapter"]
+        found.setdefault(chapter, [])
+        assert cell.execution_count is not None, f"{chapter} did not run"
         for out in cell.outputs:
             if out.output_type == "error":
-                found[cell.metadata["chapter"]].append((out.ename, cell.metadata.get("tags", [])))
+                found[chapter].append((out.ename, cell.metadata.get("tags", [])))
     return found
 
 
@@ -288,5 +301,5 @@ def test_a_shared_kernel_still_reports_names_from_an_earlier_chapter(tmp_path):
         nb = nbformat.v4.new_notebook()
         nb.cells = [nbformat.v4.new_code_cell(code)]
         nbformat.write(nb, path)
-    errors = run_students_in_one_kernel([first, second], tmp_path)
+    errors = errors_in(run_in_one_kernel([first, second], tmp_path))
     assert errors == {"01_first": [], "02_second": [("NameError", [])]}

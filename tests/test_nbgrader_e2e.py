@@ -210,26 +210,28 @@ def my_receptive_field(layers):
 
 # Each submission: chapter -> {exercise label: answer cell source}; "correct" fills the rest.
 # A top-level `while True` in an extra cell of one submission must not matter either.
+# Every submission differs from all others: a chapter handed in with the instructor's answers
+# only (`{}`) is "correct"'s alone (copies of it under other names graded the same notebook
+# again and asserted nothing new), and those students score 0 where they handed nothing in.
 SUBMISSIONS: dict[str, dict[str, dict[str, str]]] = {
     "correct": {CH1: {}, CH5: {}},
     "other_style": {CH1: {"ch1-ex-conv2d": CONV2D_UNFOLD, "ch1-ex-output-size-fn": SIZE_MATH,
-                          "ch1-ex-same-padding": "p_same_7 = (7 - 1) // 2\n"}, CH5: {}},
+                          "ch1-ex-same-padding": "p_same_7 = (7 - 1) // 2\n"}},
     "partial": {CH1: {"ch1-ex-output-size-fn": SIZE_NO_DILATION,
                       "ch1-ex-size-table": TABLE_TWO_WRONG},
                 CH5: {"ch5-ex-scatter": TRANSPOSE_NO_CROP}},
     "typical": {CH1: {"ch1-ex-same-padding": "p_same_7 = 6\n"},
                 CH5: {"ch5-ex-output-padding": OUTPUT_PADDING_ZERO}},
     "untouched": {CH1: {"*": None}, CH5: {"*": None}},
-    "patcher": {CH1: {"ch1-ex-conv2d": PATCHER}, CH5: {}},
+    "patcher": {CH1: {"ch1-ex-conv2d": PATCHER}},
     "shortcut": {CH1: {"ch1-ex-conv2d": SHORTCUT}, CH5: {"ch5-ex-scatter": TRANSPOSE_SHORTCUT}},
-    "lookup": {CH1: {"ch1-ex-output-size-fn": LOOKUP}, CH5: {}},
-    "fake_tensor": {CH1: {"ch1-ex-conv2d": FAKE_TENSOR}, CH5: {}},
-    "frame_reader": {CH1: {"ch1-ex-output-size-fn": FRAME_READER}, CH5: {}},
+    "lookup": {CH1: {"ch1-ex-output-size-fn": LOOKUP}},
+    "fake_tensor": {CH1: {"ch1-ex-conv2d": FAKE_TENSOR}},
+    "frame_reader": {CH1: {"ch1-ex-output-size-fn": FRAME_READER}},
     "crashers": {CH1: {"ch1-ex-conv2d": LOOP, "ch1-ex-size-table": EXIT,
                        "ch1-ex-same-padding": SYS_EXIT, "ch1-ex-output-size-fn": HUGE_PRINT},
                  CH5: {"ch5-ex-scatter": EXIT}},
-    "allocator": {CH1: {"ch1-ex-conv2d": HUGE_ALLOC, "<extra>": "while True:\n    pass\n"},
-                  CH5: {}},
+    "allocator": {CH1: {"ch1-ex-conv2d": HUGE_ALLOC, "<extra>": "while True:\n    pass\n"}},
 }
 
 # Chapters 2 to 4: a correct submission in another style, a partly correct one, a hostile one
@@ -369,7 +371,7 @@ def _rf_unit_share(kind: str) -> float:
 # ch5: output size 1 + 2, scatter 1 + 2, output_padding 1 + 2 (max 9 + 2 written).
 EXPECTED = {
     "correct": (10, 12, 10, 7, 9),
-    "other_style": (10, 12, 10, 7, 9),
+    "other_style": (10, 12, 10, 7, 0),
     "partial": (lambda: 2 * 5 / 7 + _no_dilation_share("public") + 2 * _no_dilation_share("hidden")
                 + 3 + 2,
                 # bias always counted; network (uses it) wrong; shapes 2 of 4; bias per input;
@@ -384,17 +386,17 @@ EXPECTED = {
     "typical": (8, 0, 0, 0,
                 lambda: 6 + _zero_padding_share("public") + 2 * _zero_padding_share("hidden")),
     "untouched": (0, 0, 0, 0, 0),
-    "patcher": (7, 0, 4, 0, 9),
+    "patcher": (7, 0, 4, 0, 0),
     "shortcut": (7, lambda: 7 + _allowed_conv_share("public") + 2 * _allowed_conv_share("hidden"),
                  0, 0, 6),
     "lookup": (lambda: 7 + _lookup_share("public") + 2 * _lookup_share("hidden"), 0, 0,
-               lambda: 1 + 2 * _rf_unit_share("hidden") + 2 + 2, 9),
-    "fake_tensor": (7, 0, 0, 0, 9),
-    "frame_reader": (7, 0, 0, 0, 9),
+               lambda: 1 + 2 * _rf_unit_share("hidden") + 2 + 2, 0),
+    "fake_tensor": (7, 0, 0, 0, 0),
+    "frame_reader": (7, 0, 0, 0, 0),
     # the huge prints are stopped at the sandbox's output limit; ch2's network count calls the
     # looping my_param_count
     "crashers": (0, 3, 4, 2, 6),
-    "allocator": (7, 0, 0, 0, 9),
+    "allocator": (7, 0, 0, 0, 0),
 }
 
 
@@ -419,6 +421,7 @@ def test_autograde_scores_every_submission(tmp_path: Path) -> None:
                     str(ROOT / "book"), "--out", str(course), "--seed", str(SEED),
                     "--time-limit", "5"], check=True)
     _nbgrader(course, "generate_assignment", "0*")     # all five in one run
+    handed_in: dict[str, str] = {}    # notebook text -> student: no notebook is graded twice
     for chapter in CHAPTERS:
         released = course / "release" / chapter / f"{chapter}.ipynb"
         solutions = _answers_from_source(
@@ -434,9 +437,12 @@ def test_autograde_scores_every_submission(tmp_path: Path) -> None:
                     cell.source = answers.get(label, solutions[label])
             if "<extra>" in answers:
                 nb.cells.insert(2, nbformat.v4.new_code_cell(answers["<extra>"]))
+            text = nbformat.writes(nb)
+            assert text not in handed_in, f"{student} hands in {handed_in[text]}'s {chapter}"
+            handed_in[text] = student
             target = course / "submitted" / student / chapter / f"{chapter}.ipynb"
             target.parent.mkdir(parents=True)
-            nbformat.write(nb, target)
+            target.write_text(text, encoding="utf-8")
     _nbgrader(course, "autograde", "0*")               # every submission in one run
     _nbgrader(course, "generate_feedback", "0*")
     _nbgrader(course, "export")

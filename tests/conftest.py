@@ -26,9 +26,12 @@ To add a browser check, write a test that takes ``visit`` and parametrizes ``pag
 Tests of one page are run together (``pytest_collection_modifyitems`` below orders every test
 using ``visit`` by server and page, keeping their order otherwise), and only one page is open at
 a time. A test sees the page as the previous tests of that page left it: move a slider relative
-to where it is, not to an absolute value. A test that fails closes its page, so the next test
-gets a fresh load instead of a page in an unknown state. A page at another URL (a query such as
-``search.html?q=...``) is a different ``page_path``.
+to where it is, not to an absolute value, and put back what you moved (the explorer traversal
+counts the states it sees from the defaults). A test that leaves the page in a state the others
+do not expect (every slider at an end, a configuration PyTorch refuses) carries
+``@pytest.mark.last_on_page``: it runs after the other tests of its page. A test that fails
+closes its page, so the next test gets a fresh load instead of a page in an unknown state. A
+page at another URL (a query such as ``search.html?q=...``) is a different ``page_path``.
 
 **Checks that need the page as it loaded** (layout shift since navigation, axe, widths on a
 phone, a picture at its default settings) must not see what earlier tests did to it. Such a
@@ -391,8 +394,9 @@ def _uses_visit(item: pytest.Item) -> bool:
 
 @pytest.hookimpl(trylast=True)  # after pytest has grouped the tests by server
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Run the tests that use ``visit`` or ``phone_dark_visit`` grouped by server and page
-    (see the module docstring), and note which ``on_load`` measurements each load takes.
+    """Run the tests that use ``visit`` or ``phone_dark_visit`` grouped by server and page,
+    those marked ``last_on_page`` after the others (see the module docstring), and note which
+    ``on_load`` measurements each load takes.
 
     They keep the slots they were collected in, and their order within one page."""
     slots = [n for n, item in enumerate(items) if _uses_visit(item)]
@@ -409,9 +413,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                     measures[key].append(name)
     config.stash[MEASURES] = {key: tuple(names) for key, names in measures.items()}
 
-    def key(item: pytest.Item) -> tuple[str, str]:
+    def key(item: pytest.Item) -> tuple[str, str, bool]:
         params = _params(item)
-        return (str(params.get("site", "")), str(params.get("page_path", "")))
+        return (str(params.get("site", "")), str(params.get("page_path", "")),
+                item.get_closest_marker("last_on_page") is not None)
 
     ordered = sorted((items[n] for n in slots), key=key)
     for n, item in zip(slots, ordered, strict=True):

@@ -325,11 +325,13 @@ def test_explorer_frame_changes_are_announced(visit: Visit) -> None:
     assert regions.count() >= 1, "the explorer has no polite live region"
     before = regions.first.inner_text()
     handles = explorer.locator(".noUi-handle")
+    moved = []
     for n in range(handles.count()):  # not every slider changes the caption
         handle = handles.nth(n)
         handle.focus()
         at_end = handle.get_attribute("aria-valuenow") == handle.get_attribute("aria-valuemax")
         page.keyboard.press("ArrowLeft" if at_end else "ArrowRight")
+        moved.append((handle, "ArrowRight" if at_end else "ArrowLeft"))
         page.wait_for_timeout(700)
         if regions.first.inner_text() not in ("", before):
             break
@@ -337,6 +339,8 @@ def test_explorer_frame_changes_are_announced(visit: Visit) -> None:
     shown = explorer.evaluate("""root => Array.from(
         root.querySelectorAll('.convlab-caption, figcaption'))
         .filter(c => c.offsetParent !== null).map(c => c.textContent.trim()).join(' ')""")
+    for handle, back in reversed(moved):  # the shared page as it was, for its other tests
+        handle.press(back)
     assert said and said in shown, f"announced {said!r}, shown {shown!r}"
 
 

@@ -7,9 +7,10 @@ past its frame, and the sliders stay where they were. Screenshots of the largest
 configurations go to ``_build/screenshots/``.
 
 They run on the shared load of each page (the ``visit`` fixture, ``tests/conftest.py``), after
-and before other tests of that page, so they move sliders relative to where they are (or to
-their ends); what each explorer shows at its default settings is measured on the page as loaded
-(``on_load``).
+other tests of that page, so they move sliders relative to where they are (or to their ends);
+what each explorer shows at its default settings is measured on the page as loaded
+(``on_load``). The traversal leaves its explorer in a refused configuration, so it runs last on
+its page (``last_on_page``).
 """
 
 from __future__ import annotations
@@ -159,6 +160,8 @@ def test_conv_explorer_by_pointer(visit: Visit) -> None:
     root = page.locator(".convlab-explorer-conv").first
     root.scroll_into_view_if_needed()
     track = root.locator(".convlab-slider-i .noUi-target")
+    i_handle = root.locator(".convlab-slider-i .noUi-handle")
+    i_start = int(float(i_handle.get_attribute("aria-valuenow")))
     box = track.bounding_box()
     page.mouse.click(box["x"] + box["width"] - 2, box["y"] + box["height"] / 2)
     q = check_conv_state(root.evaluate(SEEN))
@@ -169,6 +172,10 @@ def test_conv_explorer_by_pointer(visit: Visit) -> None:
     page.keyboard.type("3" if d != 3 else "2")  # a value the slider does not show
     q = check_conv_state(root.evaluate(SEEN))
     assert q["d"] == d and readout.inner_text().strip() == str(d)
+    i_handle.focus()  # the shared page as it was, for the page's other tests
+    i_handle.press("Home")
+    for _ in range(i_start):
+        i_handle.press("ArrowRight")
     visit.assert_clean_since(start)
 
 
@@ -365,6 +372,7 @@ def press(root: object, moves: tuple[tuple[str, str], ...]) -> None:
         root.locator(f".convlab-slider-{name} .noUi-handle").press(key)
 
 
+@pytest.mark.last_on_page  # it leaves every explorer it moves in a refused configuration
 @pytest.mark.on_load("explorers at their defaults")
 @pytest.mark.parametrize(("kind", "page_path"), EXPLORER_PAGES)
 def test_explorer_every_slider_over_its_range(visit: Visit, kind: str, page_path: str) -> None:

@@ -172,9 +172,17 @@ WIDGETS_RENDERED = f"""() => Array.from(document.querySelectorAll('{WIDGET_VIEW}
 
 SETTLE_MS = 300  # late console errors (e.g. from widget rendering) arrive within this
 
-# Two animation frames: style and layout have caught up with a viewport or colour change.
-NEXT_FRAMES = """() => new Promise(resolve =>
-    requestAnimationFrame(() => requestAnimationFrame(() => resolve(true))))"""
+# After a viewport or colour change: two animation frames (style and layout have caught up),
+# then every CSS transition it started has ended (the theme fades colours over 0.15 s; a page
+# loaded in that view shows the end colours at once, and axe must measure those).
+VIEW_SETTLED = """async () => {
+    await new Promise(resolve =>
+        requestAnimationFrame(() => requestAnimationFrame(resolve)));
+    await Promise.all(document.getAnimations()
+        .filter(animation => animation instanceof CSSTransition)
+        .map(animation => animation.finished.catch(() => null)));
+    return true;
+}"""
 
 # How a page is shown: the desktop default, and a phone in dark mode.
 VIEWS = {
@@ -264,12 +272,12 @@ class Visit:
     def show(self, view: str) -> None:
         """Show the open page as ``view``: its viewport and its colour scheme (the theme
         follows ``prefers-color-scheme`` in its ``auto`` mode; pictures drawn as wide as their
-        box redraw on ``resize``), then let style and layout catch up."""
+        box redraw on ``resize``), then let style, layout and colour transitions finish."""
         if view == self.view:
             return
         self.page.set_viewport_size(VIEWS[view]["viewport"])
         self.page.emulate_media(color_scheme=VIEWS[view]["color_scheme"])
-        self.page.evaluate(NEXT_FRAMES)
+        self.page.evaluate(VIEW_SETTLED)
         self.view = view
 
     def on_load(self, name: str) -> object:

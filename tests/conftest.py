@@ -173,14 +173,16 @@ WIDGETS_RENDERED = f"""() => Array.from(document.querySelectorAll('{WIDGET_VIEW}
 SETTLE_MS = 300  # late console errors (e.g. from widget rendering) arrive within this
 
 # After a viewport or colour change: two animation frames (style and layout have caught up),
-# then every CSS transition it started has ended (the theme fades colours over 0.15 s; a page
-# loaded in that view shows the end colours at once, and axe must measure those).
+# then the CSS transitions it started have ended (the theme fades colours over 0.15 s; a page
+# loaded in that view shows the end colours at once, and axe must measure those). A transition
+# that never ends (some element keeps restarting one) is waited for 1 s at most.
 VIEW_SETTLED = """async () => {
     await new Promise(resolve =>
         requestAnimationFrame(() => requestAnimationFrame(resolve)));
-    await Promise.all(document.getAnimations()
+    const ended = Promise.all(document.getAnimations()
         .filter(animation => animation instanceof CSSTransition)
         .map(animation => animation.finished.catch(() => null)));
+    await Promise.race([ended, new Promise(resolve => setTimeout(resolve, 1000))]);
     return true;
 }"""
 

@@ -12,7 +12,8 @@ server) that same open page, with the record of what went wrong while it was ope
 * ``visit.page`` — the Playwright page, loaded, widgets rendered, network idle;
 * ``visit.load_problems`` — console errors, page errors, failed requests, HTTP errors and
   requests leaving 127.0.0.1 seen while the page loaded and settled;
-* ``visit.problems`` — the same, kept up to date while tests interact with the page.
+* ``visit.problems`` — the same, kept up to date while tests interact with the page;
+* ``visit.on_load(name)`` — what an ``on_load`` measurement found on the page as loaded.
 
 To add a browser check, write a test that takes ``visit`` and parametrizes ``page_path``::
 
@@ -25,12 +26,23 @@ To add a browser check, write a test that takes ``visit`` and parametrizes ``pag
 Tests of one page are run together (``pytest_collection_modifyitems`` below orders every test
 using ``visit`` by server and page, keeping their order otherwise), and only one page is open at
 a time. A test sees the page as the previous tests of that page left it: move a slider relative
-to where it is, not to an absolute value. A test that fails closes its page, so the next test
-gets a fresh load instead of a page in an unknown state. A page that must be loaded in another
-state (a URL with a query, another viewport, dark mode) is a different ``page_path`` key or a
-fixture of its own, such as ``phone_dark_visit``: the same page loaded once more in dark mode
-on a 390×844 phone screen, shared in the same way by every test that takes it (tests of one
-page run light first, then dark on the phone).
+to where it is, not to an absolute value, and put back what you moved (the explorer traversal
+counts the states it sees from the defaults). A test that leaves the page in a state the others
+do not expect (every slider at an end, a configuration PyTorch refuses) carries
+``@pytest.mark.last_on_page``: it runs after the other tests of its page. A test that fails
+closes its page, so the next test gets a fresh load instead of a page in an unknown state. A
+page at another URL (a query such as ``search.html?q=...``) is a different ``page_path``.
+
+**Checks that need the page as it loaded** (layout shift since navigation, axe, widths on a
+phone, a picture at its default settings) must not see what earlier tests did to it. Such a
+check registers a measurement with ``@on_load(name, view=...)``, and its test carries
+``@pytest.mark.on_load(name)`` and asserts on ``visit.on_load(name)``. Every load of a page
+that such tests read takes their measurements right after it settles, before any test runs on
+it: desktop ones first, then those of the ``phone-dark`` view. The views are shown on the same
+load (``Visit.show``: ``set_viewport_size`` and ``emulate_media``), not by loading the page
+again: the theme follows ``prefers-color-scheme`` (``default_mode: auto``), the CSS is
+responsive and the one picture drawn to its box's width (the receptive-field explorer) redraws
+on ``resize``. ``phone_dark_visit`` is the same shared load shown in that view for one test.
 """
 
 from __future__ import annotations
@@ -40,7 +52,7 @@ import http.server
 import os
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
@@ -160,6 +172,56 @@ WIDGETS_RENDERED = f"""() => Array.from(document.querySelectorAll('{WIDGET_VIEW}
 
 SETTLE_MS = 300  # late console errors (e.g. from widget rendering) arrive within this
 
+# After a viewport or colour change: two animation frames (style and layout have caught up),
+# then the CSS transitions it started have ended (the theme fades colours over 0.15 s; a page
+# loaded in that view shows the end colours at once, and axe must measure those). A transition
+# that never ends (some element keeps restarting one) is waited for 1 s at most.
+VIEW_SETTLED = """async () => {
+    await new Promise(resolve =>
+        requestAnimationFrame(() => requestAnimationFrame(resolve)));
+    const ended = Promise.all(document.getAnimations()
+        .filter(animation => animation instanceof CSSTransition)
+        .map(animation => animation.finished.catch(() => null)));
+    await Promise.race([ended, new Promise(resolve => setTimeout(resolve, 1000))]);
+    return true;
+}"""
+
+# How a page is shown: the desktop default, and a phone in dark mode.
+VIEWS = {
+    "desktop": {"viewport": {"width": 1280, "height": 900}, "color_scheme": "light"},
+    "phone-dark": {"viewport": {"width": 390, "height": 844}, "color_scheme": "dark"},
+}
+
+
+@dataclass(frozen=True)
+class OnLoad:
+    """A measurement taken on every load of a page that a collected test asks it of."""
+
+    name: str
+    view: str
+    measure: Callable[[Visit], object]
+
+
+#: Every ``on_load`` measurement, in the order they are taken on a load (desktop ones first).
+ON_LOAD: dict[str, OnLoad] = {}
+
+
+def on_load(name: str, view: str = "desktop") -> Callable[[Callable], Callable]:
+    """Register ``measure(visit)`` as the measurement ``name``, taken right after the page
+    has loaded, before any test touches it, with the page shown as ``view``.
+
+    A test that needs it carries ``@pytest.mark.on_load(name)`` and reads
+    ``visit.on_load(name)``: the measurement is taken only on loads of the pages (and servers)
+    of such tests. An exception raised by ``measure`` is raised again in those tests."""
+    assert view in VIEWS, view
+
+    def register(measure: Callable[[Visit], object]) -> Callable[[Visit], object]:
+        assert name not in ON_LOAD, f"two on_load measurements are called {name!r}"
+        ON_LOAD[name] = OnLoad(name, view, measure)
+        return measure
+
+    return register
+
 
 @dataclass
 class Visit:
@@ -168,9 +230,10 @@ class Visit:
     site: Site
     page_path: str
     page: object = None
-    view: str = "desktop"  # a key of VIEWS
+    view: str = "desktop"  # a key of VIEWS: how the page is shown now
     problems: list[str] = field(default_factory=list)
     load_problems: list[str] = field(default_factory=list)
+    measured: dict[str, tuple[bool, object]] = field(default_factory=dict)
 
     def watch(self, page: object) -> None:
         page.on("console", self._console)
@@ -208,46 +271,73 @@ class Visit:
     def on_subpath(self) -> bool:
         return urlparse(self.site.base).path != ""
 
+    def show(self, view: str) -> None:
+        """Show the open page as ``view``: its viewport and its colour scheme (the theme
+        follows ``prefers-color-scheme`` in its ``auto`` mode; pictures drawn as wide as their
+        box redraw on ``resize``), then let style, layout and colour transitions finish."""
+        if view == self.view:
+            return
+        self.page.set_viewport_size(VIEWS[view]["viewport"])
+        self.page.emulate_media(color_scheme=VIEWS[view]["color_scheme"])
+        self.page.evaluate(VIEW_SETTLED)
+        self.view = view
+
+    def on_load(self, name: str) -> object:
+        """What ``name`` (an ``on_load`` measurement) measured on this load."""
+        if name not in self.measured:
+            pytest.fail(f"{name!r} was not measured on this load of {self.page_path}: "
+                        f"mark the test with @pytest.mark.on_load({name!r})")
+        ok, value = self.measured[name]
+        if not ok:
+            raise value
+        return value
+
     def close(self) -> None:
         if self.page is not None:
             self.page.context.close()
             self.page = None
 
 
-# How a page is shown: the desktop default, and a phone in dark mode (``phone_dark_visit``).
-VIEWS = {
-    "desktop": {"viewport": {"width": 1280, "height": 900}, "color_scheme": "light"},
-    "phone-dark": {"viewport": {"width": 390, "height": 844}, "color_scheme": "dark"},
-}
-
-
-def load(browser: object, site: Site, page_path: str, view: str = "desktop") -> Visit:
-    """Open ``page_path`` in a fresh context, wait for its widgets and the network, settle."""
-    context = browser.new_context(**VIEWS[view])
-    visit = Visit(site, page_path, context.new_page(), view=view)
+def load(browser: object, site: Site, page_path: str, measures: tuple[str, ...] = ()) -> Visit:
+    """Open ``page_path`` in a fresh context, wait for its widgets and the network, settle;
+    then take the ``measures`` (names of ``on_load`` measurements), desktop ones first."""
+    context = browser.new_context(**VIEWS["desktop"])
+    visit = Visit(site, page_path, context.new_page())
     visit.watch(visit.page)
     visit.page.goto(site.url(page_path), wait_until="load")
     visit.page.wait_for_function(WIDGETS_RENDERED, timeout=30_000)
     visit.page.wait_for_load_state("networkidle")
     visit.page.wait_for_timeout(SETTLE_MS)
     visit.load_problems = list(visit.problems)
+    for view in VIEWS:
+        for item in ON_LOAD.values():
+            if item.view == view and item.name in measures:
+                visit.show(view)
+                try:
+                    visit.measured[item.name] = (True, item.measure(visit))
+                except Exception as err:  # noqa: BLE001 - raised again in the test that reads it
+                    visit.measured[item.name] = (False, err)
+    visit.show("desktop")
     return visit
 
 
 class Visits:
     """The open page visit, reused while tests ask for the same server and page."""
 
-    def __init__(self, browser: object) -> None:
+    def __init__(self, browser: object, measures: dict[tuple[str, str], tuple[str, ...]]
+                 ) -> None:
         self.browser = browser
+        self.measures = measures  # (server prefix, page) -> on_load names its tests read
         self.current: Visit | None = None
         self.loads = 0
 
-    def get(self, site: Site, page_path: str, view: str = "desktop") -> Visit:
+    def get(self, site: Site, page_path: str) -> Visit:
         current = self.current
-        if current is None or (current.site, current.page_path, current.view) != (
-                site, page_path, view):
+        if current is None or (current.site, current.page_path) != (site, page_path):
             self.close()
-            self.current = load(self.browser, site, page_path, view)
+            prefix = urlparse(site.base).path
+            self.current = load(self.browser, site, page_path,
+                                self.measures.get((prefix, page_path), ()))
             self.loads += 1
         return self.current
 
@@ -257,20 +347,27 @@ class Visits:
             self.current = None
 
 
+MEASURES = pytest.StashKey[dict[tuple[str, str], tuple[str, ...]]]()
+
+
 @pytest.fixture(scope="session")
-def visits(browser: object) -> Iterator[Visits]:
+def visits(request: pytest.FixtureRequest, browser: object) -> Iterator[Visits]:
     """The session's page loads (one open at a time); see the module docstring."""
-    opened = Visits(browser)
+    opened = Visits(browser, request.config.stash.get(MEASURES, {}))
     yield opened
     opened.close()
 
 
 def _visit(request: pytest.FixtureRequest, visits: Visits, site: Site, page_path: str,
            view: str) -> Iterator[Visit]:
-    yield visits.get(site, page_path, view)
+    visit = visits.get(site, page_path)
+    visit.show(view)
+    yield visit
     report = getattr(request.node, "rep_call", None)
     if report is not None and report.failed:
         visits.close()  # the next test of this page starts from a fresh load
+    elif visits.current is visit:
+        visit.show("desktop")
 
 
 @pytest.fixture
@@ -283,7 +380,8 @@ def visit(request: pytest.FixtureRequest, visits: Visits, site: Site,
 @pytest.fixture
 def phone_dark_visit(request: pytest.FixtureRequest, visits: Visits, site: Site,
                      page_path: str) -> Iterator[Visit]:
-    """``page_path`` in dark mode at 390×844, shared like ``visit`` by the tests that take it."""
+    """The same shared load of ``page_path``, shown in dark mode at 390×844 for this test
+    (and back to the desktop view afterwards)."""
     yield from _visit(request, visits, site, page_path, "phone-dark")
 
 
@@ -295,22 +393,40 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> objec
     return report
 
 
+def _params(item: pytest.Item) -> dict[str, object]:
+    return item.callspec.params if hasattr(item, "callspec") else {}
+
+
+def _uses_visit(item: pytest.Item) -> bool:
+    names = getattr(item, "fixturenames", ())
+    return "visit" in names or "phone_dark_visit" in names
+
+
 @pytest.hookimpl(trylast=True)  # after pytest has grouped the tests by server
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run the tests that use ``visit`` or ``phone_dark_visit`` grouped by server, page and
-    view (see the module docstring).
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Run the tests that use ``visit`` or ``phone_dark_visit`` grouped by server and page,
+    those marked ``last_on_page`` after the others (see the module docstring), and note which
+    ``on_load`` measurements each load takes.
 
     They keep the slots they were collected in, and their order within one page."""
-    def view(item: pytest.Item) -> str | None:
-        names = getattr(item, "fixturenames", ())
-        return "desktop" if "visit" in names else "phone-dark" if (
-            "phone_dark_visit" in names) else None
+    slots = [n for n, item in enumerate(items) if _uses_visit(item)]
+    measures: dict[tuple[str, str], list[str]] = {}
+    for n in slots:
+        params = _params(items[n])
+        key = (str(params.get("site", "")), str(params.get("page_path", "")))
+        for marker in items[n].iter_markers("on_load"):
+            for name in marker.args:
+                if name not in ON_LOAD:
+                    raise pytest.UsageError(f"{items[n].nodeid}: no on_load measurement "
+                                            f"called {name!r}")
+                if name not in measures.setdefault(key, []):
+                    measures[key].append(name)
+    config.stash[MEASURES] = {key: tuple(names) for key, names in measures.items()}
 
-    slots = [n for n, item in enumerate(items) if view(item) is not None]
-
-    def key(item: pytest.Item) -> tuple[str, str, str]:
-        params = item.callspec.params if hasattr(item, "callspec") else {}
-        return (str(params.get("site", "")), str(params.get("page_path", "")), view(item) or "")
+    def key(item: pytest.Item) -> tuple[str, str, bool]:
+        params = _params(item)
+        return (str(params.get("site", "")), str(params.get("page_path", "")),
+                item.get_closest_marker("last_on_page") is not None)
 
     ordered = sorted((items[n] for n in slots), key=key)
     for n, item in zip(slots, ordered, strict=True):

@@ -1,8 +1,11 @@
 """Every reader: screen reader, keyboard, phone and dark mode, measured in headless Chromium.
 
-Each page is loaded twice, and every check of that page runs on one of the two loads (see
-``tests/conftest.py``): the shared desktop load in light mode (``visit``) and one load in dark
-mode on a 390×844 phone screen (``phone_dark_visit``).
+Each page is loaded once, and every check of that page runs on that load (the ``visit``
+fixture, see ``tests/conftest.py``). What must see the page as it loaded is measured right
+after the load, before any test touches the page (``on_load``): the layout shift and axe in
+light mode on the desktop, then, on the same load shown in dark mode on a 390×844 phone screen
+(``Visit.show``), the widths and axe in dark mode. The other checks run on the shared page
+(``visit``, or ``phone_dark_visit`` for the same page shown on the phone in dark mode).
 
 * axe-core (``node_modules/axe-core``, pinned in package.json) on every page, in light and in
   dark mode: no critical and no serious violation, the theme's HTML included.
@@ -33,7 +36,7 @@ from urllib.parse import unquote, urlparse
 
 import pytest
 
-from conftest import CHAPTER_PAGE, ROOT, SCREENSHOTS, SITE, Visit, built_pages
+from conftest import CHAPTER_PAGE, ROOT, SCREENSHOTS, SITE, Visit, built_pages, on_load
 
 pytestmark = [pytest.mark.site, pytest.mark.browser]
 
@@ -127,7 +130,9 @@ def _screenshot(visit: Visit, suffix: str) -> None:
     visit.page.screenshot(path=str(path), full_page=True)
 
 
-def _axe(visit: Visit, scheme: str) -> None:
+def _axe(visit: Visit, scheme: str) -> list[str]:
+    """The critical and serious violations (and those of ALSO_REFUSED) axe finds on the page
+    as shown now, after checking that the page shows the ``scheme`` theme."""
     page, page_path = visit.page, visit.page_path
     _typeset(visit)
     if page_path != "404.html":  # the stand-alone 404 page has one colour scheme
@@ -142,24 +147,55 @@ def _axe(visit: Visit, scheme: str) -> None:
         for v in result["violations"] if v["impact"] in ("critical", "serious")
         or v["id"] in ALSO_REFUSED
     ]
-    assert bad == [], f"{page_path} in {scheme} mode:\n" + "\n".join(bad)
+    return bad
 
 
 def test_axe_core_is_installed() -> None:
     assert AXE.is_file(), "axe-core is missing: run `npm ci` (make book does it)"
 
 
-# ------------------------------------------------------------ the shared desktop load (light)
+# ------------------------------------------------------------ the page as loaded (on_load)
+# In this order, right after the page settles and before any test touches it.
 
-@AT_ROOT
-@pytest.mark.parametrize("page_path", PAGES)
-def test_layout_shift_is_small(visit: Visit) -> None:
-    # First test of the page's load: nothing has been scrolled or pressed yet.
+@on_load("layout shift")
+def _layout_shift(visit: Visit) -> tuple[float, float]:
+    """The cumulative layout shift from navigation until AFTER_WIDGETS_MS after the widgets
+    rendered (nothing has been scrolled or pressed yet), and when it was measured (ms)."""
     since_widgets = visit.page.evaluate("() => performance.now()")
     visit.page.wait_for_timeout(AFTER_WIDGETS_MS)
-    cls = visit.page.evaluate(CLS)
+    return visit.page.evaluate(CLS), since_widgets
+
+
+@on_load("axe light")
+def _axe_light(visit: Visit) -> list[str]:
+    return _axe(visit, "light")
+
+
+@on_load("phone widths", view="phone-dark")
+def _phone_widths(visit: Visit) -> list[str]:
+    """Everything wider than the 390 px screen (dark mode changes colours only, so the dark
+    phone view serves both); a screenshot of every chapter as shown."""
+    _typeset(visit)
+    if visit.page_path in CHAPTERS:
+        _screenshot(visit, "dark-390")
+    return visit.page.evaluate(OVERFLOW)
+
+
+@on_load("axe dark", view="phone-dark")
+def _axe_dark(visit: Visit) -> list[str]:
+    return _axe(visit, "dark")
+
+
+@AT_ROOT
+@pytest.mark.on_load("layout shift")
+@pytest.mark.parametrize("page_path", PAGES)
+def test_layout_shift_is_small(visit: Visit) -> None:
+    cls, since_widgets = visit.on_load("layout shift")
     assert cls <= MAX_CLS, (f"{visit.page_path}: cumulative layout shift {cls:.3f} > {MAX_CLS} "
                             f"(measured until {since_widgets / 1000 + 1:.1f} s)")
+
+
+# ------------------------------------------------------------ the shared desktop load (light)
 
 
 # The page itself and every file it has fetched since navigation (scripts, styles, fonts,
@@ -197,8 +233,10 @@ def test_chapter_transfer_stays_within_the_budget(visit: Visit) -> None:
 
 @AT_ROOT
 @pytest.mark.parametrize("page_path", PAGES)
+@pytest.mark.on_load("axe light")
 def test_axe_finds_no_critical_or_serious_violation_in_light_mode(visit: Visit) -> None:
-    _axe(visit, "light")
+    bad = visit.on_load("axe light")
+    assert bad == [], f"{visit.page_path} in light mode:\n" + "\n".join(bad)
 
 
 @AT_ROOT
@@ -287,11 +325,13 @@ def test_explorer_frame_changes_are_announced(visit: Visit) -> None:
     assert regions.count() >= 1, "the explorer has no polite live region"
     before = regions.first.inner_text()
     handles = explorer.locator(".noUi-handle")
+    moved = []
     for n in range(handles.count()):  # not every slider changes the caption
         handle = handles.nth(n)
         handle.focus()
         at_end = handle.get_attribute("aria-valuenow") == handle.get_attribute("aria-valuemax")
         page.keyboard.press("ArrowLeft" if at_end else "ArrowRight")
+        moved.append((handle, "ArrowRight" if at_end else "ArrowLeft"))
         page.wait_for_timeout(700)
         if regions.first.inner_text() not in ("", before):
             break
@@ -299,27 +339,27 @@ def test_explorer_frame_changes_are_announced(visit: Visit) -> None:
     shown = explorer.evaluate("""root => Array.from(
         root.querySelectorAll('.convlab-caption, figcaption'))
         .filter(c => c.offsetParent !== null).map(c => c.textContent.trim()).join(' ')""")
+    for handle, back in reversed(moved):  # the shared page as it was, for its other tests
+        handle.press(back)
     assert said and said in shown, f"announced {said!r}, shown {shown!r}"
 
 
-# ------------------------------------------------------------ one more load: dark, on a phone
+# ------------------------------------------------------------ the same load: dark, on a phone
 
 @AT_ROOT
+@pytest.mark.on_load("phone widths")
 @pytest.mark.parametrize("page_path", PAGES)
-def test_nothing_is_wider_than_a_phone(phone_dark_visit: Visit) -> None:
-    # Dark mode changes colours only, so this one load checks the phone width too.
-    _typeset(phone_dark_visit)
-    if phone_dark_visit.page_path in CHAPTERS:
-        _screenshot(phone_dark_visit, "dark-390")
-    wide = phone_dark_visit.page.evaluate(OVERFLOW)
-    assert wide == [], f"{phone_dark_visit.page_path} at 390 px:\n" + "\n".join(wide[:15])
+def test_nothing_is_wider_than_a_phone(visit: Visit) -> None:
+    wide = visit.on_load("phone widths")
+    assert wide == [], f"{visit.page_path} at 390 px:\n" + "\n".join(wide[:15])
 
 
 @AT_ROOT
+@pytest.mark.on_load("axe dark")
 @pytest.mark.parametrize("page_path", PAGES)
-def test_axe_finds_no_critical_or_serious_violation_in_dark_mode(
-        phone_dark_visit: Visit) -> None:
-    _axe(phone_dark_visit, "dark")
+def test_axe_finds_no_critical_or_serious_violation_in_dark_mode(visit: Visit) -> None:
+    bad = visit.on_load("axe dark")
+    assert bad == [], f"{visit.page_path} in dark mode:\n" + "\n".join(bad)
 
 
 @AT_ROOT

@@ -5,12 +5,17 @@ range with the keyboard; at every state visited, the readout, the handle's ``ari
 and the picture's ``data-frame`` agree, the numbers drawn equal PyTorch's, no SVG text runs
 past its frame, and the sliders stay where they were. Screenshots of the largest
 configurations go to ``_build/screenshots/``.
+
+They run on the shared load of each page (the ``visit`` fixture, ``tests/conftest.py``), after
+other tests of that page, so they move sliders relative to where they are (or to their ends);
+what each explorer shows at its default settings is measured on the page as loaded
+(``on_load``). The traversal leaves its explorer in a refused configuration, so it runs last on
+its page (``last_on_page``).
 """
 
 from __future__ import annotations
 
 import re
-from urllib.parse import urlparse
 
 import pytest
 import torch
@@ -19,7 +24,7 @@ from torch import nn
 
 from convlab import draw, i18n, receptive_field, svg
 
-from conftest import SCREENSHOTS, SITE, Site, in_every_edition
+from conftest import SCREENSHOTS, SITE, Visit, in_every_edition, on_load
 
 pytestmark = [pytest.mark.site, pytest.mark.browser]
 
@@ -93,21 +98,25 @@ SEEN = """async root => {
 }"""
 
 
-def open_explorers(browser: object, site: Site, page_path: str) -> tuple[object, list[str]]:
-    """The page, loaded from 127.0.0.1 only, with its JS pictures drawn; console errors."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("request", lambda r: errors.append(f"request left 127.0.0.1: {r.url}")
-            if urlparse(r.url).hostname not in ("127.0.0.1", None, "") and
-            not r.url.startswith("data:") else None)
-    page.goto(site.url(page_path), wait_until="load")
-    page.wait_for_function("document.querySelectorAll('.convlab-js-picture').length > 0 && "
-                           "Array.from(document.querySelectorAll('.convlab-js-picture'))"
-                           ".every(p => p.hasAttribute('data-frame'))", timeout=30_000)
-    return page, errors
+def drawn(visit: Visit) -> object:
+    """The shared page, once its JS pictures are drawn."""
+    visit.page.wait_for_function(
+        "document.querySelectorAll('.convlab-js-picture').length > 0 && "
+        "Array.from(document.querySelectorAll('.convlab-js-picture'))"
+        ".every(p => p.hasAttribute('data-frame'))", timeout=30_000)
+    return visit.page
+
+
+@on_load("explorers at their defaults")
+def _explorers_at_their_defaults(visit: Visit) -> dict[str, dict]:
+    """What the first explorer of each kind on the page shows at its default settings."""
+    page, seen = drawn(visit), {}
+    for kind in CHAPTER:
+        root = page.locator(f".convlab-explorer-{kind}").first
+        if root.count():
+            root.scroll_into_view_if_needed()
+            seen[kind] = root.evaluate(SEEN)
+    return seen
 
 
 def conv_torch(q: dict[str, int]) -> tuple[torch.Tensor | None, str]:
@@ -144,25 +153,30 @@ def check_conv_state(seen: dict, lang: str = "en") -> dict[str, int]:
     return q
 
 
-def test_conv_explorer_by_pointer(browser: object, site: Site) -> None:
+@pytest.mark.parametrize("page_path", [CHAPTER["conv"]])
+def test_conv_explorer_by_pointer(visit: Visit) -> None:
     """A click on a slider's track moves it; typing into a readout changes nothing."""
-    page, errors = open_explorers(browser, site, CHAPTER["conv"])
-    try:
-        root = page.locator(".convlab-explorer-conv").first
-        root.scroll_into_view_if_needed()
-        track = root.locator(".convlab-slider-i .noUi-target")
-        box = track.bounding_box()
-        page.mouse.click(box["x"] + box["width"] - 2, box["y"] + box["height"] / 2)
-        q = check_conv_state(root.evaluate(SEEN))
-        assert q["i"] == 10
-        readout = root.locator(".convlab-slider-d .widget-readout")
-        readout.click()
-        page.keyboard.type("3")
-        q = check_conv_state(root.evaluate(SEEN))
-        assert q["d"] == 1 and readout.inner_text().strip() == "1"
-        assert errors == [], errors
-    finally:
-        page.context.close()
+    page, start = drawn(visit), visit.mark()
+    root = page.locator(".convlab-explorer-conv").first
+    root.scroll_into_view_if_needed()
+    track = root.locator(".convlab-slider-i .noUi-target")
+    i_handle = root.locator(".convlab-slider-i .noUi-handle")
+    i_start = int(float(i_handle.get_attribute("aria-valuenow")))
+    box = track.bounding_box()
+    page.mouse.click(box["x"] + box["width"] - 2, box["y"] + box["height"] / 2)
+    q = check_conv_state(root.evaluate(SEEN))
+    assert q["i"] == 10
+    readout = root.locator(".convlab-slider-d .widget-readout")
+    d = q["d"]  # where an earlier test of this page left it (1 on a fresh load)
+    readout.click()
+    page.keyboard.type("3" if d != 3 else "2")  # a value the slider does not show
+    q = check_conv_state(root.evaluate(SEEN))
+    assert q["d"] == d and readout.inner_text().strip() == str(d)
+    i_handle.focus()  # the shared page as it was, for the page's other tests
+    i_handle.press("Home")
+    for _ in range(i_start):
+        i_handle.press("ArrowRight")
+    visit.assert_clean_since(start)
 
 
 def transposed_torch(q: dict[str, int]) -> tuple[torch.Tensor | None, str]:
@@ -360,9 +374,10 @@ def press(root: object, moves: tuple[tuple[str, str], ...]) -> None:
         root.locator(f".convlab-slider-{name} .noUi-handle").press(key)
 
 
+@pytest.mark.last_on_page  # it leaves every explorer it moves in a refused configuration
+@pytest.mark.on_load("explorers at their defaults")
 @pytest.mark.parametrize(("kind", "page_path"), EXPLORER_PAGES)
-def test_explorer_every_slider_over_its_range(browser: object, site: Site, kind: str,
-                                              page_path: str) -> None:
+def test_explorer_every_slider_over_its_range(visit: Visit, kind: str, page_path: str) -> None:
     """Every slider from its first to its last value by keyboard (the others where they
     were; the position sliders on a large output): at each state the readouts, the handles'
     aria-valuetext and the picture agree, the numbers are PyTorch's, no text leaves its SVG and
@@ -372,54 +387,54 @@ def test_explorer_every_slider_over_its_range(browser: object, site: Site, kind:
     def check(seen: dict) -> dict:
         return CHECKS[kind](seen, lang)
 
-    page, errors = open_explorers(browser, site, page_path)
-    try:
-        root = page.locator(f".convlab-explorer-{kind}").first
-        root.scroll_into_view_if_needed()
+    page, clean = drawn(visit), visit.mark()
+    default = visit.on_load("explorers at their defaults")[kind]
+    check(default)
+    assert default["band"] <= 80, (
+        f"empty band of {default['band']} px at the default settings")
+    root = page.locator(f".convlab-explorer-{kind}").first
+    root.scroll_into_view_if_needed()
+    seen = root.evaluate(SEEN)
+    check(seen)
+    tops = {name: s["top"] for name, s in seen["sliders"].items()}
+    visited = set()
+    for name in ORDER[kind]:
+        if name == "row":  # a large output, so that the positions have room to move
+            press(root, (("i", "End"), ("p", "End")))
+        handle = root.locator(f".convlab-slider-{name} .noUi-handle")
+        handle.focus()
+        start = int(float(handle.get_attribute("aria-valuenow")))
+        handle.press("Home")
+        count = int(float(handle.get_attribute("aria-valuemax"))) + 1
+        for step in range(count):
+            if step:
+                handle.press("ArrowRight")
+            seen = root.evaluate(SEEN)
+            visited.add(tuple(sorted(check(seen).items())))
+            moved = {n: s["top"] for n, s in seen["sliders"].items() if s["top"] != tops[n]}
+            assert moved == {}, f"sliders moved under the pointer: {moved}"
+        handle.press("Home")  # back to where it started
+        for _ in range(start):
+            handle.press("ArrowRight")
+    assert len(visited) >= sum(len(v) for v in root.evaluate(
+        "r => JSON.parse(r.querySelector('.convlab-js-picture').dataset.spec).values")
+        .values()) // 2
+    moves, largest = LARGEST[kind]
+    press(root, moves)
+    q = check(root.evaluate(SEEN))
+    assert {name: q[name] for name in largest} == largest
+    if not visit.on_subpath:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        name = re.sub(r"\W", "_", page_path.removesuffix(".html"))
+        root.screenshot(path=str(SCREENSHOTS / f"largest-{kind}-{name}.png"))
+        if kind == "rf":  # also on a phone, and in dark mode
+            rf_phone_and_dark(page, root, name)
+    if REFUSE[kind]:
+        press(root, REFUSE[kind])
         seen = root.evaluate(SEEN)
         check(seen)
-        assert seen["band"] <= 80, f"empty band of {seen['band']} px at the default settings"
-        tops = {name: s["top"] for name, s in seen["sliders"].items()}
-        visited = set()
-        for name in ORDER[kind]:
-            if name == "row":  # a large output, so that the positions have room to move
-                press(root, (("i", "End"), ("p", "End")))
-            handle = root.locator(f".convlab-slider-{name} .noUi-handle")
-            handle.focus()
-            start = int(float(handle.get_attribute("aria-valuenow")))
-            handle.press("Home")
-            count = int(float(handle.get_attribute("aria-valuemax"))) + 1
-            for step in range(count):
-                if step:
-                    handle.press("ArrowRight")
-                seen = root.evaluate(SEEN)
-                visited.add(tuple(sorted(check(seen).items())))
-                moved = {n: s["top"] for n, s in seen["sliders"].items() if s["top"] != tops[n]}
-                assert moved == {}, f"sliders moved under the pointer: {moved}"
-            handle.press("Home")  # back to where it started
-            for _ in range(start):
-                handle.press("ArrowRight")
-        assert len(visited) >= sum(len(v) for v in root.evaluate(
-            "r => JSON.parse(r.querySelector('.convlab-js-picture').dataset.spec).values")
-            .values()) // 2
-        moves, largest = LARGEST[kind]
-        press(root, moves)
-        q = check(root.evaluate(SEEN))
-        assert {name: q[name] for name in largest} == largest
-        if urlparse(site.base).path == "":
-            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-            name = re.sub(r"\W", "_", page_path.removesuffix(".html"))
-            root.screenshot(path=str(SCREENSHOTS / f"largest-{kind}-{name}.png"))
-            if kind == "rf":  # also on a phone, and in dark mode
-                rf_phone_and_dark(page, root, name)
-        if REFUSE[kind]:
-            press(root, REFUSE[kind])
-            seen = root.evaluate(SEEN)
-            check(seen)
-            assert seen["refused"] and pytorch_says(lang) in seen["refused"], seen["frame"]
-        assert errors == [], errors
-    finally:
-        page.context.close()
+        assert seen["refused"] and pytorch_says(lang) in seen["refused"], seen["frame"]
+    visit.assert_clean_since(clean)
 
 
 def rf_phone_and_dark(page: object, root: object, name: str) -> None:
@@ -433,12 +448,13 @@ def rf_phone_and_dark(page: object, root: object, name: str) -> None:
     assert wide == [], f"wider than a 390 px screen: {wide}"
     root.screenshot(path=str(SCREENSHOTS / f"largest-rf-{name}-390.png"))
     page.set_viewport_size({"width": 1280, "height": 900})
-    page.evaluate("() => { document.documentElement.dataset.theme = 'dark';"
-                  " document.documentElement.dataset.mode = 'dark'; }")
+    shown = page.evaluate("() => { const d = document.documentElement.dataset;"
+                          " const shown = [d.theme, d.mode];"
+                          " d.theme = 'dark'; d.mode = 'dark'; return shown; }")
     root.scroll_into_view_if_needed()
     root.screenshot(path=str(SCREENSHOTS / f"largest-rf-{name}-dark.png"))
-    page.evaluate("() => { document.documentElement.dataset.theme = 'light';"
-                  " document.documentElement.dataset.mode = 'light'; }")
+    page.evaluate("([theme, mode]) => { const d = document.documentElement.dataset;"
+                  " d.theme = theme; d.mode = mode; }", shown)  # the shared page as it was
 
 
 # In the page: draw many seeded random states of the receptive field explorer with its own
@@ -477,19 +493,17 @@ RF_SAMPLE = """([n, seed, ranges]) => {
 }"""
 
 
-def test_rf_text_stays_in_its_frame_over_many_states(browser: object, site: Site) -> None:
+@pytest.mark.parametrize("page_path", [CHAPTER["rf"]])
+def test_rf_text_stays_in_its_frame_over_many_states(visit: Visit) -> None:
     """2,000 seeded random stacks (types, k, s, p, d, input sizes): no SVG text of the
     receptive field picture runs past its frame."""
     from convlab import explore
 
-    page, errors = open_explorers(browser, site, CHAPTER["rf"])
-    try:
-        outside = page.evaluate(RF_SAMPLE, [2000, 18, {n: list(v) for n, v in
-                                                      explore.RF_RANGES.items()}])
-        assert outside == [], f"{len(outside)} texts outside, first: {outside[:5]}"
-        assert errors == [], errors
-    finally:
-        page.context.close()
+    page, start = drawn(visit), visit.mark()
+    outside = page.evaluate(RF_SAMPLE, [2000, 18, {n: list(v) for n, v in
+                                                  explore.RF_RANGES.items()}])
+    assert outside == [], f"{len(outside)} texts outside, first: {outside[:5]}"
+    visit.assert_clean_since(start)
 
 
 @pytest.mark.slow

@@ -211,7 +211,9 @@ def test_switcher_keeps_the_section_with_the_keyboard(visit: Visit) -> None:
     """Open a section (#dilation), Tab to the switcher, press Enter: the same section of the
     page in the other language opens (at the root and under a sub-path)."""
     start = visit.mark()
-    page = visit.page.context.new_page()  # the shared page stays where it is
+    # A page load of its own, on purpose: it checks arriving at a URL with a fragment and
+    # following the switcher, which navigates away; the shared page stays where it is.
+    page = visit.page.context.new_page()
     visit.watch(page)
     try:
         page.goto(visit.site.url(visit.page_path) + "#dilation", wait_until="load")

@@ -97,9 +97,11 @@ def test_every_slider_changes_what_is_displayed(visit: Visit) -> None:
         before_value = handle.get_attribute("aria-valuenow")
         before = area.evaluate(DISPLAYED)
         handle.focus()
+        back = "ArrowLeft"
         handle.press("ArrowRight")
         if handle.get_attribute("aria-valuenow") == before_value:  # already at the end
             handle.press("ArrowLeft")
+            back = "ArrowRight"
         after_value = handle.get_attribute("aria-valuenow")
         label = handle.locator(
             "xpath=ancestor::div[contains(@class,'widget-slider')][1]//label"
@@ -121,6 +123,8 @@ def test_every_slider_changes_what_is_displayed(visit: Visit) -> None:
             arg=[handle.element_handle(), readout.element_handle()],
             timeout=2_000,
         )
+        handle.press(back)  # the shared page as it was, for the page's other tests
+        assert handle.get_attribute("aria-valuenow") == before_value, f"{label!r} is not back"
     visit.assert_clean_since(start)
 
 
@@ -314,9 +318,15 @@ def test_explorer_frames_match_their_sliders(visit: Visit) -> None:
             handle = handles.nth(h)
             before = handle.get_attribute("aria-valuenow")
             handle.focus()
+            back = "ArrowLeft"
             handle.press("ArrowRight")
             if handle.get_attribute("aria-valuenow") == before:
                 handle.press("ArrowLeft")
+                back = "ArrowRight"
+            page.wait_for_function(FRAMES_MATCH_SLIDERS.replace(
+                "return wrong;", "return wrong.length === 0;"), arg=root.element_handle(),
+                timeout=5_000)
+            handle.press(back)  # the shared page as it was, for the page's other tests
             page.wait_for_function(FRAMES_MATCH_SLIDERS.replace(
                 "return wrong;", "return wrong.length === 0;"), arg=root.element_handle(),
                 timeout=5_000)

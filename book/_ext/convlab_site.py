@@ -200,6 +200,16 @@ def _put_math(text: str, markups: Iterator[str]) -> str:
                             if _untypeset(m) else m.group(0), text)
 
 
+def own_pages(outdir: Path) -> list[Path]:
+    """The HTML pages of this build in ``outdir``, without those of another edition published
+    inside it (``zh/``: a site of its own, with its own ``searchindex.js``). Those are written
+    by their own build, which may finish before or after this one: fixing them here with this
+    edition's words would undo their translation (e.g. the logo landmark's name)."""
+    nested = {index.parent for index in outdir.glob("*/searchindex.js")}
+    return sorted(page for page in outdir.rglob("*.html")
+                  if not any(folder in page.parents for folder in nested))
+
+
 def typeset_math(app: Sphinx, exception: Exception | None) -> None:
     """Typeset the formulas of every built page that has untypeset ones (:func:`typeset_pages`).
 
@@ -210,7 +220,7 @@ def typeset_math(app: Sphinx, exception: Exception | None) -> None:
         return
     out = Path(app.outdir)
     pages = {}
-    for page in out.rglob("*.html"):
+    for page in own_pages(out):
         text = page.read_text(encoding="utf-8")
         if 'class="math notranslate nohighlight"' in text:
             pages[page] = text
@@ -287,7 +297,7 @@ def fix_built_pages(app: Sphinx, exception: Exception | None) -> None:
     fontawesome = Path(app.outdir) / "_static" / "scripts" / "fontawesome.js"
     github = github_icon_svg(fontawesome.read_text(encoding="utf-8")) if (
         fontawesome.is_file()) else None
-    for page in Path(app.outdir).rglob("*.html"):
+    for page in own_pages(Path(app.outdir)):
         text = page.read_text(encoding="utf-8")
         fixed = accessible_html(text, home=str(_("Home")))
         if github is not None:

@@ -4,10 +4,11 @@ Browser tests use Playwright for Python driving Debian's Chromium (``/usr/bin/ch
 Playwright's own browser download is never used. The site is served from ``_build/html``,
 either at the server root or under a sub-path (as GitHub Pages serves a project site).
 
-**Each page is loaded once per server.** A chapter page holds up to a thousand widgets and
-MathJax, so loading it is the expensive part of a browser test. The ``visit`` fixture loads a
-page the first time a test asks for it and hands every later test of the same page (on the same
-server) that same open page, with the record of what went wrong while it was open:
+**Each page is loaded once per server.** A chapter page holds its explorers' widgets, hundreds
+of typeset formulas and many figures, so loading it is the expensive part of a browser test.
+The ``visit`` fixture loads a page the first time a test asks for it and hands every later test
+of the same page (on the same server) that same open page, with the record of what went wrong
+while it was open:
 
 * ``visit.page`` — the Playwright page, loaded, widgets rendered, network idle;
 * ``visit.load_problems`` — console errors, page errors, failed requests, HTTP errors and

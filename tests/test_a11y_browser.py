@@ -14,8 +14,8 @@ light mode on the desktop, then, on the same load shown in dark mode on a 390×8
 * On the phone: neither the page nor any widget, quiz or output is wider than the screen, and
   every slider's readout is on screen.
 * Keyboard: slider handles, quiz controls and buttons show a focus ring of at least 3:1
-  against the page (light and dark); MathJax formulas are not Tab stops but carry assistive
-  MathML.
+  against the page (light and dark); formulas (typeset by MathJax when the site is built) are
+  not Tab stops but carry assistive MathML.
 * Every image has a text alternative that is not its file name (read from the built HTML).
 * Every icon on screen shows its glyph (the theme's Font Awesome webfont; the all-icons script
   is not loaded, see ``book/_ext/convlab_site.py``).
@@ -118,11 +118,6 @@ OVERFLOW = """() => {
 }"""
 
 
-def _typeset(visit: Visit) -> None:
-    visit.page.evaluate("() => window.MathJax && window.MathJax.startup"
-                        " ? window.MathJax.startup.promise.then(() => true) : true")
-
-
 def _screenshot(visit: Visit, suffix: str) -> None:
     name = visit.page_path.replace("/", "__").removesuffix(".html")
     path = SCREENSHOTS / "a11y" / f"{name}-{suffix}.png"
@@ -134,7 +129,6 @@ def _axe(visit: Visit, scheme: str) -> list[str]:
     """The critical and serious violations (and those of ALSO_REFUSED) axe finds on the page
     as shown now, after checking that the page shows the ``scheme`` theme."""
     page, page_path = visit.page, visit.page_path
-    _typeset(visit)
     if page_path != "404.html":  # the stand-alone 404 page has one colour scheme
         theme = page.evaluate("() => document.documentElement.dataset.theme")
         assert theme == scheme, f"the page shows the {theme} theme, not {scheme}"
@@ -175,7 +169,6 @@ def _axe_light(visit: Visit) -> list[str]:
 def _phone_widths(visit: Visit) -> list[str]:
     """Everything wider than the 390 px screen (dark mode changes colours only, so the dark
     phone view serves both); a screenshot of every chapter as shown."""
-    _typeset(visit)
     if visit.page_path in CHAPTERS:
         _screenshot(visit, "dark-390")
     return visit.page.evaluate(OVERFLOW)
@@ -199,7 +192,7 @@ def test_layout_shift_is_small(visit: Visit) -> None:
 
 
 # The page itself and every file it has fetched since navigation (scripts, styles, fonts,
-# images, MathJax's extensions), as the browser recorded them.
+# images, the formulas' fonts), as the browser recorded them.
 LOADED_URLS = """() => [location.href,
     ...performance.getEntriesByType('resource').map(entry => entry.name)]"""
 
@@ -242,7 +235,6 @@ def test_axe_finds_no_critical_or_serious_violation_in_light_mode(visit: Visit) 
 @AT_ROOT
 @pytest.mark.parametrize("page_path", CHAPTERS)
 def test_formulas_are_read_but_not_tab_stops(visit: Visit) -> None:
-    _typeset(visit)
     counts = visit.page.evaluate("""() => ({
         formulas: document.querySelectorAll('mjx-container').length,
         tabStops: document.querySelectorAll('mjx-container[tabindex]:not([tabindex="-1"])')

@@ -67,7 +67,7 @@ book term test lint unit site browser student bench: export OPENBLAS_NUM_THREADS
 # docstrings, plus JS/CSS), so a comment, a docstring or a revert costs no clean build. Then
 # jupyter-cache re-executes only the chapters whose cells changed.
 BOOK_INPUTS := _config.yml _toc.yml requirements.txt package-lock.json tools/make_student.py \
-  tools/translate_notebook.py tools/build_stamp.py tools/i18n.py \
+  tools/translate_notebook.py tools/build_stamp.py tools/i18n.py tools/execute_chapters.py \
   $(wildcard book/*.md book/_ext/*.py book/_ext/*.js book/_ext/templates/* \
   book/_static/* convlab/*.py convlab/*.js convlab/*.css convlab/locales/*/LC_MESSAGES/*.po \
   locales/*/LC_MESSAGES/*.po \
@@ -75,11 +75,13 @@ BOOK_INPUTS := _config.yml _toc.yml requirements.txt package-lock.json tools/mak
   $(if $(wildcard _build/html/index.html),,book-missing)
 .PHONY: book-missing
 
-# The Chinese edition (tools/i18n.py: same chapters, locales/zh_CN, its own jupyter-cache) is
-# built at the same time as the English one, on the second core; its log is shown after the
+# The notebooks of both editions run first, one per core (tools/execute_chapters.py, into the
+# caches myst-nb reads). The Chinese edition (tools/i18n.py: same chapters, locales/zh_CN, its
+# own jupyter-cache) is then built at the same time as the English one, on the second core; its log is shown after the
 # English build's. Both must succeed.
 _build/.book-built: $(BOOK_INPUTS) $(VENV)/.installed node_modules/.installed
 	@$(BIN)/python tools/build_stamp.py
+	@$(BIN)/python tools/execute_chapters.py --jobs $$(nproc 2>/dev/null || echo 2)
 	@mkdir -p _build/zh
 	@$(BIN)/python tools/i18n.py build zh_CN > _build/zh/build.log 2>&1 & zh=$$!; \
 	  $(BIN)/jupyter-book build . $(BUILD_FLAGS); en=$$?; \

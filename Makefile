@@ -3,7 +3,7 @@
 #                 (English) and _build/html/zh (Chinese, from locales/zh_CN)
 #   make po       update the translation catalogues (locales/) from the chapters; list stale ones
 #   make translations  is the Chinese edition complete? (catalogue tests; make test runs them too)
-#   make test     ruff, unit tests, strict book build, browser tests (headless Chromium)
+#   make test     ruff, strict book build, unit and browser tests (headless Chromium), JOBS at a time
 #   make term     the site for a term without public answers, in _build/term/_build/html
 #   make serve    serve _build/html on http://127.0.0.1:8000
 #   make lab      JupyterLab on the chapters (the .md files open as notebooks)
@@ -75,13 +75,13 @@ BOOK_INPUTS := _config.yml _toc.yml requirements.txt package-lock.json tools/mak
   $(if $(wildcard _build/html/index.html),,book-missing)
 .PHONY: book-missing
 
-# The notebooks of both editions run first, one per core (tools/execute_chapters.py, into the
+# The notebooks of both editions run first, JOBS at a time (tools/execute_chapters.py, into the
 # caches myst-nb reads). The Chinese edition (tools/i18n.py: same chapters, locales/zh_CN, its
 # own jupyter-cache) is then built at the same time as the English one, on the second core; its log is shown after the
 # English build's. Both must succeed.
 _build/.book-built: $(BOOK_INPUTS) $(VENV)/.installed node_modules/.installed
 	@$(BIN)/python tools/build_stamp.py
-	@$(BIN)/python tools/execute_chapters.py --jobs $$(nproc 2>/dev/null || echo 2)
+	@$(BIN)/python tools/execute_chapters.py --jobs $(JOBS)
 	@mkdir -p _build/zh
 	@$(BIN)/python tools/i18n.py build zh_CN > _build/zh/build.log 2>&1 & zh=$$!; \
 	  $(BIN)/jupyter-book build . $(BUILD_FLAGS); en=$$?; \
@@ -116,16 +116,32 @@ term: _build/.book-built
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check convlab tests tools bench book/_ext
 
+# Tests run JOBS at a time (pytest-xdist, one worker per core by default). `--dist loadgroup`
+# keeps the tests of one page on one server together on one worker, so a page is still loaded
+# once per server (tests/conftest.py). Tests marked `serial` build again in _build while they
+# run: they run alone, before the tests that read the site.
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+PYTEST := $(BIN)/python -m pytest -q
+PARALLEL := -n $(JOBS) --dist loadgroup
+UNIT := not site and not browser and not slow and not translations
+CHROMIUM_CHECK := test -x "$${CONVLAB_CHROMIUM:-/usr/bin/chromium}" || { echo "Browser tests need Debian's chromium: 'apt-get install -y chromium'."; exit 1; }
+
 unit: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest -q -m "not site and not browser and not slow and not translations"
+	$(PYTEST) $(PARALLEL) -m "$(UNIT)"
 
 site: book
 
 browser: $(VENV)/.installed-dev
-	@test -x "$${CONVLAB_CHROMIUM:-/usr/bin/chromium}" || { echo "Browser tests need Debian's chromium: 'apt-get install -y chromium'."; exit 1; }
-	$(BIN)/python -m pytest -q -m "site or browser or slow or translations"
+	@$(CHROMIUM_CHECK)
+	$(PYTEST) -m "serial"
+	$(PYTEST) $(PARALLEL) -m "not ($(UNIT)) and not serial"
 
-test: lint unit site browser
+# Everything after a build: the `serial` tests alone, then unit and browser tests together, so
+# that a worker waiting on Chromium or a kernel leaves the core to the other.
+test: lint site $(VENV)/.installed-dev
+	@$(CHROMIUM_CHECK)
+	$(PYTEST) -m "serial"
+	$(PYTEST) $(PARALLEL) -m "not serial"
 
 serve:
 	@test -f _build/html/index.html || { echo "Nothing built yet: run 'make book' first."; exit 1; }

@@ -26,13 +26,16 @@ To add a browser check, write a test that takes ``visit`` and parametrizes ``pag
 
 Tests of one page are run together (``pytest_collection_modifyitems`` below orders every test
 using ``visit`` by server and page, keeping their order otherwise), and only one page is open at
-a time. A test sees the page as the previous tests of that page left it: move a slider relative
-to where it is, not to an absolute value, and put back what you moved (the explorer traversal
-counts the states it sees from the defaults). A test that leaves the page in a state the others
-do not expect (every slider at an end, a configuration PyTorch refuses) carries
-``@pytest.mark.last_on_page``: it runs after the other tests of its page. A test that fails
-closes its page, so the next test gets a fresh load instead of a page in an unknown state. A
-page at another URL (a query such as ``search.html?q=...``) is a different ``page_path``.
+a time. Under pytest-xdist each page's tests on one server are one ``xdist_group``
+(``pytest_itemcollected``), so ``--dist loadgroup`` gives them to one worker, in that order;
+each worker has its own Chromium and servers. A test sees the page as the previous tests of that
+page left it: move a slider relative to where it is, not to an absolute value, and put back what
+you moved (the explorer traversal counts the states it sees from the defaults). A test that
+leaves the page in a state the others do not expect (every slider at an end, a configuration
+PyTorch refuses) carries ``@pytest.mark.last_on_page``: it runs after the other tests of its
+page. A test that fails closes its page, so the next test gets a fresh load instead of a page in
+an unknown state. A page at another URL (a query such as ``search.html?q=...``) is a different
+``page_path``.
 
 **Checks that need the page as it loaded** (layout shift since navigation, axe, widths on a
 phone, a picture at its default settings) must not see what earlier tests did to it. Such a
@@ -137,6 +140,17 @@ def _serve(prefix: str) -> Iterator[Site]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+#: Runs a test of a page against the server root only. The sub-path server serves the same
+#: files; what a URL prefix can change is checked there for every page and both editions:
+#: every request the page makes while it loads and settles (``test_page_loads_clean_offline``),
+#: every slider of every explorer moved (``test_every_slider_changes_what_is_displayed``, so a
+#: request made only on interaction would show too), the language switcher, search and the
+#: root redirect. What a page then does in the browser without another request (the explorers'
+#: full traversals, quick checks, solutions, accessibility) is the same under any prefix and
+#: runs once, at the root.
+AT_ROOT = pytest.mark.parametrize("site", [""], ids=["root"], indirect=True)
 
 
 @pytest.fixture(scope="session", params=["", "/convlab"], ids=["root", "subpath"])
@@ -401,6 +415,16 @@ def _params(item: pytest.Item) -> dict[str, object]:
 def _uses_visit(item: pytest.Item) -> bool:
     names = getattr(item, "fixturenames", ())
     return "visit" in names or "phone_dark_visit" in names
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """Under pytest-xdist (``make test`` runs ``-n 2 --dist loadgroup``), the tests of one page
+    on one server form one group, run by one worker in their order: each page is still loaded
+    once per server, by the worker that has it."""
+    if _uses_visit(item):
+        params = _params(item)
+        item.add_marker(pytest.mark.xdist_group(
+            f"page:{params.get('site', '')}:{params.get('page_path', '')}"))
 
 
 @pytest.hookimpl(trylast=True)  # after pytest has grouped the tests by server

@@ -36,13 +36,11 @@ from urllib.parse import unquote, urlparse
 
 import pytest
 
-from conftest import CHAPTER_PAGE, ROOT, SCREENSHOTS, SITE, Visit, built_pages, on_load
+from conftest import AT_ROOT, CHAPTER_PAGE, ROOT, SCREENSHOTS, SITE, Visit, built_pages, on_load
 
 pytestmark = [pytest.mark.site, pytest.mark.browser]
 
-# The page-by-page checks run against the site served at the root (the sub-path variant of the
-# `site` fixture serves the same files; test_site.py covers it).
-AT_ROOT = pytest.mark.parametrize("site", [""], ids=["root"], indirect=True)
+# The page-by-page checks run against the site served at the root (conftest.AT_ROOT).
 
 PAGES = [p for p in built_pages() if p != "index.html"]  # index.html only redirects
 CHAPTERS = [p for p in PAGES if CHAPTER_PAGE.match(p)]

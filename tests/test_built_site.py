@@ -5,6 +5,7 @@ These run after the book build (marker ``site``); the browser tests cover behavi
 
 from __future__ import annotations
 
+import functools
 import re
 import subprocess
 import sys
@@ -53,6 +54,7 @@ class _Collector(HTMLParser):
             self.links.append((tag, values[attr]))
 
 
+@functools.cache  # a page is parsed once per run: every link to it with an anchor reads its ids
 def parse(page: str) -> _Collector:
     collector = _Collector()
     collector.feed((SITE / page).read_text(encoding="utf-8"))
@@ -168,6 +170,7 @@ def test_the_root_redirect_names_its_icon() -> None:
     assert "book/intro.html" in [link for tag, link in page.links if tag == "a"]
 
 
+@pytest.mark.serial
 def test_a_rebuild_with_no_change_executes_nothing_and_keeps_the_notebook_sets() -> None:
     sets = sorted((SITE / "notebooks").rglob("*"))
     assert any(p.suffix == ".zip" for p in sets), "the student/instructor zips are missing"
@@ -183,6 +186,7 @@ def test_a_rebuild_with_no_change_executes_nothing_and_keeps_the_notebook_sets()
     assert after == before, "the student notebooks or zips were written again with no change"
 
 
+@pytest.mark.serial
 def test_make_book_with_no_change_only_checks() -> None:
     result = subprocess.run(["make", "book"], cwd=ROOT, capture_output=True, text=True,
                             check=False)

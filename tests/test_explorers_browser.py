@@ -24,7 +24,7 @@ from torch import nn
 
 from convlab import draw, i18n, receptive_field, svg
 
-from conftest import SCREENSHOTS, SITE, Visit, in_every_edition, on_load
+from conftest import AT_ROOT, SCREENSHOTS, SITE, Visit, in_every_edition, on_load
 
 pytestmark = [pytest.mark.site, pytest.mark.browser]
 
@@ -153,6 +153,7 @@ def check_conv_state(seen: dict, lang: str = "en") -> dict[str, int]:
     return q
 
 
+@AT_ROOT
 @pytest.mark.parametrize("page_path", [CHAPTER["conv"]])
 def test_conv_explorer_by_pointer(visit: Visit) -> None:
     """A click on a slider's track moves it; typing into a readout changes nothing."""
@@ -376,6 +377,7 @@ def press(root: object, moves: tuple[tuple[str, str], ...]) -> None:
 
 @pytest.mark.last_on_page  # it leaves every explorer it moves in a refused configuration
 @pytest.mark.on_load("explorers at their defaults")
+@AT_ROOT
 @pytest.mark.parametrize(("kind", "page_path"), EXPLORER_PAGES)
 def test_explorer_every_slider_over_its_range(visit: Visit, kind: str, page_path: str) -> None:
     """Every slider from its first to its last value by keyboard (the others where they
@@ -423,12 +425,11 @@ def test_explorer_every_slider_over_its_range(visit: Visit, kind: str, page_path
     press(root, moves)
     q = check(root.evaluate(SEEN))
     assert {name: q[name] for name in largest} == largest
-    if not visit.on_subpath:
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        name = re.sub(r"\W", "_", page_path.removesuffix(".html"))
-        root.screenshot(path=str(SCREENSHOTS / f"largest-{kind}-{name}.png"))
-        if kind == "rf":  # also on a phone, and in dark mode
-            rf_phone_and_dark(page, root, name)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    name = re.sub(r"\W", "_", page_path.removesuffix(".html"))
+    root.screenshot(path=str(SCREENSHOTS / f"largest-{kind}-{name}.png"))
+    if kind == "rf":  # also on a phone, and in dark mode
+        rf_phone_and_dark(page, root, name)
     if REFUSE[kind]:
         press(root, REFUSE[kind])
         seen = root.evaluate(SEEN)
@@ -493,6 +494,7 @@ RF_SAMPLE = """([n, seed, ranges]) => {
 }"""
 
 
+@AT_ROOT
 @pytest.mark.parametrize("page_path", [CHAPTER["rf"]])
 def test_rf_text_stays_in_its_frame_over_many_states(visit: Visit) -> None:
     """2,000 seeded random stacks (types, k, s, p, d, input sizes): no SVG text of the

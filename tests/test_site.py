@@ -1,12 +1,13 @@
 """Browser tests of the built site (``_build/html``) in headless Chromium, offline.
 
-For every page, at the server root and under a sub-path: no console errors, no failed
-requests, no request leaving 127.0.0.1, a title and a main heading. For every widget area:
-each slider, moved with the keyboard, changes what is displayed. Each page is loaded once per
-server and every check of that page runs on that load (the ``visit`` fixture, see
-``conftest.py``). Screenshots of every page (at the server root; its first screen, or all of it
-with ``CONVLAB_FULL_SCREENSHOTS=1``) and of every explorer before and after its sliders move
-are saved under ``_build/screenshots/`` for people to look at.
+For every page, at the server root and under a sub-path: no console errors, no failed requests,
+no request leaving 127.0.0.1, a title and a main heading. For every widget area, on both
+servers: each slider, moved with the keyboard, changes what is displayed. What a page does once
+loaded (explorer frames, quick checks, solutions) is checked at the root (``AT_ROOT``). Each
+page is loaded once per server and every check of that page runs on that load (the ``visit``
+fixture, see ``conftest.py``). Screenshots of every page (at the server root; its first screen,
+or all of it with ``CONVLAB_FULL_SCREENSHOTS=1``) and of every explorer before and after its
+sliders move are saved under ``_build/screenshots/`` for people to look at.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import re
 
 import pytest
 
-from conftest import CHAPTER_PAGE, SCREENSHOTS, SITE, Visit, built_pages
+from conftest import AT_ROOT, CHAPTER_PAGE, SCREENSHOTS, SITE, Visit, built_pages
 
 pytestmark = [pytest.mark.site, pytest.mark.browser]
 
@@ -128,6 +129,7 @@ def test_every_slider_changes_what_is_displayed(visit: Visit) -> None:
     visit.assert_clean_since(start)
 
 
+@AT_ROOT
 @pytest.mark.parametrize("page_path", CHAPTERS)
 def test_solutions_are_hidden_until_clicked(visit: Visit) -> None:
     page, start = visit.page, visit.mark()
@@ -204,6 +206,7 @@ def _answer(quiz: object, data: dict, kind: str, right: bool) -> None:
     quiz.locator("button.convlab-quiz-check").press("Enter")
 
 
+@AT_ROOT
 @pytest.mark.parametrize("page_path", QUIZ_PAGES)
 def test_quick_checks_grade_answers_in_the_browser(visit: Visit) -> None:
     import json
@@ -300,6 +303,7 @@ def _explorer_pages() -> list[str]:
     return [p for p in WIDGET_PAGES if "convlab-explorer" in (SITE / p).read_text(encoding="utf-8")]
 
 
+@AT_ROOT
 @pytest.mark.parametrize("page_path", _explorer_pages())
 def test_explorer_frames_match_their_sliders(visit: Visit) -> None:
     page, start = visit.page, visit.mark()
@@ -308,9 +312,7 @@ def test_explorer_frames_match_their_sliders(visit: Visit) -> None:
     for n in range(explorers.count()):
         root = explorers.nth(n)
         root.scroll_into_view_if_needed()
-        if not visit.on_subpath:
-            shot = SCREENSHOTS / screenshot_name(visit, f"-explorer{n}-before")
-            root.screenshot(path=str(shot))
+        root.screenshot(path=str(SCREENSHOTS / screenshot_name(visit, f"-explorer{n}-before")))
         assert root.evaluate(FRAMES_MATCH_SLIDERS) == []
         assert root.evaluate(LAYERS_ALIGNED), "the layers of a picture do not overlay"
         handles = root.locator(".noUi-handle[role=slider]")
@@ -330,9 +332,7 @@ def test_explorer_frames_match_their_sliders(visit: Visit) -> None:
             page.wait_for_function(FRAMES_MATCH_SLIDERS.replace(
                 "return wrong;", "return wrong.length === 0;"), arg=root.element_handle(),
                 timeout=5_000)
-        if not visit.on_subpath:
-            shot = SCREENSHOTS / screenshot_name(visit, f"-explorer{n}-after")
-            root.screenshot(path=str(shot))
+        root.screenshot(path=str(SCREENSHOTS / screenshot_name(visit, f"-explorer{n}-after")))
     visit.assert_clean_since(start)
 
 

@@ -164,6 +164,7 @@ bench: $(VENV)/.installed-dev node_modules/.installed
 	$(BIN)/python bench/check_overhead.py
 	$(BIN)/python bench/transfer_size.py
 	$(BIN)/python bench/build_time.py
+	$(BIN)/python bench/parallel_builds.py
 	$(BIN)/python bench/grading_speed.py
 
 publish: $(VENV)/.installed-dev

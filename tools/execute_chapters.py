@@ -43,6 +43,8 @@ sys.path.insert(0, str(ROOT / "tools"))
 import i18n  # noqa: E402  (tools/i18n.py: the editions, their caches and language variable)
 
 ENGLISH = "en"
+#: The description of the cache records this script makes (myst-nb leaves it empty).
+DESCRIPTION = "executed ahead of the build by tools/execute_chapters.py"
 
 
 @dataclass(frozen=True)
@@ -180,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
             get_cache(str(job.cache)).cache_notebook_bundle(
                 CacheBundleIn(executed, str(job.path),
                               data={"execution_seconds": seconds}),
-                check_validity=False, overwrite=True)
+                check_validity=False, overwrite=True, description=DESCRIPTION)
             print(f"  {name}: {seconds:.1f} s", flush=True)
     print(f"Executed in {time.perf_counter() - started:.1f} s"
           + (f"; {failed} failed" if failed else ""), flush=True)

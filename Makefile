@@ -77,8 +77,8 @@ BOOK_INPUTS := _config.yml _toc.yml requirements.txt package-lock.json tools/mak
 
 # The notebooks of both editions run first, JOBS at a time (tools/execute_chapters.py, into the
 # caches myst-nb reads). The Chinese edition (tools/i18n.py: same chapters, locales/zh_CN, its
-# own jupyter-cache) is then built at the same time as the English one, on the second core; its log is shown after the
-# English build's. Both must succeed.
+# own jupyter-cache) is then built at the same time as the English one, on the second core; its
+# log is shown after the English build's. Both must succeed.
 _build/.book-built: $(BOOK_INPUTS) $(VENV)/.installed node_modules/.installed
 	@$(BIN)/python tools/build_stamp.py
 	@$(BIN)/python tools/execute_chapters.py --jobs $(JOBS)

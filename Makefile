@@ -120,7 +120,8 @@ lint: $(VENV)/.installed-dev
 # keeps the tests of one page on one server together on one worker, so a page is still loaded
 # once per server (tests/conftest.py). Tests marked `serial` build again in _build while they
 # run: they run alone, before the tests that read the site.
-JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+# (`nproc` would answer OMP_NUM_THREADS, which the targets above set to 1: ask without it.)
+JOBS ?= $(shell env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc 2>/dev/null || echo 2)
 PYTEST := $(BIN)/python -m pytest -q
 PARALLEL := -n $(JOBS) --dist loadgroup
 UNIT := not site and not browser and not slow and not translations

@@ -40,7 +40,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 
-import i18n  # noqa: E402  (tools/i18n.py: the editions, their caches and language variable)
+import i18n  # noqa: E402  (tools/i18n.py: the book's config, the editions and their caches)
 
 ENGLISH = "en"
 #: The description of the cache records this script makes (myst-nb leaves it empty).
@@ -85,8 +85,7 @@ def _parser_configs(root: Path) -> tuple[object, object]:
     from myst_nb.core.config import NbParserConfig
     from myst_parser.config.main import MdParserConfig
 
-    config = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8"))
-    parse = config.get("parse", {})
+    parse = i18n.book_config(root).get("parse", {})
     md_config = MdParserConfig(enable_extensions=set(parse.get("myst_enable_extensions", [])),
                                heading_anchors=parse.get("myst_heading_anchors", 0))
     return md_config, NbParserConfig()
@@ -104,7 +103,7 @@ def read_notebook(path: Path, root: Path = ROOT) -> nbformat.NotebookNode | None
 
 def execution_settings(root: Path = ROOT) -> tuple[int, bool]:
     """The build's cell timeout and allow-errors settings (``execute`` in ``_config.yml``)."""
-    execute = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8")).get("execute", {})
+    execute = i18n.book_config(root).get("execute", {})
     return int(execute.get("timeout", 30)), bool(execute.get("allow_errors", False))
 
 
@@ -128,7 +127,7 @@ def _execute(job: Job, notebook: nbformat.NotebookNode, timeout: int, allow_erro
 
 def caches(languages: list[str], root: Path = ROOT) -> dict[str, Path]:
     """Each language's execution cache (English: ``_config.yml``'s; others: tools/i18n.py)."""
-    config = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8"))
+    config = i18n.book_config(root)
     found = {}
     for language in languages:
         if language == ENGLISH:

@@ -68,7 +68,8 @@ def edition_cache(edition: Edition, root: Path = ROOT) -> Path:
     return root / "_build" / f".jupyter_cache_{edition.folder}"
 
 
-def _yaml_config(root: Path) -> dict:
+def book_config(root: Path = ROOT) -> dict:
+    """The book's ``_config.yml``, as data."""
     import yaml
 
     return yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8"))
@@ -76,7 +77,7 @@ def _yaml_config(root: Path) -> dict:
 
 def overrides(edition: Edition, root: Path = ROOT) -> dict[str, object]:
     """Sphinx settings that make the English config (``_config.yml``) build ``edition``."""
-    config = _yaml_config(root)
+    config = book_config(root)
     base = config.get("html", {}).get("baseurl", "").rstrip("/")
     result: dict[str, object] = {
         "external_toc_path": (root / "_toc.yml").as_posix(),

@@ -389,7 +389,7 @@ def test_explorer_every_slider_over_its_range(visit: Visit, kind: str, page_path
     def check(seen: dict) -> dict:
         return CHECKS[kind](seen, lang)
 
-    page, clean = drawn(visit), visit.mark()
+    page, clean, sent = drawn(visit), visit.mark(), visit.mark_requests()
     default = visit.on_load("explorers at their defaults")[kind]
     check(default)
     assert default["band"] <= 80, (
@@ -436,6 +436,8 @@ def test_explorer_every_slider_over_its_range(visit: Visit, kind: str, page_path
         check(seen)
         assert seen["refused"] and pytorch_says(lang) in seen["refused"], seen["frame"]
     visit.assert_clean_since(clean)
+    # Nothing the explorer does requests a file, so the root is the only server to run it on.
+    assert visit.requested_since(sent) == [], "the explorer requested files"
 
 
 def rf_phone_and_dark(page: object, root: object, name: str) -> None:

@@ -1,9 +1,10 @@
 """Browser tests of the built site (``_build/html``) in headless Chromium, offline.
 
 For every page, at the server root and under a sub-path: no console errors, no failed requests,
-no request leaving 127.0.0.1, a title and a main heading. For every widget area, on both
-servers: each slider, moved with the keyboard, changes what is displayed. What a page does once
-loaded (explorer frames, quick checks, solutions) is checked at the root (``AT_ROOT``). Each
+no request leaving 127.0.0.1, a title and a main heading. For every widget area: each slider,
+moved with the keyboard, changes what is displayed, and no slider move requests anything (so a
+URL prefix cannot change what moving them does). What a page does once loaded (sliders,
+explorer frames, quick checks, solutions) is checked at the root (``AT_ROOT``). Each
 page is loaded once per server and every check of that page runs on that load (the ``visit``
 fixture, see ``conftest.py``). Screenshots of every page (at the server root; its first screen,
 or all of it with ``CONVLAB_FULL_SCREENSHOTS=1``) and of every explorer before and after its
@@ -85,9 +86,10 @@ def test_chapters_have_explorers() -> None:
     )
 
 
+@AT_ROOT
 @pytest.mark.parametrize("page_path", WIDGET_PAGES)
 def test_every_slider_changes_what_is_displayed(visit: Visit) -> None:
-    page, start = visit.page, visit.mark()
+    page, start, sent = visit.page, visit.mark(), visit.mark_requests()
     handles = page.locator(".widget-subarea .noUi-handle[role=slider]")
     count = handles.count()
     assert count > 0, "a page with widgets should have at least one slider"
@@ -127,6 +129,7 @@ def test_every_slider_changes_what_is_displayed(visit: Visit) -> None:
         handle.press(back)  # the shared page as it was, for the page's other tests
         assert handle.get_attribute("aria-valuenow") == before_value, f"{label!r} is not back"
     visit.assert_clean_since(start)
+    assert visit.requested_since(sent) == [], "moving the sliders requested files"
 
 
 @AT_ROOT

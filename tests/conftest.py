@@ -145,11 +145,11 @@ def _serve(prefix: str) -> Iterator[Site]:
 #: Runs a test of a page against the server root only. The sub-path server serves the same
 #: files; what a URL prefix can change is checked there for every page and both editions:
 #: every request the page makes while it loads and settles (``test_page_loads_clean_offline``),
-#: every slider of every explorer moved (``test_every_slider_changes_what_is_displayed``, so a
-#: request made only on interaction would show too), the language switcher, search and the
-#: root redirect. What a page then does in the browser without another request (the explorers'
-#: full traversals, quick checks, solutions, accessibility) is the same under any prefix and
-#: runs once, at the root.
+#: the language switcher, search and the root redirect. Once loaded, a page makes no request
+#: at all while its sliders move: the slider tests at the root assert that (every widget
+#: slider, every explorer's full traversal), so no URL prefix can break what they do. What a
+#: page does in the browser without a request (the explorers, quick checks, solutions,
+#: accessibility) is the same under any prefix and runs once, at the root.
 AT_ROOT = pytest.mark.parametrize("site", [""], ids=["root"], indirect=True)
 
 
@@ -249,6 +249,8 @@ class Visit:
     problems: list[str] = field(default_factory=list)
     load_problems: list[str] = field(default_factory=list)
     measured: dict[str, tuple[bool, object]] = field(default_factory=dict)
+    settled_at: float = 0.0  # the page's clock (performance.now(), ms) when the load settled
+    requests: list[str] = field(default_factory=list)  # every URL requested, in order
 
     def watch(self, page: object) -> None:
         page.on("console", self._console)
@@ -270,6 +272,7 @@ class Visit:
         url = urlparse(request.url)
         if url.scheme in ("data", "blob", "about"):
             return
+        self.requests.append(request.url)
         if url.hostname != "127.0.0.1":
             self.problems.append(f"request leaves the site: {request.url}")
 
@@ -281,6 +284,14 @@ class Visit:
         """Fail with every problem recorded after ``mark``."""
         new = self.problems[mark:]
         assert new == [], "\n".join(new)
+
+    def requested_since(self, mark: int) -> list[str]:
+        """The URLs requested after ``mark`` (from :meth:`mark_requests`)."""
+        return self.requests[mark:]
+
+    def mark_requests(self) -> int:
+        """A position in :attr:`requests`, for :meth:`requested_since`."""
+        return len(self.requests)
 
     @property
     def on_subpath(self) -> bool:
@@ -323,6 +334,7 @@ def load(browser: object, site: Site, page_path: str, measures: tuple[str, ...] 
     visit.page.wait_for_function(WIDGETS_RENDERED, timeout=30_000)
     visit.page.wait_for_load_state("networkidle")
     visit.page.wait_for_timeout(SETTLE_MS)
+    visit.settled_at = visit.page.evaluate("() => performance.now()")
     visit.load_problems = list(visit.problems)
     for view in VIEWS:
         for item in ON_LOAD.values():
@@ -460,7 +472,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Run the tests that use ``visit`` or ``phone_dark_visit`` grouped by server and page,
     those marked ``last_on_page`` after the others (see the module docstring), and note which
-    ``on_load`` measurements each load takes.
+    ``on_load`` measurements each load takes; run the ``slow`` tests first.
 
     They keep the slots they were collected in, and their order within one page."""
     lost = _grouping_lost(config, items)
@@ -488,3 +500,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     ordered = sorted((items[n] for n in slots), key=key)
     for n, item in zip(slots, ordered, strict=True):
         items[n] = item
+    # The longest tests (`slow`: they run notebooks or builds, up to a minute each) start
+    # first, so that under pytest-xdist the short ones fill the other workers' time around
+    # them instead of one worker finishing a long test alone at the end. (Page tests keep
+    # their places: they must stay together.)
+    items.sort(key=lambda item: not (item.get_closest_marker("slow") and not _uses_visit(item)))

@@ -7,6 +7,7 @@ tests run that file in node, enumerate every reachable slider state (the ranges 
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import shutil
@@ -329,6 +330,11 @@ def rf_module(layer: tuple) -> nn.Module:
     return nn.AvgPool2d(k, s, p, dilation=d) if d != 1 else nn.AvgPool2d(k, s, p)
 
 
+# One module per layer for the size tests, which apply it to every input size (a module's
+# size rules do not depend on its random weights).
+_size_module = functools.cache(rf_module)
+
+
 def torch_layer(layer: tuple, n: int) -> tuple[int | None, str]:
     """Output size per side of ``layer`` (type, k, s, p, d) on an n×n input, or PyTorch's
     message. Above 16 pixels no kernel of the ranges fails for size (its dilated span is at
@@ -336,7 +342,7 @@ def torch_layer(layer: tuple, n: int) -> tuple[int | None, str]:
     x = torch.zeros(1, 1, n, n if n <= 16 else 13)
     try:
         with torch.no_grad():
-            y = rf_module(layer)(x)
+            y = _size_module(tuple(layer))(x)
     except (RuntimeError, TypeError) as err:
         return None, str(err)
     return y.shape[-2], ""

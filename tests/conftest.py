@@ -430,9 +430,9 @@ def _uses_visit(item: pytest.Item) -> bool:
 
 
 def pytest_itemcollected(item: pytest.Item) -> None:
-    """Under pytest-xdist (``make test`` runs ``-n 2 --dist loadgroup``), the tests of one page
-    on one server form one group, run by one worker in their order: each page is still loaded
-    once per server, by the worker that has it."""
+    """Under pytest-xdist (``make test`` runs ``-n $(JOBS) --dist loadgroup``), the tests of
+    one page on one server form one group, run by one worker in their order: each page is still
+    loaded once per server, by the worker that has it."""
     if _uses_visit(item):
         params = _params(item)
         item.add_marker(pytest.mark.xdist_group(

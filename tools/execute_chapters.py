@@ -8,8 +8,8 @@ on this 2-core machine one core waits while a kernel imports torch. This script 
 (``make book``) and fills the same caches myst-nb's ``execute_notebooks: cache`` mode reads:
 
 * every notebook of ``_toc.yml`` is read the way myst-nb reads it (its MyST notebook reader,
-  with the ``parse`` settings of ``_config.yml``), so the cache key (the code cells and their
-  metadata, and the kernelspec: jupyter-cache's hash) is the one the build looks up;
+  with the settings Jupyter Book makes of ``_config.yml``), so the cache key (the code cells
+  and their metadata, and the kernelspec: jupyter-cache's hash) is the one the build looks up;
 * notebooks already in an edition's cache are skipped;
 * the others run ``--jobs`` at a time, each in its own kernel, in the chapter's folder (as
   myst-nb runs them) and with the edition's ``CONVLAB_LANG`` in the kernel's environment
@@ -26,6 +26,8 @@ only ever saves time: with it or without it, the build's pages are the same.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import functools
 import os
 import sys
 import time
@@ -40,7 +42,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 
-import i18n  # noqa: E402  (tools/i18n.py: the book's config, the editions and their caches)
+import i18n  # noqa: E402  (tools/i18n.py: the editions, their caches and language variable)
 
 ENGLISH = "en"
 #: The description of the cache records this script makes (myst-nb leaves it empty).
@@ -80,31 +82,45 @@ def toc_files(root: Path = ROOT) -> list[Path]:
     return found
 
 
-def _parser_configs(root: Path) -> tuple[object, object]:
-    """myst-nb's Markdown and notebook settings, as the book's ``_config.yml`` sets them."""
-    from myst_nb.core.config import NbParserConfig
-    from myst_parser.config.main import MdParserConfig
+@functools.cache
+def sphinx_settings(root: Path = ROOT) -> dict[str, object]:
+    """The Sphinx settings ``jupyter-book build`` makes of ``root/_config.yml``: Jupyter Book's
+    own conversion (its defaults included), so the notebooks are read, keyed and run with the
+    very ``myst_*`` and ``nb_*`` settings the build uses. (``latex_individualpages`` is the
+    one setting the command line always passes.)"""
+    from jupyter_book.config import get_final_config
 
-    parse = i18n.book_config(root).get("parse", {})
-    md_config = MdParserConfig(enable_extensions=set(parse.get("myst_enable_extensions", [])),
-                               heading_anchors=parse.get("myst_heading_anchors", 0))
-    return md_config, NbParserConfig()
+    settings, _ = get_final_config(user_yaml=root / "_config.yml", sourcedir=root,
+                                   cli_config={"latex_individualpages": False})
+    return settings
+
+
+def _from_settings(cls: type, prefix: str, settings: dict[str, object]) -> object:
+    """A myst-parser or myst-nb config object from the Sphinx settings named ``prefix`` + field
+    (as the two extensions read their ``myst_*`` and ``nb_*`` settings in a build)."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    return cls(**{key[len(prefix):]: value for key, value in settings.items()
+                  if key.startswith(prefix) and key[len(prefix):] in names})
 
 
 def read_notebook(path: Path, root: Path = ROOT) -> nbformat.NotebookNode | None:
     """The notebook at ``path`` as myst-nb reads it, or None for a plain Markdown page."""
+    from myst_nb.core.config import NbParserConfig
     from myst_nb.core.read import create_nb_reader
+    from myst_parser.config.main import MdParserConfig
 
-    md_config, nb_config = _parser_configs(root)
+    settings = sphinx_settings(root)
+    md_config = _from_settings(MdParserConfig, "myst_", settings)
+    nb_config = _from_settings(NbParserConfig, "nb_", settings)
     content = path.read_text(encoding="utf-8")
     reader = create_nb_reader(str(path), md_config, nb_config, content)
     return None if reader is None else reader.read(content)
 
 
 def execution_settings(root: Path = ROOT) -> tuple[int, bool]:
-    """The build's cell timeout and allow-errors settings (``execute`` in ``_config.yml``)."""
-    execute = i18n.book_config(root).get("execute", {})
-    return int(execute.get("timeout", 30)), bool(execute.get("allow_errors", False))
+    """The build's cell timeout and allow-errors settings."""
+    settings = sphinx_settings(root)
+    return int(settings["nb_execution_timeout"]), bool(settings["nb_execution_allow_errors"])
 
 
 def _execute(job: Job, notebook: nbformat.NotebookNode, timeout: int, allow_errors: bool
@@ -126,12 +142,11 @@ def _execute(job: Job, notebook: nbformat.NotebookNode, timeout: int, allow_erro
 
 
 def caches(languages: list[str], root: Path = ROOT) -> dict[str, Path]:
-    """Each language's execution cache (English: ``_config.yml``'s; others: tools/i18n.py)."""
-    config = i18n.book_config(root)
+    """Each language's execution cache (English: the build's; others: tools/i18n.py)."""
     found = {}
     for language in languages:
         if language == ENGLISH:
-            found[language] = root / config["execute"]["cache"]
+            found[language] = root / str(sphinx_settings(root)["nb_execution_cache_path"])
         else:
             found[language] = i18n.edition_cache(i18n.edition_of(language), root)
     return found

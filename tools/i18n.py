@@ -68,7 +68,7 @@ def edition_cache(edition: Edition, root: Path = ROOT) -> Path:
     return root / "_build" / f".jupyter_cache_{edition.folder}"
 
 
-def book_config(root: Path = ROOT) -> dict:
+def _yaml_config(root: Path) -> dict:
     """The book's ``_config.yml``, as data."""
     import yaml
 
@@ -77,7 +77,7 @@ def book_config(root: Path = ROOT) -> dict:
 
 def overrides(edition: Edition, root: Path = ROOT) -> dict[str, object]:
     """Sphinx settings that make the English config (``_config.yml``) build ``edition``."""
-    config = book_config(root)
+    config = _yaml_config(root)
     base = config.get("html", {}).get("baseurl", "").rstrip("/")
     result: dict[str, object] = {
         "external_toc_path": (root / "_toc.yml").as_posix(),

@@ -12,6 +12,7 @@ dilated field by an autograd experiment. Each judge returns ``(correct, why not)
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import random
@@ -228,6 +229,23 @@ def dilated_prediction(c: Case) -> tuple[int, int]:
 DESIGN_TARGET, DESIGN_CHANNELS = 15, 64
 
 
+@functools.cache
+def _design_layer_params(k: int) -> int:
+    """Parameters of one layer of the design (64 to 64 channels, k×k, with bias), as PyTorch
+    counts them."""
+    return conv_params({"c_in": DESIGN_CHANNELS, "c_out": DESIGN_CHANNELS, "k": k, "bias": True})
+
+
+@functools.cache
+def _fewest_design_params() -> int:
+    """The fewest parameters of a stride-1 stack of 3×3, 5×5 and 7×7 layers reaching
+    DESIGN_TARGET (every such stack enumerated)."""
+    return min(sum(_design_layer_params(k) for k in combo)
+               for n in range(1, DESIGN_TARGET)
+               for combo in itertools.combinations_with_replacement((3, 5, 7), n)
+               if 1 + sum(k - 1 for k in combo) >= DESIGN_TARGET)
+
+
 def judge_design(got: Any, case: Case) -> tuple[bool, str]:
     """Part "reach": the stack of kernel sizes reaches r ≥ 15; part "fewest": with the fewest
     parameters among stride-1 stacks of 3×3, 5×5 and 7×7 layers (64 channels, with bias)."""
@@ -241,13 +259,8 @@ def judge_design(got: Any, case: Case) -> tuple[bool, str]:
                 msg("reaches r = {r}, not {target}", r=r, target=DESIGN_TARGET))
     if any(k not in (3, 5, 7) for k in got):
         return False, msg("uses kernel sizes other than 3, 5 and 7")
-    cost = sum(conv_params({"c_in": DESIGN_CHANNELS, "c_out": DESIGN_CHANNELS, "k": k,
-                             "bias": True}) for k in got)
-    best = min(sum(conv_params({"c_in": DESIGN_CHANNELS, "c_out": DESIGN_CHANNELS, "k": k,
-                                 "bias": True}) for k in combo)
-               for n in range(1, DESIGN_TARGET)
-               for combo in itertools.combinations_with_replacement((3, 5, 7), n)
-               if 1 + sum(k - 1 for k in combo) >= DESIGN_TARGET)
+    cost = sum(_design_layer_params(k) for k in got)
+    best = _fewest_design_params()
     ok = r >= DESIGN_TARGET and cost == best
     return ok, "" if ok else msg("{cost} parameters; the fewest that reach r ≥ {target} is {best}",
                                  cost=f"{cost:,}", target=DESIGN_TARGET, best=f"{best:,}")

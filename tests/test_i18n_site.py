@@ -109,6 +109,35 @@ def test_sections_have_the_same_ids_in_both_editions(page: str) -> None:
     assert parse(f"{ZH}/{page}").section_ids == parse(page).section_ids
 
 
+# A display formula as MathJax typeset it (at build time): its assistive MathML.
+DISPLAY_MATH = re.compile(r'<mjx-assistive-mml[^>]*display="block">(.*?)</mjx-assistive-mml>', re.S)
+WORDS_IN_MATH = re.compile(r"<mtext>[^<]*</mtext>")
+
+
+def display_formulas(page: str) -> list[str]:
+    """Every display formula of a built page, with its words (``\\text{...}``) left out."""
+    built = (SITE / page).read_text(encoding="utf-8")
+    return [WORDS_IN_MATH.sub("<mtext/>", formula) for formula in DISPLAY_MATH.findall(built)]
+
+
+@pytest.mark.site
+@pytest.mark.parametrize("page", ENGLISH)
+def test_display_formulas_are_the_english_ones_with_their_words_translated(page: str) -> None:
+    """Only the words of a display formula are translated: the Chinese edition shows the same
+    formulas (a translated formula once came out as "::", MyST-Parser issue #980)."""
+    english, chinese = display_formulas(page), display_formulas(f"{ZH}/{page}")
+    assert len(chinese) == len(english)
+    for n, (mine, theirs) in enumerate(zip(chinese, english, strict=True)):
+        assert mine == theirs, f"{page}: display formula {n + 1} differs:\n{mine}\n{theirs}"
+
+
+@pytest.mark.site
+def test_the_chapters_have_translated_display_formulas_to_compare() -> None:
+    """The comparison above sees the chapters' display formulas, words in them included."""
+    formulas = [f for page in ENGLISH for f in display_formulas(page)]
+    assert len(formulas) > 20 and sum("<mtext/>" in f for f in formulas) > 5
+
+
 @pytest.mark.site
 @pytest.mark.parametrize("page", [p for e in ENGLISH for p in (e, f"{ZH}/{e}")])
 def test_language_attributes_switcher_and_alternates(page: str) -> None:

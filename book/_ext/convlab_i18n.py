@@ -41,6 +41,7 @@ from sphinx.errors import ConfigError
 from sphinx.locale import get_translation
 from sphinx.transforms import SphinxTransform
 from sphinx.util.docutils import SphinxDirective
+from sphinx.util.i18n import docname_to_domain
 from sphinx.util.nodes import clean_astext
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -310,11 +311,41 @@ def catalogue_exercise_titles(app: Sphinx, doctree: nodes.document, docname: str
     if app.builder.name != "gettext":
         return
     from sphinx.builders.gettext import MsgOrigin
-    from sphinx.util.i18n import docname_to_domain
 
     catalog = app.builder.catalogs[docname_to_domain(docname, app.config.gettext_compact)]
     for text, source, line in app.env.metadata[docname].get(TITLES_KEY, []):
         catalog.add(text, MsgOrigin(source, line))
+
+
+class TranslateMathBlocks(SphinxTransform):
+    """Translate display formulas (``$$ ... $$``) by their catalogue entry, as they are.
+
+    A display formula is a translation message of its own (Sphinx's ``math_block`` is a
+    literal-type node): its ``\\text{...}`` parts are words, such as the ``weights`` and ``bias``
+    under the braces of chapter 2. Sphinx's ``Locale`` transform (priority 20) puts a translated
+    literal-type message through the page's parser as ``::`` followed by the indented text, an
+    rST literal block, but MyST does not read ``::`` that way: every translated display formula
+    of the Chinese edition showed just "::" (MyST-Parser issues #444 and #980). This transform,
+    run before ``Locale``, replaces each display formula that has a translation by its
+    translation, unparsed; ``Locale`` then finds no message for it and leaves it alone.
+    """
+
+    default_priority = 19
+
+    def apply(self, **kwargs: object) -> None:
+        if not self.config.language or self.config.language == "en":
+            return
+        domain = docname_to_domain(self.env.docname, self.config.gettext_compact)
+        dirs = [str(Path(self.env.srcdir) / d) for d in self.config.locale_dirs]
+        catalog, has_catalog = sphinx_locale.init(dirs, self.config.language, domain)
+        if not has_catalog:
+            return
+        for node in self.document.findall(nodes.math_block):
+            message = node.rawsource or node.astext()
+            translated = catalog.gettext(message)
+            if translated and translated != message:
+                node.children = [nodes.Text(translated)]
+                node.rawsource = translated
 
 
 class KeepHeadingSlugs(SphinxTransform):
@@ -351,6 +382,7 @@ def setup(app: Sphinx) -> dict[str, object]:
     app.add_directive("glossary-table", GlossaryTable)
     app.add_transform(TranslatableExerciseTitles)
     app.add_transform(KeepHeadingSlugs)
+    app.add_transform(TranslateMathBlocks)
     app.connect("doctree-resolved", catalogue_exercise_titles)
     app.connect("config-inited", configure)
     app.connect("html-page-context", language_context)

@@ -19,6 +19,7 @@ import argparse
 import functools
 import http.server
 import importlib
+import os
 import pkgutil
 import re
 import socket
@@ -28,6 +29,8 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+# The browser tests' Chromium (tests/conftest.py), or CONVLAB_CHROMIUM.
+CHROMIUM = os.environ.get("CONVLAB_CHROMIUM", "/usr/bin/chromium-headless-shell")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--no-first-run", "--disable-sync"]
 TARGET_MS = 50.0
@@ -113,7 +116,7 @@ def latencies(html_dir: Path, pages: list[str], presses: int) -> None:
     server, port = _serve(html_dir)
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
                                         args=ARGS)
             for page_name in pages:
                 page = browser.new_page()

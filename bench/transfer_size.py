@@ -24,12 +24,15 @@ import argparse
 import functools
 import gzip
 import http.server
+import os
 import statistics
 import sys
 import threading
 from pathlib import Path
 from urllib.parse import urlparse
 
+# The browser tests' Chromium (tests/conftest.py), or CONVLAB_CHROMIUM.
+CHROMIUM = os.environ.get("CONVLAB_CHROMIUM", "/usr/bin/chromium-headless-shell")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--no-first-run", "--disable-sync"]
 TARGET_GZIP_MB = 1.5
@@ -130,7 +133,7 @@ def main() -> int:
     largest: dict[str, tuple[int, int]] = {}
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
                                         args=ARGS)
             for chapter in chapters:
                 times = [[] for _ in sites]

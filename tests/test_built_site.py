@@ -195,3 +195,37 @@ def test_make_book_with_no_change_only_checks() -> None:
     assert "Built: _build/html/index.html" in output
     for step in ("jupyter-book build", "build_stamp", "pip install", "npm ci"):
         assert step not in output, f"`make book` with no change ran {step!r}:\n{output[-3000:]}"
+
+
+class _ProseText(HTMLParser):
+    """The text a reader sees outside code: not in ``code``, ``pre``, scripts, styles,
+    formulas or widget state."""
+
+    SKIP = {"code", "pre", "script", "style", "mjx-container", "math", "svg", "textarea"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.depth = 0
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self.SKIP:
+            self.depth += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.SKIP and self.depth:
+            self.depth -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self.depth:
+            self.text.append(data)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_no_markdown_shows_as_text(page: str) -> None:
+    """No backtick (inline code Markdown left unread) in the prose, titles or headings of a
+    page, in either edition (a going-further block's title once showed its `code` raw)."""
+    parser = _ProseText()
+    parser.feed((SITE / page).read_text(encoding="utf-8"))
+    raw = [line.strip() for line in "".join(parser.text).splitlines() if "`" in line]
+    assert raw == [], f"{page}: Markdown shown as text: {raw[:5]}"

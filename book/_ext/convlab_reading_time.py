@@ -328,7 +328,11 @@ class GoingFurtherStart(SphinxDirective):
                              f"the topic, e.g. '{TITLE_PREFIX} im2col timings'; got {title!r}")
         node = going_further_start(title=title, classes=self.options.get("class", []))
         self.set_source_info(node)
-        return [node]
+        # The title as Markdown reads it (code, math, emphasis), like an admonition's title;
+        # the marker holds it until NestGoingFurther makes the block's title of it.
+        text_nodes, messages = self.state.inline_text(title, self.lineno)
+        node.extend(text_nodes)
+        return [node, *messages]
 
 
 class GoingFurtherEnd(SphinxDirective):
@@ -374,7 +378,9 @@ class NestGoingFurther(SphinxTransform):
                 continue
             block = nodes.admonition(classes=["going-further", "dropdown", *start["classes"]])
             block.source, block.line = start.source, start.line
-            block += nodes.title(start["title"], start["title"])
+            title = nodes.title(start["title"], "")
+            title.extend(start.children)  # the title's inline nodes (GoingFurtherStart)
+            block += title
             body = parent.children[at + 1:end_at]
             for child in body:
                 child.parent = None

@@ -199,7 +199,7 @@ def test_extension_texts_are_extracted(tmp_path: Path) -> None:
     load_tool().write_extension_pot(ROOT / "book" / "_ext", pot)
     with pot.open("rb") as source:
         ids = {m.id for m in read_po(source) if m.id}
-    assert {"Language", "Read this page in", "Taught in", "{minutes} min",
+    assert {"Language", "Read this page in", "Taught in", "{minutes} min", "Click to show",
             "Core route ≈ {core} (with exercises ≈ {exercises}) · everything ≈ {everything}",
             } <= ids
 

@@ -172,6 +172,19 @@ class _Images(HTMLParser):
             self.alts.append(dict(attrs).get("alt"))
 
 
+TOGGLE_HINTS = re.compile(r"let toggleHint(Show|Hide) = '([^']*)'")
+
+
+@pytest.mark.site
+@pytest.mark.parametrize("page", [p for p in PAGES if p.startswith(f"{ZH}/")])
+def test_dropdown_hints_are_chinese(page: str) -> None:
+    """The hint sphinx-togglebutton shows beside a closed or open dropdown's title on wide
+    screens (CSS ``content``, so not in the page's text) is in the edition's language."""
+    hints = dict(TOGGLE_HINTS.findall((SITE / page).read_text(encoding="utf-8")))
+    assert hints == {} or (set(hints) == {"Show", "Hide"}
+                           and all(re.search(r"[\u4e00-\u9fff]", h) for h in hints.values())), hints
+
+
 @pytest.mark.site
 def test_chinese_pages_have_images() -> None:
     """The test below sees the figures' images (the chapters' matplotlib figures)."""

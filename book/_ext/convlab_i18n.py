@@ -157,8 +157,15 @@ def search_dictionary(app: Sphinx) -> Path:
     return path
 
 
-def configure(app: Sphinx, config: Config) -> None:
-    """Check the language, load the extensions' catalogue, put the switcher in the header."""
+def load_catalogues(app: Sphinx, config: Config) -> None:
+    """Check the language and load the extensions' catalogue, before the other extensions
+    read their settings; translate sphinx-togglebutton's hint.
+
+    The hint is shown beside a dropdown's title on wide screens ("Click to show"). Its
+    default is translated when the extension is set up, before the edition's language is
+    known, so it stayed English in every edition; the extension writes it into the pages on
+    this same event (hence this handler's earlier priority). A hint set in ``_config.yml``
+    is kept."""
     edition = edition_of(config.language)
     if edition.language != "en":
         locales = compile_catalog(edition.language)
@@ -168,6 +175,16 @@ def configure(app: Sphinx, config: Config) -> None:
             # after the packages' own add_message_catalog (their setup ran first): a fallback
             if compile_catalog(edition.language, catalog_name=domain) is not None:
                 sphinx_locale.init([str(LOCALES)], edition.language, domain)
+    for name, english, translated in (
+            ("togglebutton_hint", "Click to show", _("Click to show")),
+            ("togglebutton_hint_hide", "Click to hide", _("Click to hide"))):
+        if getattr(config, name, None) == english:
+            setattr(config, name, str(translated))
+
+
+def configure(app: Sphinx, config: Config) -> None:
+    """Put the edition's texts in the theme's settings and the switcher in the header."""
+    edition = edition_of(config.language)
     if edition.language.startswith("zh"):
         config.html_search_options = {**(config.html_search_options or {}),
                                       "dict": str(search_dictionary(app))}
@@ -384,6 +401,7 @@ def setup(app: Sphinx) -> dict[str, object]:
     app.add_transform(KeepHeadingSlugs)
     app.add_transform(TranslateMathBlocks)
     app.connect("doctree-resolved", catalogue_exercise_titles)
+    app.connect("config-inited", load_catalogues, priority=400)  # before other extensions
     app.connect("config-inited", configure)
     app.connect("html-page-context", language_context)
     return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "1.0"}

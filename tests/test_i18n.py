@@ -200,6 +200,7 @@ def test_extension_texts_are_extracted(tmp_path: Path) -> None:
     with pot.open("rb") as source:
         ids = {m.id for m in read_po(source) if m.id}
     assert {"Language", "Read this page in", "Taught in", "{minutes} min", "Click to show",
+            "Click to hide",
             "Core route ≈ {core} (with exercises ≈ {exercises}) · everything ≈ {everything}",
             } <= ids
 

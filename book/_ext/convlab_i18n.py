@@ -42,7 +42,7 @@ from sphinx.locale import get_translation
 from sphinx.transforms import SphinxTransform
 from sphinx.util.docutils import SphinxDirective
 from sphinx.util.i18n import docname_to_domain
-from sphinx.util.nodes import clean_astext
+from sphinx.util.nodes import clean_astext, is_translatable
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 LOCALES = ROOT / "locales"
@@ -161,11 +161,12 @@ def load_catalogues(app: Sphinx, config: Config) -> None:
     """Check the language and load the extensions' catalogue, before the other extensions
     read their settings; translate sphinx-togglebutton's hint.
 
-    The hint is shown beside a dropdown's title on wide screens ("Click to show"). Its
-    default is translated when the extension is set up, before the edition's language is
-    known, so it stayed English in every edition; the extension writes it into the pages on
-    this same event (hence this handler's earlier priority). A hint set in ``_config.yml``
-    is kept."""
+    The hint is shown beside a dropdown's title on wide screens ("Click to show").
+    sphinx-togglebutton translates its default from its own catalogue, which it keeps in a
+    folder named ``zh-cn``: gettext never finds that for the language ``zh_CN``, so the hint
+    stayed English. The extension writes the hint into the pages on this same event, at the
+    default priority (500); this handler runs before it (400). A hint that ``_config.yml``
+    sets to another text is kept."""
     edition = edition_of(config.language)
     if edition.language != "en":
         locales = compile_catalog(edition.language)
@@ -350,7 +351,7 @@ class TranslateMathBlocks(SphinxTransform):
     default_priority = 19
 
     def apply(self, **kwargs: object) -> None:
-        if not self.config.language or self.config.language == "en":
+        if edition_of(self.config.language).language == "en":
             return
         domain = docname_to_domain(self.env.docname, self.config.gettext_compact)
         dirs = [str(Path(self.env.srcdir) / d) for d in self.config.locale_dirs]
@@ -358,6 +359,8 @@ class TranslateMathBlocks(SphinxTransform):
         if not has_catalog:
             return
         for node in self.document.findall(nodes.math_block):
+            if not is_translatable(node):  # as Sphinx's Locale: e.g. a cell's LaTeX output
+                continue
             message = node.rawsource or node.astext()
             translated = catalog.gettext(message)
             if translated and translated != message:

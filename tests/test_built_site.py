@@ -6,6 +6,7 @@ These run after the book build (marker ``site``); the browser tests cover behavi
 from __future__ import annotations
 
 import functools
+import json
 import re
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from urllib.parse import unquote, urlparse
 
 import pytest
 import yaml
+from test_explorers_browser import EXPLORER_PAGES
 
 from conftest import CHAPTER_PAGE, ROOT, SITE, built_pages
 
@@ -229,3 +231,43 @@ def test_no_markdown_shows_as_text(page: str) -> None:
     parser.feed((SITE / page).read_text(encoding="utf-8"))
     raw = [line.strip() for line in "".join(parser.text).splitlines() if "`" in line]
     assert raw == [], f"{page}: Markdown shown as text: {raw[:5]}"
+
+
+# ------------------------------------------------------------------ the explorers page
+
+WIDGET_STATE = re.compile(
+    r'<script type="application/vnd\.jupyter\.widget-state\+json">(.*?)</script>', re.S)
+
+
+def explorer_widgets(page: str, kind: str) -> dict:
+    """The ``kind`` explorer of a built page: its root widget's state, each reference to
+    another widget replaced by that widget's model name and state, and so on down (the ids a
+    build gives widgets drop out)."""
+    found = WIDGET_STATE.search((SITE / page).read_text(encoding="utf-8"))
+    assert found, f"{page} embeds no widget state"
+    state = json.loads(found.group(1))["state"]
+
+    def resolve(value: object) -> object:
+        if isinstance(value, str) and value.startswith("IPY_MODEL_"):
+            model = state[value.removeprefix("IPY_MODEL_")]
+            return {"model": model["model_name"], "state": resolve(model["state"])}
+        if isinstance(value, list):
+            return [resolve(item) for item in value]
+        if isinstance(value, dict):
+            return {key: resolve(item) for key, item in value.items()}
+        return value
+
+    roots = [model for model in state.values()
+             if f"convlab-explorer-{kind}" in model["state"].get("_dom_classes", [])]
+    assert len(roots) == 1, f"{page} has {len(roots)} {kind} explorers, not one"
+    return resolve(roots[0]["state"])
+
+
+@pytest.mark.parametrize(("kind", "chapter"), EXPLORER_PAGES)
+def test_the_explorers_page_shows_each_chapters_explorer_as_it_is(kind: str, chapter: str) -> None:
+    """Same sliders (names, labels, values, defaults), same picture spec, same texts."""
+    explorers = f"{chapter.rsplit('/', 1)[0]}/explorers.html"
+    mine, theirs = explorer_widgets(explorers, kind), explorer_widgets(chapter, kind)
+    assert mine == theirs, f"the {kind} explorer of {explorers} is not {chapter}'s"
+    sliders = [child for child in mine["children"] if child["model"] == "SelectionSliderModel"]
+    assert len(sliders) >= 3 and "data-spec" in str(mine)

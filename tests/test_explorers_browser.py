@@ -16,7 +16,6 @@ its page (``last_on_page``).
 
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
@@ -37,48 +36,12 @@ CHAPTER = {"conv": "book/01_convolution.html", "channels": "book/02_multichannel
            "rf": "book/04_receptive_fields.html",
            "transposed": "book/05_transposed_convolution.html"}
 #: The explorers traversed, on their chapter in each edition. The explorers page shows each
-#: chapter's explorer as it is, widget for widget (test_the_explorers_page_shows_each_chapters_
-#: explorer_as_it_is), run by the same script in the same column: its traversal would repeat the
-#: chapter's. Every slider of the explorers page still moves what it shows, and its pictures
-#: match their sliders (test_site.py runs those on every page with widgets).
+#: chapter's explorer as it is, widget for widget (test_built_site.py, without a browser), run
+#: by the same script in the same column: its traversal would repeat the chapter's. Every
+#: slider of the explorers page still moves what it shows, and its pictures match their
+#: sliders (test_site.py runs those on every page with widgets).
 EXPLORER_PAGES = [(kind, page) for kind, chapter in sorted(CHAPTER.items())
                   for page in in_every_edition(chapter)]
-WIDGET_STATE = re.compile(
-    r'<script type="application/vnd\.jupyter\.widget-state\+json">(.*?)</script>', re.S)
-
-
-def explorer_widgets(page: str, kind: str) -> dict:
-    """The first ``kind`` explorer of a built page: its root widget's state, each reference to
-    another widget replaced by that widget's model name and state, and so on down (the ids a
-    build gives widgets drop out)."""
-    found = WIDGET_STATE.search((SITE / page).read_text(encoding="utf-8"))
-    assert found, f"{page} embeds no widget state"
-    state = json.loads(found.group(1))["state"]
-
-    def resolve(value: object) -> object:
-        if isinstance(value, str) and value.startswith("IPY_MODEL_"):
-            model = state[value.removeprefix("IPY_MODEL_")]
-            return {"model": model["model_name"], "state": resolve(model["state"])}
-        if isinstance(value, list):
-            return [resolve(item) for item in value]
-        if isinstance(value, dict):
-            return {key: resolve(item) for key, item in value.items()}
-        return value
-
-    roots = [model for model in state.values()
-             if f"convlab-explorer-{kind}" in model["state"].get("_dom_classes", [])]
-    assert roots, f"{page} has no {kind} explorer"
-    return resolve(roots[0]["state"])
-
-
-@pytest.mark.parametrize(("kind", "chapter"), EXPLORER_PAGES)
-def test_the_explorers_page_shows_each_chapters_explorer_as_it_is(kind: str, chapter: str) -> None:
-    """Same sliders (names, labels, values, defaults), same picture spec, same texts."""
-    explorers = f"{chapter.rsplit('/', 1)[0]}/explorers.html"
-    mine, theirs = explorer_widgets(explorers, kind), explorer_widgets(chapter, kind)
-    assert mine == theirs, f"the {kind} explorer of {explorers} is not {chapter}'s"
-    sliders = [child for child in mine["children"] if child["model"] == "SelectionSliderModel"]
-    assert len(sliders) >= 3 and "data-spec" in str(mine)
 
 # What the reader sees in one explorer: slider readouts and handles, the picture's data-frame,
 # the drawn output numbers, the multiply-add's result, a refusal, texts outside their SVG.

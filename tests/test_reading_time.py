@@ -211,6 +211,15 @@ def test_block_renders_collapsible_with_its_cells_and_time_line(tmp_path: Path,
     assert "going-further.css" in html
 
 
+def test_a_block_title_is_read_as_markdown(tmp_path: Path) -> None:
+    # colon fences: a backtick fence's first line cannot hold a backtick (CommonMark)
+    text = COLON_SAMPLE.replace("Going further: more", "Going further: `nn.Fold` and *more*")
+    status, html, warnings = _build(tmp_path, text)
+    assert status == 0, warnings
+    assert ('<p class="admonition-title">Going further: <code class="docutils literal '
+            'notranslate"><span class="pre">nn.Fold</span></code> and <em>more</em></p>') in html
+
+
 @pytest.mark.parametrize("body, rule", [
     ("```{going-further-start} More\n```\n\n```{going-further-end}\n```\n",
      "must begin with 'Going further:'"),

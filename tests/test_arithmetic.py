@@ -39,9 +39,14 @@ def torch_transpose_shape(i, k, s, p, op, d):
     but for some kernels torch 2.x on CPU (the oneDNN path) returns an *empty* tensor when the
     size is exactly 0, e.g. a 1x1 input, k=4, p=2. An empty result is no output, so it counts as
     refused here; convlab refuses every output size below 1.
+
+    Likewise a dilation below 1: torch refuses it ("dilation should be greater than zero")
+    except on that oneDNN path, which for a few shapes skips the check and returns a result
+    (a 1x1 input, k=4, s=4, d=0 gives a 1x1 output: test_torch_skips_the_dilation_check_...).
+    It counts as refused here; convlab refuses every dilation below 1.
     """
     (ih, iw), (kh, kw) = i, k
-    if min(ih, iw, kh, kw) < 0:
+    if min(ih, iw, kh, kw) < 0 or min(d if isinstance(d, tuple) else (d,)) < 1:
         return None
     x = torch.zeros(1, 1, ih, iw)
     w = torch.zeros(1, 1, kh, kw)
@@ -91,6 +96,18 @@ def test_conv_output_size_matches_torch_pairs(i, k, s, p, d):
 def test_conv_output_size_mixes_ints_and_pairs(i, k, s, p):
     expected = torch_conv_shape(i, (k, k), s, p, 1)
     assert ours_or_none(conv_output_size, i, k, s=s, p=p) == expected
+
+
+def test_torch_skips_the_dilation_check_on_one_onednn_path() -> None:
+    """Why torch_transpose_shape refuses every dilation below 1 itself (found by hypothesis):
+    torch refuses d=0 on a 3x3 kernel, but on the oneDNN path of a 1x1 input with k=4, s=4
+    it returns a 1x1 output. If a torch upgrade starts refusing it, this test says so."""
+    x, w = torch.zeros(1, 1, 1, 1), torch.zeros(1, 1, 4, 4)
+    assert F.conv_transpose2d(x, w, stride=4, dilation=0).shape[2:] == (1, 1)
+    with pytest.raises(RuntimeError, match="dilation should be greater than zero"):
+        F.conv_transpose2d(torch.zeros(1, 1, 3, 3), torch.zeros(1, 1, 3, 3), dilation=0)
+    with pytest.raises(ValueError, match="dilation d must be a positive integer"):
+        conv_transpose_output_size(1, 4, 4, 0, 0, 0)
 
 
 @FAST

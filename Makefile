@@ -125,7 +125,7 @@ JOBS ?= $(shell env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc 2>/dev/null || 
 PYTEST := $(BIN)/python -m pytest -q
 PARALLEL := -n $(JOBS) --dist loadgroup
 UNIT := not site and not browser and not slow and not translations
-CHROMIUM_CHECK := test -x "$${CONVLAB_CHROMIUM:-/usr/bin/chromium-headless-shell}" || { echo "Browser tests need Debian's headless Chromium: 'apt-get install -y chromium-headless-shell' (or set CONVLAB_CHROMIUM to a Chromium binary)."; exit 1; }
+CHROMIUM_CHECK := test -x "$${CONVLAB_CHROMIUM:-/usr/bin/chromium}" || { echo "Browser tests need Debian's chromium: 'apt-get install -y chromium' (or set CONVLAB_CHROMIUM to a Chromium binary)."; exit 1; }
 
 unit: $(VENV)/.installed-dev
 	$(PYTEST) $(PARALLEL) -m "$(UNIT)"

@@ -30,7 +30,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 # The browser tests' Chromium (tests/conftest.py), or CONVLAB_CHROMIUM.
-CHROMIUM = os.environ.get("CONVLAB_CHROMIUM", "/usr/bin/chromium-headless-shell")
+CHROMIUM = os.environ.get("CONVLAB_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--no-first-run", "--disable-sync"]
 TARGET_MS = 50.0

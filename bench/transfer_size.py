@@ -32,7 +32,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 # The browser tests' Chromium (tests/conftest.py), or CONVLAB_CHROMIUM.
-CHROMIUM = os.environ.get("CONVLAB_CHROMIUM", "/usr/bin/chromium-headless-shell")
+CHROMIUM = os.environ.get("CONVLAB_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--no-first-run", "--disable-sync"]
 TARGET_GZIP_MB = 1.5

@@ -1,12 +1,12 @@
 """Shared fixtures: the built site served on 127.0.0.1, a headless Chromium, and page visits.
 
-Browser tests use Playwright for Python driving Debian's headless Chromium
-(``/usr/bin/chromium-headless-shell``, the package ``chromium-headless-shell``: the same Blink
-as the ``chromium`` browser without its windowing layer, and what Playwright itself runs for
-headless Chromium; about a tenth less CPU per page load than ``chromium --headless``).
+Browser tests use Playwright for Python driving Debian's Chromium (``/usr/bin/chromium``);
 Playwright's own browser download is never used; ``CONVLAB_CHROMIUM`` names another Chromium or
-Chrome binary. The site is served from ``_build/html``,
-either at the server root or under a sub-path (as GitHub Pages serves a project site).
+Chrome binary. (Debian's ``chromium-headless-shell`` costs about a tenth less CPU per page, but
+in one of seven full runs a page's network never went idle under it, which never happened in
+a dozen runs with ``chromium``; ``CONVLAB_CHROMIUM=/usr/bin/chromium-headless-shell`` runs it.)
+The site is served from ``_build/html``, either at the server root or under a sub-path (as
+GitHub Pages serves a project site).
 
 **Each page is loaded once per server.** A chapter page holds its explorers' widgets, hundreds
 of typeset formulas and many figures, so loading it is the expensive part of a browser test.
@@ -70,7 +70,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 SITE = ROOT / "_build" / "html"
 SCREENSHOTS = ROOT / "_build" / "screenshots"
-CHROMIUM = Path(os.environ.get("CONVLAB_CHROMIUM", "/usr/bin/chromium-headless-shell"))
+CHROMIUM = Path(os.environ.get("CONVLAB_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -169,8 +169,7 @@ def site(request: pytest.FixtureRequest) -> Iterator[Site]:
 def browser() -> Iterator[object]:
     """Headless Debian Chromium driven by Playwright."""
     if not CHROMIUM.exists():
-        pytest.fail(f"Browser tests need Chromium at {CHROMIUM}: apt-get install -y "
-                    "chromium-headless-shell "
+        pytest.fail(f"Browser tests need Chromium at {CHROMIUM}: apt-get install -y chromium "
                     "(or set CONVLAB_CHROMIUM to another Chromium/Chrome binary)")
     from playwright.sync_api import sync_playwright
 
@@ -256,6 +255,7 @@ class Visit:
     measured: dict[str, tuple[bool, object]] = field(default_factory=dict)
     settled_at: float = 0.0  # the page's clock (performance.now(), ms) when the load settled
     requests: list[str] = field(default_factory=list)  # every URL requested, in order
+    in_flight: dict[int, str] = field(default_factory=dict)  # requests not finished yet
 
     def watch(self, page: object) -> None:
         page.on("console", self._console)
@@ -264,6 +264,9 @@ class Visit:
             f"failed request: {req.url} ({req.failure})"))
         page.on("response", self._response)
         page.on("request", self._request)
+        page.on("request", lambda req: self.in_flight.__setitem__(id(req), req.url))
+        for done in ("requestfinished", "requestfailed"):
+            page.on(done, lambda req: self.in_flight.pop(id(req), None))
 
     def _console(self, msg: object) -> None:
         if msg.type == "error":
@@ -332,12 +335,18 @@ class Visit:
 def load(browser: object, site: Site, page_path: str, measures: tuple[str, ...] = ()) -> Visit:
     """Open ``page_path`` in a fresh context, wait for its widgets and the network, settle;
     then take the ``measures`` (names of ``on_load`` measurements), desktop ones first."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
     context = browser.new_context(**VIEWS["desktop"])
     visit = Visit(site, page_path, context.new_page())
     visit.watch(visit.page)
     visit.page.goto(site.url(page_path), wait_until="load")
     visit.page.wait_for_function(WIDGETS_RENDERED, timeout=30_000)
-    visit.page.wait_for_load_state("networkidle")
+    try:
+        visit.page.wait_for_load_state("networkidle")
+    except PlaywrightTimeoutError as err:  # say which requests kept the network busy
+        raise AssertionError(f"{page_path}: the network did not go idle; requests still "
+                             f"loading: {sorted(visit.in_flight.values())[:10]}") from err
     visit.page.wait_for_timeout(SETTLE_MS)
     visit.settled_at = visit.page.evaluate("() => performance.now()")
     visit.load_problems = list(visit.problems)

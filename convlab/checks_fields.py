@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 import math
 import numbers
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from torch import nn
@@ -175,11 +175,18 @@ def _design_layers(layers: Any) -> tuple[list[tuple[int, int, int, int]] | None,
 def _optimal_design(target: int, channels: int, bias: bool,
                     sizes: Sequence[int] = (3, 5, 7)) -> tuple[int, tuple[int, ...]]:
     """Fewest parameters of a stride-1 stack of ``sizes`` kernels reaching field ``target``."""
-    per_layer = {k: channels * channels * k * k + (channels if bias else 0) for k in sizes}
+    return cheapest_stack(target, {k: channels * channels * k * k + (channels if bias else 0)
+                                   for k in sizes})
+
+
+def cheapest_stack(target: int, per_layer: Mapping[int, int]) -> tuple[int, tuple[int, ...]]:
+    """``(cost, stack)``: the stride-1 stack of kernel sizes (keys of ``per_layer``, each > 1)
+    that reaches receptive field ``target`` at the lowest total ``per_layer`` cost. Every stack
+    up to the fewest layers of the smallest kernel that reach it is enumerated."""
     best: tuple[int, tuple[int, ...]] | None = None
-    max_layers = max(1, math.ceil((target - 1) / (min(sizes) - 1)))
+    max_layers = max(1, math.ceil((target - 1) / (min(per_layer) - 1)))
     for n in range(1, max_layers + 1):
-        for combo in itertools.combinations_with_replacement(sorted(sizes), n):
+        for combo in itertools.combinations_with_replacement(sorted(per_layer), n):
             if 1 + sum(k - 1 for k in combo) >= target:
                 cost = sum(per_layer[k] for k in combo)
                 if best is None or cost < best[0]:

@@ -26,6 +26,11 @@ CH1, CH5 = "01_convolution", "05_transposed_convolution"
 CH2, CH3, CH4 = "02_multichannel_kernels", "03_detach_and_autograd", "04_receptive_fields"
 CHAPTERS = (CH1, CH2, CH3, CH4, CH5)
 SEED = 20261206
+# Seconds each exercise's answer may run in the grading child (the course default is
+# grading.DEFAULT_TIME_LIMIT). Every correct answer here runs in well under 0.1 s of it (the
+# cases and the verdict are computed in the parent, outside the limit), and six answers of
+# the hostile submissions loop until it stops them: a short limit keeps the run short.
+TIME_LIMIT = 2
 
 CONV2D_UNFOLD = """
 def my_conv2d(x, w, b=None, stride=1, padding=0):
@@ -419,7 +424,7 @@ def test_autograde_scores_every_submission(tmp_path: Path) -> None:
     course = tmp_path / "course"
     subprocess.run([sys.executable, str(ROOT / "tools" / "make_assignments.py"), "--src",
                     str(ROOT / "book"), "--out", str(course), "--seed", str(SEED),
-                    "--time-limit", "5"], check=True)
+                    "--time-limit", str(TIME_LIMIT)], check=True)
     _nbgrader(course, "generate_assignment", "0*")     # all five in one run
     handed_in: dict[str, str] = {}    # notebook text -> student: no notebook is graded twice
     for chapter in CHAPTERS:

@@ -376,8 +376,9 @@ def pytorch_says(lang: str) -> str:
 
 
 def press(root: object, moves: tuple[tuple[str, str], ...]) -> None:
+    """Press each (slider, key) of ``moves`` on the explorer ``root`` (an element handle)."""
     for name, key in moves:
-        root.locator(f".convlab-slider-{name} .noUi-handle").press(key)
+        root.query_selector(f".convlab-slider-{name} .noUi-handle").press(key)
 
 
 @pytest.mark.last_on_page  # it leaves every explorer it moves in a refused configuration
@@ -399,7 +400,9 @@ def test_explorer_every_slider_over_its_range(visit: Visit, kind: str, page_path
     check(default)
     assert default["band"] <= 80, (
         f"empty band of {default['band']} px at the default settings")
-    root = page.locator(f".convlab-explorer-{kind}").first
+    # Element handles, not locators: a locator finds its element again in the whole page at
+    # every use, and a traversal uses it hundreds of times (the explorer's elements stay).
+    root = page.locator(f".convlab-explorer-{kind}").first.element_handle()
     root.scroll_into_view_if_needed()
     seen = root.evaluate(SEEN)
     check(seen)
@@ -408,7 +411,7 @@ def test_explorer_every_slider_over_its_range(visit: Visit, kind: str, page_path
     for name in ORDER[kind]:
         if name == "row":  # a large output, so that the positions have room to move
             press(root, (("i", "End"), ("p", "End")))
-        handle = root.locator(f".convlab-slider-{name} .noUi-handle")
+        handle = root.query_selector(f".convlab-slider-{name} .noUi-handle")
         handle.focus()
         start = int(float(handle.get_attribute("aria-valuenow")))
         handle.press("Home")

@@ -90,12 +90,13 @@ def test_chapters_have_explorers() -> None:
 @pytest.mark.parametrize("page_path", WIDGET_PAGES)
 def test_every_slider_changes_what_is_displayed(visit: Visit) -> None:
     page, start, sent = visit.page, visit.mark(), visit.mark_requests()
-    handles = page.locator(".widget-subarea .noUi-handle[role=slider]")
-    count = handles.count()
-    assert count > 0, "a page with widgets should have at least one slider"
-    for n in range(count):
-        handle = handles.nth(n)
-        area = handle.locator("xpath=ancestor::div[contains(@class,'widget-subarea')][1]")
+    # Element handles, not locators: a locator finds its element again in the whole page at
+    # every use (the widgets' elements stay while their values change).
+    handles = page.query_selector_all(".widget-subarea .noUi-handle[role=slider]")
+    assert handles, "a page with widgets should have at least one slider"
+    for handle in handles:
+        area = handle.evaluate_handle("h => h.closest('.widget-subarea')").as_element()
+        slider = handle.evaluate_handle("h => h.closest('div[class*=\"widget-slider\"]')")
         handle.scroll_into_view_if_needed()
         before_value = handle.get_attribute("aria-valuenow")
         before = area.evaluate(DISPLAYED)
@@ -106,24 +107,19 @@ def test_every_slider_changes_what_is_displayed(visit: Visit) -> None:
             handle.press("ArrowLeft")
             back = "ArrowRight"
         after_value = handle.get_attribute("aria-valuenow")
-        label = handle.locator(
-            "xpath=ancestor::div[contains(@class,'widget-slider')][1]//label"
-        ).inner_text()
+        label = slider.evaluate("s => s.querySelector('label').innerText")
         assert after_value != before_value, f"slider {label!r} did not move with the keyboard"
         page.wait_for_function(
             f"([root, before]) => ({DISPLAYED})(root) !== before",
-            arg=[area.element_handle(), before],
+            arg=[area, before],
             timeout=5_000,
         )
         # Labelled, and announcing the value the reader sees (not an option index).
         assert handle.get_attribute("aria-label") == label.strip()
-        readout = handle.locator(
-            "xpath=ancestor::div[contains(@class,'widget-slider')][1]"
-            "//div[contains(@class,'widget-readout')]"
-        )
         page.wait_for_function(
-            "([h, r]) => h.getAttribute('aria-valuetext') === r.textContent.trim()",
-            arg=[handle.element_handle(), readout.element_handle()],
+            "([h, s]) => h.getAttribute('aria-valuetext')"
+            " === s.querySelector('div[class*=\"widget-readout\"]').textContent.trim()",
+            arg=[handle, slider],
             timeout=2_000,
         )
         handle.press(back)  # the shared page as it was, for the page's other tests
@@ -169,26 +165,25 @@ def _hinted_wrong_answer(kind: str, data: dict) -> tuple[object, str] | None:
 def _give(quiz: object, kind: str, answer: object) -> None:
     """Enter one answer with the keyboard: a number, a shape or a set of ticked options."""
     if kind == "number":
-        box = quiz.locator("input[type=text]")
+        box = quiz.query_selector("input[type=text]")
         box.fill(f"{answer:g}")
         box.press("Enter")
     elif kind == "shape":
-        box = quiz.locator("input[type=text]")
+        box = quiz.query_selector("input[type=text]")
         box.fill("(" + ", ".join(map(str, answer)) + ")")
         box.press("Enter")
     else:
-        options = quiz.locator(".convlab-quiz-options input")
-        for i in range(options.count()):
-            if options.nth(i).is_checked() != (i in answer):
-                options.nth(i).focus()
-                options.nth(i).press("Space")
-        quiz.locator("button.convlab-quiz-check").press("Enter")
+        for i, option in enumerate(quiz.query_selector_all(".convlab-quiz-options input")):
+            if option.is_checked() != (i in answer):
+                option.focus()
+                option.press("Space")
+        quiz.query_selector("button.convlab-quiz-check").press("Enter")
 
 
 def _answer(quiz: object, data: dict, kind: str, right: bool) -> None:
     """Type or tick an answer, right or wrong, the way a reader would (keyboard only)."""
     if kind in ("number", "shape"):
-        box = quiz.locator("input[type=text]")
+        box = quiz.query_selector("input[type=text]")
         if kind == "number":
             value = data["answer"] if right else data["answer"] + 1000
             text = f" {value:g} " if right else str(value)
@@ -198,15 +193,14 @@ def _answer(quiz: object, data: dict, kind: str, right: bool) -> None:
         box.fill(text)
         box.press("Enter")
         return
-    options = quiz.locator(".convlab-quiz-options input")
+    options = quiz.query_selector_all(".convlab-quiz-options input")
     correct = set(data["correct"])
-    chosen = correct if right else {next(i for i in range(options.count()) if i not in correct)}
-    for i in range(options.count()):
-        box = options.nth(i)
+    chosen = correct if right else {next(i for i in range(len(options)) if i not in correct)}
+    for i, box in enumerate(options):
         if box.is_checked() != (i in chosen):
             box.focus()
             box.press("Space")
-    quiz.locator("button.convlab-quiz-check").press("Enter")
+    quiz.query_selector("button.convlab-quiz-check").press("Enter")
 
 
 @AT_ROOT
@@ -220,17 +214,17 @@ def test_quick_checks_grade_answers_in_the_browser(visit: Visit) -> None:
     block_titles = page.locator(".going-further > .admonition-title")
     for n in range(block_titles.count()):
         block_titles.nth(n).click()
-    quizzes = page.locator("div.convlab-quiz")
     kinds = set()
-    for n in range(quizzes.count()):
-        quiz = quizzes.nth(n)
+    # Element handles, not locators: a locator finds its element again in the whole page at
+    # every use (a quick check's elements stay; only the feedback's text changes).
+    for quiz in page.query_selector_all("div.convlab-quiz"):
         quiz.scroll_into_view_if_needed()
         kind = quiz.get_attribute("data-kind")
         data = json.loads(quiz.get_attribute("data-quiz"))
-        feedback = quiz.locator(".convlab-quiz-feedback")
+        feedback = quiz.query_selector(".convlab-quiz-feedback")
         assert feedback.get_attribute("aria-live") == "polite"
-        wrong_possible = kind in ("number", "shape") or len(set(data["correct"])) < (
-            quiz.locator(".convlab-quiz-options input").count())
+        wrong_possible = kind in ("number", "shape") or len(set(data["correct"])) < len(
+            quiz.query_selector_all(".convlab-quiz-options input"))
         if wrong_possible:
             _answer(quiz, data, kind, right=False)
             assert feedback.get_attribute("data-correct") == "false", kind
@@ -310,17 +304,14 @@ def _explorer_pages() -> list[str]:
 @pytest.mark.parametrize("page_path", _explorer_pages())
 def test_explorer_frames_match_their_sliders(visit: Visit) -> None:
     page, start = visit.page, visit.mark()
-    explorers = page.locator(".convlab-explorer")
-    assert explorers.count() > 0
-    for n in range(explorers.count()):
-        root = explorers.nth(n)
+    explorers = page.query_selector_all(".convlab-explorer")  # element handles, as above
+    assert explorers
+    for n, root in enumerate(explorers):
         root.scroll_into_view_if_needed()
         root.screenshot(path=str(SCREENSHOTS / screenshot_name(visit, f"-explorer{n}-before")))
         assert root.evaluate(FRAMES_MATCH_SLIDERS) == []
         assert root.evaluate(LAYERS_ALIGNED), "the layers of a picture do not overlay"
-        handles = root.locator(".noUi-handle[role=slider]")
-        for h in range(handles.count()):
-            handle = handles.nth(h)
+        for handle in root.query_selector_all(".noUi-handle[role=slider]"):
             before = handle.get_attribute("aria-valuenow")
             handle.focus()
             back = "ArrowLeft"
@@ -329,11 +320,11 @@ def test_explorer_frames_match_their_sliders(visit: Visit) -> None:
                 handle.press("ArrowLeft")
                 back = "ArrowRight"
             page.wait_for_function(FRAMES_MATCH_SLIDERS.replace(
-                "return wrong;", "return wrong.length === 0;"), arg=root.element_handle(),
+                "return wrong;", "return wrong.length === 0;"), arg=root,
                 timeout=5_000)
             handle.press(back)  # the shared page as it was, for the page's other tests
             page.wait_for_function(FRAMES_MATCH_SLIDERS.replace(
-                "return wrong;", "return wrong.length === 0;"), arg=root.element_handle(),
+                "return wrong;", "return wrong.length === 0;"), arg=root,
                 timeout=5_000)
         root.screenshot(path=str(SCREENSHOTS / screenshot_name(visit, f"-explorer{n}-after")))
     visit.assert_clean_since(start)

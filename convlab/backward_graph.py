@@ -268,7 +268,7 @@ def backward_graph(output: torch.Tensor, names: dict[str, torch.Tensor] | None =
             f"markerWidth='7' markerHeight='7' orient='auto-start-reverse'>"
             f"<path d='M0,0 L10,5 L0,10 z' fill='{_FLOW}'/></marker></defs>")
     heading = _(title) if title else _("The backward pass, with the gradient on every edge")
-    desc = "; ".join(_("{text_of} sends {edge_text} to {text_of2}",
+    desc = _("; ").join(_("{text_of} sends {edge_text} to {text_of2}",
                        text_of=text_of[e.src], edge_text=_edge_text(e), text_of2=text_of[e.dst])
                      for e in tr.edges)
     picture = draw.svg_doc(round(width), round(height), heading, desc, defs + "".join(body))

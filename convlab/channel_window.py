@@ -203,8 +203,8 @@ def channel_window(x: torch.Tensor | None = None, w: torch.Tensor | None = None,
     body.append(_grid(x_sum, oy, s.output, svg.TINT["output"], highlight=(row, col, 1, 1)))
     height = max(height, oy + o_h * CELL + _M)
     title = _("Output ({row}, {col}) of a {c_in}-channel convolution", row=row, col=col, c_in=c_in)
-    desc = ("; ".join(_("channel {c}: window sum with kernel slice = {num}", c=c, num=draw.num(p))
-                      for c, p in enumerate(s.partials))
+    desc = (_("; ").join(_("channel {c}: window sum with kernel slice = {num}", c=c,
+                           num=draw.num(p)) for c, p in enumerate(s.partials))
             + _("; plus bias {num} gives {num2}", num=draw.num(s.bias), num2=draw.num(s.value)))
     picture = draw.svg_doc(width, height, title, desc, "".join(body))
     caption = (_("Output position (row {row}, column {col}): each of the {c_in} input channels "

@@ -700,7 +700,7 @@ def receptive_fields(layers: Sequence[tuple[int, int, int, int]], size: int | No
         parts.append(rect(MARGIN + side + 12 + 118, top + 5 + idx * 18, 22, 10, stroke=colour,
                            extra=f" stroke-width='2'{dash}"))
     width = MARGIN * 2 + side + 170
-    per_layer = "; ".join(_("layer {value} (k={k}, s={s}, d={d}): r={r}, j={j}",
+    per_layer = _("; ").join(_("layer {value} (k={k}, s={s}, d={d}): r={r}, j={j}",
                             value=j + 1, k=r.k, s=r.s, d=r.d, r=r.r, j=r.j)
                           for j, r in enumerate(rows))
     caption = (_("Receptive field of one unit per layer on the input, innermost box = layer 1. "
@@ -1032,10 +1032,11 @@ def overlap_heatmap(i: int = 4, k: int = 3, s: int = 2, d: int = 1, *, lang: str
     light = [[num(count[r, c]) if float(count[r, c]) / hi >= 0.6 else "" for c in range(n)]
              for r in range(n)]
     parts += [cell_texts(MARGIN, top, dark), cell_texts(MARGIN, top, light, fill="#fff")]
-    caption = (_("Overlap counts of a transposed conv, input {i}×{i}, kernel {k}, stride {s}, "
-                 "dilation {d}: full output {n}×{n}, counts from {num} to {num2} (darker = "
-                 "more copies)", i=i, k=k, s=s, d=d, n=n, num=num(count.min()), num2=num(hi))
-               + (_("; the uneven counts are the checkerboard artefact.") if k % s else "."))
+    counts = _("Overlap counts of a transposed conv, input {i}×{i}, kernel {k}, stride {s}, "
+               "dilation {d}: full output {n}×{n}, counts from {num} to {num2} (darker = "
+               "more copies)", i=i, k=k, s=s, d=d, n=n, num=num(count.min()), num2=num(hi))
+    caption = (counts + _("; the uneven counts are the checkerboard artefact.") if k % s
+               else _("{sentence}.", sentence=counts))
     svg = svg_doc(max(MARGIN * 2 + n * CELL, 380), top + n * CELL + 10,
                   _("Overlap counts, k={k}, s={s}", k=k, s=s), caption, "".join(parts))
     return Figure(svg, caption)

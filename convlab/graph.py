@@ -395,7 +395,7 @@ def _describe(g: AutogradGraph, *, lang: str = "en") -> str:
     loose = g.labels("unreachable")
     if loose:
         lines.append(_("not in the graph: {names}", names=", ".join(loose)))
-    return "; ".join(lines)
+    return _("; ").join(lines)
 
 
 def autograd_graph(tensor: torch.Tensor, names: dict[str, torch.Tensor] | None = None,
@@ -463,4 +463,7 @@ def _caption(g: AutogradGraph, heading: str, *, lang: str = "en") -> str:
         parts.append(_("Not in this graph: {names}.", names=", ".join(loose)))
     parts.append(_("Arrows show the forward computation (top to bottom); backward() walks them "
                    "in reverse, from the output up to the leaves."))
-    return " ".join(parts)
+    caption = parts[0]
+    for part in parts[1:]:  # sentence by sentence, as the language puts them together
+        caption = _("{sentence} {next}", sentence=caption, next=part)
+    return caption

@@ -174,16 +174,18 @@ def names_objects_storage(*moments: Sequence[Binding], labels: Sequence[str] | N
             "markerWidth='7' markerHeight='7' orient='auto-start-reverse'>"
             "<path d='M0,0 L10,5 L0,10 z' fill='#111'/></marker></defs>")
     desc = " | ".join(
-        f"{label}: " + "; ".join(_("{name} -> object {hex} -> storage {hex2} {values}",
-                                   name=b.name, hex=_hex(b.object_id), hex2=_hex(b.storage_ptr),
-                                   values=list(b.values)) for b in m)
+        _("{label}: {text}", label=label, text=_("; ").join(
+            _("{name} -> object {hex} -> storage {hex2} {values}", name=b.name,
+              hex=_hex(b.object_id), hex2=_hex(b.storage_ptr), values=list(b.values))
+            for b in m))
         for m, label in zip(moments, labels, strict=True))
     picture = draw.svg_doc(width, y, _("Names, tensor objects and storage"), desc,
                        defs + "".join(parts))
-    caption = (_("Names → tensor objects → storage, from the real id() and "
-                 "untyped_storage().data_ptr() values. ") + " ".join(
-                   f"{label}: " + _summary(m, lang=lang)
-                   for m, label in zip(moments, labels, strict=True)))
+    caption = _("Names → tensor objects → storage, from the real id() and "
+                "untyped_storage().data_ptr() values.")
+    for m, label in zip(moments, labels, strict=True):  # sentence by sentence, as the
+        caption = _("{sentence} {next}", sentence=caption,  # language puts them together
+                    next=_("{label}: {text}", label=label, text=_summary(m, lang=lang)))
     return draw.Figure(picture, caption)
 
 
@@ -192,7 +194,7 @@ def _summary(moment: Sequence[Binding], *, lang: str = "en") -> str:
     groups: dict[int, list[str]] = {}
     for b in moment:
         groups.setdefault(b.object_id, []).append(b.name)
-    objs = "; ".join(_(" and ").join(names) + (_(" are one object") if len(names) > 1 else
+    objs = _("; ").join(_(" and ").join(names) + (_(" are one object") if len(names) > 1 else
                                             _(" is its own object"))
                      for names in groups.values())
     n_store = len({b.storage_ptr for b in moment})

@@ -234,3 +234,43 @@ def test_refusal_rules_are_translated_and_pytorch_stays():
         torch_message = english["texts"][english["refused"][key][1]]
         if not torch_message.startswith("(no error"):
             assert chinese["texts"][said] == torch_message
+
+
+def _joined_figures(lang: str) -> dict[str, str]:
+    """Caption and description of each figure whose text convlab joins from parts."""
+    import torch
+
+    from convlab import backward_graph, channel_window, draw, graph, objects
+
+    a = torch.ones(3)
+    moment = objects.bindings(a=a, b=a, c=a.clone())
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    w = torch.tensor([3.0, 4.0], requires_grad=True)
+    y = ((x * 2) * w).sum()
+    figures = {
+        "objects": objects.names_objects_storage(moment, moment, labels=["1", "2"], lang=lang),
+        "overlap uneven": draw.overlap_heatmap(k=3, s=2, lang=lang),
+        "overlap even": draw.overlap_heatmap(k=4, s=2, lang=lang),
+        "zero insertion": draw.stride_zero_insertion(lang=lang),
+        "receptive fields": draw.receptive_fields([(3, 2, 0, 1)] * 2, lang=lang),
+        "channel window": channel_window.channel_window(lang=lang),
+        "backward graph": backward_graph.backward_graph(y, {"x": x, "w": w}, lang=lang),
+        "autograd graph": graph.autograd_graph(y, {"x": x, "w": w}, lang=lang),
+    }
+    return {name: html.unescape("\n".join([figure.caption, *
+                re.findall(r"<desc[^>]*>(.*?)</desc>", figure.svg, re.S)]))
+            for name, figure in figures.items()}
+
+
+def test_chinese_figures_join_their_parts_with_chinese_punctuation():
+    """Texts put together from parts in code (a list of layers, of names, of edges; a label
+    and its text; the end of a sentence) read as Chinese: ；：。 with no space after them,
+    not the English '; ', ': ' and '.'."""
+    english, chinese = _joined_figures("en"), _joined_figures("zh_CN")
+    assert sum("; " in text for text in english.values()) >= 5  # the parts are there
+    for name, text in chinese.items():
+        assert CJK.search(text), name
+        assert "; " not in text, (name, text)
+        assert not re.search(r"[\u4e00-\u9fff）] ?[.:;]( |$)", text, re.M), (name, text)
+        assert not re.search(r"[。；：] ", text), (name, text)
+        assert not re.search(r"[\u4e00-\u9fff][0-9]", text), (name, text)  # 插入 1 个零

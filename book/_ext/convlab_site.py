@@ -535,7 +535,7 @@ REDIRECT = """<!DOCTYPE html>
 <meta http-equiv="Refresh" content="0; url={first}" />
 </head>
 <body>
-<p><a href="{first}">{go}</a>.</p>
+<p><a href="{first}">{go}</a></p>
 </body>
 </html>
 """

@@ -24,11 +24,16 @@
     return parts.map(Number);
   }
   function near(x, a, tol) { return Math.abs(x - a) <= tol + 1e-9 * Math.max(1, Math.abs(a)); }
+  // "✗ Not quite." and more sentences, joined as the language joins sentences
+  function notQuite(d, more) {
+    return more.filter(Boolean).reduce(function (a, b) {
+      return t(d, "{sentence} {next}", {sentence: a, next: b}); }, t(d, "\u2717 Not quite."));
+  }
   function wrong(d, detail) {
-    return [false, t(d, "\u2717 Not quite.") + (detail ? " " + detail : "") +
+    return [false, notQuite(d, [detail]) +
       (d.revisit ? t(d, " Revisit: {revisit}", {revisit: d.revisit}) : t(d, " Try again."))];
   }
-  function hint(d, text) { return [false, t(d, "\u2717 Not quite.") + " " + text]; }
+  function hint(d, text) { return [false, notQuite(d, [text])]; }
 
   // d: the quiz data; r: the typed text or the selected indices
   function feedback(d, r) {
@@ -57,7 +62,7 @@
     var texts = d.hints.filter(function (h) {
       return extra.indexOf(h[0]) >= 0 || missing.indexOf(h[0]) >= 0;
     }).map(function (h) { return h[1]; });
-    if (texts.length) return hint(d, texts.join(" "));
+    if (texts.length) return [false, notQuite(d, texts)];
     return wrong(d, d.multiple ? t(d, "Wrongly selected: {extra}. Missing: {missing}.",
       {extra: extra.length, missing: missing.length}) : "");
   }

@@ -70,6 +70,7 @@ def ui_texts(lang: str = "en") -> dict[str, str]:
         "Check": _("Check"),
         CORRECT: _("✓ Correct!"),
         "✗ Not quite.": _("✗ Not quite."),
+        "{sentence} {next}": _("{sentence} {next}"),
         " Revisit: {revisit}": _(" Revisit: {revisit}"),
         " Try again.": _(" Try again."),
         "Please enter a number, e.g. 12.": _("Please enter a number, e.g. 12."),
@@ -196,9 +197,17 @@ class Question:
 
     # ---- grading (mirrors quiz.js)
 
+    def _not_quite(self, *details: str) -> str:
+        """"✗ Not quite." and the ``details``, sentence by sentence, as the language puts
+        sentences together (English: a space between; Chinese: none)."""
+        text = self._ui("✗ Not quite.")
+        for detail in filter(None, details):
+            text = self._ui("{sentence} {next}", sentence=text, next=detail)
+        return text
+
     def _wrong(self, detail: str = "") -> tuple[bool, str]:
         revisit = self.data["revisit"]
-        text = self._ui("✗ Not quite.") + (f" {detail}" if detail else "")
+        text = self._not_quite(detail)
         return False, text + (self._ui(" Revisit: {revisit}", revisit=revisit) if revisit
                               else self._ui(" Try again."))
 
@@ -213,7 +222,7 @@ class Question:
                 return True, self._ui(CORRECT)
             for value, text in d["hints"]:
                 if _near(x, value, 0):
-                    return False, f"{self._ui('✗ Not quite.')} {text}"
+                    return False, self._not_quite(text)
             return self._wrong()
         if self.kind == "shape":
             if isinstance(response, tuple | list):
@@ -226,7 +235,7 @@ class Question:
                 return True, self._ui(CORRECT)
             for value, text in d["hints"]:
                 if s == tuple(value):
-                    return False, f"{self._ui('✗ Not quite.')} {text}"
+                    return False, self._not_quite(text)
             if len(s) != len(answer):
                 return self._wrong(self._ui("The answer has {n} dimensions; yours has {m}.",
                                             n=len(answer), m=len(s)))
@@ -240,7 +249,7 @@ class Question:
             return True, self._ui(CORRECT)
         texts = [text for index, text in d["hints"] if index in extra or index in missing]
         if texts:
-            return False, self._ui("✗ Not quite.") + " " + " ".join(texts)
+            return False, self._not_quite(*texts)
         if not d["multiple"]:
             return self._wrong()
         return self._wrong(self._ui("Wrongly selected: {extra}. Missing: {missing}.",

@@ -191,12 +191,20 @@
     });
   }
 
+  // Texts (or HTML) one after the other, as the language puts sentences together: English
+  // leaves a space between them, Chinese none.
+  function then() {
+    return Array.prototype.slice.call(arguments).filter(Boolean).reduce(function (a, b) {
+      return t("{sentence} {next}", {sentence: a, next: b});
+    });
+  }
+
   function refusal(rule, torchMessage) {
     return "<div role='status' class='convlab-refused' style='max-width:640px;padding:8px;" +
       "line-height:1.4;border-left:4px solid " + ROLE.cropped + ";background:#FBE9DE;" +
-      "color:#111'><b>" + esc(t("PyTorch refuses this configuration.")) + "</b> " +
-      esc(t("The rule: {rule}. PyTorch says:", {rule: rule})) + " <code style='" + CODE + "'>" +
-      esc(torchMessage) + "</code></div>";
+      "color:#111'>" + then("<b>" + esc(t("PyTorch refuses this configuration.")) + "</b>",
+        esc(t("The rule: {rule}. PyTorch says:", {rule: rule})),
+        "<code style='" + CODE + "'>" + esc(torchMessage) + "</code>") + "</div>";
   }
 
   /* explicit colours: the pictures are light in the theme's dark mode too */
@@ -464,14 +472,14 @@
       legend.push(t("output_padding {op} keeps {op} more computed row(s)/column(s) at the " +
         "bottom/right that padding would crop (not zeros).", {op: st.op}));
     }
-    var caption = t("Every input value times the kernel is added into the full grid at stride " +
-      "{s} (dilation {d}); ", {s: st.s, d: st.d}) + "o = (" + i + "−1)·" + st.s + " − 2·" + p +
-      " + " + st.d + "·(" + k + "−1) + " + st.op + " + 1 = " + o + ".";
+    var caption = t("{sentence}.", {sentence: t("Every input value times the kernel is added " +
+      "into the full grid at stride {s} (dilation {d}); ", {s: st.s, d: st.d}) + "o = (" + i +
+      "−1)·" + st.s + " − 2·" + p + " + " + st.d + "·(" + k + "−1) + " + st.op + " + 1 = " + o});
     var title3 = t("Transposed convolution {params}: output {o}×{o}", {params: "i=" + i + " k=" +
       k + " s=" + st.s + " p=" + p + " op=" + st.op + " d=" + st.d, o: o});
     return { frame: frameText(q, ["i", "k", "s", "p", "op", "d"]),
       html: svg(width, height, title3, body.join("")) + "<p class='convlab-caption' style='" +
-        TEXT + "'>" + esc(legend.join(" ")) + " " + esc(caption) + "</p>", state: st };
+        TEXT + "'>" + esc(then.apply(null, legend.concat([caption]))) + "</p>", state: st };
   }
 
   /**
@@ -596,17 +604,18 @@
       summary = got + (lost ? t(" ({lost} of {taps} taps on the padding)",
         {lost: lost, taps: k * k}) : "") + t("; each holds the weight that multiplied it.");
     }
-    var caption = t("Input {i}×{i}, kernel {k}×{k} (weights 1…{kk}), stride {s}, padding {p}, " +
-      "dilation {d} → output {o}×{o}. The highlighted input pixels are the receptive field of " +
-      "the output pixel and the footprint of its gradient; the window spans d(k−1)+1 = {span} " +
-      "pixels", {i: g.i, k: k, kk: k * k, s: s, p: p, d: d, o: o, span: g.span}) +
+    var caption = t("{sentence}.", {sentence: t("Input {i}×{i}, kernel {k}×{k} (weights " +
+      "1…{kk}), stride {s}, padding {p}, dilation {d} → output {o}×{o}. The highlighted input " +
+      "pixels are the receptive field of the output pixel and the footprint of its gradient; " +
+      "the window spans d(k−1)+1 = {span} pixels",
+      {i: g.i, k: k, kk: k * k, s: s, p: p, d: d, o: o, span: g.span}) +
       (d > 1 && k > 1 ? (d === 2 ? t(", reading every second pixel (holes)") :
-        t(", reading every third pixel (holes)")) : "") + ".";
+        t(", reading every third pixel (holes)")) : "")});
     return { frame: frameText(q, ["i", "k", "s", "p", "d", "row", "col"]),
       html: svg(width, height, t("Gradient of output pixel ({row}, {col}), {params}",
         {row: row, col: col, params: params}),
-        body.join("")) + "<p class='convlab-caption' style='" + TEXT + "'><b>" + esc(summary) +
-        "</b> " + esc(caption) + "</p>", state: g };
+        body.join("")) + "<p class='convlab-caption' style='" + TEXT + "'>" +
+        then("<b>" + esc(summary) + "</b>", esc(caption)) + "</p>", state: g };
   }
 
   /**
@@ -703,8 +712,9 @@
     return { frame: frameText(q, ["cin", "cout", "k", "g"]),
       html: svg(width, height, t("{title}: {n} parameters", {title: title, n: st.params}),
         body.join("")) +
-        "<p class='convlab-caption' style='" + TEXT + "'><b class='convlab-params'>" +
-        esc(formula) + "</b>. " + esc(caption) + "</p>", state: st };
+        "<p class='convlab-caption' style='" + TEXT + "'>" + then(t("{sentence}.",
+          {sentence: "<b class='convlab-params'>" + esc(formula) + "</b>"}), esc(caption)) +
+        "</p>", state: st };
   }
 
   /* ---------------------------------------------------------------- image kernels (ch1) */
@@ -806,12 +816,13 @@
       "<figcaption style='" + CAPTION + "'>" + esc(t("output {h}×{w}", {h: st.h, w: st.w}) +
       (scale !== 2 ? t(" (drawn ×{scale})", {scale: scale}) : "")) +
       "</figcaption></figure></div>" +
-      "<p class='convlab-caption' style='" + TEXT + "'><b class='convlab-shape'>" +
-      esc(t("F.conv2d output shape {shape}", {shape: shape})) + "</b>: " +
-      esc(t("{kernel} kernel {weights}, stride {s}, padding {p}, dilation {d} (the window " +
-        "spans {span} pixels). ", {kernel: q.kernel, weights: weights, s: q.s, p: q.p, d: q.d,
-        span: q.d * 2 + 1}) + (edge ? t("Negative weights: shown scaled, the smallest value " +
-        "black and the largest white.") : t("Shown clipped to [0, 1]."))) + "</p>";
+      "<p class='convlab-caption' style='" + TEXT + "'>" + t("{label}: {text}", {label:
+        "<b class='convlab-shape'>" + esc(t("F.conv2d output shape {shape}", {shape: shape})) +
+        "</b>", text: esc(t("{kernel} kernel {weights}, stride {s}, padding {p}, dilation {d} " +
+        "(the window spans {span} pixels). ", {kernel: q.kernel, weights: weights, s: q.s,
+        p: q.p, d: q.d, span: q.d * 2 + 1}) + (edge ? t("Negative weights: shown scaled, the " +
+        "smallest value black and the largest white.") : t("Shown clipped to [0, 1].")))}) +
+      "</p>";
     return { frame: frameText(q, ["kernel", "s", "p", "d"]), html: html, state: st };
   }
 
@@ -1008,10 +1019,10 @@
         t("Output 0 of layer {l} sees input pixels {a}…{b}: r = {r}, j = {j}, start = {start}.",
           seen);
     }
-    caption += " " + t("Each layer: r grows by d(k−1)·j, start moves by −p·j, then j becomes " +
-      "j·s. Max-pool and avg-pool have the same field arithmetic as a convolution with the same " +
-      "k, s, p, d (PyTorch's avg-pool has no dilation). Bars: the field of output 0 of each " +
-      "layer; hatched: the part outside the input (padding).");
+    caption = then(caption, t("Each layer: r grows by d(k−1)·j, start moves by −p·j, then j " +
+      "becomes j·s. Max-pool and avg-pool have the same field arithmetic as a convolution with " +
+      "the same k, s, p, d (PyTorch's avg-pool has no dilation). Bars: the field of output 0 " +
+      "of each layer; hatched: the part outside the input (padding)."));
     var frame = frameText(q, ["i", "layers", "layer", "type", "k", "s", "p", "d"]) + " stack=" +
       q.stack.map(function (layer) { return layer.join(","); }).join(";");
     return { frame: frame,

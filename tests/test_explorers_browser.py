@@ -88,6 +88,8 @@ SEEN = """async root => {
              gray: Array.from({length: c.width * c.height}, (_, n) => px[4 * n])};
   }
   return {sliders, image,
+          caption: Array.from(root.querySelectorAll('.convlab-caption, .convlab-refused'))
+            .map(c => c.textContent).join('\\n'),
           shape: (picture.querySelector('.convlab-shape') || {}).textContent || null,
           frame: picture.getAttribute('data-frame'),
           output: Array.from(picture.querySelectorAll('.convlab-output text'))
@@ -369,6 +371,12 @@ REFUSE = {"conv": (("i", "Home"), ("p", "Home"), ("d", "End")),
           "rf": (("i", "Home"),)}
 
 
+# Where a Chinese caption was joined the English way: a space after a full-width mark, an
+# ASCII . ; : ending a Chinese phrase, or one with a space before a Chinese one.
+ENGLISH_SEAMS = re.compile(r".{0,8}(?:[。；：！？，] |[\u4e00-\u9fff）][.;:](?: |$)"
+                           r"|[.;:] [\u4e00-\u9fff]).{0,8}", re.M)
+
+
 def pytorch_says(lang: str) -> str:
     """The words that introduce PyTorch's own message in a refusal, in the page's language
     (the part of "The rule: {rule}. PyTorch says:" after the rule)."""
@@ -393,6 +401,9 @@ def test_explorer_every_slider_over_its_range(visit: Visit, kind: str, page_path
     lang = "zh_CN" if page_path.startswith("zh/") else "en"  # the edition's texts
 
     def check(seen: dict) -> dict:
+        if lang != "en":  # parts joined in explorers.js read as Chinese (then(), t())
+            seams = ENGLISH_SEAMS.findall(seen["caption"])
+            assert seams == [], f"English punctuation in Chinese at {seen['frame']}: {seams}"
         return CHECKS[kind](seen, lang)
 
     page, clean, sent = drawn(visit), visit.mark(), visit.mark_requests()

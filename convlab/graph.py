@@ -463,7 +463,4 @@ def _caption(g: AutogradGraph, heading: str, *, lang: str = "en") -> str:
         parts.append(_("Not in this graph: {names}.", names=", ".join(loose)))
     parts.append(_("Arrows show the forward computation (top to bottom); backward() walks them "
                    "in reverse, from the output up to the leaves."))
-    caption = parts[0]
-    for part in parts[1:]:  # sentence by sentence, as the language puts them together
-        caption = _("{sentence} {next}", sentence=caption, next=part)
-    return caption
+    return _.sentences(*parts)

@@ -195,6 +195,14 @@ class Translator:
             return template.translate(self.lang)
         return render(template, self.lang, fields)
 
+    def sentences(self, *texts: str) -> str:
+        """``texts`` one after the other, as this language puts sentences together (the
+        message ``"{sentence} {next}"``: English leaves a space between them, Chinese none)."""
+        joined = texts[0]
+        for text in texts[1:]:
+            joined = render("{sentence} {next}", self.lang, {"sentence": joined, "next": text})
+        return joined
+
     def __repr__(self) -> str:
         return f"Translator({self.lang!r})"
 

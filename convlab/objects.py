@@ -181,11 +181,11 @@ def names_objects_storage(*moments: Sequence[Binding], labels: Sequence[str] | N
         for m, label in zip(moments, labels, strict=True))
     picture = draw.svg_doc(width, y, _("Names, tensor objects and storage"), desc,
                        defs + "".join(parts))
-    caption = _("Names → tensor objects → storage, from the real id() and "
-                "untyped_storage().data_ptr() values.")
-    for m, label in zip(moments, labels, strict=True):  # sentence by sentence, as the
-        caption = _("{sentence} {next}", sentence=caption,  # language puts them together
-                    next=_("{label}: {text}", label=label, text=_summary(m, lang=lang)))
+    caption = _.sentences(
+        _("Names → tensor objects → storage, from the real id() and "
+          "untyped_storage().data_ptr() values."),
+        *(_("{label}: {text}", label=label, text=_summary(m, lang=lang))
+          for m, label in zip(moments, labels, strict=True)))
     return draw.Figure(picture, caption)
 
 

@@ -200,10 +200,8 @@ class Question:
     def _not_quite(self, *details: str) -> str:
         """"✗ Not quite." and the ``details``, sentence by sentence, as the language puts
         sentences together (English: a space between; Chinese: none)."""
-        text = self._ui("✗ Not quite.")
-        for detail in filter(None, details):
-            text = self._ui("{sentence} {next}", sentence=text, next=detail)
-        return text
+        return i18n.translator(self.lang).sentences(self._ui("✗ Not quite."),
+                                                    *filter(None, details))
 
     def _wrong(self, detail: str = "") -> tuple[bool, str]:
         revisit = self.data["revisit"]

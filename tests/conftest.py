@@ -63,7 +63,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 import pytest
 
@@ -107,6 +107,12 @@ class Site:
     def url(self, page: str = "") -> str:
         return f"{self.base}/{page}"
 
+    def file(self, url: str) -> Path:
+        """The built file that ``url``, an address on this server, names."""
+        prefix, path = urlparse(self.base).path, unquote(urlparse(url).path)
+        assert path.startswith(prefix + "/"), f"{url} is outside this server's {prefix}/"
+        return SITE / path[len(prefix) + 1:]
+
 
 #: The folders of the translated editions inside ``_build/html`` (``book/_ext/convlab_i18n.py``,
 #: ``EDITIONS``): every site test that takes its pages from :func:`built_pages` runs on the
@@ -146,20 +152,27 @@ def _serve(prefix: str) -> Iterator[Site]:
         server.server_close()
 
 
-#: Runs a test of a page against the server root only. The sub-path server serves the same
-#: files; what a URL prefix can change is checked there for every page and both editions:
-#: every request the page makes while it loads and settles (``test_page_loads_clean_offline``),
-#: the language switcher, search and the root redirect. Once loaded, a page makes no request
-#: at all while its sliders move: the slider tests at the root assert that (every widget
-#: slider, every explorer's full traversal), so no URL prefix can break what they do. What a
-#: page does in the browser without a request (the explorers, quick checks, solutions,
-#: accessibility) is the same under any prefix and runs once, at the root.
-AT_ROOT = pytest.mark.parametrize("site", [""], ids=["root"], indirect=True)
+#: The sub-path the tests serve the site under. GitHub Pages serves a project site under the
+#: repository's name (``/convlab/``, the path of ``html.baseurl`` in ``_config.yml``), and a fork
+#: under the fork's name: the tests use a name that no file of the site holds, so that a URL
+#: written from the server root (``/_static/…``) and one with the published path written into
+#: it (``/convlab/_static/…``) both fall outside the prefix and fail (a 404 from the server).
+SUBPATH = "/a-fork"
+
+#: Runs a test of a page under the sub-path only (``SUBPATH``), where every request the page
+#: makes must resolve below the prefix: the stricter of the two servers, and the one where every
+#: page is loaded and checked (``test_page_loads_clean_offline`` and every check of what a page
+#: does in the browser: explorers, quick checks, solutions, accessibility). Once loaded, a page
+#: makes no request at all while its sliders move: the slider tests assert that (every widget
+#: slider, every explorer's full traversal). The server root serves the same files; only what
+#: reads the page's address runs there as well: the root redirect, the language switcher and
+#: search (the site's own scripts read nothing else of ``location`` but its ``#anchor``).
+UNDER_SUBPATH = pytest.mark.parametrize("site", [SUBPATH], ids=["subpath"], indirect=True)
 
 
-@pytest.fixture(scope="session", params=["", "/convlab"], ids=["root", "subpath"])
+@pytest.fixture(scope="session", params=["", SUBPATH], ids=["root", "subpath"])
 def site(request: pytest.FixtureRequest) -> Iterator[Site]:
-    """The built site, served at the root and under ``/convlab/`` (like GitHub Pages)."""
+    """The built site, served at the root and under ``SUBPATH`` (like GitHub Pages)."""
     if not (SITE / "index.html").is_file():
         pytest.fail("_build/html is missing: run `make book` before the browser tests.")
     yield from _serve(request.param)

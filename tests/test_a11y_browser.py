@@ -32,15 +32,24 @@ from __future__ import annotations
 import gzip
 import html.parser
 from pathlib import Path
-from urllib.parse import unquote, urlparse
+from urllib.parse import urlparse
 
 import pytest
 
-from conftest import AT_ROOT, CHAPTER_PAGE, ROOT, SCREENSHOTS, SITE, Visit, built_pages, on_load
+from conftest import (
+    CHAPTER_PAGE,
+    ROOT,
+    SCREENSHOTS,
+    SITE,
+    UNDER_SUBPATH,
+    Visit,
+    built_pages,
+    on_load,
+)
 
 pytestmark = [pytest.mark.site, pytest.mark.browser]
 
-# The page-by-page checks run against the site served at the root (conftest.AT_ROOT).
+# The page-by-page checks run against the site served under a sub-path (conftest.UNDER_SUBPATH).
 
 PAGES = [p for p in built_pages() if p != "index.html"]  # index.html only redirects
 CHAPTERS = [p for p in PAGES if CHAPTER_PAGE.match(p)]
@@ -179,7 +188,7 @@ def _axe_dark(visit: Visit) -> list[str]:
     return _axe(visit, "dark")
 
 
-@AT_ROOT
+@UNDER_SUBPATH
 @pytest.mark.on_load("layout shift")
 @pytest.mark.parametrize("page_path", PAGES)
 def test_layout_shift_is_small(visit: Visit) -> None:
@@ -202,7 +211,7 @@ def gzip_size(path: Path) -> int:
     return len(gzip.compress(path.read_bytes(), 6))
 
 
-@AT_ROOT
+@UNDER_SUBPATH
 @pytest.mark.parametrize("page_path", CHAPTERS)
 def test_chapter_transfer_stays_within_the_budget(visit: Visit) -> None:
     urls = visit.page.evaluate(LOADED_URLS)
@@ -211,7 +220,7 @@ def test_chapter_transfer_stays_within_the_budget(visit: Visit) -> None:
     for url in urls:
         parsed = urlparse(url)
         if parsed.scheme in ("http", "https") and parsed.hostname == "127.0.0.1":
-            files.add(SITE / unquote(parsed.path).lstrip("/"))
+            files.add(visit.site.file(url))
     missing = sorted(str(f.relative_to(SITE)) for f in files if not f.is_file())
     assert missing == [], f"loaded but not in the built site: {missing}"
     sizes = {f.relative_to(SITE).as_posix(): gzip_size(f) for f in files}
@@ -224,7 +233,7 @@ def test_chapter_transfer_stays_within_the_budget(visit: Visit) -> None:
     assert sizes.get(visit.page_path, 0) > 0 and len(sizes) > 10, sorted(sizes)
 
 
-@AT_ROOT
+@UNDER_SUBPATH
 @pytest.mark.parametrize("page_path", PAGES)
 @pytest.mark.on_load("axe light")
 def test_axe_finds_no_critical_or_serious_violation_in_light_mode(visit: Visit) -> None:
@@ -232,7 +241,7 @@ def test_axe_finds_no_critical_or_serious_violation_in_light_mode(visit: Visit) 
     assert bad == [], f"{visit.page_path} in light mode:\n" + "\n".join(bad)
 
 
-@AT_ROOT
+@UNDER_SUBPATH
 @pytest.mark.parametrize("page_path", CHAPTERS)
 def test_formulas_are_read_but_not_tab_stops(visit: Visit) -> None:
     counts = visit.page.evaluate("""() => ({
@@ -257,7 +266,7 @@ BLANK_ICONS = """async () => {
 }"""
 
 
-@AT_ROOT
+@UNDER_SUBPATH
 @pytest.mark.parametrize("page_path", PAGES)
 def test_every_icon_shows_a_glyph(visit: Visit) -> None:
     blank = visit.page.evaluate(BLANK_ICONS)
@@ -301,13 +310,13 @@ def _focus_rings(visit: Visit) -> None:
     assert problems == [], f"{visit.view}:\n" + "\n".join(problems)
 
 
-@AT_ROOT
+@UNDER_SUBPATH
 @pytest.mark.parametrize("page_path", [FOCUS_PAGE])
 def test_keyboard_focus_is_visible_in_light_mode(visit: Visit) -> None:
     _focus_rings(visit)
 
 
-@AT_ROOT
+@UNDER_SUBPATH
 @pytest.mark.parametrize("page_path", [FOCUS_PAGE])
 def test_explorer_frame_changes_are_announced(visit: Visit) -> None:
     page = visit.page
@@ -338,7 +347,7 @@ def test_explorer_frame_changes_are_announced(visit: Visit) -> None:
 
 # ------------------------------------------------------------ the same load: dark, on a phone
 
-@AT_ROOT
+@UNDER_SUBPATH
 @pytest.mark.on_load("phone widths")
 @pytest.mark.parametrize("page_path", PAGES)
 def test_nothing_is_wider_than_a_phone(visit: Visit) -> None:
@@ -346,7 +355,7 @@ def test_nothing_is_wider_than_a_phone(visit: Visit) -> None:
     assert wide == [], f"{visit.page_path} at 390 px:\n" + "\n".join(wide[:15])
 
 
-@AT_ROOT
+@UNDER_SUBPATH
 @pytest.mark.on_load("axe dark")
 @pytest.mark.parametrize("page_path", PAGES)
 def test_axe_finds_no_critical_or_serious_violation_in_dark_mode(visit: Visit) -> None:
@@ -354,7 +363,7 @@ def test_axe_finds_no_critical_or_serious_violation_in_dark_mode(visit: Visit) -
     assert bad == [], f"{visit.page_path} in dark mode:\n" + "\n".join(bad)
 
 
-@AT_ROOT
+@UNDER_SUBPATH
 @pytest.mark.parametrize("page_path", [FOCUS_PAGE])
 def test_keyboard_focus_is_visible_in_dark_mode(phone_dark_visit: Visit) -> None:
     _focus_rings(phone_dark_visit)

@@ -25,7 +25,7 @@ from torch import nn
 
 from convlab import draw, i18n, receptive_field, svg
 
-from conftest import AT_ROOT, SCREENSHOTS, SITE, Visit, in_every_edition, on_load
+from conftest import SCREENSHOTS, SITE, UNDER_SUBPATH, Visit, in_every_edition, on_load
 
 pytestmark = [pytest.mark.site, pytest.mark.browser]
 
@@ -160,7 +160,7 @@ def check_conv_state(seen: dict, lang: str = "en") -> dict[str, int]:
     return q
 
 
-@AT_ROOT
+@UNDER_SUBPATH
 @pytest.mark.parametrize("page_path", [CHAPTER["conv"]])
 def test_conv_explorer_by_pointer(visit: Visit) -> None:
     """A click on a slider's track moves it; typing into a readout changes nothing."""
@@ -391,7 +391,7 @@ def press(root: object, moves: tuple[tuple[str, str], ...]) -> None:
 
 @pytest.mark.last_on_page  # it leaves every explorer it moves in a refused configuration
 @pytest.mark.on_load("explorers at their defaults")
-@AT_ROOT
+@UNDER_SUBPATH
 @pytest.mark.parametrize(("kind", "page_path"), EXPLORER_PAGES)
 def test_explorer_every_slider_over_its_range(visit: Visit, kind: str, page_path: str) -> None:
     """Every slider from its first to its last value by keyboard (the others where they
@@ -455,7 +455,7 @@ def test_explorer_every_slider_over_its_range(visit: Visit, kind: str, page_path
         check(seen)
         assert seen["refused"] and pytorch_says(lang) in seen["refused"], seen["frame"]
     visit.assert_clean_since(clean)
-    # Nothing the explorer does requests a file, so the root is the only server to run it on.
+    # Nothing the explorer does requests a file, so one server (the sub-path) is enough.
     assert visit.requested_since(sent) == [], "the explorer requested files"
 
 
@@ -515,7 +515,7 @@ RF_SAMPLE = """([n, seed, ranges]) => {
 }"""
 
 
-@AT_ROOT
+@UNDER_SUBPATH
 @pytest.mark.parametrize("page_path", [CHAPTER["rf"]])
 def test_rf_text_stays_in_its_frame_over_many_states(visit: Visit) -> None:
     """2,000 seeded random stacks (types, k, s, p, d, input sizes): no SVG text of the

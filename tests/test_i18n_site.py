@@ -15,7 +15,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from conftest import AT_ROOT, EDITION_FOLDERS, ROOT, SITE, Visit, built_pages
+from conftest import EDITION_FOLDERS, ROOT, SITE, UNDER_SUBPATH, Visit, built_pages
 
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
 
@@ -302,7 +302,7 @@ def test_switcher_is_in_the_header_on_a_phone(phone_dark_visit: Visit) -> None:
 
 
 @pytest.mark.browser
-@AT_ROOT
+@UNDER_SUBPATH
 @pytest.mark.parametrize("page_path", [f"{ZH}/book/01_convolution.html"])
 def test_chinese_pages_use_a_chinese_system_font(visit: Visit) -> None:
     family = visit.page.evaluate("getComputedStyle(document.body).fontFamily")
@@ -393,7 +393,7 @@ def test_english_words_finds_prose_but_not_code_or_names() -> None:
 
 
 @pytest.mark.browser
-@AT_ROOT
+@UNDER_SUBPATH
 @pytest.mark.parametrize("page_path", ZH_PAGES)
 def test_a_chinese_page_shows_no_english_text(visit: Visit) -> None:
     """Every text a reader sees or a screen reader reads on a Chinese page is Chinese, but for

@@ -18,7 +18,7 @@ from test_site import CHAPTERS
 
 from convlab.channel_window import example_channels
 
-from conftest import AT_ROOT, SITE, Visit
+from conftest import SITE, UNDER_SUBPATH, Visit
 
 pytestmark = pytest.mark.site
 
@@ -60,7 +60,7 @@ ROUTE = """() => {
 
 
 @pytest.mark.browser
-@AT_ROOT
+@UNDER_SUBPATH
 @pytest.mark.parametrize("page_path", CHAPTERS)
 def test_chapter_opens_with_its_time_line_and_marks_going_further_blocks(visit: Visit) -> None:
     page, start = visit.page, visit.mark()

@@ -1,15 +1,15 @@
 """Browser tests of the built site (``_build/html``) in headless Chromium, offline.
 
-For every page, at the server root and under a sub-path: no console errors, no failed requests,
-no request leaving 127.0.0.1, a title and a main heading. For every widget area: each slider,
-moved with the keyboard, changes what is displayed, and no slider move requests anything (so a
-URL prefix cannot change what moving them does). What a page does once loaded (sliders,
-explorer frames, quick checks, solutions) is checked at the root (``AT_ROOT``). Each
-page is loaded once per server and every check of that page runs on that load (the ``visit``
-fixture, see ``conftest.py``). Screenshots of every page (at the server root; its first screen,
-or all of it with ``CONVLAB_FULL_SCREENSHOTS=1``) and of every explorer before and after its
-sliders move are saved under ``_build/screenshots/`` for people to look at.
-"""
+For every page, served under a sub-path (as on GitHub Pages; ``conftest.SUBPATH``): no console
+errors, no failed requests, no request leaving 127.0.0.1, a title and a main heading; the pages
+that read their own address (the root redirects, search) at the server root too. For every
+widget area: each slider, moved with the keyboard, changes what is displayed, and no slider move
+requests anything (so a URL prefix cannot change what moving them does). What a page does once
+loaded (sliders, explorer frames, quick checks, solutions) is checked on that same load
+(``UNDER_SUBPATH``). Each page is loaded once per server and every check of that page runs on
+that load (the ``visit`` fixture, see ``conftest.py``). Screenshots of every page (its first
+screen, or all of it with ``CONVLAB_FULL_SCREENSHOTS=1``) and of every explorer before and after
+its sliders move are saved under ``_build/screenshots/`` for people to look at."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import re
 
 import pytest
 
-from conftest import AT_ROOT, CHAPTER_PAGE, SCREENSHOTS, SITE, Visit, built_pages
+from conftest import CHAPTER_PAGE, SCREENSHOTS, SITE, SUBPATH, UNDER_SUBPATH, Visit, built_pages
 
 pytestmark = [pytest.mark.site, pytest.mark.browser]
 
@@ -55,7 +55,17 @@ def test_site_has_every_page_of_the_toc() -> None:
     assert expected <= set(PAGES), f"missing pages: {sorted(expected - set(PAGES))}"
 
 
-@pytest.mark.parametrize("page_path", PAGES)
+# Pages whose scripts read their own address (the root redirects, search): loaded at the server
+# root as well as under the sub-path (conftest.UNDER_SUBPATH).
+READ_THEIR_ADDRESS = [p for p in PAGES if p.rsplit("/", 1)[-1] in ("index.html", "search.html")]
+
+
+@pytest.mark.parametrize(
+    ("site", "page_path"),
+    [(SUBPATH, p) for p in PAGES] + [("", p) for p in READ_THEIR_ADDRESS],
+    ids=[f"subpath-{p}" for p in PAGES] + [f"root-{p}" for p in READ_THEIR_ADDRESS],
+    indirect=["site"],
+)
 def test_page_loads_clean_offline(visit: Visit, page_path: str) -> None:
     page = visit.page
     if page_path == "index.html":  # the redirect to the first page
@@ -66,7 +76,7 @@ def test_page_loads_clean_offline(visit: Visit, page_path: str) -> None:
     heading = page.locator("main h1:visible").first
     assert heading.is_visible(), "the main heading does not render"
     assert heading.inner_text().strip()
-    if not visit.on_subpath:  # one screenshot per page is enough to look at
+    if visit.on_subpath:  # one screenshot per page is enough to look at
         path = SCREENSHOTS / screenshot_name(visit)
         path.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(path), full_page=FULL_PAGE_SCREENSHOTS)
@@ -86,7 +96,7 @@ def test_chapters_have_explorers() -> None:
     )
 
 
-@AT_ROOT
+@UNDER_SUBPATH
 @pytest.mark.parametrize("page_path", WIDGET_PAGES)
 def test_every_slider_changes_what_is_displayed(visit: Visit) -> None:
     page, start, sent = visit.page, visit.mark(), visit.mark_requests()
@@ -128,7 +138,7 @@ def test_every_slider_changes_what_is_displayed(visit: Visit) -> None:
     assert visit.requested_since(sent) == [], "moving the sliders requested files"
 
 
-@AT_ROOT
+@UNDER_SUBPATH
 @pytest.mark.parametrize("page_path", CHAPTERS)
 def test_solutions_are_hidden_until_clicked(visit: Visit) -> None:
     page, start = visit.page, visit.mark()
@@ -208,7 +218,7 @@ TOGGLE_GOING_FURTHER = """() => document.querySelectorAll('.going-further > .adm
     .forEach(title => title.click())"""
 
 
-@AT_ROOT
+@UNDER_SUBPATH
 @pytest.mark.parametrize("page_path", QUIZ_PAGES)
 def test_quick_checks_grade_answers_in_the_browser(visit: Visit) -> None:
     import json
@@ -304,7 +314,7 @@ def _explorer_pages() -> list[str]:
     return [p for p in WIDGET_PAGES if "convlab-explorer" in (SITE / p).read_text(encoding="utf-8")]
 
 
-@AT_ROOT
+@UNDER_SUBPATH
 @pytest.mark.parametrize("page_path", _explorer_pages())
 def test_explorer_frames_match_their_sliders(visit: Visit) -> None:
     page, start = visit.page, visit.mark()

@@ -202,7 +202,7 @@ WIDGET_VIEW = 'script[type="application/vnd.jupyter.widget-view+json"]'
 WIDGETS_RENDERED = f"""() => Array.from(document.querySelectorAll('{WIDGET_VIEW}'))
     .every(s => s.parentElement.querySelector('.jupyter-widgets'))"""
 
-SETTLE_MS = 300  # late console errors (e.g. from widget rendering) arrive within this
+SETTLE_MS = 300  # late console errors (e.g. from widget rendering) arrive within this of it
 
 # After a viewport or colour change: two animation frames (style and layout have caught up),
 # then the CSS transitions it started have ended (the theme fades colours over 0.15 s; a page
@@ -354,13 +354,17 @@ def load(browser: object, site: Site, page_path: str, measures: tuple[str, ...] 
     visit = Visit(site, page_path, context.new_page())
     visit.watch(visit.page)
     visit.page.goto(site.url(page_path), wait_until="load")
-    visit.page.wait_for_function(WIDGETS_RENDERED, timeout=30_000)
+    rendered_at = visit.page.wait_for_function(
+        f"() => ({WIDGETS_RENDERED})() && performance.now()", timeout=30_000).json_value()
     try:
         visit.page.wait_for_load_state("networkidle")
     except PlaywrightTimeoutError as err:  # say which requests kept the network busy
         raise AssertionError(f"{page_path}: the network did not go idle; requests still "
                              f"loading: {sorted(visit.in_flight.values())[:10]}") from err
-    visit.page.wait_for_timeout(SETTLE_MS)
+    # At least SETTLE_MS since the widgets rendered: the network's idle wait (no request for
+    # 500 ms) has usually spent it already.
+    since_rendered = visit.page.evaluate("() => performance.now()") - rendered_at
+    visit.page.wait_for_timeout(max(0.0, SETTLE_MS - since_rendered))
     visit.settled_at = visit.page.evaluate("() => performance.now()")
     visit.load_problems = list(visit.problems)
     for view in VIEWS:

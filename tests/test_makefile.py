@@ -1,5 +1,5 @@
 """The Makefile's parallelism: JOBS is the machine's core count, however many threads torch is
-told to use."""
+told to use; the tests run one worker more (TEST_JOBS), or one at a time with JOBS=1."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def jobs(env: dict[str, str]) -> str:
-    done = subprocess.run(["make", "-s", "--no-print-directory", "--eval",
-                           "print-jobs: ; @echo $(JOBS)", "print-jobs"],
+def jobs(env: dict[str, str], variable: str = "JOBS", *args: str) -> str:
+    done = subprocess.run(["make", "-s", "--no-print-directory", *args, "--eval",
+                           f"print-jobs: ; @printf '%s\\n' '$({variable})'", "print-jobs"],
                           cwd=ROOT, env=env, capture_output=True, text=True, check=True)
     return done.stdout.strip()
 
@@ -25,7 +25,9 @@ def test_jobs_is_the_core_count_whatever_omp_num_threads_says(threads: str | Non
     env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
     if threads is not None:
         env["OMP_NUM_THREADS"] = threads
-    assert jobs(env) == str(len(os.sched_getaffinity(0)))
+    cores = len(os.sched_getaffinity(0))
+    assert jobs(env) == str(cores)
+    assert jobs(env, "TEST_JOBS") == str(cores + 1 if cores > 1 else 1)
 
 
 def test_jobs_can_be_set_on_the_command_line() -> None:
@@ -33,3 +35,17 @@ def test_jobs_can_be_set_on_the_command_line() -> None:
                            "print-jobs: ; @echo $(JOBS)", "print-jobs"],
                           cwd=ROOT, capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "1"
+
+
+@pytest.mark.parametrize(("given", "workers"), [("1", "1"), ("2", "3"), ("4", "5")])
+def test_the_tests_run_one_worker_more_than_jobs_unless_one(given: str, workers: str) -> None:
+    assert jobs(dict(os.environ), "TEST_JOBS", f"JOBS={given}") == workers
+    assert f"-n {workers} " in jobs(dict(os.environ), "PARALLEL", f"JOBS={given}") + " "
+
+
+def test_python_writes_its_byte_code_cache() -> None:
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    done = subprocess.run(["make", "-s", "--no-print-directory", "--eval",
+                           "print-env: ; @echo \"[$$PYTHONDONTWRITEBYTECODE]\"", "print-env"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -48,4 +49,14 @@ def test_python_writes_its_byte_code_cache() -> None:
     done = subprocess.run(["make", "-s", "--no-print-directory", "--eval",
                            "print-env: ; @echo \"[$$PYTHONDONTWRITEBYTECODE]\"", "print-env"],
                           cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_nbformat_imports_without_the_slow_iri_checker() -> None:
+    """make removes rfc3987-syntax after installing (Makefile, SLOW_IMPORT): jsonschema would
+    import it with nbformat and build its parsers, about 1 s in every such process."""
+    done = subprocess.run(
+        [sys.executable, "-c", "import sys, jsonschema, nbformat; "
+         "print(sorted(m for m in ('rfc3987_syntax', 'lark') if m in sys.modules))"],
+        capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"

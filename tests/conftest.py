@@ -60,6 +60,7 @@ import http.server
 import os
 import re
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -354,8 +355,10 @@ def load(browser: object, site: Site, page_path: str, measures: tuple[str, ...] 
     visit = Visit(site, page_path, context.new_page())
     visit.watch(visit.page)
     visit.page.goto(site.url(page_path), wait_until="load")
-    rendered_at = visit.page.wait_for_function(
-        f"() => ({WIDGETS_RENDERED})() && performance.now()", timeout=30_000).json_value()
+    visit.page.wait_for_function(WIDGETS_RENDERED, timeout=30_000)
+    # This side's clock, not a value read from the page: a page that redirects (index.html)
+    # may be navigating away right now, and a handle into it would go with it.
+    rendered_at = time.monotonic()
     try:
         visit.page.wait_for_load_state("networkidle")
     except PlaywrightTimeoutError as err:  # say which requests kept the network busy
@@ -363,8 +366,8 @@ def load(browser: object, site: Site, page_path: str, measures: tuple[str, ...] 
                              f"loading: {sorted(visit.in_flight.values())[:10]}") from err
     # At least SETTLE_MS since the widgets rendered: the network's idle wait (no request for
     # 500 ms) has usually spent it already.
-    since_rendered = visit.page.evaluate("() => performance.now()") - rendered_at
-    visit.page.wait_for_timeout(max(0.0, SETTLE_MS - since_rendered))
+    since_rendered_ms = (time.monotonic() - rendered_at) * 1000
+    visit.page.wait_for_timeout(max(0.0, SETTLE_MS - since_rendered_ms))
     visit.settled_at = visit.page.evaluate("() => performance.now()")
     visit.load_problems = list(visit.problems)
     for view in VIEWS:
